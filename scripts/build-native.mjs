@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Builds the libtorch addon when libtorch is present; otherwise says once how to get the fast path
+// and exits 0, so `npm ci` always succeeds (the CPU backend is then used).
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const nativeDir = join(root, 'src', 'engine', 'native');
+const libtorch = process.env.LIBTORCH;
+const header = libtorch ? join(libtorch, 'include', 'ATen', 'ATen.h') : '/usr/include/ATen/ATen.h';
+const force = process.argv.includes('--force');
+
+if (!existsSync(header)) {
+  const msg = `[auraprune] libtorch not found (${header}); the fast 'libtorch' backend is not built and the slow tfjs CPU backend will be used. ` +
+    `Install it with 'apt-get install -y libtorch-dev' (or set LIBTORCH=/path/to/libtorch) and run 'npm run build:native'.`;
+  console.warn(msg);
+  process.exit(force ? 1 : 0);
+}
+const gyp = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+if (!existsSync(gyp)) {
+  console.warn('[auraprune] node-gyp missing (dev dependencies not installed); skipping the native build.');
+  process.exit(force ? 1 : 0);
+}
+const r = spawnSync(process.execPath, [gyp, 'rebuild', '-j', 'max', '--directory', nativeDir], { stdio: 'inherit' });
+if (r.status !== 0) {
+  console.warn('[auraprune] the native addon failed to build; the CPU backend will be used. See the compiler output above.');
+  process.exit(force ? 1 : 0);
+}

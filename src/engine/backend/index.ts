@@ -1,0 +1,54 @@
+/**
+ * Registers the `libtorch` backend (when the addon is built) and its kernels. The CLI chooses the
+ * backend; this module only makes it available. Without libtorch it warns once and leaves tfjs on
+ * the CPU backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadNative, nativeLoadError, NativeAddon } from '../native/native.js';
+import { registerAllKernels } from '../kernels/register_all_kernels.js';
+import { LibtorchBackend } from './backend_libtorch.js';
+import '../gradients.js';
+
+export { LibtorchBackend } from './backend_libtorch.js';
+export { fallbackKernelsUsed, setFallbackLogger } from '../kernels/fallback.js';
+
+export const BACKEND_NAME = 'libtorch';
+let warned = false;
+
+/** Registers the backend; returns false (and warns once) when the addon is unavailable. */
+export function registerLibtorchBackend(opts: { threads?: number; priority?: number } = {}): boolean {
+  const native = loadNative();
+  if (!native) {
+    if (!warned) process.stderr.write(`[auraprune] ${nativeLoadError()}; using the slow tfjs CPU backend\n`);
+    warned = true;
+    return false;
+  }
+  if (opts.threads) native.setThreads(opts.threads);
+  if (tf.findBackend(BACKEND_NAME) === null) {
+    registerAllKernels();
+    tf.registerBackend(BACKEND_NAME, () => new LibtorchBackend(native), opts.priority ?? 3);
+  }
+  return true;
+}
+
+/** Registers and activates the best backend: libtorch when available, else cpu. Returns its name. */
+export async function useBestBackend(opts: { threads?: number; backend?: string } = {}): Promise<string> {
+  const want = opts.backend ?? 'auto';
+  const haveNative = want !== 'cpu' && registerLibtorchBackend(opts);
+  if (want === BACKEND_NAME && !haveNative) throw new Error(`backend libtorch requested but unavailable: ${nativeLoadError()}`);
+  const name = haveNative ? BACKEND_NAME : 'cpu';
+  await tf.setBackend(name);
+  await tf.ready();
+  quietCpu();
+  return name;
+}
+
+export function nativeAddon(): NativeAddon | null {
+  return loadNative();
+}
+
+/** The CPU backend's first write prints a tfjs-node advert; we chose it knowingly. */
+export function quietCpu(): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}

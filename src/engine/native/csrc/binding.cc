@@ -1,0 +1,232 @@
+// N-API surface of the auraprune addon. Thin on purpose: it owns the table that maps integer
+// handles to libtorch tensors, checks argument types at the boundary, and dispatches ops by code.
+// libtorch errors become JS exceptions carrying libtorch's message (never a process crash).
+#include <napi.h>
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+#include <unordered_map>
+#include <unordered_set>
+#include "registry.h"
+
+namespace ap {
+
+namespace {
+struct OpEntry { std::string name; OpFn fn; };
+std::vector<OpEntry>& ops() { static std::vector<OpEntry> v; return v; }
+
+// Handle table: slot i holds a tensor while live; freed slots are reused.
+std::vector<at::Tensor> table;
+std::vector<int32_t> freeSlots;
+int64_t live = 0;
+
+int32_t put(at::Tensor t) {
+  ++live;
+  if (!freeSlots.empty()) { int32_t id = freeSlots.back(); freeSlots.pop_back(); table[id] = std::move(t); return id; }
+  table.push_back(std::move(t));
+  return static_cast<int32_t>(table.size() - 1);
+}
+const at::Tensor& get(int32_t id) {
+  if (id < 0 || id >= static_cast<int32_t>(table.size()) || !table[id].defined())
+    throw std::runtime_error("auraprune native: unknown tensor handle " + std::to_string(id));
+  return table[id];
+}
+
+void ensure(bool ok, const Napi::Env& env, const char* msg) { if (!ok) throw Napi::TypeError::New(env, msg); }
+
+template <typename F> Napi::Value guarded(const Napi::Env& env, F f) {
+  try { return f(); }
+  catch (const Napi::Error&) { throw; }
+  catch (const c10::Error& e) { throw Napi::Error::New(env, std::string("libtorch: ") + e.what_without_backtrace()); }
+  catch (const std::exception& e) { throw Napi::Error::New(env, std::string("libtorch: ") + e.what()); }
+}
+
+std::vector<int64_t> shapeArg(const Napi::Env& env, const Napi::Value& v) {
+  ensure(v.IsArray(), env, "shape must be an array");
+  auto a = v.As<Napi::Array>();
+  std::vector<int64_t> s(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) s[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return s;
+}
+}  // namespace
+
+void registerOp(const std::string& name, OpFn fn) { ops().push_back({name, std::move(fn)}); }
+
+at::ScalarType dtypeOf(int code) {
+  switch (code) { case 0: return at::kFloat; case 1: return at::kInt; case 2: return at::kBool; }
+  throw std::runtime_error("unsupported dtype code " + std::to_string(code));
+}
+int codeOf(at::ScalarType t) {
+  switch (t) { case at::kFloat: return 0; case at::kInt: return 1; case at::kBool: return 2; default: return -1; }
+}
+at::Tensor normalise(const at::Tensor& t) {
+  switch (t.scalar_type()) {
+    case at::kFloat: case at::kInt: case at::kBool: return t;
+    case at::kLong: case at::kShort: case at::kChar: case at::kByte: return t.to(at::kInt);
+    default: return t.to(at::kFloat);
+  }
+}
+
+// create(values: TypedArray, shape: number[], dtype: 0|1|2) -> handle. Copies once.
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  ensure(info.Length() == 3 && info[0].IsTypedArray(), env, "create(values, shape, dtype)");
+  return guarded(env, [&]() -> Napi::Value {
+    auto ta = info[0].As<Napi::TypedArray>();
+    auto shape = shapeArg(env, info[1]);
+    auto dtype = dtypeOf(info[2].As<Napi::Number>().Int32Value());
+    int64_t numel = 1; for (auto d : shape) numel *= d;
+    auto out = at::empty(shape, at::TensorOptions().dtype(dtype));
+    size_t bytes = static_cast<size_t>(numel) * out.element_size();
+    ensure(ta.ByteLength() == bytes, env, "create: values length does not match shape and dtype");
+    auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    if (bytes) std::memcpy(out.data_ptr(), src, bytes);
+    return Napi::Number::New(env, put(std::move(out)));
+  });
+}
+
+// read(handle) -> TypedArray in logical (row-major) order; one strided copy.
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  ensure(info.Length() == 1 && info[0].IsNumber(), env, "read(handle)");
+  return guarded(env, [&]() -> Napi::Value {
+    const auto& t = get(info[0].As<Napi::Number>().Int32Value());
+    auto buf = Napi::ArrayBuffer::New(env, t.numel() * t.element_size());
+    if (t.numel()) at::from_blob(buf.Data(), t.sizes(), t.options()).copy_(t);
+    switch (t.scalar_type()) {
+      case at::kFloat: return Napi::Float32Array::New(env, t.numel(), buf, 0);
+      case at::kInt: return Napi::Int32Array::New(env, t.numel(), buf, 0);
+      case at::kBool: return Napi::Uint8Array::New(env, t.numel(), buf, 0);
+      default: throw std::runtime_error("read: unsupported dtype");
+    }
+  });
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  ensure(info.Length() == 1 && info[0].IsNumber(), env, "free(handle)");
+  return guarded(env, [&]() -> Napi::Value {
+    int32_t id = info[0].As<Napi::Number>().Int32Value();
+    get(id);
+    table[id] = at::Tensor();
+    freeSlots.push_back(id);
+    --live;
+    return env.Undefined();
+  });
+}
+
+Napi::Value Shape(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  ensure(info.Length() == 1 && info[0].IsNumber(), env, "shape(handle)");
+  return guarded(env, [&]() -> Napi::Value {
+    const auto& t = get(info[0].As<Napi::Number>().Int32Value());
+    auto a = Napi::Array::New(env, t.dim());
+    for (int64_t i = 0; i < t.dim(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.size(i))));
+    return a;
+  });
+}
+
+// info(handle) -> [dtypeCode, ...shape]: what tfjs needs to wrap an op's output.
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  ensure(info.Length() == 1 && info[0].IsNumber(), env, "info(handle)");
+  return guarded(env, [&]() -> Napi::Value {
+    const auto& t = get(info[0].As<Napi::Number>().Int32Value());
+    auto a = Napi::Array::New(env, t.dim() + 1);
+    a.Set(0u, Napi::Number::New(env, codeOf(t.scalar_type())));
+    for (int64_t i = 0; i < t.dim(); ++i) a.Set(static_cast<uint32_t>(i + 1), Napi::Number::New(env, static_cast<double>(t.size(i))));
+    return a;
+  });
+}
+
+// Debug/test helper: strides and contiguity, to check that layout changes are views.
+Napi::Value Strides(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const auto& t = get(info[0].As<Napi::Number>().Int32Value());
+    auto a = Napi::Array::New(env, t.dim());
+    for (int64_t i = 0; i < t.dim(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.stride(i))));
+    return a;
+  });
+}
+
+// op(code, inputHandles[], attrs[]) -> handle | handle[] (one per output).
+Napi::Value Op(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  ensure(info.Length() == 3 && info[0].IsNumber() && info[1].IsArray() && info[2].IsArray(), env, "op(code, inputs, attrs)");
+  return guarded(env, [&]() -> Napi::Value {
+    uint32_t code = info[0].As<Napi::Number>().Uint32Value();
+    if (code >= ops().size()) throw std::runtime_error("unknown op code " + std::to_string(code));
+    auto ia = info[1].As<Napi::Array>();
+    auto aa = info[2].As<Napi::Array>();
+    Tensors in(ia.Length());
+    for (uint32_t i = 0; i < ia.Length(); ++i) {
+      int32_t h = ia.Get(i).As<Napi::Number>().Int32Value();
+      if (h >= 0) in[i] = get(h);
+    }
+    Attrs attrs(aa.Length());
+    for (uint32_t i = 0; i < aa.Length(); ++i) attrs[i] = aa.Get(i).As<Napi::Number>().DoubleValue();
+    Tensors out;
+    try { out = ops()[code].fn(in, attrs); }
+    catch (const c10::Error& e) { throw std::runtime_error(ops()[code].name + ": " + e.what_without_backtrace()); }
+    catch (const std::exception& e) { throw std::runtime_error(ops()[code].name + ": " + e.what()); }
+    if (out.size() == 1) return Napi::Number::New(env, put(normalise(out[0])));
+    auto r = Napi::Array::New(env, out.size());
+    for (uint32_t i = 0; i < out.size(); ++i) r.Set(i, Napi::Number::New(env, put(normalise(out[i]))));
+    return r;
+  });
+}
+
+Napi::Value OpCodes(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto o = Napi::Object::New(env);
+  for (size_t i = 0; i < ops().size(); ++i) o.Set(ops()[i].name, Napi::Number::New(env, static_cast<double>(i)));
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  ensure(info.Length() == 1 && info[0].IsNumber(), env, "setThreads(n)");
+  return guarded(env, [&]() -> Napi::Value {
+    at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+    return env.Undefined();
+  });
+}
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
+
+// Bytes held by live tensors, counting each storage once (views share storage).
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  std::unordered_set<const void*> seen;
+  double bytes = 0;
+  for (const auto& t : table) {
+    if (!t.defined()) continue;
+    const auto& st = t.storage();
+    if (seen.insert(st.unsafeGetStorageImpl()).second) bytes += static_cast<double>(st.nbytes());
+  }
+  auto o = Napi::Object::New(env);
+  o.Set("bytes", bytes);
+  o.Set("tensors", static_cast<double>(live));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  registerElementwise(); registerReduce(); registerShape(); registerConv(); registerPool(); registerMisc();
+  exports.Set("create", Napi::Function::New(env, Create));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("shape", Napi::Function::New(env, Shape));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("strides", Napi::Function::New(env, Strides));
+  exports.Set("op", Napi::Function::New(env, Op));
+  exports.Set("opCodes", Napi::Function::New(env, OpCodes));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("memory", Napi::Function::New(env, Memory));
+  exports.Set("version", Napi::String::New(env, std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)));
+  return exports;
+}
+
+}  // namespace ap
+
+static Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return ap::Init(env, exports); }
+NODE_API_MODULE(auraprune_native, InitAll)

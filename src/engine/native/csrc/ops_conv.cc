@@ -1,0 +1,95 @@
+// 2-D convolutions (regular and depthwise) and their gradients, in tfjs semantics.
+// Inputs arrive as NHWC views; libtorch runs NCHW (contiguous NCHW measured faster than
+// channels_last on Debian's torch 1.13), so the permute is free whenever the tensor came from a
+// previous convolution. TensorFlow's asymmetric 'same' padding (extra row/column at the
+// bottom/right) cannot be expressed by libtorch's symmetric padding, so it is applied explicitly.
+//
+// Geometry attrs (8), shared by every op here: strides(2), pads(t,b,l,r), dilations(2).
+#include "registry.h"
+#include <tuple>
+
+namespace ap {
+
+namespace {
+struct Geom {
+  std::vector<int64_t> stride, dil;
+  int64_t t, b, l, r;
+  bool symmetric() const { return t == b && l == r; }
+  std::vector<int64_t> torchPad() const { return symmetric() ? std::vector<int64_t>{t, l} : std::vector<int64_t>{0, 0}; }
+};
+Geom geom(const Attrs& a, size_t at) {
+  return {ints(a, at, 2), ints(a, at + 6, 2), static_cast<int64_t>(a.at(at + 2)), static_cast<int64_t>(a.at(at + 3)),
+          static_cast<int64_t>(a.at(at + 4)), static_cast<int64_t>(a.at(at + 5))};
+}
+// NHWC -> contiguous NCHW, explicitly padded when the padding is asymmetric.
+at::Tensor inputNCHW(const at::Tensor& x, const Geom& g) {
+  auto y = toNCHW(x).contiguous();
+  return g.symmetric() ? y : at::constant_pad_nd(y, {g.l, g.r, g.t, g.b});
+}
+// tfjs filter -> libtorch weight. Regular: HWIO -> OIHW. Depthwise [fh,fw,in,mult] -> [in*mult,1,fh,fw].
+at::Tensor weightOIHW(const at::Tensor& w, bool depthwise) {
+  if (!depthwise) return toOIHW(w).contiguous();
+  return w.permute({2, 3, 0, 1}).reshape({w.size(2) * w.size(3), 1, w.size(0), w.size(1)});
+}
+at::Tensor weightTfjs(const at::Tensor& w, const std::vector<int64_t>& filterShape, bool depthwise) {
+  if (!depthwise) return toHWIO(w);
+  return w.reshape({filterShape[2], filterShape[3], filterShape[0], filterShape[1]}).permute({2, 3, 0, 1});
+}
+at::Tensor unpad(const at::Tensor& g, const Geom& geo, int64_t h, int64_t w) {
+  return geo.symmetric() ? g : g.narrow(2, geo.t, h).narrow(3, geo.l, w);
+}
+
+// inputs: x, filter, bias?, preluWeights?; attrs: geom(8), activation, leakyAlpha
+Tensors forward(const Tensors& in, const Attrs& a, bool depthwise) {
+  auto g = geom(a, 0);
+  auto x = inputNCHW(in.at(0), g);
+  auto w = weightOIHW(in.at(1), depthwise);
+  int64_t groups = depthwise ? x.size(1) : 1;
+  c10::optional<at::Tensor> bias;
+  if (in.size() > 2 && in[2].defined()) bias = in[2].reshape({-1});
+  auto y = at::convolution(x, w, bias, g.stride, g.torchPad(), g.dil, false, {0, 0}, groups);
+  at::Tensor prelu = in.size() > 3 ? in[3] : at::Tensor();
+  return Tensors{applyActivation(toNHWC(y), static_cast<int>(a.at(8)), prelu, a.at(9))};
+}
+
+// inputs: dy, filter; attrs: geom(8), inShape NHWC(4)
+Tensors backpropInput(const Tensors& in, const Attrs& a, bool depthwise) {
+  auto g = geom(a, 0);
+  auto s = ints(a, 8, 4);
+  auto dy = toNCHW(in.at(0)).contiguous();
+  auto w = weightOIHW(in.at(1), depthwise);
+  int64_t groups = depthwise ? s[3] : 1;
+  // Only the shape of `input` is read when grad_weight is not requested.
+  auto input = at::empty({s[0], s[3], s[1] + g.t + (g.symmetric() ? 0 : g.b), s[2] + g.l + (g.symmetric() ? 0 : g.r)},
+                         dy.options());
+  if (g.symmetric()) input = at::empty({s[0], s[3], s[1], s[2]}, dy.options());
+  auto res = at::convolution_backward(dy, input, w, c10::nullopt, g.stride, g.torchPad(), g.dil, false, {0, 0}, groups,
+                                      {true, false, false});
+  return Tensors{toNHWC(unpad(std::get<0>(res), g, s[1], s[2]))};
+}
+
+// inputs: x, dy; attrs: geom(8), filterShape(4)
+Tensors backpropFilter(const Tensors& in, const Attrs& a, bool depthwise) {
+  auto g = geom(a, 0);
+  auto fs = ints(a, 8, 4);
+  auto x = inputNCHW(in.at(0), g);
+  auto dy = toNCHW(in.at(1)).contiguous();
+  int64_t groups = depthwise ? x.size(1) : 1;
+  auto wShape = depthwise ? std::vector<int64_t>{fs[2] * fs[3], 1, fs[0], fs[1]} : std::vector<int64_t>{fs[3], fs[2], fs[0], fs[1]};
+  auto w = at::empty(wShape, dy.options());
+  auto res = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, g.torchPad(), g.dil, false, {0, 0}, groups,
+                                      {false, true, false});
+  return Tensors{weightTfjs(std::get<1>(res), fs, depthwise)};
+}
+}  // namespace
+
+void registerConv() {
+  registerOp("Conv2D", [](const Tensors& in, const Attrs& a) { return forward(in, a, false); });
+  registerOp("DepthwiseConv2dNative", [](const Tensors& in, const Attrs& a) { return forward(in, a, true); });
+  registerOp("Conv2DBackpropInput", [](const Tensors& in, const Attrs& a) { return backpropInput(in, a, false); });
+  registerOp("DepthwiseConv2dNativeBackpropInput", [](const Tensors& in, const Attrs& a) { return backpropInput(in, a, true); });
+  registerOp("Conv2DBackpropFilter", [](const Tensors& in, const Attrs& a) { return backpropFilter(in, a, false); });
+  registerOp("DepthwiseConv2dNativeBackpropFilter", [](const Tensors& in, const Attrs& a) { return backpropFilter(in, a, true); });
+}
+
+}  // namespace ap

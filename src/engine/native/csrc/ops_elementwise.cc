@@ -1,0 +1,115 @@
+// Element-wise ops: unary, binary (numpy/tfjs broadcasting), activation helpers.
+// libtorch's TensorIterator keeps the input's memory layout, so an NHWC view of NCHW storage
+// stays NCHW underneath: no layout copies between convolutions.
+#include "registry.h"
+
+namespace ap {
+
+at::Tensor applyActivation(at::Tensor y, int act, const at::Tensor& preluWeights, double leakyAlpha) {
+  switch (act) {
+    case kLinear: return y;
+    case kRelu: return y.relu_();
+    case kRelu6: return y.clamp_(0, 6);
+    case kElu: return at::elu(y);
+    case kSigmoid: return y.sigmoid_();
+    case kLeakyRelu: return at::leaky_relu(y, leakyAlpha);
+    case kPrelu: return at::where(y < 0, y * preluWeights, y);
+  }
+  throw std::runtime_error("unknown fused activation " + std::to_string(act));
+}
+
+namespace {
+using U = std::function<at::Tensor(const at::Tensor&)>;
+using B = std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>;
+void unary(const std::string& name, U f) {
+  registerOp(name, [f](const Tensors& in, const Attrs&) { return Tensors{f(in.at(0))}; });
+}
+void binary(const std::string& name, B f) {
+  registerOp(name, [f](const Tensors& in, const Attrs&) { return Tensors{f(in.at(0), in.at(1))}; });
+}
+at::Tensor floatOf(const at::Tensor& x) { return x.is_floating_point() ? x : x.to(at::kFloat); }
+}  // namespace
+
+void registerElementwise() {
+  unary("Abs", [](auto& x) { return at::abs(x); });
+  unary("Acos", [](auto& x) { return at::acos(floatOf(x)); });
+  unary("Acosh", [](auto& x) { return at::acosh(floatOf(x)); });
+  unary("Asin", [](auto& x) { return at::asin(floatOf(x)); });
+  unary("Asinh", [](auto& x) { return at::asinh(floatOf(x)); });
+  unary("Atan", [](auto& x) { return at::atan(floatOf(x)); });
+  unary("Atanh", [](auto& x) { return at::atanh(floatOf(x)); });
+  unary("Ceil", [](auto& x) { return at::ceil(x); });
+  unary("Cos", [](auto& x) { return at::cos(floatOf(x)); });
+  unary("Cosh", [](auto& x) { return at::cosh(floatOf(x)); });
+  unary("Elu", [](auto& x) { return at::elu(x); });
+  unary("Erf", [](auto& x) { return at::erf(floatOf(x)); });
+  unary("Exp", [](auto& x) { return at::exp(floatOf(x)); });
+  unary("Expm1", [](auto& x) { return at::expm1(floatOf(x)); });
+  unary("Floor", [](auto& x) { return at::floor(x); });
+  unary("IsNan", [](auto& x) { return at::isnan(x); });
+  unary("IsInf", [](auto& x) { return at::isinf(x); });
+  unary("IsFinite", [](auto& x) { return at::isfinite(x); });
+  unary("Log", [](auto& x) { return at::log(floatOf(x)); });
+  unary("Log1p", [](auto& x) { return at::log1p(floatOf(x)); });
+  unary("LogicalNot", [](auto& x) { return at::logical_not(x); });
+  unary("Neg", [](auto& x) { return at::neg(x); });
+  unary("Reciprocal", [](auto& x) { return at::reciprocal(floatOf(x)); });
+  unary("Relu", [](auto& x) { return at::relu(x); });
+  unary("Relu6", [](auto& x) { return at::clamp(x, 0, 6); });
+  unary("Round", [](auto& x) { return at::round(x); });
+  unary("Rsqrt", [](auto& x) { return at::rsqrt(floatOf(x)); });
+  unary("Selu", [](auto& x) { return at::selu(x); });
+  unary("Sigmoid", [](auto& x) { return at::sigmoid(floatOf(x)); });
+  unary("Sign", [](auto& x) { return at::sign(x); });
+  unary("Sin", [](auto& x) { return at::sin(floatOf(x)); });
+  unary("Sinh", [](auto& x) { return at::sinh(floatOf(x)); });
+  unary("Softplus", [](auto& x) { return at::softplus(x, 1, 20); });
+  unary("Sqrt", [](auto& x) { return at::sqrt(floatOf(x)); });
+  unary("Square", [](auto& x) { return at::mul(x, x); });
+  unary("Tan", [](auto& x) { return at::tan(floatOf(x)); });
+  unary("Tanh", [](auto& x) { return at::tanh(floatOf(x)); });
+  unary("Identity", [](auto& x) { return x; });
+  unary("ZerosLike", [](auto& x) { return at::zeros_like(x, at::MemoryFormat::Preserve); });
+  unary("OnesLike", [](auto& x) { return at::ones_like(x, at::MemoryFormat::Preserve); });
+  // Step: tfjs returns alpha for x <= 0 and 1 for x > 0, and keeps NaN.
+  registerOp("Step", [](const Tensors& in, const Attrs& a) {
+    const auto& x = in.at(0);
+    auto one = at::ones_like(x, at::MemoryFormat::Preserve);
+    auto y = at::where(x > 0, one, one * a.at(0));
+    return Tensors{at::where(at::isnan(x), x, y)};
+  });
+  registerOp("LeakyRelu", [](const Tensors& in, const Attrs& a) { return Tensors{at::leaky_relu(in.at(0), a.at(0))}; });
+  registerOp("ClipByValue", [](const Tensors& in, const Attrs& a) { return Tensors{at::clamp(in.at(0), a.at(0), a.at(1))}; });
+  registerOp("Cast", [](const Tensors& in, const Attrs& a) { return Tensors{in.at(0).to(dtypeOf(static_cast<int>(a.at(0))))}; });
+
+  binary("Add", [](auto& a, auto& b) { return at::add(a, b); });
+  binary("Sub", [](auto& a, auto& b) { return at::sub(a, b); });
+  binary("Multiply", [](auto& a, auto& b) { return at::mul(a, b); });
+  binary("RealDiv", [](auto& a, auto& b) { return at::div(a, b); });
+  binary("FloorDiv", [](auto& a, auto& b) { return at::div(a, b, "floor"); });
+  binary("Mod", [](auto& a, auto& b) { return at::remainder(a, b); });
+  binary("Maximum", [](auto& a, auto& b) { return at::maximum(a, b); });
+  binary("Minimum", [](auto& a, auto& b) { return at::minimum(a, b); });
+  binary("Pow", [](auto& a, auto& b) { return at::pow(a, b); });
+  binary("Atan2", [](auto& a, auto& b) { return at::atan2(floatOf(a), floatOf(b)); });
+  binary("SquaredDifference", [](auto& a, auto& b) { auto d = at::sub(a, b); return d.mul_(d); });
+  binary("Equal", [](auto& a, auto& b) { return at::eq(a, b); });
+  binary("NotEqual", [](auto& a, auto& b) { return at::ne(a, b); });
+  binary("Less", [](auto& a, auto& b) { return at::lt(a, b); });
+  binary("LessEqual", [](auto& a, auto& b) { return at::le(a, b); });
+  binary("Greater", [](auto& a, auto& b) { return at::gt(a, b); });
+  binary("GreaterEqual", [](auto& a, auto& b) { return at::ge(a, b); });
+  binary("LogicalAnd", [](auto& a, auto& b) { return at::logical_and(a, b); });
+  binary("LogicalOr", [](auto& a, auto& b) { return at::logical_or(a, b); });
+  binary("LogicalXor", [](auto& a, auto& b) { return at::logical_xor(a, b); });
+  binary("Prelu", [](auto& x, auto& alpha) { return at::where(x < 0, x * alpha, x); });
+  binary("EluGrad", [](auto& dy, auto& y) { return at::where(y < 0, dy * (y + 1), dy); });
+  registerOp("AddN", [](const Tensors& in, const Attrs&) {
+    auto acc = in.at(0).clone(at::MemoryFormat::Preserve);
+    for (size_t i = 1; i < in.size(); ++i) acc.add_(in[i]);
+    return Tensors{acc};
+  });
+  registerOp("Select", [](const Tensors& in, const Attrs&) { return Tensors{at::where(in.at(0).to(at::kBool), in.at(1), in.at(2))}; });
+}
+
+}  // namespace ap

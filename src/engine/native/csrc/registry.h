@@ -1,0 +1,49 @@
+// Shared declarations for the auraprune native addon: the op signature and the
+// registry every ops_*.cc file adds to. Kept tiny so each op family stays in its own file.
+#pragma once
+#include <ATen/ATen.h>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ap {
+
+using Tensors = std::vector<at::Tensor>;
+using Attrs = std::vector<double>;
+// An op takes input tensors (undefined for an absent optional input) and numeric attributes,
+// and returns its outputs. Tensors are in tfjs's logical layout (NHWC, HWIO); any strides.
+using OpFn = std::function<Tensors(const Tensors&, const Attrs&)>;
+
+void registerOp(const std::string& name, OpFn fn);
+
+// Registration hooks, one per op family (called once from binding.cc).
+void registerElementwise();
+void registerReduce();
+void registerShape();
+void registerConv();
+void registerPool();
+void registerMisc();
+
+// tfjs dtype codes shared with native.ts: 0 float32, 1 int32, 2 bool.
+at::ScalarType dtypeOf(int code);
+int codeOf(at::ScalarType t);
+// Maps a libtorch result to a tfjs dtype (int64 -> int32, float64 -> float32).
+at::Tensor normalise(const at::Tensor& t);
+
+inline std::vector<int64_t> ints(const Attrs& a, size_t from, size_t n) {
+  std::vector<int64_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<int64_t>(a.at(from + i));
+  return v;
+}
+
+// NHWC <-> NCHW and HWIO <-> OIHW are views (no copy).
+inline at::Tensor toNCHW(const at::Tensor& x) { return x.permute({0, 3, 1, 2}); }
+inline at::Tensor toNHWC(const at::Tensor& x) { return x.permute({0, 2, 3, 1}); }
+inline at::Tensor toOIHW(const at::Tensor& w) { return w.permute({3, 2, 0, 1}); }
+inline at::Tensor toHWIO(const at::Tensor& w) { return w.permute({2, 3, 1, 0}); }
+
+// Fused activation codes shared with native.ts.
+enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5, kPrelu = 6 };
+at::Tensor applyActivation(at::Tensor y, int act, const at::Tensor& preluWeights, double leakyAlpha);
+
+}  // namespace ap

@@ -1,0 +1,80 @@
+/**
+ * Loader and typed interface of the C++ addon (src/engine/native/csrc). Imports nothing from src/.
+ * The addon is optional: without libtorch the build is skipped and `loadNative()` returns null.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** tfjs dtype codes shared with the addon. */
+export const DTYPE_CODE = { float32: 0, int32: 1, bool: 2 } as const;
+export const CODE_DTYPE = ['float32', 'int32', 'bool'] as const;
+export type NativeDType = keyof typeof DTYPE_CODE;
+
+/** Fused activation codes shared with the addon (registry.h `Act`). */
+export const ACTIVATION_CODE: Record<string, number> = {
+  linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5, prelu: 6,
+};
+
+export interface NativeAddon {
+  /** Copies `values` into a new libtorch tensor; returns its handle. */
+  create(values: Float32Array | Int32Array | Uint8Array, shape: number[], dtype: number): number;
+  /** Contiguous copy in logical (row-major) order. */
+  read(handle: number): Float32Array | Int32Array | Uint8Array;
+  free(handle: number): void;
+  shape(handle: number): number[];
+  /** [dtypeCode, ...shape] */
+  info(handle: number): number[];
+  strides(handle: number): number[];
+  /** Runs op `code` on input handles (-1 = absent optional input) with numeric attributes. */
+  op(code: number, inputs: number[], attrs: number[]): number | number[];
+  opCodes(): Record<string, number>;
+  setThreads(n: number): void;
+  getThreads(): number;
+  /** Native bytes held by live tensors (each storage counted once) and the live handle count. */
+  memory(): { bytes: number; tensors: number };
+  version: string;
+}
+
+let cached: NativeAddon | null | undefined;
+let loadError = '';
+
+/** Walks up from this file to the package root (works from src/ under tsx and from dist/). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return dir;
+}
+
+export function addonPath(): string {
+  return join(packageRoot(), 'src', 'engine', 'native', 'build', 'Release', 'auraprune_native.node');
+}
+
+/** The addon, or null when it was not built (no libtorch) or fails to load. */
+export function loadNative(): NativeAddon | null {
+  if (cached !== undefined) return cached;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    loadError = `native addon not built (${path} missing): install libtorch (apt-get install -y libtorch-dev) and run npm run build:native`;
+    cached = null;
+    return cached;
+  }
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (e) {
+    loadError = `native addon failed to load: ${(e as Error).message.split('\n')[0]}`;
+    cached = null;
+  }
+  return cached;
+}
+
+/** Why `loadNative()` returned null ('' when it did not). */
+export function nativeLoadError(): string {
+  loadNative();
+  return loadError;
+}
