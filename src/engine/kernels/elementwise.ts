@@ -15,7 +15,7 @@ const UNARY = [
 ];
 
 const BINARY = [
-  'Add', 'Sub', 'Multiply', 'RealDiv', 'FloorDiv', 'Mod', 'Maximum', 'Minimum', 'Pow', 'Atan2', 'SquaredDifference',
+  'Add', 'Sub', 'Multiply', 'RealDiv', 'Mod', 'Maximum', 'Minimum', 'Pow', 'Atan2', 'SquaredDifference',
   'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr',
 ];
 
@@ -40,6 +40,15 @@ const prelu = kernel<{ x: TensorInfo; alpha: TensorInfo }, object>('Prelu', ({ i
 const eluGrad = kernel<{ dy: TensorInfo; y: TensorInfo }, object>('EluGrad', ({ inputs, backend }) =>
   backend.run('EluGrad', [inputs.dy, inputs.y]));
 
+// tfjs's FloorDiv returns int32 whatever the input dtype.
+const floorDiv = kernel<{ a: TensorInfo; b: TensorInfo }, object>('FloorDiv', ({ inputs, backend }) => {
+  const q = backend.run('FloorDiv', [inputs.a, inputs.b]);
+  if (q.dtype === 'int32') return q;
+  const out = backend.run('Cast', [q], [DTYPE_CODE.int32]);
+  backend.disposeIntermediateTensorInfo(q);
+  return out;
+});
+
 const addN = kernel<TensorInfo[], object>('AddN', ({ inputs, backend }) => backend.run('AddN', inputs));
 
 const select = kernel<{ condition: TensorInfo; t: TensorInfo; e: TensorInfo }, object>('Select', ({ inputs, backend }) =>
@@ -48,5 +57,5 @@ const select = kernel<{ condition: TensorInfo; t: TensorInfo; e: TensorInfo }, o
 export const elementwiseConfigs: KernelConfig[] = [
   ...UNARY.map(unaryKernel),
   ...BINARY.map(binaryKernel),
-  step, leakyRelu, clip, cast, prelu, eluGrad, addN, select,
+  step, leakyRelu, clip, cast, prelu, eluGrad, floorDiv, addN, select,
 ];
