@@ -71,12 +71,11 @@ void registerElementwise() {
   unary("Identity", [](auto& x) { return x; });
   unary("ZerosLike", [](auto& x) { return at::zeros_like(x, at::MemoryFormat::Preserve); });
   unary("OnesLike", [](auto& x) { return at::ones_like(x, at::MemoryFormat::Preserve); });
-  // Step: tfjs returns alpha for x <= 0 and 1 for x > 0, and keeps NaN.
+  // Step: tfjs returns 1 for x > 0, alpha for x <= 0, and keeps NaN (both comparisons false).
   registerOp("Step", [](const Tensors& in, const Attrs& a) {
     const auto& x = in.at(0);
-    auto one = at::ones_like(x, at::MemoryFormat::Preserve);
-    auto y = at::where(x > 0, one, one * a.at(0));
-    return Tensors{at::where(at::isnan(x), x, y)};
+    auto one = at::scalar_tensor(1, x.options()), alpha = at::scalar_tensor(a.at(0), x.options());
+    return Tensors{at::where(x > 0, one, at::where(x <= 0, alpha, x))};
   });
   registerOp("LeakyRelu", [](const Tensors& in, const Attrs& a) { return Tensors{at::leaky_relu(in.at(0), a.at(0))}; });
   registerOp("ClipByValue", [](const Tensors& in, const Attrs& a) { return Tensors{at::clamp(in.at(0), a.at(0), a.at(1))}; });
