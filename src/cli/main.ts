@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * auraprune command line. Subcommands only parse arguments and wire modules; this is the one place
+ * that reads argv/env and chooses the backend.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { benchEngine } from './bench/engine.js';
+
+export function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('Not an integer.');
+  return n;
+}
+export function num(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('Not a number.');
+  return n;
+}
+
+const program = new Command();
+program.name('auraprune').description('Prune CNN filters by spatial-aura-entropy mutual information (TensorFlow.js + libtorch)');
+
+const bench = program.command('bench').description('benchmarks that print one JSON line');
+bench
+  .command('engine')
+  .description('train/infer img/s of VGG-16-BN on the libtorch backend vs tfjs CPU and PyTorch')
+  .option('--model <name>', 'model', 'vgg16')
+  .option('--width <w>', 'width multiplier', num, 1)
+  .option('--batch <n>', 'batch size', int, 128)
+  .option('--steps <n>', 'timed steps', int, 5)
+  .option('--threads <n>', 'libtorch threads', int, 2)
+  .option('--cpu-steps <n>', 'timed steps on the tfjs CPU backend (0 to skip)', int, 1)
+  .option('--cpu-batch <n>', 'batch size on the tfjs CPU backend', int, 8)
+  .option('--no-pytorch', 'skip the PyTorch comparison')
+  .option('--python <path>', 'python with torch (Debian python3-torch)', '/usr/bin/python3')
+  .option('--json', 'print JSON (the only output format)', true)
+  .action(async (o) => {
+    console.log(JSON.stringify(await benchEngine(o)));
+  });
+
+program.parseAsync().catch((e: Error) => {
+  console.error(`auraprune: ${e.message}`);
+  process.exit(1);
+});
