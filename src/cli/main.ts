@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { benchEngine } from './bench/engine.js';
+import { benchMi } from './bench/mi.js';
 
 export function int(v: string): number {
   const n = Number(v);
@@ -36,6 +37,17 @@ bench
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {
     console.log(JSON.stringify(await benchEngine(o)));
+  });
+
+bench
+  .command('mi')
+  .description('aura-MI throughput and per-layer-pair time of every estimator on the same activations')
+  .option('--images <n>', 'images (samples) per map set', int, 1000)
+  .option('--levels <g>', 'quantisation levels G', int, 8)
+  .option('--seed <s>', 'seed', int, 0)
+  .option('--json', 'print JSON (the only output format)', true)
+  .action((o) => {
+    console.log(JSON.stringify(benchMi(o)));
   });
 
 program.parseAsync().catch((e: Error) => {

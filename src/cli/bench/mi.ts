@@ -1,0 +1,69 @@
+/**
+ * `auraprune bench mi`: throughput of the information core and the time per layer pair of every
+ * estimator on the same activations. Activations are synthetic smooth maps with VGG-16's layer
+ * shapes (the pipeline's real activations need a trained model); the per-layer-pair figures are
+ * measured on a subset of channel pairs and scaled to the full pair count, which the JSON says.
+ */
+import { Rng } from '../../util/rng.js';
+import { quantizeActivations } from '../../info/quantize.js';
+import { auraDescriptors, LabelStack, spatialMIMatrix } from '../../info/spatial_mi.js';
+import { mutualInfoBinned } from '../../info/binned.js';
+import { mutualInfoKSG } from '../../info/ksg.js';
+import { mintConditionalMI } from '../../info/mint_geometric.js';
+
+export interface MiBenchOptions { images: number; levels: number; seed: number }
+
+function smooth(rng: Rng, n: number, h: number, w: number, C: number): Float32Array {
+  const v = new Float32Array(n * h * w * C);
+  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) {
+    const fx = rng.next(), fy = rng.next(), px = rng.next() * 6, py = rng.next() * 6;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) v[((i * h + y) * w + x) * C + c] = Math.max(0, Math.sin(fx * x + px) + Math.cos(fy * y + py) + 0.3 * rng.normal());
+  }
+  return v;
+}
+
+const time = <T>(f: () => T): [T, number] => { const t0 = performance.now(); const r = f(); return [r, (performance.now() - t0) / 1000]; };
+
+/** VGG-16 adjacent conv pairs on the child's lattice: [parent C, child C, H=W]. */
+const VGG_PAIRS: Array<[number, number, number]> = [
+  [64, 64, 32], [64, 128, 16], [128, 128, 16], [128, 256, 8], [256, 256, 8], [256, 256, 8], [256, 512, 4],
+  [512, 512, 4], [512, 512, 4], [512, 512, 2], [512, 512, 2], [512, 512, 2],
+];
+
+export function benchMi(o: MiBenchOptions): Record<string, unknown> {
+  const rng = new Rng(o.seed);
+  const G = o.levels;
+  const st = (v: Float32Array, n: number, h: number, C: number): LabelStack =>
+    ({ labels: quantizeActivations(v, [n, h, h, C], { levels: G, zeroBin: true }), channels: C, n, h, w: h, levels: G });
+  // 1) raw spatial-aura throughput on a 8x8 lattice pair, 16 x 16 channels, all images
+  const n = o.images, h = 8, C = 16;
+  const X = st(smooth(rng, n, h, h, C), n, h, C), Y = st(smooth(rng, n, h, h, C), n, h, C);
+  const [{ updates }, secs] = time(() => spatialMIMatrix(X, Y));
+  const rate = updates / secs;
+  // 2) per layer pair of VGG-16, per-filter pairs, projected from the measured rate
+  const halfPairsPerMap = (hh: number) => 2 * (2 * hh * (hh - 1)); // 4-neighbourhood, ordered pairs
+  const perPair = VGG_PAIRS.map(([cp, cc, hh]) => cp * cc * n * halfPairsPerMap(hh) / rate);
+  // 3) every estimator on the same 8x8 activations: seconds per channel pair, scaled to 64 x 64 groups
+  const pairs = 16;
+  const [desc, tDesc] = time(() => auraDescriptors(X));
+  const descY = auraDescriptors(Y);
+  const [, tBinned] = time(() => { for (let i = 0; i < pairs; i++) mutualInfoBinned(desc.subarray(i * n, (i + 1) * n), descY.subarray(i * n, (i + 1) * n)); });
+  const [, tKsg] = time(() => { for (let i = 0; i < pairs; i++) mutualInfoKSG(desc.subarray(i * n, (i + 1) * n), descY.subarray(i * n, (i + 1) * n)); });
+  const mean = (s: LabelStack, c: number) => { const out = new Float64Array(n); for (let i = 0; i < n; i++) { let t = 0; for (let k = 0; k < h * h; k++) t += s.labels[(c * n + i) * h * h + k]; out[i] = t / (h * h); } return out; };
+  const [, tMint] = time(() => mintConditionalMI({ data: mean(X, 0), n, d: 1 }, { data: mean(Y, 0), n, d: 1 }, { data: mean(X, 1), n, d: 1 }));
+  const groups = 64 * 64;
+  const auraPerPair = (n * halfPairsPerMap(h)) / rate;
+  return {
+    bench: 'mi', images: n, levels: G, lattice: `${h}x${h}`, activations: 'synthetic smooth ReLU maps (VGG-16 shapes)',
+    aura_updates_per_s: Math.round(rate), aura_updates_per_s_per_core: Math.round(rate), threads: 1,
+    vgg16_per_filter_pairs: { seconds_per_layer_pair: perPair.map((s) => +s.toFixed(1)), total_seconds: +perPair.reduce((a, b) => a + b, 0).toFixed(1), note: 'projected from the measured update rate' },
+    per_layer_pair_64x64_groups_seconds: {
+      aura: +(auraPerPair * groups).toFixed(2),
+      aura_descriptor_binned: +((tDesc / C) * 64 * 2 + (tBinned / pairs) * groups).toFixed(2),
+      aura_descriptor_ksg: +((tDesc / C) * 64 * 2 + (tKsg / pairs) * groups).toFixed(2),
+      mint_geometric: +(tMint * groups).toFixed(1),
+    },
+    ratio_mint_over_aura: +((tMint * groups) / (auraPerPair * groups)).toFixed(1),
+    descriptor_count: desc.length,
+  };
+}
