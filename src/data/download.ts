@@ -1,0 +1,80 @@
+/**
+ * Downloads the official CIFAR-10 binary archive with a progress bar into a temp file, renames it
+ * only after its md5 matches, then extracts the batch files (a minimal ustar reader: the archive
+ * holds plain files only).
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Progress } from '../util/progress.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { DataError, OFFICIAL_MD5 } from './cifar10.js';
+
+export const ARCHIVE_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
+export const ARCHIVE_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
+
+/** Files of a tar archive (regular files only), by base name. */
+export function untar(tar: Uint8Array): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  let off = 0;
+  const text = (o: number, len: number) => new TextDecoder().decode(tar.subarray(o, o + len)).replace(/\0.*$/s, '');
+  while (off + 512 <= tar.length) {
+    const name = text(off, 100);
+    if (!name) break;
+    const size = parseInt(text(off + 124, 12).trim() || '0', 8);
+    const type = text(off + 156, 1);
+    if (type === '0' || type === '') out.set(name.split('/').pop()!, tar.subarray(off + 512, off + 512 + size));
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
+
+/** Extracts the six batch files (and batches.meta.txt) from the gzipped archive into dir, checking md5s. */
+export function extractArchive(gz: Uint8Array, dir: string): void {
+  const files = untar(gunzipSync(gz));
+  mkdirSync(dir, { recursive: true });
+  for (const [name, md5] of Object.entries(OFFICIAL_MD5)) {
+    const data = files.get(name);
+    if (!data) throw new DataError(`the CIFAR-10 archive lacks ${name}: delete it and download again`);
+    const got = createHash('md5').update(data).digest('hex');
+    if (got !== md5) throw new DataError(`${name} in the archive has md5 ${got}, expected ${md5}: the download is corrupt; delete it and retry`);
+    writeFileAtomic(join(dir, name), data);
+  }
+  const meta = files.get('batches.meta.txt');
+  if (meta) writeFileAtomic(join(dir, 'batches.meta.txt'), meta);
+}
+
+export async function downloadCifar10(dir: string, url = ARCHIVE_URL): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const archive = join(dir, 'cifar-10-binary.tar.gz');
+  if (!existsSync(archive)) {
+    const tmp = `${archive}.${process.pid}.tmp`;
+    let res: Response;
+    try {
+      res = await fetch(url);
+    } catch (e) {
+      throw new DataError(`could not download CIFAR-10 from ${url} (${(e as Error).message}); download it by hand and pass --data DIR or set CIFAR10_DIR`);
+    }
+    if (!res.ok || !res.body) throw new DataError(`download of ${url} failed with HTTP ${res.status}; pass --data DIR or set CIFAR10_DIR`);
+    const total = Number(res.headers.get('content-length') ?? 170498071);
+    const bar = new Progress('download cifar-10', total, 'B');
+    const hash = createHash('md5');
+    const file = createWriteStream(tmp);
+    let done = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      file.write(chunk);
+      done += chunk.length;
+      bar.update(done);
+    }
+    await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    const got = hash.digest('hex');
+    if (got !== ARCHIVE_MD5) {
+      rmSync(tmp, { force: true });
+      throw new DataError(`downloaded archive has md5 ${got}, expected ${ARCHIVE_MD5}: retry, or download by hand and pass --data DIR`);
+    }
+    renameSync(tmp, archive);
+  }
+  extractArchive(readFileSync(archive), dir);
+}

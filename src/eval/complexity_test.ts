@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import { buildVgg16 } from '../models/vgg.js';
+import { countComplexity } from './complexity.js';
+
+test('CIFAR VGG-16-BN: 14.98 M params and 313.7 M FLOPs (HRank) within 1%', () => {
+  const c = countComplexity(buildVgg16());
+  assert.ok(Math.abs(c.params / 14.98e6 - 1) < 0.01, `params ${c.params}`);
+  assert.ok(Math.abs(c.flops / 313.7e6 - 1) < 0.01, `flops ${c.flops}`);
+  // exact, by hand: conv weights+bias 14,714,688; BN gamma/beta 8,448 + 1,024; fc 262,656 + 5,130
+  assert.equal(c.params, 14714688 + 8448 + 1024 + 262656 + 5130);
+});
+
+test('hand-computed small model: conv, depthwise, dense', () => {
+  const m = tfl.sequential();
+  m.add(tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same' })); // out 4x4x4
+  m.add(tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'valid', useBias: false })); // out 2x2x4
+  m.add(tfl.layers.flatten());
+  m.add(tfl.layers.dense({ units: 5 }));
+  const c = countComplexity(m);
+  assert.deepEqual(c.layers.map((l) => l.flops), [4 * 4 * 4 * 27, 2 * 2 * 4 * 9, 0, 16 * 5]);
+  assert.deepEqual(c.layers.map((l) => l.params), [27 * 4 + 4, 9 * 4, 0, 16 * 5 + 5]);
+});
