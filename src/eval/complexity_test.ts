@@ -23,3 +23,10 @@ test('hand-computed small model: conv, depthwise, dense', () => {
   assert.deepEqual(c.layers.map((l) => l.flops), [4 * 4 * 4 * 27, 2 * 2 * 4 * 9, 0, 16 * 5]);
   assert.deepEqual(c.layers.map((l) => l.params), [27 * 4 + 4, 9 * 4, 0, 16 * 5 + 5]);
 });
+
+test('CIFAR ResNet-56 (projection shortcuts): within 1% of 0.85 M params and 125.5 M FLOPs', async () => {
+  const { buildResNet } = await import('../models/resnet.js');
+  const c = countComplexity(buildResNet({ depth: 56 }));
+  assert.ok(Math.abs(c.params / 0.85e6 - 1) < 0.01, `params ${c.params}`);
+  assert.ok(Math.abs(c.flops / 125.5e6 - 1) < 0.01, `flops ${c.flops}`);
+});

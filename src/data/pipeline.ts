@@ -1,0 +1,107 @@
+/**
+ * Input pipeline: validation split, per-epoch seeded shuffling, augmentation (random crop with
+ * 4-pixel zero padding, horizontal flip) and normalisation into Float32 NHWC batches. Pixels are
+ * handled by typed-array loops once per batch (~0.4 M bytes for 128 images); the engine gets one
+ * contiguous buffer per batch.
+ */
+import { Rng } from '../util/rng.js';
+import type { CifarSplit } from './cifar10.js';
+
+/** CIFAR-10 training-set channel statistics (values in [0, 1]). */
+export const CIFAR_MEAN = [0.4914, 0.4822, 0.4465];
+export const CIFAR_STD = [0.247, 0.2435, 0.2616];
+const PIX = 32 * 32 * 3;
+
+/** A subset of a split by indices (copies). */
+export function subset(split: CifarSplit, idx: ArrayLike<number>): CifarSplit {
+  const images = new Uint8Array(idx.length * PIX);
+  const labels = new Uint8Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    images.set(split.images.subarray(idx[i] * PIX, (idx[i] + 1) * PIX), i * PIX);
+    labels[i] = split.labels[idx[i]];
+  }
+  return { images, labels, n: idx.length };
+}
+
+/** Indices grouped by class, each group in a seeded random order. */
+function byClass(labels: Uint8Array, rng: Rng): number[][] {
+  const groups: number[][] = Array.from({ length: 10 }, () => []);
+  labels.forEach((l, i) => groups[l].push(i));
+  return groups.map((g) => rng.shuffle(g));
+}
+
+/**
+ * Stratified train/validation split: `valSize` images (equal per class, as far as the classes
+ * allow) are held out of the training set. Never select models on the test set.
+ */
+export function trainValSplit(split: CifarSplit, valSize: number, seed: number): { train: CifarSplit; val: CifarSplit } {
+  if (valSize < 0 || valSize >= split.n) throw new RangeError(`validation size ${valSize} must be in [0, ${split.n})`);
+  const groups = byClass(split.labels, new Rng(seed ^ 0x5eed));
+  const val: number[] = [];
+  const per = Math.floor(valSize / 10);
+  groups.forEach((g, c) => val.push(...g.slice(0, per + (c < valSize - per * 10 ? 1 : 0))));
+  const inVal = new Uint8Array(split.n);
+  val.forEach((i) => (inVal[i] = 1));
+  const train = Array.from({ length: split.n }, (_, i) => i).filter((i) => !inVal[i]);
+  return { train: subset(split, train), val: subset(split, val.sort((a, b) => a - b)) };
+}
+
+/** Class-balanced sample: the first `perClass` images of each class in a seeded order, unaugmented. */
+export function balancedSample(split: CifarSplit, perClass: number, seed: number): CifarSplit {
+  const groups = byClass(split.labels, new Rng(seed));
+  const short = groups.findIndex((g) => g.length < perClass);
+  if (short >= 0) throw new RangeError(`class ${short} has only ${groups[short].length} images, fewer than ${perClass} per class requested`);
+  const idx = groups.flatMap((g) => g.slice(0, perClass)).sort((a, b) => a - b);
+  return subset(split, idx);
+}
+
+export interface AugmentOptions {
+  /** Zero padding before the random 32x32 crop; 0 disables cropping. Default 4. */
+  pad?: number;
+  /** Random horizontal flip. Default true. */
+  flip?: boolean;
+}
+
+/**
+ * Writes normalised images idx[0..b) of `split` into `out` (b x 32 x 32 x 3, float32), augmented
+ * with `rng` when given. Padding is black (0 before normalisation), as torchvision's RandomCrop.
+ */
+export function fillBatch(split: CifarSplit, idx: ArrayLike<number>, out: Float32Array, rng: Rng | null, aug: AugmentOptions = {}): void {
+  const pad = rng ? (aug.pad ?? 4) : 0;
+  const flip = rng ? (aug.flip ?? true) : false;
+  const scale = CIFAR_STD.map((s) => 1 / (255 * s));
+  const zero = CIFAR_MEAN.map((m, c) => -m / CIFAR_STD[c]);
+  for (let b = 0; b < idx.length; b++) {
+    const src = idx[b] * PIX, dst = b * PIX;
+    const dy = pad ? rng!.int(2 * pad + 1) - pad : 0;
+    const dx = pad ? rng!.int(2 * pad + 1) - pad : 0;
+    const f = flip && rng!.next() < 0.5;
+    for (let y = 0; y < 32; y++) {
+      const sy = y + dy;
+      for (let x = 0; x < 32; x++) {
+        const sx = (f ? 31 - x : x) + dx;
+        const o = dst + (y * 32 + x) * 3;
+        if (sy < 0 || sy >= 32 || sx < 0 || sx >= 32) {
+          out[o] = zero[0]; out[o + 1] = zero[1]; out[o + 2] = zero[2];
+        } else {
+          const s = src + (sy * 32 + sx) * 3;
+          out[o] = split.images[s] * scale[0] + zero[0];
+          out[o + 1] = split.images[s + 1] * scale[1] + zero[1];
+          out[o + 2] = split.images[s + 2] * scale[2] + zero[2];
+        }
+      }
+    }
+  }
+}
+
+/** Batches of one epoch: a seeded permutation (or the natural order), cut into `batch`-sized index arrays. */
+export function epochBatches(n: number, batch: number, rng: Rng | null, dropLast = false): Int32Array[] {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  if (rng) rng.shuffle(order);
+  const out: Int32Array[] = [];
+  for (let s = 0; s < n; s += batch) {
+    if (dropLast && s + batch > n) break;
+    out.push(order.subarray(s, Math.min(n, s + batch)));
+  }
+  return out;
+}

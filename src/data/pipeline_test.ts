@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { Rng } from '../util/rng.js';
+import { loadCifar10 } from './cifar10.js';
+import { balancedSample, CIFAR_MEAN, CIFAR_STD, epochBatches, fillBatch, trainValSplit } from './pipeline.js';
+
+const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../shared/cifar10');
+const data = loadCifar10(DIR, 'train', { limit: 2000 });
+
+describe('input pipeline', () => {
+  test('normalisation without augmentation: pixel 0 of image 0 equals (59/255 - mean) / std', () => {
+    const out = new Float32Array(3072);
+    fillBatch(data, [0], out, null);
+    assert.ok(Math.abs(out[0] - (59 / 255 - CIFAR_MEAN[0]) / CIFAR_STD[0]) < 1e-6);
+  });
+  test('augmentation keeps shapes and label order; the crop moves pixels; flip is its own inverse', () => {
+    const plain = new Float32Array(4 * 3072), aug = new Float32Array(4 * 3072);
+    fillBatch(data, [0, 1, 2, 3], plain, null);
+    fillBatch(data, [0, 1, 2, 3], aug, new Rng(1), { pad: 4, flip: false });
+    assert.notDeepEqual(Array.from(aug), Array.from(plain), 'a random crop moves pixels');
+    // flip only, applied twice by flipping the source manually: mirror(mirror(x)) == x
+    const once = new Float32Array(3072);
+    const flipRng = () => ({ int: () => 0, next: () => 0 }) as unknown as Rng; // always flips, no shift
+    fillBatch(data, [5], once, flipRng(), { pad: 0, flip: true });
+    const mirrored = new Float32Array(3072);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 3; c++) mirrored[(y * 32 + x) * 3 + c] = once[(y * 32 + 31 - x) * 3 + c];
+    const ref = new Float32Array(3072);
+    fillBatch(data, [5], ref, null);
+    assert.deepEqual(Array.from(mirrored), Array.from(ref));
+    const batches = epochBatches(10, 4, null);
+    assert.deepEqual(batches.map((b) => Array.from(b)), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+  });
+  test('crop shift is within ±pad and padding is black', () => {
+    const out = new Float32Array(3072);
+    const fixed = { int: () => 8, next: () => 0.9 } as unknown as Rng; // shift (+4, +4), no flip
+    fillBatch(data, [0], out, fixed, { pad: 4 });
+    const black = -CIFAR_MEAN[0] / CIFAR_STD[0];
+    assert.ok(Math.abs(out[(31 * 32 + 31) * 3] - black) < 1e-6, 'bottom-right corner comes from the padding');
+    const ref = new Float32Array(3072);
+    fillBatch(data, [0], ref, null);
+    assert.equal(out[0], ref[(4 * 32 + 4) * 3], 'pixel (0,0) comes from source (4,4)');
+  });
+  test('stratified validation split: disjoint, equal per class, seeded', () => {
+    const { train, val } = trainValSplit(data, 500, 3);
+    assert.equal(train.n + val.n, 2000);
+    const counts = new Array(10).fill(0);
+    val.labels.forEach((l) => counts[l]++);
+    assert.deepEqual(counts, new Array(10).fill(50));
+    assert.deepEqual(Array.from(trainValSplit(data, 500, 3).val.labels), Array.from(val.labels));
+    assert.throws(() => trainValSplit(data, 5000, 1), /validation size/);
+  });
+  test('class-balanced sample has N per class', () => {
+    const s = balancedSample(data, 20, 1);
+    const counts = new Array(10).fill(0);
+    s.labels.forEach((l) => counts[l]++);
+    assert.deepEqual(counts, new Array(10).fill(20));
+    assert.throws(() => balancedSample(data, 500, 1), /fewer than 500/);
+  });
+});
