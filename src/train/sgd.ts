@@ -1,0 +1,65 @@
+/**
+ * SGD with momentum, optional Nesterov, and weight decay (coupled L2 or decoupled), on tfjs
+ * variables. Batch-norm parameters and biases are not decayed. The velocity buffers are plain
+ * named tensors, so they checkpoint and restore exactly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface SgdOptions {
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** 'l2': add wd * w to the gradient (classic SGD); 'decoupled': w -= lr * wd * w. Default 'l2'. */
+  decay?: 'l2' | 'decoupled';
+}
+
+/** Kernels are decayed; biases, BN gamma/beta are not. */
+export function decays(name: string): boolean {
+  return /kernel(_\d+)?$/.test(name);
+}
+
+/** A trainable variable with a stable key (the layer weight's original name, e.g. 'conv1/kernel'). */
+export interface Param { key: string; variable: tf.Variable }
+
+export class Sgd {
+  readonly velocity = new Map<string, tf.Variable>();
+
+  constructor(readonly o: SgdOptions) {}
+
+  apply(params: Param[], grads: tf.NamedTensorMap, lr: number): void {
+    tf.tidy(() => {
+      for (const { key, variable: v } of params) {
+        let g = grads[v.name];
+        if (!g) continue;
+        const wd = decays(key) ? this.o.weightDecay : 0;
+        if (wd && (this.o.decay ?? 'l2') === 'l2') g = tf.add(g, tf.mul(v, wd));
+        let vel = this.velocity.get(key);
+        if (!vel) {
+          vel = tf.variable(tf.zerosLike(v), false);
+          this.velocity.set(key, vel);
+        }
+        const next = tf.add(tf.mul(vel, this.o.momentum), g);
+        vel.assign(next);
+        const step = this.o.nesterov ? tf.add(g, tf.mul(next, this.o.momentum)) : next;
+        let w = tf.sub(v, tf.mul(step, lr));
+        if (wd && this.o.decay === 'decoupled') w = tf.sub(w, tf.mul(v, lr * wd));
+        v.assign(w);
+      }
+    });
+  }
+
+  /** Velocity buffers as name -> values (for checkpoints). */
+  state(): Array<{ name: string; shape: number[]; values: Float32Array }> {
+    return [...this.velocity].map(([name, t]) => ({ name, shape: t.shape, values: t.dataSync() as Float32Array }));
+  }
+
+  restore(state: Array<{ name: string; shape: number[]; values: Float32Array }>): void {
+    this.dispose();
+    for (const s of state) this.velocity.set(s.name, tf.variable(tf.tensor(s.values, s.shape), false));
+  }
+
+  dispose(): void {
+    for (const v of this.velocity.values()) v.dispose();
+    this.velocity.clear();
+  }
+}
