@@ -3,23 +3,16 @@
  * auraprune command line. Subcommands only parse arguments and wire modules; this is the one place
  * that reads argv/env and chooses the backend.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { benchEngine } from './bench/engine.js';
 import { benchMi } from './bench/mi.js';
-
-export function int(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('Not an integer.');
-  return n;
-}
-export function num(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('Not a number.');
-  return n;
-}
+import { registerTrain } from './commands/train.js';
+import { int, num } from './options.js';
 
 const program = new Command();
 program.name('auraprune').description('Prune CNN filters by spatial-aura-entropy mutual information (TensorFlow.js + libtorch)');
+
+registerTrain(program);
 
 const bench = program.command('bench').description('benchmarks that print one JSON line');
 bench

@@ -99,3 +99,14 @@ export function loadCifar10(dir: string, split: 'train' | 'test', opts: { limit?
   }
   return { images, labels, n };
 }
+
+/** The data directory, downloading the official archive into the cache when none is found. */
+export async function ensureCifar10(flag?: string): Promise<string> {
+  const found = findCifarDir(flag);
+  if (found) return found;
+  const dir = cacheDir();
+  process.stderr.write(`CIFAR-10 not found (--data, CIFAR10_DIR, ${dir}); downloading the official archive into ${dir}\n`);
+  const { downloadCifar10 } = await import('./download.js');
+  await downloadCifar10(dir);
+  return dir;
+}

@@ -50,7 +50,7 @@ export async function loadModel(pathOrDir: string): Promise<tfl.LayersModel> {
   try {
     json = JSON.parse(readFileSync(jsonPath, 'utf8'));
   } catch (e) {
-    throw new Error(`${jsonPath} is not valid JSON (${(e as Error).message}): the model file is corrupt; re-export or retrain it`);
+    throw new Error(`${jsonPath} is not valid JSON (${(e as Error).message}): the model file is corrupt; re-export or retrain it`, { cause: e });
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error(`${jsonPath} is not a tfjs layers model (no modelTopology/weightsManifest)`);
   const specs = json.weightsManifest.flatMap((g) => g.weights);

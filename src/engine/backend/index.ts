@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadNative, nativeLoadError, NativeAddon } from '../native/native.js';
 import { registerAllKernels } from '../kernels/register_all_kernels.js';
 import { LibtorchBackend } from './backend_libtorch.js';
-import '../gradients.js';
+import { registerFusedGradients } from '../gradients.js';
 
 export { LibtorchBackend } from './backend_libtorch.js';
 export { fallbackKernelsUsed, setFallbackLogger } from '../kernels/fallback.js';
@@ -26,6 +26,7 @@ export function registerLibtorchBackend(opts: { threads?: number; priority?: num
   if (opts.threads) native.setThreads(opts.threads);
   if (tf.findBackend(BACKEND_NAME) === null) {
     registerAllKernels();
+    registerFusedGradients();
     tf.registerBackend(BACKEND_NAME, () => new LibtorchBackend(native), opts.priority ?? 3);
   }
   return true;

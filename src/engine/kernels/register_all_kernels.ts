@@ -14,6 +14,7 @@ import {
 import { elementwiseConfigs } from './elementwise.js';
 import { fallbackConfigs } from './fallback.js';
 import { fusedBatchNormConfig } from './FusedBatchNorm.js';
+import { batchNormGradConfig, expandToConfig, reluGradConfig } from './grad_kernels.js';
 import { fusedConv2DConfig, fusedDepthwiseConv2DConfig } from './FusedConv2D.js';
 import { maxPoolConfig } from './MaxPool.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
@@ -26,6 +27,7 @@ export const nativeKernelConfigs: KernelConfig[] = [
   fusedConv2DConfig, fusedDepthwiseConv2DConfig,
   maxPoolConfig, maxPoolGradConfig, avgPoolConfig, avgPoolGradConfig,
   batchMatMulConfig, fusedMatMulConfig, fusedBatchNormConfig,
+  reluGradConfig, expandToConfig, batchNormGradConfig,
   ...elementwiseConfigs, ...reduceConfigs, ...shapeConfigs,
 ];
 

@@ -225,7 +225,7 @@ void tuneAllocator() {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneAllocator();
-  registerElementwise(); registerReduce(); registerShape(); registerConv(); registerPool(); registerMisc();
+  registerElementwise(); registerReduce(); registerShape(); registerConv(); registerPool(); registerMisc(); registerGrad();
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("free", Napi::Function::New(env, Free));

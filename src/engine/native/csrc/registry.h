@@ -23,6 +23,7 @@ void registerShape();
 void registerConv();
 void registerPool();
 void registerMisc();
+void registerGrad();
 
 // tfjs dtype codes shared with native.ts: 0 float32, 1 int32, 2 bool.
 at::ScalarType dtypeOf(int code);

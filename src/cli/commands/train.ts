@@ -1,0 +1,100 @@
+/** `auraprune train` and `auraprune eval`. */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ensureCifar10, loadCifar10 } from '../../data/cifar10.js';
+import { trainValSplit, subset } from '../../data/pipeline.js';
+import { countComplexity } from '../../eval/complexity.js';
+import { evaluate } from '../../eval/evaluate.js';
+import { loadModel } from '../../models/io.js';
+import { buildModel, MODEL_NAMES } from '../../models/zoo.js';
+import { trainModel, TrainConfig } from '../../train/loop.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { mkdirSync } from 'node:fs';
+import { setupBackend, int, num } from '../options.js';
+
+/** Named recipes; explicit flags override them. */
+export const PRESETS: Record<string, Partial<TrainConfig> & { model: string; width: number }> = {
+  // fast: ResNet-9 at half width, one-cycle, label smoothing: the 2-core CPU preset
+  fast: { model: 'fast', width: 0.5, epochs: 16, batch: 256, lr: 0.4, schedule: 'onecycle', weightDecay: 5e-4, nesterov: true, labelSmoothing: 0.1 },
+  // the literature's recipes (MINT/HRank), for bigger machines
+  vgg16: { model: 'vgg16', width: 1, epochs: 300, batch: 128, lr: 0.1, schedule: 'cosine', weightDecay: 5e-4, nesterov: true, labelSmoothing: 0 },
+  resnet56: { model: 'resnet56', width: 1, epochs: 300, batch: 128, lr: 0.1, schedule: 'cosine', weightDecay: 5e-4, nesterov: true, labelSmoothing: 0 },
+};
+
+export async function loadData(dataFlag: string | undefined, valSize: number, seed: number, trainLimit?: number) {
+  const dir = await ensureCifar10(dataFlag);
+  let all = loadCifar10(dir, 'train');
+  if (trainLimit) all = subset(all, Array.from({ length: Math.min(trainLimit, all.n) }, (_, i) => i));
+  const { train, val } = trainValSplit(all, Math.min(valSize, Math.floor(all.n / 10)), seed);
+  return { train, val, test: loadCifar10(dir, 'test'), dir };
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a CIFAR-10 model (resumable; best model chosen on a held-out validation split)')
+    .option('--preset <name>', `recipe defaults: ${Object.keys(PRESETS).join(', ')}`, 'fast')
+    .option('--model <name>', `model: ${MODEL_NAMES.join(', ')}`)
+    .option('--width <w>', 'width multiplier', num)
+    .option('--epochs <n>', 'epochs', int)
+    .option('--batch <n>', 'batch size', int)
+    .option('--lr <lr>', 'peak learning rate', num)
+    .option('--schedule <s>', 'cosine | step | onecycle | constant')
+    .option('--warmup <epochs>', 'linear warm-up epochs', num, 0)
+    .option('--wd <wd>', 'weight decay (kernels only; BN and biases are not decayed)', num)
+    .option('--decay <kind>', 'l2 | decoupled', 'l2')
+    .option('--momentum <m>', 'momentum', num, 0.9)
+    .option('--nesterov', 'Nesterov momentum')
+    .option('--no-nesterov', 'plain momentum')
+    .option('--label-smoothing <e>', 'label smoothing', num)
+    .option('--no-augment', 'disable crop + flip augmentation')
+    .option('--val-size <n>', 'validation images held out of the training set (stratified)', int, 5000)
+    .option('--train-limit <n>', 'use only the first N training records (quick runs)', int)
+    .option('--seed <s>', 'seed', int, 1)
+    .option('--data <dir>', 'CIFAR-10 binary folder (else CIFAR10_DIR, the cache, or download)')
+    .option('--out <dir>', 'run directory', 'runs/train')
+    .option('--resume', 'continue from <out>/checkpoint')
+    .option('--threads <n>', 'libtorch threads', int)
+    .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+    .action(async (o) => {
+      const p = PRESETS[o.preset];
+      if (!p) throw new Error(`unknown preset ${o.preset}; choose one of ${Object.keys(PRESETS).join(', ')}`);
+      const backend = await setupBackend(o);
+      const cfg: TrainConfig = {
+        epochs: o.epochs ?? p.epochs!, batch: o.batch ?? p.batch!, lr: o.lr ?? p.lr!, schedule: o.schedule ?? p.schedule!,
+        warmupEpochs: o.warmup, weightDecay: o.wd ?? p.weightDecay!, decay: o.decay, momentum: o.momentum,
+        nesterov: o.nesterov ?? p.nesterov!, labelSmoothing: o.labelSmoothing ?? p.labelSmoothing!, seed: o.seed,
+        augment: o.augment === false ? { pad: 0, flip: false } : { pad: 4, flip: true },
+      };
+      const model = o.model ?? p.model, width = o.width ?? p.width;
+      const data = await loadData(o.data, o.valSize, o.seed, o.trainLimit);
+      mkdirSync(o.out, { recursive: true });
+      writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ command: 'train', model, width, backend, dataDir: data.dir, valSize: data.val.n, trainSize: data.train.n, ...cfg }, null, 1));
+      const t0 = performance.now();
+      const r = await trainModel(buildModel(model, { width, seed: o.seed }), cfg, data, o.out, { resume: o.resume });
+      const c = countComplexity(r.model);
+      const summary = { out: o.out, finished: r.finished, bestEpoch: r.bestEpoch, bestValAcc: r.bestValAcc, testAcc: r.test?.accuracy, params: c.params, flops: c.flops, wallSeconds: (performance.now() - t0) / 1000 };
+      console.log(JSON.stringify(summary));
+    });
+
+  program
+    .command('eval')
+    .description('accuracy, loss, per-class accuracy, confusion matrix, params, FLOPs and img/s of a saved model')
+    .requiredOption('--model <path>', 'model directory or model.json')
+    .option('--split <s>', 'val | test', 'test')
+    .option('--val-size <n>', 'validation size used in training', int, 5000)
+    .option('--seed <s>', 'seed used in training (defines the validation split)', int, 1)
+    .option('--data <dir>', 'CIFAR-10 binary folder')
+    .option('--threads <n>', 'libtorch threads', int)
+    .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+    .action(async (o) => {
+      await setupBackend(o);
+      const model = await loadModel(o.model);
+      const data = await loadData(o.data, o.valSize, o.seed);
+      const split = o.split === 'val' ? data.val : o.split === 'test' ? data.test : null;
+      if (!split) throw new Error(`--split must be val or test, got ${o.split}`);
+      const r = evaluate(model, split);
+      const c = countComplexity(model);
+      console.log(JSON.stringify({ split: o.split, ...r, params: c.params, flops: c.flops }));
+    });
+}

@@ -1,0 +1,20 @@
+/**
+ * libtorch-only kernels behind auraprune's custom gradients (../gradients.ts). They have no CPU
+ * version on purpose: on other backends the gradients fall back to tfjs's own definitions.
+ */
+import { TensorInfo } from '@tensorflow/tfjs-core';
+import { kernel } from './utils/kernel.js';
+
+export const RELU_GRAD = 'AurapruneReluGrad';
+export const EXPAND_TO = 'AurapruneExpandTo';
+export const BATCH_NORM_GRAD = 'AurapruneBatchNormGrad';
+
+export const reluGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo }, object>(RELU_GRAD, ({ inputs, backend }) =>
+  backend.run('ReluGrad', [inputs.dy, inputs.x]));
+
+export const expandToConfig = kernel<{ x: TensorInfo }, { shape: number[] }>(EXPAND_TO, ({ inputs, backend, attrs }) =>
+  backend.run('ExpandTo', [inputs.x], attrs.shape));
+
+export const batchNormGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; scale?: TensorInfo }, { varianceEpsilon: number }>(
+  BATCH_NORM_GRAD, ({ inputs, backend, attrs }) =>
+    backend.runMulti('BatchNormGrad', [inputs.dy, inputs.x, inputs.mean, inputs.variance, inputs.scale ?? null], [attrs.varianceEpsilon]));

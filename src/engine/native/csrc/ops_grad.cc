@@ -1,0 +1,36 @@
+// Fused gradient kernels backing auraprune's custom tfjs gradients (src/engine/gradients.ts):
+// each replaces a chain of element-wise tfjs ops over a full activation by one or two passes.
+#include "registry.h"
+#include <tuple>
+
+namespace ap {
+
+void registerGrad() {
+  // dy * (x > 0), one pass (tfjs composes Step, Cast and Multiply).
+  registerOp("ReluGrad", [](const Tensors& in, const Attrs&) { return Tensors{at::threshold_backward(in.at(0), in.at(1), 0)}; });
+  // Broadcast view (stride 0, no memory) of a keep-dims reduction gradient to the input shape.
+  registerOp("ExpandTo", [](const Tensors& in, const Attrs& a) { return Tensors{in.at(0).expand(ints(a, 0, a.size()))}; });
+  // Gradients of y = (x - mean) * rsqrt(var + eps) * scale + offset with respect to x, mean,
+  // variance, offset and scale (channels = last axis), via libtorch's fused eval-mode batch-norm
+  // backward on the NCHW view. inputs: dy, x, mean, variance, scale?; attrs: eps.
+  registerOp("BatchNormGrad", [](const Tensors& in, const Attrs& a) {
+    const auto& x = in.at(1);
+    auto C = x.size(-1);
+    bool four = x.dim() == 4;
+    auto dy = four ? toNCHW(in.at(0)).contiguous() : in.at(0).reshape({-1, C});
+    auto xn = four ? toNCHW(x).contiguous() : x.reshape({-1, C});
+    auto mean = in.at(2).reshape({C}), var = in.at(3).reshape({C});
+    auto scale = in.size() > 4 && in[4].defined() ? in[4].reshape({C}) : at::ones({C}, x.options());
+    double eps = a.at(0);
+    auto res = at::native_batch_norm_backward(dy, xn, scale, mean, var, c10::nullopt, c10::nullopt, false, eps, {true, true, true});
+    auto dx = std::get<0>(res);
+    dx = four ? toNHWC(dx) : dx.reshape(x.sizes());
+    auto dscale = std::get<1>(res), doffset = std::get<2>(res);
+    auto inv = at::rsqrt(var + eps);
+    auto dmean = -doffset * scale * inv;
+    auto dvar = -0.5 * dscale * scale * inv * inv;
+    return Tensors{dx, dmean, dvar, doffset, dscale};
+  });
+}
+
+}  // namespace ap
