@@ -1,0 +1,97 @@
+/**
+ * The coupling graph of a tfjs LayersModel for filter pruning (after Torch-Pruning's dependency
+ * graph): which conv layers can lose output filters, which layers' weights follow each such choice,
+ * and which layers forbid it.
+ *
+ * A conv is prunable when its output reaches exactly one consumer through channel-preserving
+ * layers (BatchNormalization, ReLU/Activation, pooling, Dropout), and that consumer is a Conv2D, or
+ * a Dense after Flatten / global pooling. A conv whose output feeds an Add (residual) or several
+ * consumers is coupled to other layers and is left intact: for ResNets this prunes the
+ * block-internal convs, the choice of HRank and MINT.
+ */
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
+type Layer = LayersModel['layers'][number];
+
+export const PASSTHROUGH = new Set(['BatchNormalization', 'ReLU', 'Activation', 'MaxPooling2D', 'AveragePooling2D', 'Dropout', 'LeakyReLU']);
+const GLOBAL_POOL = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
+export const SUPPORTED = new Set([...PASSTHROUGH, ...GLOBAL_POOL, 'InputLayer', 'Conv2D', 'Dense', 'Flatten', 'Add', 'Softmax']);
+
+/** A prunable conv with the layers that follow its output channels. */
+export interface PruningUnit {
+  /** The conv whose output filters are removed (also the unit's key in reports). */
+  conv: string;
+  filters: number;
+  /** Channel-preserving layers between the conv and its consumer (BN weights are sliced). */
+  followers: string[];
+  /** The layer whose input channels are sliced. */
+  consumer: string;
+  consumerKind: 'conv' | 'dense-flatten' | 'dense-global';
+  /** For dense-flatten: spatial positions per channel (H*W before Flatten). */
+  spatial: number;
+  /** Pooling factor between the conv output and the consumer's input lattice (for map alignment). */
+  poolFactor: number;
+}
+
+export function consumersOf(model: LayersModel): Map<string, Layer[]> {
+  const map = new Map<string, Layer[]>();
+  for (const layer of model.layers) {
+    for (const node of layer.inboundNodes) {
+      for (const inbound of node.inboundLayers) {
+        const list = map.get(inbound.name) ?? [];
+        list.push(layer);
+        map.set(inbound.name, list);
+      }
+    }
+  }
+  return map;
+}
+
+/** Throws a one-line error naming the first layer type that surgery cannot handle. */
+export function checkSupported(model: LayersModel): void {
+  for (const l of model.layers) {
+    const cls = l.getClassName();
+    if (!SUPPORTED.has(cls)) throw new Error(`layer ${l.name} (${cls}) is not supported by filter pruning; supported: ${[...SUPPORTED].sort().join(', ')}`);
+  }
+}
+
+export function pruningUnits(model: LayersModel): PruningUnit[] {
+  checkSupported(model);
+  const consumers = consumersOf(model);
+  const units: PruningUnit[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'Conv2D') continue;
+    const followers: string[] = [];
+    let poolFactor: number;
+    let cur = layer;
+    let unit: PruningUnit | null = null;
+    for (;;) {
+      const next = consumers.get(cur.name) ?? [];
+      if (next.length !== 1) break;
+      const n = next[0];
+      const cls = n.getClassName();
+      if (PASSTHROUGH.has(cls)) {
+        followers.push(n.name);
+        cur = n;
+        continue;
+      }
+      // lattice of the conv output vs the consumer's input (pooling in between)
+      poolFactor = Math.round((layer.outputShape as number[])[1] / (cur.outputShape as number[])[1]);
+      const filters = (layer.getConfig() as { filters: number }).filters;
+      if (cls === 'Conv2D') unit = { conv: layer.name, filters, followers, consumer: n.name, consumerKind: 'conv', spatial: 1, poolFactor };
+      else if (cls === 'Flatten' || GLOBAL_POOL.has(cls)) {
+        const after = consumers.get(n.name) ?? [];
+        if (after.length === 1 && after[0].getClassName() === 'Dense') {
+          const s = cur.outputShape as number[];
+          unit = {
+            conv: layer.name, filters, followers: [...followers, n.name], consumer: after[0].name,
+            consumerKind: cls === 'Flatten' ? 'dense-flatten' : 'dense-global', spatial: cls === 'Flatten' ? s[1] * s[2] : 1, poolFactor,
+          };
+        }
+      }
+      break;
+    }
+    if (unit) units.push(unit);
+  }
+  return units;
+}

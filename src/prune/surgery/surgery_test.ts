@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { setFallbackLogger, useBestBackend } from '../../engine/backend/index.js';
+import { loadCifar10 } from '../../data/cifar10.js';
+import { fillBatch } from '../../data/pipeline.js';
+import { countComplexity } from '../../eval/complexity.js';
+import { loadModel, saveModel } from '../../models/io.js';
+import { buildModel } from '../../models/zoo.js';
+import { Rng } from '../../util/rng.js';
+import { costModel } from '../select/cost.js';
+import { selectGlobal, selectPerLayer } from '../select/select.js';
+import { pruningUnits } from './graph.js';
+import { pruneModel, zeroFilters } from './rebuild.js';
+
+const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../../shared/cifar10');
+const tmp = mkdtempSync(join(tmpdir(), 'auraprune-prune-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
+
+function images(n: number): tf.Tensor4D {
+  const d = loadCifar10(DIR, 'test', { limit: n });
+  const buf = new Float32Array(n * 3072);
+  fillBatch(d, Array.from({ length: n }, (_, i) => i), buf, null);
+  return tf.tensor4d(buf, [n, 32, 32, 3]);
+}
+
+/** Random BN statistics so that zeroed channels really differ from removed ones if surgery is wrong. */
+function randomiseBn(model: tfl.LayersModel, seed: number): void {
+  const rng = new Rng(seed);
+  for (const l of model.layers) {
+    if (l.getClassName() !== 'BatchNormalization') continue;
+    l.setWeights(l.getWeights().map((w, i) => tf.tensor(Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rng.next() : rng.normal() * 0.3 + (i === 0 ? 1 : 0))), w.shape)));
+  }
+}
+
+function randomKeep(units: ReturnType<typeof pruningUnits>, rng: Rng, ratio: number): Map<string, number[]> {
+  return new Map(units.map((u) => {
+    const idx = rng.shuffle(Array.from({ length: u.filters }, (_, i) => i)).slice(0, Math.max(1, Math.round(u.filters * (1 - ratio))));
+    return [u.conv, idx.sort((a, b) => a - b)];
+  }));
+}
+
+describe('coupling graph', () => {
+  test('VGG: all 13 convs prunable, last one feeds the classifier through flatten', () => {
+    const units = pruningUnits(buildModel('vgg16', { width: 0.25 }));
+    assert.equal(units.length, 13);
+    assert.deepEqual(units[12].followers, ['bn13', 'relu13', 'pool5', 'flatten']);
+    assert.equal(units[12].consumerKind, 'dense-flatten');
+    assert.equal(units[1].poolFactor, 2, 'conv2 -> pool1 -> conv3');
+  });
+  test('ResNet-20: only block-internal convs (conv1 of each block) are prunable', () => {
+    const units = pruningUnits(buildModel('resnet20'));
+    assert.deepEqual(units.map((u) => u.conv), ['s1b1_conv1', 's1b2_conv1', 's1b3_conv1', 's2b1_conv1', 's2b2_conv1', 's2b3_conv1', 's3b1_conv1', 's3b2_conv1', 's3b3_conv1']);
+    assert.ok(units.every((u) => u.consumer === u.conv.replace('conv1', 'conv2')));
+  });
+  test('unsupported layers are named in the error', () => {
+    const m = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3 }), tfl.layers.layerNormalization({ name: 'ln' })] });
+    assert.throws(() => pruningUnits(m), /layer ln \(LayerNormalization\) is not supported/);
+  });
+});
+
+describe('surgery equivalence: pruned model = original with the removed filters zeroed', () => {
+  for (const [name, width] of [['vgg16', 0.25], ['resnet20', 1], ['fast', 0.25]] as const) {
+    test(`${name} width ${width}: logits within 1e-4 on real images; params/FLOPs match the analytic count`, async () => {
+      const model = buildModel(name, { width, seed: 5 });
+      randomiseBn(model, 6);
+      const units = pruningUnits(model);
+      const keep = randomKeep(units, new Rng(7), 0.5);
+      const { model: pruned, history } = await pruneModel(model, units, keep);
+      zeroFilters(model, units, keep);
+      const x = images(16);
+      const a = (pruned.predict(x) as tf.Tensor).dataSync(), b = (model.predict(x) as tf.Tensor).dataSync();
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      assert.ok(maxDiff < 1e-4, `max |logit diff| ${maxDiff}`);
+      const real = countComplexity(pruned);
+      const analytic = costModel(model, units).count(units.map((u) => keep.get(u.conv)!.length));
+      assert.deepEqual(analytic, { params: real.params, flops: real.flops });
+      assert.equal(history.length, units.length);
+      // saved and reloaded with the standard loader: identical outputs
+      await saveModel(pruned, join(tmp, name));
+      const back = await loadModel(join(tmp, name));
+      assert.deepEqual(Array.from((back.predict(x) as tf.Tensor).dataSync()), Array.from(a));
+    });
+  }
+  test('impossible selections are refused', async () => {
+    const model = buildModel('vgg16', { width: 0.125 });
+    const units = pruningUnits(model);
+    await assert.rejects(pruneModel(model, units, new Map([['conv1', []]])), /cannot remove all/);
+    await assert.rejects(pruneModel(model, units, new Map([['fc1', [0]]])), /not a prunable conv/);
+  });
+});
+
+describe('selection', () => {
+  const model = buildModel('vgg16', { width: 0.25 });
+  const units = pruningUnits(model);
+  const cost = costModel(model, units);
+  const rng = new Rng(9);
+  const scores = units.map((u) => Float64Array.from({ length: u.filters }, () => rng.next()));
+  for (const by of ['params', 'flops'] as const) for (const fraction of [0.3, 0.5, 0.7]) {
+    test(`global ${by} target ${fraction} hit within 1%, no layer emptied`, () => {
+      const { kept, achieved } = selectGlobal(scores, cost, { by, fraction });
+      const real = cost.count(kept.map((k) => k.length));
+      const got = 1 - real[by] / cost.total[by];
+      assert.ok(Math.abs(got - fraction) < 0.01, `achieved ${got}`);
+      assert.ok(Math.abs(got - achieved) < 1e-12);
+      assert.ok(kept.every((k) => k.length >= 1));
+    });
+  }
+  test('per-layer ratio removes the lowest scores; impossible ratios are refused', () => {
+    const kept = selectPerLayer([Float64Array.from([0.3, 0.1, 0.9, 0.2])], 0.5);
+    assert.deepEqual(kept, [[0, 2]]);
+    assert.throws(() => selectPerLayer(scores, 1.5), /ratio/);
+    assert.throws(() => selectGlobal(scores, cost, { by: 'flops', fraction: 0.999 }), /cannot remove|target/);
+  });
+});
