@@ -52,3 +52,18 @@ function occupied(c: Float64Array): number {
   for (let i = 0; i < c.length; i++) if (c[i] > 0) m++;
   return m;
 }
+
+/**
+ * MI between a continuous variable (equal-width bins) and a discrete one (labels 0..classes-1),
+ * plug-in with the Miller-Madow correction, clamped at 0. Used for I(filter; class label).
+ */
+export function mutualInfoWithLabels(x: ArrayLike<number>, labels: ArrayLike<number>, classes: number, opts: { bins?: number } = {}): number {
+  const n = x.length;
+  if (labels.length !== n) throw new RangeError(`x and labels differ in length (${n} vs ${labels.length})`);
+  const B = opts.bins ?? Math.max(2, Math.round(Math.sqrt(n / 5)));
+  const bx = binIndex(x, B);
+  const cx = new Float64Array(B), cy = new Float64Array(classes), cxy = new Float64Array(B * classes);
+  for (let i = 0; i < n; i++) { cx[bx[i]]++; cy[labels[i]]++; cxy[bx[i] * classes + labels[i]]++; }
+  const mi = plugin(cx, n) + plugin(cy, n) - plugin(cxy, n) + (occupied(cx) - 1 + occupied(cy) - 1 - (occupied(cxy) - 1)) / (2 * n);
+  return Math.max(0, mi);
+}

@@ -1,0 +1,68 @@
+/**
+ * Aura-entropy criteria (method.md section 2; Musat & Andonie, arXiv 2312.04926).
+ *
+ * - aura (default): a filter's score aggregates the spatial aura MI I_aura(X_i; Y_j) between its
+ *   activation map X_i and each filter map Y_j of the next conv layer, with X pooled to Y's lattice
+ *   when a pooling layer sits between them. Aggregation ('sum' by default, or 'max') is an option.
+ * - aura-descriptor: each (image, filter) map is summarised by its aura entropy; a filter's score
+ *   aggregates binned MI (Miller-Madow) between its descriptor and each child filter's over images.
+ * For the last conv before the classifier (no child maps) both use I(descriptor; class label).
+ */
+import { mutualInfoBinned, mutualInfoWithLabels } from '../../info/binned.js';
+import { mutualInfoKSG } from '../../info/ksg.js';
+import { AuraOptions } from '../../info/aura.js';
+import { auraDescriptors, spatialMIMatrix } from '../../info/spatial_mi.js';
+import { Importance, timed } from './types.js';
+
+export interface AuraCriterionOptions extends AuraOptions {
+  /** How child MIs combine into a filter's score: 'sum' (default) or 'max'. */
+  reduce?: 'sum' | 'max';
+  /** aura-descriptor only: 'binned' (default) or 'ksg'. */
+  estimator?: 'binned' | 'ksg';
+}
+
+function reduceRows(mi: Float64Array, rows: number, cols: number, how: 'sum' | 'max'): Float64Array {
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let a = how === 'max' ? -Infinity : 0;
+    for (let j = 0; j < cols; j++) a = how === 'max' ? Math.max(a, mi[i * cols + j]) : a + mi[i * cols + j];
+    out[i] = a;
+  }
+  return out;
+}
+
+export function auraImportance(o: AuraCriterionOptions = {}): Importance {
+  return {
+    name: 'aura',
+    needs: (units, taps) => ({
+      labels: units.flatMap((u, k) => (taps[k].child ? [{ layer: taps[k].self, pool: u.poolFactor }, { layer: taps[k].child!, pool: 1 }] : [{ layer: taps[k].self, pool: 1 }])),
+    }),
+    score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => {
+      if (!taps[k].child) {
+        const d = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
+        return Float64Array.from({ length: u.filters }, (_, c) => mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10));
+      }
+      const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!, Y = store.labels.get(`${taps[k].child}@1`)!;
+      const { mi } = spatialMIMatrix(X, Y, o);
+      return reduceRows(mi, X.channels, Y.channels, o.reduce ?? 'sum');
+    })),
+  };
+}
+
+export function auraDescriptorImportance(o: AuraCriterionOptions = {}): Importance {
+  const mi = o.estimator === 'ksg' ? (a: Float64Array, b: Float64Array) => mutualInfoKSG(a, b) : (a: Float64Array, b: Float64Array) => mutualInfoBinned(a, b);
+  return {
+    name: 'aura-descriptor',
+    needs: (_units, taps) => ({ labels: taps.flatMap((t) => [{ layer: t.self, pool: 1 }, ...(t.child ? [{ layer: t.child, pool: 1 }] : [])]) }),
+    score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => {
+      const n = store.n;
+      const dx = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
+      if (!taps[k].child) return Float64Array.from({ length: u.filters }, (_, c) => mutualInfoWithLabels(dx.subarray(c * n, (c + 1) * n), store.classLabels, 10));
+      const Y = store.labels.get(`${taps[k].child}@1`)!;
+      const dy = auraDescriptors(Y, o);
+      const m = new Float64Array(u.filters * Y.channels);
+      for (let i = 0; i < u.filters; i++) for (let j = 0; j < Y.channels; j++) m[i * Y.channels + j] = mi(dx.subarray(i * n, (i + 1) * n), dy.subarray(j * n, (j + 1) * n));
+      return reduceRows(m, u.filters, Y.channels, o.reduce ?? 'sum');
+    })),
+  };
+}

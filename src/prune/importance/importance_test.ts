@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { setFallbackLogger, useBestBackend } from '../../engine/backend/index.js';
+import { loadCifar10 } from '../../data/cifar10.js';
+import { balancedSample } from '../../data/pipeline.js';
+import { buildModel } from '../../models/zoo.js';
+import { CRITERIA, scoreModel } from './registry.js';
+
+const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../../shared/cifar10');
+before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
+
+describe('criteria', () => {
+  const sample = balancedSample(loadCifar10(DIR, 'test', { limit: 2000 }), 12, 1);
+  const model = buildModel('vgg16', { width: 0.125, seed: 4 });
+  // plant a dead filter: conv3 filter 1 has zero weights and bias, so its map is constant
+  const conv3 = model.getLayer('conv3');
+  const [k, b] = conv3.getWeights();
+  const mask = tf.tensor1d(Float32Array.from({ length: k.shape[3] }, (_, i) => (i === 1 ? 0 : 1)));
+  conv3.setWeights([tf.mul(k, mask), tf.mul(b, mask)]);
+  const opts = { mint: { groups: 1000 }, seed: 3, quiet: true };
+  const results = scoreModel(model, sample, [...CRITERIA], opts);
+
+  for (const name of CRITERIA.filter((c) => c !== 'random')) {
+    // MINT's geometric estimator is a randomised two-sample test: at n = 120 images one call varies
+    // by about ±0.2, so "near last" for it means the bottom quarter; the others must rank it last.
+    const slack = name === 'mint' ? 4 : 1;
+    test(`${name} ranks the planted dead filter ${slack > 1 ? 'in the bottom quarter' : 'last (ties allowed)'}`, () => {
+      const r = results.find((x) => x.criterion === name)!;
+      const s = r.scores.find((u) => u.conv === 'conv3')!.scores;
+      const below = Array.from(s).filter((v) => v < s[1] - 1e-12).length;
+      assert.ok(below < slack, `${name}: ${below} filters score below the dead one (${s[1]}); scores ${Array.from(s).map((v) => v.toFixed(3))}`);
+    });
+  }
+  test('one score per filter for every unit, timings recorded, deterministic for a fixed seed', () => {
+    const again = scoreModel(model, sample, ['aura', 'mint', 'random'], opts);
+    for (const r of again) {
+      const first = results.find((x) => x.criterion === r.criterion)!;
+      assert.equal(r.scores.length, 13);
+      r.scores.forEach((u, i) => {
+        assert.equal(u.scores.length, r.units[i].filters);
+        assert.ok(u.seconds >= 0);
+        assert.deepEqual(Array.from(u.scores), Array.from(first.scores[i].scores));
+      });
+    }
+    const other = scoreModel(model, sample, ['random'], { ...opts, seed: 4 });
+    assert.notDeepEqual(Array.from(other[0].scores[0].scores), Array.from(results.find((x) => x.criterion === 'random')!.scores[0].scores));
+  });
+  test('unknown criteria are refused with the list', () => {
+    assert.throws(() => scoreModel(model, sample, ['entropy?']), /choose one of aura/);
+  });
+});

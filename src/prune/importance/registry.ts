@@ -1,0 +1,56 @@
+/** Criteria by name (what `--criterion` accepts) and the one-call scoring entry point. */
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { CifarSplit } from '../../data/cifar10.js';
+import { pruningUnits, PruningUnit } from '../surgery/graph.js';
+import { auraDescriptorImportance, AuraCriterionOptions, auraImportance } from './aura.js';
+import { mintImportance, MintOptions } from './mint.js';
+import { hrankImportance, l1Importance, labelMiImportance, randomImportance } from './simple.js';
+import { buildStore, mergeNeeds, StoreOptions } from './store.js';
+import { unitTaps } from './taps.js';
+import type { Importance, TapPoint, UnitScores } from './types.js';
+
+export const CRITERIA = ['aura', 'aura-descriptor', 'mint', 'hrank', 'l1', 'random', 'label-mi'] as const;
+export type CriterionName = (typeof CRITERIA)[number];
+
+export interface CriterionOptions { aura?: AuraCriterionOptions; mint?: MintOptions }
+
+export function criterion(name: string, o: CriterionOptions = {}): Importance {
+  switch (name) {
+    case 'aura': return auraImportance(o.aura);
+    case 'aura-descriptor': return auraDescriptorImportance(o.aura);
+    case 'mint': return mintImportance(o.mint);
+    case 'hrank': return hrankImportance;
+    case 'l1': return l1Importance;
+    case 'random': return randomImportance;
+    case 'label-mi': return labelMiImportance;
+  }
+  throw new RangeError(`unknown criterion ${name}; choose one of ${CRITERIA.join(', ')}`);
+}
+
+export interface ScoreResult {
+  criterion: string;
+  units: PruningUnit[];
+  scores: UnitScores[];
+  /** seconds collecting activations (shared by criteria scored together) and scoring */
+  activationSeconds: number;
+  scoringSeconds: number;
+}
+
+/**
+ * Scores every prunable unit of `model` with each criterion, from one activation pass over
+ * `sample` (a class-balanced, unaugmented calibration set).
+ */
+export function scoreModel(model: LayersModel, sample: CifarSplit, names: string[],
+  o: CriterionOptions & StoreOptions & { where?: TapPoint; seed?: number } = {}): ScoreResult[] {
+  const units = pruningUnits(model);
+  const taps = unitTaps(model, units, o.where ?? 'relu');
+  const crits = names.map((n) => criterion(n, o));
+  const t0 = performance.now();
+  const store = buildStore(model, sample, mergeNeeds(crits.map((c) => c.needs(units, taps))), o);
+  const activationSeconds = (performance.now() - t0) / 1000;
+  return crits.map((c) => {
+    const t1 = performance.now();
+    const scores = c.score({ model, units, taps, store, seed: o.seed ?? 0 });
+    return { criterion: c.name, units, scores, activationSeconds, scoringSeconds: (performance.now() - t1) / 1000 };
+  });
+}

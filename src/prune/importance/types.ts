@@ -1,0 +1,64 @@
+/**
+ * The importance interface (after Torch-Pruning's Importance): a criterion declares which activation
+ * aggregates it needs, then scores every pruning unit, one score per filter (higher = keep), with the
+ * time it took.
+ */
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { LabelStack } from '../../info/spatial_mi.js';
+import type { PruningUnit } from '../surgery/graph.js';
+
+/** Where activations are read for a conv: its raw output, after its BN, or after its ReLU. */
+export type TapPoint = 'conv' | 'bn' | 'relu';
+
+export interface UnitTaps {
+  /** layer read for the unit's own filters */
+  self: string;
+  /** layer read for the consumer conv's filters (null when the consumer is the classifier) */
+  child: string | null;
+}
+
+/** What a criterion needs from the activation pass. */
+export interface Needs {
+  /** label maps of `layer`, max-pooled by `pool` before quantisation */
+  labels?: Array<{ layer: string; pool: number }>;
+  /** per-(filter, image) spatial means */
+  means?: string[];
+  /** per-filter mean feature-map rank (HRank) */
+  ranks?: string[];
+}
+
+export interface ActivationStore {
+  n: number;
+  classLabels: Uint8Array;
+  labels: Map<string, LabelStack>; // key `${layer}@${pool}`
+  means: Map<string, Float64Array>; // [C x n]
+  ranks: Map<string, Float64Array>; // [C]
+}
+
+export interface ScoreContext {
+  model: LayersModel;
+  units: PruningUnit[];
+  taps: UnitTaps[];
+  store: ActivationStore;
+  seed: number;
+}
+
+export interface UnitScores {
+  conv: string;
+  scores: Float64Array;
+  seconds: number;
+}
+
+export interface Importance {
+  readonly name: string;
+  /** Activation aggregates needed (none for data-free criteria). */
+  needs(units: PruningUnit[], taps: UnitTaps[]): Needs;
+  score(ctx: ScoreContext): UnitScores[];
+}
+
+/** Times f for one unit. */
+export function timed(conv: string, f: () => Float64Array): UnitScores {
+  const t0 = performance.now();
+  const scores = f();
+  return { conv, scores, seconds: (performance.now() - t0) / 1000 };
+}
