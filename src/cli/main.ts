@@ -7,12 +7,14 @@ import { Command } from 'commander';
 import { benchEngine } from './bench/engine.js';
 import { benchMi } from './bench/mi.js';
 import { registerTrain } from './commands/train.js';
+import { registerPrune } from './commands/prune.js';
 import { int, num } from './options.js';
 
 const program = new Command();
 program.name('auraprune').description('Prune CNN filters by spatial-aura-entropy mutual information (TensorFlow.js + libtorch)');
 
 registerTrain(program);
+registerPrune(program);
 
 const bench = program.command('bench').description('benchmarks that print one JSON line');
 bench

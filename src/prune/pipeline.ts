@@ -1,0 +1,64 @@
+/**
+ * The pruning step as one call: scores (computed or loaded) -> kept sets (per-layer ratio or a
+ * global params/FLOPs target) -> physical surgery, with a report of what was removed and why.
+ */
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { countComplexity } from '../eval/complexity.js';
+import type { ScoreResult } from './importance/registry.js';
+import { costModel } from './select/cost.js';
+import { selectGlobal, selectPerLayer, SelectOptions } from './select/select.js';
+import { pruningUnits } from './surgery/graph.js';
+import { pruneModel, PruneRecord } from './surgery/rebuild.js';
+
+export type PruneTarget = { by: 'params' | 'flops'; fraction: number } | { ratio: number };
+
+export interface ScoresFile {
+  criterion: string;
+  units: Array<{ conv: string; filters: number; scores: number[]; seconds: number }>;
+  activationSeconds: number;
+  scoringSeconds: number;
+  config?: Record<string, unknown>;
+}
+
+export function toScoresFile(r: ScoreResult, config?: Record<string, unknown>): ScoresFile {
+  return {
+    criterion: r.criterion, activationSeconds: r.activationSeconds, scoringSeconds: r.scoringSeconds, config,
+    units: r.scores.map((s, i) => ({ conv: s.conv, filters: r.units[i].filters, scores: Array.from(s.scores), seconds: s.seconds })),
+  };
+}
+
+export interface PruneReport {
+  criterion: string;
+  target: PruneTarget;
+  achieved: { params: number; flops: number };
+  original: { params: number; flops: number };
+  pruned: { params: number; flops: number };
+  scoringSeconds: number;
+  activationSeconds: number;
+  units: Array<PruneRecord & { scores: number[]; seconds: number }>;
+}
+
+export async function pruneWithScores(model: LayersModel, scores: ScoresFile, target: PruneTarget, o: SelectOptions = {}):
+  Promise<{ model: LayersModel; report: PruneReport }> {
+  const units = pruningUnits(model);
+  const byConv = new Map(scores.units.map((u) => [u.conv, u]));
+  const s = units.map((u) => {
+    const e = byConv.get(u.conv);
+    if (!e || e.scores.length !== u.filters) throw new Error(`scores do not match the model at ${u.conv} (${e ? e.scores.length : 'no'} scores for ${u.filters} filters): score this model again`);
+    return Float64Array.from(e.scores);
+  });
+  const cost = costModel(model, units);
+  const kept = 'ratio' in target ? selectPerLayer(s, target.ratio, o) : selectGlobal(s, cost, target, o).kept;
+  const { model: pruned, history } = await pruneModel(model, units, new Map(units.map((u, i) => [u.conv, kept[i]])));
+  const before = countComplexity(model), after = countComplexity(pruned);
+  return {
+    model: pruned,
+    report: {
+      criterion: scores.criterion, target,
+      achieved: { params: 1 - after.params / before.params, flops: 1 - after.flops / before.flops },
+      original: { params: before.params, flops: before.flops }, pruned: { params: after.params, flops: after.flops },
+      scoringSeconds: scores.scoringSeconds, activationSeconds: scores.activationSeconds,
+      units: history.map((h) => ({ ...h, scores: byConv.get(h.conv)!.scores, seconds: byConv.get(h.conv)!.seconds })),
+    },
+  };
+}
