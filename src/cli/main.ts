@@ -8,6 +8,7 @@ import { benchEngine } from './bench/engine.js';
 import { benchMi } from './bench/mi.js';
 import { registerTrain } from './commands/train.js';
 import { registerPrune } from './commands/prune.js';
+import { registerExperiment } from './commands/experiment.js';
 import { int, num } from './options.js';
 
 const program = new Command();
@@ -15,6 +16,7 @@ program.name('auraprune').description('Prune CNN filters by spatial-aura-entropy
 
 registerTrain(program);
 registerPrune(program);
+registerExperiment(program);
 
 const bench = program.command('bench').description('benchmarks that print one JSON line');
 bench

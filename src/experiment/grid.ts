@@ -1,0 +1,108 @@
+/**
+ * `auraprune experiment`: the criterion x target x seed grid on one base model. Each cell prunes,
+ * fine-tunes with the same budget and evaluates; finished cells are lines of results.jsonl and are
+ * skipped on a rerun (a crash or Ctrl-C loses at most the cell in progress, whose fine-tune itself
+ * resumes from its checkpoint). Scores are computed once per (criterion, seed) and cached.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { CifarSplit } from '../data/cifar10.js';
+import { balancedSample } from '../data/pipeline.js';
+import { countComplexity } from '../eval/complexity.js';
+import { evaluate } from '../eval/evaluate.js';
+import { inspectAura } from '../prune/importance/inspect.js';
+import { CriterionOptions, scoreModel } from '../prune/importance/registry.js';
+import type { StoreOptions } from '../prune/importance/store.js';
+import type { TapPoint } from '../prune/importance/types.js';
+import { pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
+import { trainModel, TrainConfig } from '../train/loop.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { Progress } from '../util/progress.js';
+
+export interface ExperimentOptions {
+  criteria: string[];
+  targets: number[];
+  by: 'flops' | 'params';
+  seeds: number[];
+  finetune: Omit<TrainConfig, 'seed'>;
+  perClass: number;
+  where: TapPoint;
+  scoring: CriterionOptions & Pick<StoreOptions, 'quantize'>;
+  maxRemove: number;
+  normalize: 'max' | 'rank' | 'none';
+  /** Stop after this many new cells (tests of resume). */
+  stopAfterCells?: number;
+  quiet?: boolean;
+}
+
+export interface ResultLine {
+  key: string; criterion: string; target: number; by: string; seed: number;
+  params: number; flops: number; paramsRemoved: number; flopsRemoved: number;
+  valAccPruned: number; valAcc: number; testAcc: number; bestEpoch: number;
+  scoringSeconds: number; activationSeconds: number; finetuneSeconds: number;
+  keptPerLayer: Record<string, number>;
+}
+
+export function readResults(path: string): ResultLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+export const cellKey = (c: string, t: number, seed: number) => `${c}|${t}|${seed}`;
+
+export async function runExperiment(base: LayersModel, data: { train: CifarSplit; val: CifarSplit; test: CifarSplit }, out: string, o: ExperimentOptions):
+  Promise<{ results: ResultLine[]; newCells: number; complete: boolean }> {
+  mkdirSync(join(out, 'scores'), { recursive: true });
+  const resultsPath = join(out, 'results.jsonl');
+  const done = new Set(readResults(resultsPath).map((r) => r.key));
+  const basePath = join(out, 'base.json');
+  if (!existsSync(basePath)) {
+    const c = countComplexity(base);
+    writeFileAtomic(basePath, JSON.stringify({ valAcc: evaluate(base, data.val).accuracy, testAcc: evaluate(base, data.test).accuracy, params: c.params, flops: c.flops }));
+  }
+  if (!existsSync(join(out, 'inspect.json'))) {
+    const ins = inspectAura(base, balancedSample(data.train, Math.min(o.perClass, 20), o.seeds[0]), { levels: o.scoring.quantize?.levels });
+    if (ins) writeFileAtomic(join(out, 'inspect.json'), JSON.stringify(ins));
+  }
+  const cells = o.seeds.flatMap((seed) => o.criteria.flatMap((criterion) => o.targets.map((target) => ({ seed, criterion, target }))));
+  const bar = o.quiet ? null : new Progress('experiment', cells.length, 'cell');
+  let finished = cells.filter((c) => done.has(cellKey(c.criterion, c.target, c.seed))).length;
+  let newCells = 0;
+  for (const seed of o.seeds) {
+    // scores for this seed: cached per criterion, missing ones from one shared activation pass
+    const scorePath = (c: string) => join(out, 'scores', `${c}-s${seed}.json`);
+    const pending = o.criteria.filter((c) => !existsSync(scorePath(c)) && o.targets.some((t) => !done.has(cellKey(c, t, seed))));
+    if (pending.length) {
+      const res = scoreModel(base, balancedSample(data.train, o.perClass, seed), pending, { ...o.scoring, where: o.where, seed, quiet: o.quiet });
+      for (const r of res) writeFileAtomic(scorePath(r.criterion), JSON.stringify(toScoresFile(r, { perClass: o.perClass, where: o.where, seed })));
+    }
+    for (const criterion of o.criteria) {
+      for (const target of o.targets) {
+        const key = cellKey(criterion, target, seed);
+        if (done.has(key)) continue;
+        if (o.stopAfterCells !== undefined && newCells >= o.stopAfterCells) return { results: readResults(resultsPath), newCells, complete: false };
+        bar?.update(finished, `${criterion} ${o.by} -${target} seed ${seed}`);
+        const scores: ScoresFile = JSON.parse(readFileSync(scorePath(criterion), 'utf8'));
+        const { model: pruned, report } = await pruneWithScores(base, scores, { by: o.by, fraction: target }, { maxRemove: o.maxRemove, normalize: o.normalize });
+        const valAccPruned = evaluate(pruned, data.val).accuracy;
+        const t0 = performance.now();
+        const cellDir = join(out, 'cells', `${criterion}-${target}-s${seed}`);
+        const ft = await trainModel(pruned, { ...o.finetune, seed }, data, cellDir, { resume: true, quiet: true });
+        const line: ResultLine = {
+          key, criterion, target, by: o.by, seed, params: report.pruned.params, flops: report.pruned.flops,
+          paramsRemoved: report.achieved.params, flopsRemoved: report.achieved.flops, valAccPruned,
+          valAcc: ft.bestValAcc, testAcc: ft.test!.accuracy, bestEpoch: ft.bestEpoch,
+          scoringSeconds: scores.scoringSeconds, activationSeconds: scores.activationSeconds, finetuneSeconds: (performance.now() - t0) / 1000,
+          keptPerLayer: Object.fromEntries(report.units.map((u) => [u.conv, u.kept.length])),
+        };
+        appendFileSync(resultsPath, JSON.stringify(line) + '\n');
+        done.add(key);
+        newCells++;
+        finished++;
+        bar?.update(finished);
+      }
+    }
+  }
+  return { results: readResults(resultsPath), newCells, complete: true };
+}

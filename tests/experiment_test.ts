@@ -1,0 +1,92 @@
+/**
+ * Experiment grid resume, robustness statistics, and the HTML report opened in headless Chromium.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
+import { loadCifar10 } from '../src/data/cifar10.js';
+import { balancedSample, subset, trainValSplit } from '../src/data/pipeline.js';
+import { ExperimentOptions, readResults, runExperiment } from '../src/experiment/grid.js';
+import { robustness } from '../src/experiment/robustness.js';
+import { spearman } from '../src/eval/ranking.js';
+import { buildModel } from '../src/models/zoo.js';
+import { scoreModel } from '../src/prune/importance/registry.js';
+import { writeReport } from '../src/cli/commands/experiment.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
+import { trainModel, TrainConfig } from '../src/train/loop.js';
+import { greyVariance } from './helpers/png.js';
+
+const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../shared/cifar10');
+const tmp = mkdtempSync(join(tmpdir(), 'auraprune-exp-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
+
+const all = loadCifar10(DIR, 'train', { limit: 1000 });
+const { train, val } = trainValSplit(all, 200, 1);
+const data = { train, val, test: subset(loadCifar10(DIR, 'test', { limit: 300 }), Array.from({ length: 300 }, (_, i) => i)) };
+const cfg: TrainConfig = { epochs: 1, batch: 32, lr: 0.02, schedule: 'onecycle', warmupEpochs: 0, weightDecay: 5e-4, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: 0, seed: 1, augment: { pad: 4, flip: true } };
+const opts: ExperimentOptions = {
+  criteria: ['aura', 'l1', 'random'], targets: [0.4], by: 'flops', seeds: [1], finetune: { ...cfg, epochs: 1 }, perClass: 5, where: 'relu',
+  scoring: { quantize: { levels: 8, zeroBin: true } }, maxRemove: 0.9, normalize: 'max', quiet: true,
+};
+const strip = (r: ReturnType<typeof readResults>[number]) => ({ ...r, finetuneSeconds: 0, scoringSeconds: 0, activationSeconds: 0 });
+
+describe('experiment grid', () => {
+  test('killed after the first cell and rerun: the finished cell is kept, the rest equals an uninterrupted run', async () => {
+    const base = (await trainModel(buildModel('fast', { width: 0.125, seed: 1 }), cfg, { train, val }, join(tmp, 'base'), { quiet: true })).model;
+    const part = await runExperiment(base, data, join(tmp, 'a'), { ...opts, stopAfterCells: 1 });
+    assert.equal(part.complete, false);
+    assert.equal(part.results.length, 1);
+    const first = readFileSync(join(tmp, 'a', 'results.jsonl'), 'utf8').split('\n')[0];
+    const resumed = await runExperiment(base, data, join(tmp, 'a'), opts);
+    assert.equal(resumed.newCells, 2, 'only the two unfinished cells run');
+    assert.equal(readFileSync(join(tmp, 'a', 'results.jsonl'), 'utf8').split('\n')[0], first, 'the finished cell is untouched');
+    const full = await runExperiment(base, data, join(tmp, 'b'), opts);
+    const key = (rs: typeof full.results) => rs.map(strip).sort((x, y) => x.key.localeCompare(y.key));
+    assert.deepEqual(key(resumed.results), key(full.results));
+
+    // the report, in headless Chromium
+    const html = await writeReport(join(tmp, 'a'), 'test report', 'test');
+    if (!existsSync(CHROMIUM)) return; // .ci/run installs chromium; a bare dev machine may not have it
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`file://${html}`);
+      assert.deepEqual(errors, []);
+      const ids = await page.$$eval('svg.chart', (els) => els.map((e) => e.id));
+      for (const id of ['chart-acc-flops', 'chart-acc-params', 'chart-scoring-time', 'chart-kept', 'chart-mi-heatmap']) assert.ok(ids.includes(id), `chart ${id} present`);
+      for (const id of ids) {
+        const v = greyVariance(await (await page.$(`#${id}`))!.screenshot());
+        assert.ok(v > 50, `chart ${id} is not blank (grey-level variance ${v.toFixed(1)})`);
+      }
+      const rows = await page.$$eval('#results tr[data-criterion]', (trs) => trs.map((t) => ({ c: t.getAttribute('data-criterion'), acc: Number(t.getAttribute('data-test-acc')) })));
+      const results = readResults(join(tmp, 'a', 'results.jsonl'));
+      assert.equal(rows.length, results.length);
+      for (const r of rows) assert.equal(r.acc, results.find((x) => x.criterion === r.c)!.testAcc);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('robustness statistics', () => {
+  test('sigma = 0: every criterion has Spearman 1; random rankings are not stable across seeds', () => {
+    const model = buildModel('vgg16', { width: 0.125, seed: 2 });
+    const sample = balancedSample(train, 3, 1);
+    const rows = robustness(model, sample, ['aura', 'l1', 'hrank', 'mint', 'random'], [0, 0.5], { where: 'input', tap: 'relu', seed: 1, quiet: true });
+    for (const r of rows.filter((x) => x.sigma === 0)) assert.equal(r.spearman, 1, `${r.criterion} at sigma 0`);
+    assert.ok(rows.some((r) => r.sigma === 0.5 && r.criterion === 'aura' && r.spearman < 1), 'noise changes the aura ranking');
+    const [a] = scoreModel(model, sample, ['random'], { seed: 1, quiet: true });
+    const [b] = scoreModel(model, sample, ['random'], { seed: 2, quiet: true });
+    const rho = a.scores.map((u, i) => spearman(u.scores, b.scores[i].scores));
+    const mean = rho.reduce((x, y) => x + y, 0) / rho.length;
+    assert.ok(Math.abs(mean) < 0.3, `random rankings across seeds: mean Spearman ${mean}`);
+  });
+});
