@@ -8,7 +8,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CifarSplit } from '../data/cifar10.js';
-import { balancedSample } from '../data/pipeline.js';
+import { balancedSample, subset } from '../data/pipeline.js';
+import { Rng } from '../util/rng.js';
 import { countComplexity } from '../eval/complexity.js';
 import { evaluate } from '../eval/evaluate.js';
 import { inspectAura } from '../prune/importance/inspect.js';
@@ -31,6 +32,9 @@ export interface ExperimentOptions {
   scoring: CriterionOptions & Pick<StoreOptions, 'quantize'>;
   maxRemove: number;
   normalize: 'max' | 'rank' | 'none';
+  /** Fine-tune each cell on this many training images (a seeded subset) instead of all; keeps a
+   * large grid affordable on a small machine. Default: all. */
+  finetuneImages?: number;
   /** Stop after this many new cells (tests of resume). */
   stopAfterCells?: number;
   quiet?: boolean;
@@ -88,7 +92,10 @@ export async function runExperiment(base: LayersModel, data: { train: CifarSplit
         const valAccPruned = evaluate(pruned, data.val).accuracy;
         const t0 = performance.now();
         const cellDir = join(out, 'cells', `${criterion}-${target}-s${seed}`);
-        const ft = await trainModel(pruned, { ...o.finetune, seed }, data, cellDir, { resume: true, quiet: true });
+        const ftData = o.finetuneImages && o.finetuneImages < data.train.n
+          ? { ...data, train: subset(data.train, new Rng(seed).shuffle(Int32Array.from({ length: data.train.n }, (_, i) => i)).subarray(0, o.finetuneImages)) }
+          : data;
+        const ft = await trainModel(pruned, { ...o.finetune, seed }, ftData, cellDir, { resume: true, quiet: true });
         const line: ResultLine = {
           key, criterion, target, by: o.by, seed, params: report.pruned.params, flops: report.pruned.flops,
           paramsRemoved: report.achieved.params, flopsRemoved: report.achieved.flops, valAccPruned,

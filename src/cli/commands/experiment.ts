@@ -69,6 +69,7 @@ export function registerExperiment(program: Command): void {
     .option('--seeds <list>', 'seeds', '1,2')
     .option('--finetune-epochs <n>', 'fine-tuning epochs per cell', int, 3)
     .option('--finetune-lr <lr>', 'fine-tuning peak lr', num, 0.01)
+    .option('--finetune-images <n>', 'fine-tune each cell on a seeded subset of this many training images (default: all)', int)
     .option('--batch <n>', 'fine-tuning batch', int, 128)
     .option('--max-remove <f>', 'largest fraction removed from one layer', num, 0.9)
     .option('--normalize <how>', 'cross-layer normalisation: max | rank | none', 'max')
@@ -80,7 +81,7 @@ export function registerExperiment(program: Command): void {
       const data = await loadData(o.data, b.valSize ?? o.valSize, b.seed ?? o.seed);
       mkdirSync(o.out, { recursive: true });
       const finetune: Omit<TrainConfig, 'seed'> = { epochs: o.finetuneEpochs, batch: o.batch, lr: o.finetuneLr, schedule: 'cosine', warmupEpochs: 0, weightDecay: 5e-4, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: 0, augment: { pad: 4, flip: true } };
-      const opts = { ...gridOptions(o), criteria: list(o.criteria), targets: nums(o.targets), by: o.by, seeds: nums(o.seeds).map(Math.round), finetune };
+      const opts = { ...gridOptions(o), criteria: list(o.criteria), targets: nums(o.targets), by: o.by, seeds: nums(o.seeds).map(Math.round), finetune, finetuneImages: o.finetuneImages };
       writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ command: 'experiment', base: o.base, backend, ...opts }, null, 1));
       const t0 = performance.now();
       await runExperiment(b.model, data, o.out, opts);
