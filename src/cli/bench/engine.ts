@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { fallbackKernelsUsed, quietCpu, registerLibtorchBackend } from '../../engine/backend/index.js';
 import { buildVgg16 } from '../../models/vgg.js';
+import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { Rng } from '../../util/rng.js';
 
 export interface EngineBenchOptions {
@@ -93,6 +94,17 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
   out.libtorch = lt;
   out.top_kernels = await kernelProfile(model, o.batch);
   out.fallback_kernels = fallbackKernelsUsed();
+  // inference with batch norm folded into the conv weights (what `auraprune export --fold-bn` ships)
+  const folded = (await foldBatchNorm(model)).model;
+  {
+    const { x } = batchData(o.batch, 3);
+    inferStep(folded, x);
+    const t0 = performance.now();
+    for (let i = 0; i < o.steps; i++) inferStep(folded, x);
+    out.libtorch_infer_bn_folded_img_s = (o.batch * o.steps) / ((performance.now() - t0) / 1000);
+    x.dispose();
+  }
+  folded.dispose();
   out.rss_mb = { before: Math.round(rss0 / 2 ** 20), after: Math.round(process.memoryUsage().rss / 2 ** 20), peak: Math.round(process.resourceUsage().maxRSS / 1024) };
   model.dispose();
   if (o.cpuSteps > 0) {
@@ -109,6 +121,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
       out.ratio_vs_pytorch = {
         train: +(lt.train_img_s / Number(pt.train_img_s)).toFixed(3),
         infer: +(lt.infer_img_s / Number(pt.infer_img_s)).toFixed(3),
+        infer_bn_folded: +(Number(out.libtorch_infer_bn_folded_img_s) / Number(pt.infer_img_s)).toFixed(3),
       };
     }
   }

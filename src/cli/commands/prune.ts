@@ -11,6 +11,7 @@ import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../../models/io.j
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import type { TapPoint } from '../../prune/importance/types.js';
 import { PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
+import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { int, num, setupBackend } from '../options.js';
@@ -100,6 +101,21 @@ export function registerPrune(program: Command): void {
       writeFileAtomic(join(o.out, 'prune-report.json'), JSON.stringify(report));
       writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ command: 'prune', source: o.model, target, criterion: scores.criterion, scoreConfig: scores.config, maxRemove: o.maxRemove, minKeep: o.minKeep, normalize: o.normalize }, null, 1));
       console.log(JSON.stringify({ out: o.out, criterion: report.criterion, achieved: report.achieved, params: report.pruned.params, flops: report.pruned.flops }));
+    });
+
+  program.command('export')
+    .description('write a deployment copy of a model (tfjs LayersModel format), optionally with batch norm folded into the convs')
+    .requiredOption('--model <path>', 'model directory or model.json')
+    .option('--fold-bn', 'fold BatchNormalization layers that follow convs into the conv weights (inference only)')
+    .requiredOption('--out <dir>', 'output directory (model.json + weights.bin, loadable with tf.loadLayersModel)')
+    .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+    .action(async (o) => {
+      await setupBackend(o);
+      let model = await loadModel(o.model);
+      let folded: Array<[string, string]> = [];
+      if (o.foldBn) ({ model, folded } = await foldBatchNorm(model));
+      const { bytes } = await saveModel(model, o.out, { exportedFrom: o.model, foldedBatchNorm: folded.length });
+      console.log(JSON.stringify({ out: o.out, bytes, foldedBatchNorm: folded.length, layers: model.layers.length }));
     });
 
   program.command('finetune')
