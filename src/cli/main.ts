@@ -5,11 +5,11 @@
  */
 import { Command } from 'commander';
 import { benchEngine } from './bench/engine.js';
-import { benchMi } from './bench/mi.js';
+import { benchMi, benchMiOnModel } from './bench/mi.js';
 import { registerTrain } from './commands/train.js';
 import { registerPrune } from './commands/prune.js';
 import { registerExperiment } from './commands/experiment.js';
-import { int, num } from './options.js';
+import { int, num, setupBackend } from './options.js';
 
 const program = new Command();
 program.name('auraprune').description('Prune CNN filters by spatial-aura-entropy mutual information (TensorFlow.js + libtorch)');
@@ -42,9 +42,17 @@ bench
   .option('--images <n>', 'images (samples) per map set', int, 1000)
   .option('--levels <g>', 'quantisation levels G', int, 8)
   .option('--seed <s>', 'seed', int, 0)
+  .option('--model <dir>', 'also measure on this trained model\'s real activations (one adjacent layer pair)')
+  .option('--per-class <n>', 'calibration images per class for --model', int, 100)
+  .option('--mint-pairs <n>', 'filter pairs MINT is timed on (scaled to all pairs)', int, 32)
+  .option('--data <dir>', 'CIFAR-10 binary folder (with --model)')
   .option('--json', 'print JSON (the only output format)', true)
-  .action((o) => {
+  .action(async (o) => {
     console.log(JSON.stringify(benchMi(o)));
+    if (o.model) {
+      await setupBackend({});
+      console.log(JSON.stringify(await benchMiOnModel(o.model, o)));
+    }
   });
 
 program.parseAsync().catch((e: Error) => {

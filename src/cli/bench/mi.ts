@@ -67,3 +67,43 @@ export function benchMi(o: MiBenchOptions): Record<string, unknown> {
     descriptor_count: desc.length,
   };
 }
+
+/**
+ * The same comparison on a trained model's real activations: one adjacent layer pair, class-balanced
+ * calibration images. aura runs on all filter pairs; MINT's estimator runs on a sample of filter
+ * pairs (per-filter granularity, like aura) and is scaled to all pairs, plus its grouped form.
+ */
+export async function benchMiOnModel(modelPath: string, o: { perClass: number; levels: number; seed: number; data?: string; unit?: number; mintPairs: number }): Promise<Record<string, unknown>> {
+  const { loadModel } = await import('../../models/io.js');
+  const { loadData } = await import('../commands/train.js');
+  const { balancedSample } = await import('../../data/pipeline.js');
+  const { pruningUnits } = await import('../../prune/surgery/graph.js');
+  const { unitTaps } = await import('../../prune/importance/taps.js');
+  const { buildStore } = await import('../../prune/importance/store.js');
+  const model = await loadModel(modelPath);
+  const data = await loadData(o.data, 5000, o.seed);
+  const sample = balancedSample(data.train, o.perClass, o.seed);
+  const units = pruningUnits(model);
+  const taps = unitTaps(model, units, 'relu');
+  const k = o.unit ?? taps.findIndex((t) => t.child !== null);
+  const u = units[k], t = taps[k];
+  const store = buildStore(model, sample, { labels: [{ layer: t.self, pool: u.poolFactor }, { layer: t.child!, pool: 1 }], means: [t.self, t.child!] }, { quantize: { levels: o.levels, zeroBin: true }, quiet: true });
+  const X = store.labels.get(`${t.self}@${u.poolFactor}`)!, Y = store.labels.get(`${t.child}@1`)!;
+  const n = store.n;
+  const [{ updates }, tAura] = time(() => spatialMIMatrix(X, Y));
+  const pm = store.means.get(t.self)!, cm = store.means.get(t.child!)!;
+  const rng = new Rng(o.seed);
+  const pairs = Array.from({ length: o.mintPairs }, () => [rng.int(X.channels), rng.int(Y.channels)]);
+  const [, tMint] = time(() => { for (const [i, j] of pairs) mintConditionalMI({ data: cm.subarray(j * n, (j + 1) * n), n, d: 1 }, { data: pm.subarray(i * n, (i + 1) * n), n, d: 1 }, null, { seed: 1 }); });
+  const allPairs = X.channels * Y.channels;
+  const mintAll = (tMint / o.mintPairs) * allPairs;
+  const [desc, tDesc] = time(() => [auraDescriptors(X), auraDescriptors(Y)]);
+  const [, tBin] = time(() => { for (const [i, j] of pairs) mutualInfoBinned(desc[0].subarray(i * n, (i + 1) * n), desc[1].subarray(j * n, (j + 1) * n)); });
+  return {
+    bench: 'mi-model', model: modelPath, pair: `${t.self} -> ${t.child}`, filters: [X.channels, Y.channels], lattice: `${Y.h}x${Y.w}`, images: n, levels: o.levels,
+    aura_seconds_all_pairs: +tAura.toFixed(2), aura_updates_per_s: Math.round(updates / tAura),
+    aura_descriptor_binned_seconds_all_pairs: +(tDesc + (tBin / o.mintPairs) * allPairs).toFixed(2),
+    mint_seconds_all_pairs: +mintAll.toFixed(1), mint_pairs_timed: o.mintPairs,
+    ratio_mint_over_aura: +(mintAll / tAura).toFixed(1),
+  };
+}
