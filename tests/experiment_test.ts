@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
 import { loadCifar10 } from '../src/data/cifar10.js';
@@ -18,8 +18,9 @@ import { writeReport } from '../src/cli/commands/experiment.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { greyVariance } from './helpers/png.js';
+import { CIFAR_DIR } from './helpers/fixtures.js';
 
-const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../shared/cifar10');
+const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-exp-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });

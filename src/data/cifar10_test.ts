@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { DataError, findCifarDir, loadCifar10, readBatchFile, TEST_FILES, TRAIN_FILES } from './cifar10.js';
 import { extractArchive, untar } from './download.js';
+import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
 
-const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../shared/cifar10');
+const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-cifar-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { Rng } from '../util/rng.js';
 import { loadCifar10 } from './cifar10.js';
 import { balancedSample, CIFAR_MEAN, CIFAR_STD, epochBatches, fillBatch, trainValSplit } from './pipeline.js';
+import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
 
-const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../shared/cifar10');
+const DIR = CIFAR_DIR;
 const data = loadCifar10(DIR, 'train', { limit: 2000 });
 
 describe('input pipeline', () => {

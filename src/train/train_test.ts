@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBestBackend, setFallbackLogger } from '../engine/backend/index.js';
@@ -11,8 +11,9 @@ import { buildModel } from '../models/zoo.js';
 import { loadModel } from '../models/io.js';
 import { lrAt } from './schedule.js';
 import { NonFiniteLossError, trainModel, TrainConfig } from './loop.js';
+import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
 
-const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../shared/cifar10');
+const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-train-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { setFallbackLogger, useBestBackend } from '../../engine/backend/index.js';
@@ -7,8 +6,9 @@ import { loadCifar10 } from '../../data/cifar10.js';
 import { balancedSample } from '../../data/pipeline.js';
 import { buildModel } from '../../models/zoo.js';
 import { CRITERIA, scoreModel } from './registry.js';
+import { CIFAR_DIR } from '../../../tests/helpers/fixtures.js';
 
-const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../../shared/cifar10');
+const DIR = CIFAR_DIR;
 before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
 
 describe('criteria', () => {

@@ -1,26 +1,18 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../../engine/backend/index.js';
 import { buildModel } from '../../models/zoo.js';
 import { countComplexity } from '../../eval/complexity.js';
-import { Rng } from '../../util/rng.js';
 import { foldBatchNorm } from './fold_bn.js';
+import { randomiseBn } from '../../../tests/helpers/fixtures.js';
 
 before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
-
-function randomiseBn(model: tfl.LayersModel): void {
-  const rng = new Rng(3);
-  for (const l of model.layers) if (l.getClassName() === 'BatchNormalization') {
-    l.setWeights(l.getWeights().map((w, i) => tf.tensor(Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rng.next() : rng.normal() * 0.3 + (i === 0 ? 1 : 0))), w.shape)));
-  }
-}
 
 for (const [name, width] of [['vgg16', 0.25], ['resnet20', 0.5], ['fast', 0.25]] as const) {
   test(`${name}: folding BN into convs keeps inference outputs (1e-4) and removes the BN layers`, async () => {
     const m = buildModel(name, { width, seed: 2 });
-    randomiseBn(m);
+    randomiseBn(m, 3);
     const { model: f, folded } = await foldBatchNorm(m);
     const x = tf.randomNormal([4, 32, 32, 3], 0, 1, 'float32', 5);
     const a = (m.predict(x) as tf.Tensor).dataSync(), b = (f.predict(x) as tf.Tensor).dataSync();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -16,8 +16,9 @@ import { costModel } from '../select/cost.js';
 import { selectGlobal, selectPerLayer } from '../select/select.js';
 import { pruningUnits } from './graph.js';
 import { pruneModel, zeroFilters } from './rebuild.js';
+import { CIFAR_DIR, randomiseBn } from '../../../tests/helpers/fixtures.js';
 
-const DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../../shared/cifar10');
+const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-prune-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
@@ -27,15 +28,6 @@ function images(n: number): tf.Tensor4D {
   const buf = new Float32Array(n * 3072);
   fillBatch(d, Array.from({ length: n }, (_, i) => i), buf, null);
   return tf.tensor4d(buf, [n, 32, 32, 3]);
-}
-
-/** Random BN statistics so that zeroed channels really differ from removed ones if surgery is wrong. */
-function randomiseBn(model: tfl.LayersModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const l of model.layers) {
-    if (l.getClassName() !== 'BatchNormalization') continue;
-    l.setWeights(l.getWeights().map((w, i) => tf.tensor(Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rng.next() : rng.normal() * 0.3 + (i === 0 ? 1 : 0))), w.shape)));
-  }
 }
 
 function randomKeep(units: ReturnType<typeof pruningUnits>, rng: Rng, ratio: number): Map<string, number[]> {
