@@ -33,7 +33,7 @@ function reduceRows(mi: Float64Array, rows: number, cols: number, how: 'sum' | '
 
 export function auraImportance(o: AuraCriterionOptions = {}): Importance {
   return {
-    name: 'aura',
+    name: 'aura', uses: 'labels',
     needs: (units, taps) => ({
       labels: units.flatMap((u, k) => (taps[k].child ? [{ layer: taps[k].self, pool: u.poolFactor }, { layer: taps[k].child!, pool: 1 }] : [{ layer: taps[k].self, pool: 1 }])),
     }),
@@ -52,7 +52,7 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
 export function auraDescriptorImportance(o: AuraCriterionOptions = {}): Importance {
   const mi = o.estimator === 'ksg' ? (a: Float64Array, b: Float64Array) => mutualInfoKSG(a, b) : (a: Float64Array, b: Float64Array) => mutualInfoBinned(a, b);
   return {
-    name: 'aura-descriptor',
+    name: 'aura-descriptor', uses: 'labels',
     needs: (_units, taps) => ({ labels: taps.flatMap((t) => [{ layer: t.self, pool: 1 }, ...(t.child ? [{ layer: t.child, pool: 1 }] : [])]) }),
     score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => {
       const n = store.n;

@@ -27,7 +27,7 @@ function groupRows(means: Float64Array, n: number, [a, b]: [number, number]): Ro
 
 export function mintImportance(o: MintOptions = {}): Importance {
   return {
-    name: 'mint',
+    name: 'mint', uses: 'means',
     needs: (_u, taps) => ({ means: taps.flatMap((t) => [t.self, ...(t.child ? [t.child] : [])]) }),
     score: ({ units, taps, store, seed }) => units.map((u, k) => timed(u.conv, () => {
       const n = store.n;

@@ -31,7 +31,9 @@ export interface ScoreResult {
   criterion: string;
   units: PruningUnit[];
   scores: UnitScores[];
-  /** seconds collecting activations (shared by criteria scored together) and scoring */
+  /** seconds of the shared activation pass (forward passes, excluding the criterion's own
+   * aggregate), and of scoring, including the building of the aggregate this criterion uses
+   * (label maps for aura, ranks for hrank, means for mint) */
   activationSeconds: number;
   scoringSeconds: number;
 }
@@ -51,6 +53,8 @@ export function scoreModel(model: LayersModel, sample: CifarSplit, names: string
   return crits.map((c) => {
     const t1 = performance.now();
     const scores = c.score({ model, units, taps, store, seed: o.seed ?? 0 });
-    return { criterion: c.name, units, scores, activationSeconds, scoringSeconds: (performance.now() - t1) / 1000 };
+    const own = c.uses ? store.seconds[c.uses] : 0;
+    const aggregates = store.seconds.labels + store.seconds.means + store.seconds.ranks;
+    return { criterion: c.name, units, scores, activationSeconds: activationSeconds - aggregates, scoringSeconds: (performance.now() - t1) / 1000 + own };
   });
 }

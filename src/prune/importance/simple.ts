@@ -32,13 +32,13 @@ export const l1Importance: Importance = {
 };
 
 export const hrankImportance: Importance = {
-  name: 'hrank',
+  name: 'hrank', uses: 'ranks',
   needs: (_u, taps) => ({ ranks: taps.map((t) => t.self) }),
   score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => Float64Array.from(store.ranks.get(taps[k].self)!))),
 };
 
 export const labelMiImportance: Importance = {
-  name: 'label-mi',
+  name: 'label-mi', uses: 'means',
   needs: (_u, taps) => ({ means: taps.map((t) => t.self) }),
   score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => {
     const m = store.means.get(taps[k].self)!;

@@ -35,7 +35,7 @@ export function mergeNeeds(list: Needs[]): Needs {
 
 export function buildStore(model: LayersModel, sample: CifarSplit, needs: Needs, o: StoreOptions = {}): ActivationStore {
   const q: QuantizeOptions = { levels: 8, zeroBin: true, ...o.quantize };
-  const store: ActivationStore = { n: sample.n, classLabels: sample.labels, labels: new Map(), means: new Map(), ranks: new Map() };
+  const store: ActivationStore = { n: sample.n, classLabels: sample.labels, labels: new Map(), means: new Map(), ranks: new Map(), seconds: { labels: 0, means: 0, ranks: 0 } };
   const layers = [...new Set([...(needs.labels ?? []).map((l) => l.layer), ...(needs.means ?? []), ...(needs.ranks ?? [])])];
   if (layers.length === 0) return store;
   const noiseRng = o.activationNoise ? new Rng(o.activationNoise.seed) : null;
@@ -49,6 +49,7 @@ export function buildStore(model: LayersModel, sample: CifarSplit, needs: Needs,
       const std = Math.sqrt(Math.max(0, s2 / values.length - (s / values.length) ** 2));
       values = values.map((v) => v + o.activationNoise!.sigma * std * noiseRng.normal());
     }
+    let t0 = performance.now();
     for (const need of (needs.labels ?? []).filter((l) => l.layer === b.layer)) {
       const key = `${need.layer}@${need.pool}`;
       const p = poolMaps(values, [bn, H, W, C], need.pool, 'max');
@@ -65,6 +66,8 @@ export function buildStore(model: LayersModel, sample: CifarSplit, needs: Needs,
         st.labels.set(lab, ((c * sample.n) + b.start + i) * h * w);
       }
     }
+    store.seconds.labels += (performance.now() - t0) / 1000;
+    t0 = performance.now();
     if (needs.means?.includes(b.layer)) {
       let m = store.means.get(b.layer);
       if (!m) { m = new Float64Array(C * sample.n); store.means.set(b.layer, m); }
@@ -74,11 +77,14 @@ export function buildStore(model: LayersModel, sample: CifarSplit, needs: Needs,
         m[c * sample.n + b.start + i] = t / (H * W);
       }
     }
+    store.seconds.means += (performance.now() - t0) / 1000;
+    t0 = performance.now();
     if (needs.ranks?.includes(b.layer)) {
       let r = store.ranks.get(b.layer);
       if (!r) { r = new Float64Array(C); store.ranks.set(b.layer, r); }
       for (let i = 0; i < bn; i++) for (let c = 0; c < C; c++) r[c] += matrixRank(values, i * H * W * C + c, H, W, C, 1e-6, rankWork) / sample.n;
     }
+    store.seconds.ranks += (performance.now() - t0) / 1000;
   }, { batch: o.batch, quiet: o.quiet, label: 'activations', inputNoise: o.inputNoise });
   return store;
 }

@@ -33,6 +33,8 @@ export interface ActivationStore {
   labels: Map<string, LabelStack>; // key `${layer}@${pool}`
   means: Map<string, Float64Array>; // [C x n]
   ranks: Map<string, Float64Array>; // [C]
+  /** seconds spent building each kind of aggregate inside the activation pass */
+  seconds: { labels: number; means: number; ranks: number };
 }
 
 export interface ScoreContext {
@@ -51,6 +53,8 @@ export interface UnitScores {
 
 export interface Importance {
   readonly name: string;
+  /** The aggregate whose build time is part of this criterion's cost (charged to its scoring time). */
+  readonly uses?: 'labels' | 'means' | 'ranks';
   /** Activation aggregates needed (none for data-free criteria). */
   needs(units: PruningUnit[], taps: UnitTaps[]): Needs;
   score(ctx: ScoreContext): UnitScores[];
