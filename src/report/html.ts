@@ -83,3 +83,19 @@ export function buildReport(inp: ReportInput): string {
   const css = 'body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}.meta{color:#555}svg.chart{border:1px solid #eee;margin:6px}';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(inp.title)}</title><style>${css}</style></head><body>${parts.join('\n')}</body></html>`;
 }
+
+/** A training run's curves (accuracy and loss per epoch) as a small self-contained page. */
+export function buildTrainingReport(title: string, metrics: Array<{ epoch: number; trainAcc: number; valAcc: number; trainLoss: number; valLoss: number; lr: number; seconds: number }>, result?: { testAccuracy?: number; bestEpoch?: number }, config?: Record<string, unknown>): string {
+  const wall = metrics.reduce((a, m) => a + m.seconds, 0);
+  const acc = lineChart('chart-train-acc', 'Accuracy per epoch', 'epoch', 'accuracy (%)', [
+    { name: 'train (augmented)', points: metrics.map((m) => ({ x: m.epoch, y: 100 * m.trainAcc })) },
+    { name: 'validation', points: metrics.map((m) => ({ x: m.epoch, y: 100 * m.valAcc })) },
+  ]);
+  const loss = lineChart('chart-train-loss', 'Loss per epoch', 'epoch', 'loss', [
+    { name: 'train', points: metrics.map((m) => ({ x: m.epoch, y: m.trainLoss })) },
+    { name: 'validation', points: metrics.map((m) => ({ x: m.epoch, y: m.valLoss })) },
+  ]);
+  const summary = `<p>${metrics.length} epochs, ${(wall / 60).toFixed(1)} min of training and validation${result?.testAccuracy !== undefined ? `; best epoch ${result.bestEpoch} by validation accuracy, test accuracy ${pct(result.testAccuracy)}% (measured once)` : ''}.</p>`;
+  const cfg = config ? `<pre>${esc(JSON.stringify(config, null, 1))}</pre>` : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title></head><body style="font-family:system-ui,sans-serif;margin:24px"><h1>${esc(title)}</h1>${summary}<div style="display:flex;flex-wrap:wrap;gap:16px">${acc}${loss}</div>${cfg}</body></html>`;
+}

@@ -9,7 +9,7 @@ import { robustness } from '../../experiment/robustness.js';
 import { loadModel } from '../../models/io.js';
 import { buildModel } from '../../models/zoo.js';
 import { CRITERIA } from '../../prune/importance/registry.js';
-import { buildReport, summarise } from '../../report/html.js';
+import { buildReport, buildTrainingReport, summarise } from '../../report/html.js';
 import { exportChartPngs } from '../../report/png.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -107,10 +107,19 @@ export function registerExperiment(program: Command): void {
       for (const r of rows) console.log(JSON.stringify({ criterion: r.criterion, sigma: r.sigma, where: r.where, spearman: +r.spearman.toFixed(4), topK: +r.topK.toFixed(4) }));
     });
 
-  program.command('report').description('(re)build report.html from an experiment directory')
-    .requiredOption('--dir <dir>', 'experiment directory')
+  program.command('report').description('(re)build report.html from an experiment directory, or training curves from a run directory')
+    .requiredOption('--dir <dir>', 'experiment directory (results.jsonl) or training run directory (metrics.jsonl)')
     .option('--png', 'also export the charts as PNG')
-    .action(async (o) => console.log(await writeReport(o.dir, `auraprune experiment: ${o.dir}`, 'n/a', o.png)));
+    .action(async (o) => {
+      if (existsSync(join(o.dir, 'results.jsonl'))) return console.log(await writeReport(o.dir, `auraprune experiment: ${o.dir}`, 'n/a', o.png));
+      if (!existsSync(join(o.dir, 'metrics.jsonl'))) throw new Error(`${o.dir} has neither results.jsonl (experiment) nor metrics.jsonl (training run)`);
+      const read = (f: string) => (existsSync(join(o.dir, f)) ? JSON.parse(readFileSync(join(o.dir, f), 'utf8')) : undefined);
+      const metrics = readFileSync(join(o.dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const path = resolve(join(o.dir, 'report.html'));
+      writeFileAtomic(path, buildTrainingReport(`auraprune training run: ${o.dir}`, metrics, read('result.json'), read('config.json')));
+      if (o.png) await exportChartPngs(path, join(o.dir, 'png'));
+      console.log(path);
+    });
 
   program.command('demo').description('the whole path on the fast preset in a few minutes: train, score, prune, fine-tune, report')
     .option('--data <dir>', 'CIFAR-10 binary folder (else CIFAR10_DIR, the cache, or download)')
