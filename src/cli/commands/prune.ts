@@ -145,7 +145,11 @@ export function registerPrune(program: Command): void {
 export async function finetuneAndCompare(prunedDir: string, out: string, o: { epochs: number; batch: number; lr: number; schedule: TrainConfig['schedule']; wd: number; labelSmoothing: number; seed: number; valSize: number; data?: string; resume?: boolean; quiet?: boolean }) {
   const cfgPath = join(prunedDir, 'config.json');
   const source = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')).source as string | undefined) : undefined;
-  const data = await loadData(o.data, o.valSize, o.seed);
+  // use the validation split the original model was trained with (its run's config.json), so
+  // "validation" never contains images the original saw in training
+  const runCfg = source ? [join(source, 'config.json'), join(source, '..', 'config.json')].find((f) => existsSync(f) && JSON.parse(readFileSync(f, 'utf8')).command === 'train') : undefined;
+  const trained = runCfg ? JSON.parse(readFileSync(runCfg, 'utf8')) : {};
+  const data = await loadData(o.data, trained.valSize ?? o.valSize, trained.seed ?? o.seed);
   const cfg: TrainConfig = { epochs: o.epochs, batch: o.batch, lr: o.lr, schedule: o.schedule, warmupEpochs: 0, weightDecay: o.wd, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: o.labelSmoothing, seed: o.seed, augment: { pad: 4, flip: true } };
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, 'config.json'), JSON.stringify({ command: 'finetune', pruned: prunedDir, source, ...cfg }, null, 1));
