@@ -78,14 +78,14 @@ describe('experiment grid', () => {
 });
 
 describe('robustness statistics', () => {
-  test('sigma = 0: every criterion has Spearman 1; random rankings are not stable across seeds', () => {
+  test('sigma = 0: every criterion has Spearman 1; random rankings are not stable across seeds', async () => {
     const model = buildModel('vgg16', { width: 0.125, seed: 2 });
     const sample = balancedSample(train, 3, 1);
-    const rows = robustness(model, sample, ['aura', 'l1', 'hrank', 'mint', 'random'], [0, 0.5], { where: 'input', tap: 'relu', seed: 1, quiet: true });
+    const rows = await robustness(model, sample, ['aura', 'l1', 'hrank', 'mint', 'random'], [0, 0.5], { where: 'input', tap: 'relu', seed: 1, quiet: true });
     for (const r of rows.filter((x) => x.sigma === 0)) assert.equal(r.spearman, 1, `${r.criterion} at sigma 0`);
     assert.ok(rows.some((r) => r.sigma === 0.5 && r.criterion === 'aura' && r.spearman < 1), 'noise changes the aura ranking');
-    const [a] = scoreModel(model, sample, ['random'], { seed: 1, quiet: true });
-    const [b] = scoreModel(model, sample, ['random'], { seed: 2, quiet: true });
+    const [a] = await scoreModel(model, sample, ['random'], { seed: 1, quiet: true });
+    const [b] = await scoreModel(model, sample, ['random'], { seed: 2, quiet: true });
     const rho = a.scores.map((u, i) => spearman(u.scores, b.scores[i].scores));
     const mean = rho.reduce((x, y) => x + y, 0) / rho.length;
     assert.ok(Math.abs(mean) < 0.3, `random rankings across seeds: mean Spearman ${mean}`);

@@ -32,7 +32,7 @@ test('train -> aura scores -> prune 50% FLOPs -> fine-tune 1 epoch: above chance
   const cfg: TrainConfig = { epochs: 2, batch: 32, lr: 0.02, schedule: 'onecycle', warmupEpochs: 0, weightDecay: 5e-4, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: 0, seed: 1, augment: { pad: 4, flip: true } };
   const base = await trainModel(buildModel('fast', { width: 0.25, seed: 1 }), cfg, { train, val }, join(tmp, 'base'), { quiet: true });
   const model = await loadModel(join(tmp, 'base', 'best'));
-  const [scores] = scoreModel(model, balancedSample(train, 10, 1), ['aura'], { quiet: true, seed: 1 });
+  const [scores] = await scoreModel(model, balancedSample(train, 10, 1), ['aura'], { quiet: true, seed: 1 });
   const { model: pruned, report } = await pruneWithScores(model, toScoresFile(scores), { by: 'flops', fraction: 0.5 });
   assert.ok(Math.abs(report.achieved.flops - 0.5) < 0.01, `FLOPs removed ${report.achieved.flops}`);
   assert.ok(countComplexity(pruned).params < countComplexity(model).params, 'physically smaller');

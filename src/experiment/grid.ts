@@ -78,7 +78,7 @@ export async function runExperiment(base: LayersModel, data: { train: CifarSplit
     const scorePath = (c: string) => join(out, 'scores', `${c}-s${seed}.json`);
     const pending = o.criteria.filter((c) => !existsSync(scorePath(c)) && o.targets.some((t) => !done.has(cellKey(c, t, seed))));
     if (pending.length) {
-      const res = scoreModel(base, balancedSample(data.train, o.perClass, seed), pending, { ...o.scoring, where: o.where, seed, quiet: o.quiet });
+      const res = await scoreModel(base, balancedSample(data.train, o.perClass, seed), pending, { ...o.scoring, where: o.where, seed, quiet: o.quiet });
       for (const r of res) writeFileAtomic(scorePath(r.criterion), JSON.stringify(toScoresFile(r, { perClass: o.perClass, where: o.where, seed })));
     }
     for (const criterion of o.criteria) {

@@ -12,16 +12,16 @@ import type { TapPoint } from '../prune/importance/types.js';
 
 export interface RobustnessRow { criterion: string; sigma: number; where: 'input' | 'activations'; spearman: number; topK: number; perLayer: Array<{ conv: string; spearman: number; topK: number }> }
 
-export function robustness(model: LayersModel, sample: CifarSplit, criteria: string[], sigmas: number[],
-  o: CriterionOptions & Pick<StoreOptions, 'quantize'> & { where: 'input' | 'activations'; tap: TapPoint; seed: number; quiet?: boolean }): RobustnessRow[] {
+export async function robustness(model: LayersModel, sample: CifarSplit, criteria: string[], sigmas: number[],
+  o: CriterionOptions & Pick<StoreOptions, 'quantize'> & { where: 'input' | 'activations'; tap: TapPoint; seed: number; quiet?: boolean }): Promise<RobustnessRow[]> {
   const run = (sigma: number) => scoreModel(model, sample, criteria, {
     ...o, where: o.tap, seed: o.seed, quiet: o.quiet,
     ...(sigma > 0 ? (o.where === 'input' ? { inputNoise: { sigma, seed: o.seed + 1 } } : { activationNoise: { sigma, seed: o.seed + 1 } }) : {}),
   });
-  const clean = run(0);
+  const clean = await run(0);
   const rows: RobustnessRow[] = [];
   for (const sigma of sigmas) {
-    const noisy = sigma === 0 ? run(0) : run(sigma);
+    const noisy = await run(sigma);
     noisy.forEach((r, ci) => {
       const perLayer = r.scores.map((u, li) => {
         const ref = clean[ci].scores[li].scores;

@@ -100,7 +100,7 @@ export function registerExperiment(program: Command): void {
       const backend = await setupBackend(o);
       const model = await loadModel(o.model);
       const data = await loadData(o.data, o.valSize, o.seed);
-      const rows = robustness(model, balancedSample(data.train, o.perClass, o.seed), list(o.criteria), nums(o.sigmas), { ...gridOptions(o).scoring, where: o.noiseOn, tap: o.where, seed: o.seed });
+      const rows = await robustness(model, balancedSample(data.train, o.perClass, o.seed), list(o.criteria), nums(o.sigmas), { ...gridOptions(o).scoring, where: o.noiseOn, tap: o.where, seed: o.seed });
       mkdirSync(o.out, { recursive: true });
       writeFileAtomic(join(o.out, 'robustness.json'), JSON.stringify(rows));
       await writeReport(o.out, `auraprune robustness: ${o.model}`, backend);

@@ -43,7 +43,7 @@ export interface ScoreCliOptions {
 export async function scoreWith(model: LayersModel, criteria: string[], o: ScoreCliOptions, extra: { inputNoise?: { sigma: number; seed: number }; activationNoise?: { sigma: number; seed: number }; quiet?: boolean } = {}): Promise<ScoresFile[]> {
   const data = await loadData(o.data, o.valSize, o.seed);
   const sample = balancedSample(data.train, o.perClass, o.seed);
-  const res = scoreModel(model, sample, criteria, {
+  const res = await scoreModel(model, sample, criteria, {
     where: o.where, seed: o.seed, quantize: { levels: o.levels, zeroBin: o.zeroBin }, ...extra,
     aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator }, mint: { groups: o.groups, conditional: o.conditional },
   });

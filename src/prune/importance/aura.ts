@@ -11,14 +11,17 @@
 import { mutualInfoBinned, mutualInfoWithLabels } from '../../info/binned.js';
 import { mutualInfoKSG } from '../../info/ksg.js';
 import { AuraOptions } from '../../info/aura.js';
-import { auraDescriptors, spatialMIMatrix } from '../../info/spatial_mi.js';
-import { Importance, timed } from './types.js';
+import { auraDescriptors } from '../../info/spatial_mi.js';
+import { parallelSpatialMIMatrix } from '../../info/parallel.js';
+import { Importance, timed, UnitScores } from './types.js';
 
 export interface AuraCriterionOptions extends AuraOptions {
   /** How child MIs combine into a filter's score: 'sum' (default) or 'max'. */
   reduce?: 'sum' | 'max';
   /** aura-descriptor only: 'binned' (default) or 'ksg'. */
   estimator?: 'binned' | 'ksg';
+  /** aura only: worker threads for large layer pairs; default all cores. */
+  threads?: number;
 }
 
 function reduceRows(mi: Float64Array, rows: number, cols: number, how: 'sum' | 'max'): Float64Array {
@@ -37,15 +40,24 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
     needs: (units, taps) => ({
       labels: units.flatMap((u, k) => (taps[k].child ? [{ layer: taps[k].self, pool: u.poolFactor }, { layer: taps[k].child!, pool: 1 }] : [{ layer: taps[k].self, pool: 1 }])),
     }),
-    score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => {
-      if (!taps[k].child) {
-        const d = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
-        return Float64Array.from({ length: u.filters }, (_, c) => mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10));
+    // layer pairs with enough work are split across worker threads (both cores)
+    score: async ({ units, taps, store }) => {
+      const out: UnitScores[] = [];
+      for (const [k, u] of units.entries()) {
+        const t0 = performance.now();
+        let scores: Float64Array;
+        if (!taps[k].child) {
+          const d = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
+          scores = Float64Array.from({ length: u.filters }, (_, c) => mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10));
+        } else {
+          const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!, Y = store.labels.get(`${taps[k].child}@1`)!;
+          const { mi } = await parallelSpatialMIMatrix(X, Y, { ...o, threads: o.threads });
+          scores = reduceRows(mi, X.channels, Y.channels, o.reduce ?? 'sum');
+        }
+        out.push({ conv: u.conv, scores, seconds: (performance.now() - t0) / 1000 });
       }
-      const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!, Y = store.labels.get(`${taps[k].child}@1`)!;
-      const { mi } = spatialMIMatrix(X, Y, o);
-      return reduceRows(mi, X.channels, Y.channels, o.reduce ?? 'sum');
-    })),
+      return out;
+    },
   };
 }
 

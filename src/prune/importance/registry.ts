@@ -42,19 +42,21 @@ export interface ScoreResult {
  * Scores every prunable unit of `model` with each criterion, from one activation pass over
  * `sample` (a class-balanced, unaugmented calibration set).
  */
-export function scoreModel(model: LayersModel, sample: CifarSplit, names: string[],
-  o: CriterionOptions & StoreOptions & { where?: TapPoint; seed?: number } = {}): ScoreResult[] {
+export async function scoreModel(model: LayersModel, sample: CifarSplit, names: string[],
+  o: CriterionOptions & StoreOptions & { where?: TapPoint; seed?: number } = {}): Promise<ScoreResult[]> {
   const units = pruningUnits(model);
   const taps = unitTaps(model, units, o.where ?? 'relu');
   const crits = names.map((n) => criterion(n, o));
   const t0 = performance.now();
   const store = buildStore(model, sample, mergeNeeds(crits.map((c) => c.needs(units, taps))), o);
   const activationSeconds = (performance.now() - t0) / 1000;
-  return crits.map((c) => {
+  const results: ScoreResult[] = [];
+  for (const c of crits) {
     const t1 = performance.now();
-    const scores = c.score({ model, units, taps, store, seed: o.seed ?? 0 });
+    const scores = await c.score({ model, units, taps, store, seed: o.seed ?? 0 });
     const own = c.uses ? store.seconds[c.uses] : 0;
     const aggregates = store.seconds.labels + store.seconds.means + store.seconds.ranks;
-    return { criterion: c.name, units, scores, activationSeconds: activationSeconds - aggregates, scoringSeconds: (performance.now() - t1) / 1000 + own };
-  });
+    results.push({ criterion: c.name, units, scores, activationSeconds: activationSeconds - aggregates, scoringSeconds: (performance.now() - t1) / 1000 + own });
+  }
+  return results;
 }

@@ -57,7 +57,7 @@ export interface Importance {
   readonly uses?: 'labels' | 'means' | 'ranks';
   /** Activation aggregates needed (none for data-free criteria). */
   needs(units: PruningUnit[], taps: UnitTaps[]): Needs;
-  score(ctx: ScoreContext): UnitScores[];
+  score(ctx: ScoreContext): UnitScores[] | Promise<UnitScores[]>;
 }
 
 /** Times f for one unit. */
