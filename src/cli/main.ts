@@ -48,7 +48,7 @@ bench
   .option('--data <dir>', 'CIFAR-10 binary folder (with --model)')
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {
-    console.log(JSON.stringify(benchMi(o)));
+    console.log(JSON.stringify(await benchMi(o)));
     if (o.model) {
       await setupBackend({});
       console.log(JSON.stringify(await benchMiOnModel(o.model, o)));
