@@ -116,38 +116,32 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   });
 }
 
+// A JS array of [head?, ...values] (shapes, strides, info).
+Napi::Array numbers(const Napi::Env& env, c10::IntArrayRef values, const double* head = nullptr) {
+  uint32_t off = head ? 1 : 0;
+  auto a = Napi::Array::New(env, values.size() + off);
+  if (head) a.Set(0u, Napi::Number::New(env, *head));
+  for (size_t i = 0; i < values.size(); ++i) a.Set(static_cast<uint32_t>(i + off), Napi::Number::New(env, static_cast<double>(values[i])));
+  return a;
+}
+
+// shape(handle), strides(handle) (a test helper: layout changes must be views), info(handle) ->
+// [dtypeCode, ...shape] (what tfjs needs to wrap an op's output).
+template <typename F> Napi::Value describe(const Napi::CallbackInfo& info, const char* usage, F f) {
+  auto env = info.Env();
+  ensure(info.Length() == 1 && info[0].IsNumber(), env, usage);
+  return guarded(env, [&]() -> Napi::Value { return f(env, get(info[0].As<Napi::Number>().Int32Value())); });
+}
 Napi::Value Shape(const Napi::CallbackInfo& info) {
-  auto env = info.Env();
-  ensure(info.Length() == 1 && info[0].IsNumber(), env, "shape(handle)");
-  return guarded(env, [&]() -> Napi::Value {
-    const auto& t = get(info[0].As<Napi::Number>().Int32Value());
-    auto a = Napi::Array::New(env, t.dim());
-    for (int64_t i = 0; i < t.dim(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.size(i))));
-    return a;
-  });
+  return describe(info, "shape(handle)", [](const Napi::Env& env, const at::Tensor& t) { return numbers(env, t.sizes()); });
 }
-
-// info(handle) -> [dtypeCode, ...shape]: what tfjs needs to wrap an op's output.
-Napi::Value Info(const Napi::CallbackInfo& info) {
-  auto env = info.Env();
-  ensure(info.Length() == 1 && info[0].IsNumber(), env, "info(handle)");
-  return guarded(env, [&]() -> Napi::Value {
-    const auto& t = get(info[0].As<Napi::Number>().Int32Value());
-    auto a = Napi::Array::New(env, t.dim() + 1);
-    a.Set(0u, Napi::Number::New(env, codeOf(t.scalar_type())));
-    for (int64_t i = 0; i < t.dim(); ++i) a.Set(static_cast<uint32_t>(i + 1), Napi::Number::New(env, static_cast<double>(t.size(i))));
-    return a;
-  });
-}
-
-// Debug/test helper: strides and contiguity, to check that layout changes are views.
 Napi::Value Strides(const Napi::CallbackInfo& info) {
-  auto env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    const auto& t = get(info[0].As<Napi::Number>().Int32Value());
-    auto a = Napi::Array::New(env, t.dim());
-    for (int64_t i = 0; i < t.dim(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.stride(i))));
-    return a;
+  return describe(info, "strides(handle)", [](const Napi::Env& env, const at::Tensor& t) { return numbers(env, t.strides()); });
+}
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  return describe(info, "info(handle)", [](const Napi::Env& env, const at::Tensor& t) {
+    double code = codeOf(t.scalar_type());
+    return numbers(env, t.sizes(), &code);
   });
 }
 
