@@ -167,6 +167,7 @@ describe('element-wise unary', { skip }, () => {
     conform('isFinite', [{ shape: [4] }], (x) => tf.isFinite(tf.div(x, tf.zerosLike(x))));
     conform('logicalNot', [{ shape: [5], dtype: 'bool' }], (x) => tf.logicalNot(x));
     conform('int abs/neg/square', [{ shape: [6], dtype: 'int32', lo: -9, hi: 9 }], (x) => [tf.abs(x), tf.neg(x), tf.square(x)]);
+    conform('identity (clone)', [{ shape: [2, 3] }], (x) => tf.clone(x), { grads: true });
   });
 });
 
