@@ -58,7 +58,10 @@ export function lineChart(id: string, title: string, xLabel: string, yLabel: str
 export function barChart(id: string, title: string, yLabel: string, bars: Array<{ name: string; value: number }>, log = false): string {
   const vals = bars.map((b) => b.value);
   const tf = (v: number) => (log ? Math.log10(Math.max(v, 1e-6)) : v);
-  const lo = log ? Math.floor(Math.min(...vals.map(tf))) : 0, hi = log ? Math.ceil(Math.max(...vals.map(tf))) + (Math.ceil(Math.max(...vals.map(tf))) === Math.floor(Math.min(...vals.map(tf))) ? 1 : 0) : Math.max(...vals) * 1.1 || 1;
+  const tv = vals.map(tf);
+  const lo = log ? Math.floor(Math.min(...tv)) : 0;
+  const top = log ? Math.ceil(Math.max(...tv)) : Math.max(...vals) * 1.1 || 1;
+  const hi = log && top === lo ? top + 1 : top; // a log axis needs at least one decade
   const Y = (v: number) => F.h - F.b - ((tf(v) - lo) / (hi - lo)) * (F.h - F.b - F.t);
   const bw = (F.w - F.r - F.l) / Math.max(1, bars.length);
   const yt: Array<[number, string]> = log ? Array.from({ length: hi - lo + 1 }, (_, i) => [Y(10 ** (lo + i)), fmt(10 ** (lo + i))]) : ticks(0, hi).map((v) => [Y(v), fmt(v)]);

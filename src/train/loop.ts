@@ -10,7 +10,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CifarSplit } from '../data/cifar10.js';
 import { AugmentOptions, epochBatches, fillBatch } from '../data/pipeline.js';
 import { evaluate, EvalResult } from '../eval/evaluate.js';
-import { saveModel } from '../models/io.js';
+import { loadModel, saveModel } from '../models/io.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -134,7 +134,6 @@ export async function trainModel(initial: LayersModel, cfg: TrainConfig, data: {
   if (finished) {
     await saveModel(model, join(out, 'final'));
     if (data.test) {
-      const { loadModel } = await import('../models/io.js');
       const best = existsSync(join(out, 'best', 'model.json')) ? await loadModel(join(out, 'best')) : model;
       test = evaluate(best, data.test);
       writeFileAtomic(join(out, 'result.json'), JSON.stringify({ bestEpoch: state.bestEpoch, bestValAcc: state.bestValAcc, testAccuracy: test.accuracy, testLoss: test.loss, perClassAccuracy: test.perClassAccuracy, confusion: test.confusion }, null, 1));

@@ -46,17 +46,22 @@ function inferStep(model: LayersModel, x: tf.Tensor): void {
   tf.tidy(() => (model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor).dataSync());
 }
 
+/** Inference images per second over `steps` batches, after one warm-up batch. */
+function inferRate(model: LayersModel, x: tf.Tensor, steps: number): number {
+  inferStep(model, x);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) inferStep(model, x);
+  return (x.shape[0] * steps) / ((performance.now() - t0) / 1000);
+}
+
 function measure(model: LayersModel, batch: number, steps: number): Throughput {
   const { x, y } = batchData(batch, 1);
   const opt = tf.train.momentum(0.01, 0.9);
   trainStep(model, opt, x, y); // warm-up: oneDNN primitive creation, allocator growth
-  let t0 = performance.now();
+  const t0 = performance.now();
   for (let i = 0; i < steps; i++) trainStep(model, opt, x, y);
   const train = (batch * steps) / ((performance.now() - t0) / 1000);
-  inferStep(model, x);
-  t0 = performance.now();
-  for (let i = 0; i < steps; i++) inferStep(model, x);
-  const infer = (batch * steps) / ((performance.now() - t0) / 1000);
+  const infer = inferRate(model, x, steps);
   tf.dispose([x, y]);
   opt.dispose();
   return { train_img_s: train, infer_img_s: infer };
@@ -96,14 +101,9 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
   out.fallback_kernels = fallbackKernelsUsed();
   // inference with batch norm folded into the conv weights (what `auraprune export --fold-bn` ships)
   const folded = (await foldBatchNorm(model)).model;
-  {
-    const { x } = batchData(o.batch, 3);
-    inferStep(folded, x);
-    const t0 = performance.now();
-    for (let i = 0; i < o.steps; i++) inferStep(folded, x);
-    out.libtorch_infer_bn_folded_img_s = (o.batch * o.steps) / ((performance.now() - t0) / 1000);
-    x.dispose();
-  }
+  const probe = batchData(o.batch, 3);
+  out.libtorch_infer_bn_folded_img_s = inferRate(folded, probe.x, o.steps);
+  tf.dispose([probe.x, probe.y]);
   folded.dispose();
   out.rss_mb = { before: Math.round(rss0 / 2 ** 20), after: Math.round(process.memoryUsage().rss / 2 ** 20), peak: Math.round(process.resourceUsage().maxRSS / 1024) };
   model.dispose();
