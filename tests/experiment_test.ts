@@ -23,21 +23,54 @@ import { CIFAR_DIR } from './helpers/fixtures.js';
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-exp-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
+before(async () => {
+  setFallbackLogger(() => {});
+  await useBestBackend();
+});
 
 const all = loadCifar10(DIR, 'train', { limit: 1000 });
 const { train, val } = trainValSplit(all, 200, 1);
-const data = { train, val, test: subset(loadCifar10(DIR, 'test', { limit: 300 }), Array.from({ length: 300 }, (_, i) => i)) };
-const cfg: TrainConfig = { epochs: 1, batch: 32, lr: 0.02, schedule: 'onecycle', warmupEpochs: 0, weightDecay: 5e-4, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: 0, seed: 1, augment: { pad: 4, flip: true } };
+const data = {
+  train,
+  val,
+  test: subset(
+    loadCifar10(DIR, 'test', { limit: 300 }),
+    Array.from({ length: 300 }, (_, i) => i),
+  ),
+};
+const cfg: TrainConfig = {
+  epochs: 1,
+  batch: 32,
+  lr: 0.02,
+  schedule: 'onecycle',
+  warmupEpochs: 0,
+  weightDecay: 5e-4,
+  decay: 'l2',
+  momentum: 0.9,
+  nesterov: true,
+  labelSmoothing: 0,
+  seed: 1,
+  augment: { pad: 4, flip: true },
+};
 const opts: ExperimentOptions = {
-  criteria: ['aura', 'l1', 'random'], targets: [0.4], by: 'flops', seeds: [1], finetune: { ...cfg, epochs: 1 }, perClass: 5, where: 'relu',
-  scoring: { quantize: { levels: 8, zeroBin: true } }, maxRemove: 0.9, normalize: 'max', quiet: true,
+  criteria: ['aura', 'l1', 'random'],
+  targets: [0.4],
+  by: 'flops',
+  seeds: [1],
+  finetune: { ...cfg, epochs: 1 },
+  perClass: 5,
+  where: 'relu',
+  scoring: { quantize: { levels: 8, zeroBin: true } },
+  maxRemove: 0.9,
+  normalize: 'max',
+  quiet: true,
 };
 const strip = (r: ReturnType<typeof readResults>[number]) => ({ ...r, finetuneSeconds: 0, scoringSeconds: 0, activationSeconds: 0 });
 
 describe('experiment grid', () => {
   test('killed after the first cell and rerun: the finished cell is kept, the rest equals an uninterrupted run', async () => {
-    const base = (await trainModel(buildModel('fast', { width: 0.125, seed: 1 }), cfg, { train, val }, join(tmp, 'base'), { quiet: true })).model;
+    const base = (await trainModel(buildModel('fast', { width: 0.125, seed: 1 }), cfg, { train, val }, join(tmp, 'base'), { quiet: true }))
+      .model;
     const part = await runExperiment(base, data, join(tmp, 'a'), { ...opts, stopAfterCells: 1 });
     assert.equal(part.complete, false);
     assert.equal(part.results.length, 1);
@@ -57,17 +90,22 @@ describe('experiment grid', () => {
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`file://${html}`);
       assert.deepEqual(errors, []);
       const ids = await page.$$eval('svg.chart', (els) => els.map((e) => e.id));
-      for (const id of ['chart-acc-flops', 'chart-acc-params', 'chart-scoring-time', 'chart-kept', 'chart-mi-heatmap']) assert.ok(ids.includes(id), `chart ${id} present`);
+      for (const id of ['chart-acc-flops', 'chart-acc-params', 'chart-scoring-time', 'chart-kept', 'chart-mi-heatmap'])
+        assert.ok(ids.includes(id), `chart ${id} present`);
       for (const id of ids) {
         const v = greyVariance(await (await page.$(`#${id}`))!.screenshot());
         assert.ok(v > 50, `chart ${id} is not blank (grey-level variance ${v.toFixed(1)})`);
       }
-      const rows = await page.$$eval('#results tr[data-criterion]', (trs) => trs.map((t) => ({ c: t.getAttribute('data-criterion'), acc: Number(t.getAttribute('data-test-acc')) })));
+      const rows = await page.$$eval('#results tr[data-criterion]', (trs) =>
+        trs.map((t) => ({ c: t.getAttribute('data-criterion'), acc: Number(t.getAttribute('data-test-acc')) })),
+      );
       const results = readResults(join(tmp, 'a', 'results.jsonl'));
       assert.equal(rows.length, results.length);
       for (const r of rows) assert.equal(r.acc, results.find((x) => x.criterion === r.c)!.testAcc);
@@ -81,9 +119,17 @@ describe('robustness statistics', () => {
   test('sigma = 0: every criterion has Spearman 1; random rankings are not stable across seeds', async () => {
     const model = buildModel('vgg16', { width: 0.125, seed: 2 });
     const sample = balancedSample(train, 3, 1);
-    const rows = await robustness(model, sample, ['aura', 'l1', 'hrank', 'mint', 'random'], [0, 0.5], { where: 'input', tap: 'relu', seed: 1, quiet: true });
+    const rows = await robustness(model, sample, ['aura', 'l1', 'hrank', 'mint', 'random'], [0, 0.5], {
+      where: 'input',
+      tap: 'relu',
+      seed: 1,
+      quiet: true,
+    });
     for (const r of rows.filter((x) => x.sigma === 0)) assert.equal(r.spearman, 1, `${r.criterion} at sigma 0`);
-    assert.ok(rows.some((r) => r.sigma === 0.5 && r.criterion === 'aura' && r.spearman < 1), 'noise changes the aura ranking');
+    assert.ok(
+      rows.some((r) => r.sigma === 0.5 && r.criterion === 'aura' && r.spearman < 1),
+      'noise changes the aura ranking',
+    );
     const [a] = await scoreModel(model, sample, ['random'], { seed: 1, quiet: true });
     const [b] = await scoreModel(model, sample, ['random'], { seed: 2, quiet: true });
     const rho = a.scores.map((u, i) => spearman(u.scores, b.scores[i].scores));

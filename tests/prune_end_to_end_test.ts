@@ -23,13 +23,32 @@ import { CIFAR_DIR } from './helpers/fixtures.js';
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-e2e-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
+before(async () => {
+  setFallbackLogger(() => {});
+  await useBestBackend();
+});
 
 test('train -> aura scores -> prune 50% FLOPs -> fine-tune 1 epoch: above chance, smaller, report written', async () => {
   const all = loadCifar10(DIR, 'train', { limit: 3000 });
   const { train, val } = trainValSplit(all, 500, 1);
-  const test = subset(loadCifar10(DIR, 'test', { limit: 1000 }), Array.from({ length: 1000 }, (_, i) => i));
-  const cfg: TrainConfig = { epochs: 2, batch: 32, lr: 0.02, schedule: 'onecycle', warmupEpochs: 0, weightDecay: 5e-4, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: 0, seed: 1, augment: { pad: 4, flip: true } };
+  const test = subset(
+    loadCifar10(DIR, 'test', { limit: 1000 }),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
+  const cfg: TrainConfig = {
+    epochs: 2,
+    batch: 32,
+    lr: 0.02,
+    schedule: 'onecycle',
+    warmupEpochs: 0,
+    weightDecay: 5e-4,
+    decay: 'l2',
+    momentum: 0.9,
+    nesterov: true,
+    labelSmoothing: 0,
+    seed: 1,
+    augment: { pad: 4, flip: true },
+  };
   const base = await trainModel(buildModel('fast', { width: 0.25, seed: 1 }), cfg, { train, val }, join(tmp, 'base'), { quiet: true });
   const model = await loadModel(join(tmp, 'base', 'best'));
   const [scores] = await scoreModel(model, balancedSample(train, 10, 1), ['aura'], { quiet: true, seed: 1 });
@@ -38,7 +57,13 @@ test('train -> aura scores -> prune 50% FLOPs -> fine-tune 1 epoch: above chance
   assert.ok(countComplexity(pruned).params < countComplexity(model).params, 'physically smaller');
   await saveModel(pruned, join(tmp, 'pruned'));
   writeFileAtomic(join(tmp, 'pruned', 'prune-report.json'), JSON.stringify(report));
-  const ft = await trainModel(await loadModel(join(tmp, 'pruned')), { ...cfg, epochs: 1, lr: 0.01, schedule: 'cosine' }, { train, val, test }, join(tmp, 'ft'), { quiet: true });
+  const ft = await trainModel(
+    await loadModel(join(tmp, 'pruned')),
+    { ...cfg, epochs: 1, lr: 0.01, schedule: 'cosine' },
+    { train, val, test },
+    join(tmp, 'ft'),
+    { quiet: true },
+  );
   assert.ok(ft.test!.accuracy > 0.15, `fine-tuned test accuracy ${ft.test!.accuracy} (chance 0.10)`);
   assert.ok(existsSync(join(tmp, 'ft', 'result.json')));
   const rep = JSON.parse(readFileSync(join(tmp, 'pruned', 'prune-report.json'), 'utf8'));

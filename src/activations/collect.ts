@@ -18,8 +18,13 @@ export interface ActivationBatch {
   start: number;
 }
 
-export function forEachActivationBatch(model: tfl.LayersModel, data: CifarSplit, layers: string[], visit: (b: ActivationBatch) => void,
-  opts: { batch?: number; label?: string; quiet?: boolean; inputNoise?: { sigma: number; seed: number } } = {}): void {
+export function forEachActivationBatch(
+  model: tfl.LayersModel,
+  data: CifarSplit,
+  layers: string[],
+  visit: (b: ActivationBatch) => void,
+  opts: { batch?: number; label?: string; quiet?: boolean; inputNoise?: { sigma: number; seed: number } } = {},
+): void {
   const batch = opts.batch ?? 100;
   const outputs = layers.map((l) => model.getLayer(l).output as tfl.SymbolicTensor);
   const probe = tfl.model({ inputs: model.inputs, outputs });
@@ -28,10 +33,16 @@ export function forEachActivationBatch(model: tfl.LayersModel, data: CifarSplit,
   let noiseSeed = opts.inputNoise?.seed ?? 0;
   for (let start = 0; start < data.n; start += batch) {
     const b = Math.min(batch, data.n - start);
-    fillBatch(data, Array.from({ length: b }, (_, i) => start + i), buf, null);
+    fillBatch(
+      data,
+      Array.from({ length: b }, (_, i) => start + i),
+      buf,
+      null,
+    );
     const outs = tf.tidy(() => {
       let x: tf.Tensor = tf.tensor4d(buf.subarray(0, b * 3072), [b, 32, 32, 3]);
-      if (opts.inputNoise && opts.inputNoise.sigma > 0) x = tf.add(x, tf.randomNormal(x.shape, 0, opts.inputNoise.sigma, 'float32', noiseSeed++));
+      if (opts.inputNoise && opts.inputNoise.sigma > 0)
+        x = tf.add(x, tf.randomNormal(x.shape, 0, opts.inputNoise.sigma, 'float32', noiseSeed++));
       const r = probe.apply(x, { training: false });
       return (Array.isArray(r) ? r : [r]) as tf.Tensor[];
     });

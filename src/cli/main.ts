@@ -42,7 +42,7 @@ bench
   .option('--images <n>', 'images (samples) per map set', int, 1000)
   .option('--levels <g>', 'quantisation levels G', int, 8)
   .option('--seed <s>', 'seed', int, 0)
-  .option('--model <dir>', 'also measure on this trained model\'s real activations (one adjacent layer pair)')
+  .option('--model <dir>', "also measure on this trained model's real activations (one adjacent layer pair)")
   .option('--per-class <n>', 'calibration images per class for --model', int, 100)
   .option('--mint-pairs <n>', 'filter pairs MINT is timed on (scaled to all pairs)', int, 32)
   .option('--data <dir>', 'CIFAR-10 binary folder (with --model)')

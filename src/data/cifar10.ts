@@ -44,7 +44,10 @@ export function cacheDir(): string {
 export function findCifarDir(flag?: string): string | null {
   for (const dir of [flag, process.env.CIFAR10_DIR, cacheDir()]) {
     if (dir && TEST_FILES.concat(TRAIN_FILES).every((f) => existsSync(join(dir, f)))) return dir;
-    if (dir && dir === flag) throw new DataError(`--data ${dir} does not hold the CIFAR-10 binary files (${[...TRAIN_FILES, ...TEST_FILES].join(', ')}); point it at the extracted cifar-10-batches-bin folder`);
+    if (dir && dir === flag)
+      throw new DataError(
+        `--data ${dir} does not hold the CIFAR-10 binary files (${[...TRAIN_FILES, ...TEST_FILES].join(', ')}); point it at the extracted cifar-10-batches-bin folder`,
+      );
   }
   return null;
 }
@@ -56,18 +59,25 @@ export function md5(buf: Uint8Array): string {
 /** Reads and validates one batch file (size, md5, label range). */
 export function readBatchFile(dir: string, name: string, opts: { verify?: boolean } = {}): Uint8Array {
   const path = join(dir, name);
-  if (!existsSync(path)) throw new DataError(`CIFAR-10 file ${path} is missing: pass --data DIR, set CIFAR10_DIR, or delete ${dir} to download again`);
+  if (!existsSync(path))
+    throw new DataError(`CIFAR-10 file ${path} is missing: pass --data DIR, set CIFAR10_DIR, or delete ${dir} to download again`);
   const size = statSync(path).size;
-  if (size !== FILE_BYTES) throw new DataError(`CIFAR-10 file ${path} is ${size} bytes, expected ${FILE_BYTES}: it is truncated or corrupt; delete it and rerun to download it again`);
+  if (size !== FILE_BYTES)
+    throw new DataError(
+      `CIFAR-10 file ${path} is ${size} bytes, expected ${FILE_BYTES}: it is truncated or corrupt; delete it and rerun to download it again`,
+    );
   const buf = readFileSync(path);
   if (opts.verify ?? true) {
     const got = md5(buf);
     if (OFFICIAL_MD5[name] && got !== OFFICIAL_MD5[name]) {
-      throw new DataError(`CIFAR-10 file ${path} has md5 ${got}, expected the official ${OFFICIAL_MD5[name]}: it is corrupt; delete it and rerun to download it again`);
+      throw new DataError(
+        `CIFAR-10 file ${path} has md5 ${got}, expected the official ${OFFICIAL_MD5[name]}: it is corrupt; delete it and rerun to download it again`,
+      );
     }
   }
   for (let r = 0; r < IMAGES_PER_FILE; r++) {
-    if (buf[r * RECORD_BYTES] > 9) throw new DataError(`CIFAR-10 file ${path} has label ${buf[r * RECORD_BYTES]} at record ${r}: not CIFAR-10 data`);
+    if (buf[r * RECORD_BYTES] > 9)
+      throw new DataError(`CIFAR-10 file ${path} has label ${buf[r * RECORD_BYTES]} at record ${r}: not CIFAR-10 data`);
   }
   return buf;
 }

@@ -18,7 +18,10 @@ describe('CIFAR-10 loader on the real data', () => {
     const train = loadCifar10(DIR, 'train', { limit: 10 });
     assert.deepEqual(Array.from(train.labels), [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]);
     // NHWC: red bytes of image 0 are every third byte
-    assert.deepEqual(Array.from({ length: 8 }, (_, i) => train.images[i * 3]), [59, 43, 50, 68, 98, 119, 139, 145]);
+    assert.deepEqual(
+      Array.from({ length: 8 }, (_, i) => train.images[i * 3]),
+      [59, 43, 50, 68, 98, 119, 139, 145],
+    );
     const test10 = loadCifar10(DIR, 'test', { limit: 10 });
     assert.deepEqual(Array.from(test10.labels), [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]);
   });
@@ -44,7 +47,10 @@ describe('bad data gives one-line errors naming the file and the fix', () => {
     execFileSync('mkdir', ['-p', dir]);
     for (const f of [...TRAIN_FILES, ...TEST_FILES]) symlinkSync(join(DIR, f), join(dir, f));
     rmSync(join(dir, 'data_batch_2.bin'));
-    assert.throws(() => readBatchFile(dir, 'data_batch_2.bin'), (e: Error) => e instanceof DataError && /data_batch_2\.bin is missing/.test(e.message));
+    assert.throws(
+      () => readBatchFile(dir, 'data_batch_2.bin'),
+      (e: Error) => e instanceof DataError && /data_batch_2\.bin is missing/.test(e.message),
+    );
     writeFileSync(join(dir, 'data_batch_2.bin'), readFileSync(join(DIR, 'data_batch_2.bin')).subarray(0, 1000 * 3073));
     assert.throws(() => readBatchFile(dir, 'data_batch_2.bin'), /is 3073000 bytes, expected 30730000: it is truncated/);
     rmSync(join(dir, 'test_batch.bin'));

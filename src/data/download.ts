@@ -38,7 +38,8 @@ export function extractArchive(gz: Uint8Array, dir: string): void {
     const data = files.get(name);
     if (!data) throw new DataError(`the CIFAR-10 archive lacks ${name}: delete it and download again`);
     const got = createHash('md5').update(data).digest('hex');
-    if (got !== md5) throw new DataError(`${name} in the archive has md5 ${got}, expected ${md5}: the download is corrupt; delete it and retry`);
+    if (got !== md5)
+      throw new DataError(`${name} in the archive has md5 ${got}, expected ${md5}: the download is corrupt; delete it and retry`);
     writeFileAtomic(join(dir, name), data);
   }
   const meta = files.get('batches.meta.txt');
@@ -54,7 +55,9 @@ export async function downloadCifar10(dir: string, url = ARCHIVE_URL): Promise<v
     try {
       res = await fetch(url);
     } catch (e) {
-      throw new DataError(`could not download CIFAR-10 from ${url} (${(e as Error).message}); download it by hand and pass --data DIR or set CIFAR10_DIR`);
+      throw new DataError(
+        `could not download CIFAR-10 from ${url} (${(e as Error).message}); download it by hand and pass --data DIR or set CIFAR10_DIR`,
+      );
     }
     if (!res.ok || !res.body) throw new DataError(`download of ${url} failed with HTTP ${res.status}; pass --data DIR or set CIFAR10_DIR`);
     const total = Number(res.headers.get('content-length') ?? 170498071);

@@ -43,46 +43,92 @@ export function trainValSplit(split: CifarSplit, valSize: number, seed: number):
   const inVal = new Uint8Array(split.n);
   val.forEach((i) => (inVal[i] = 1));
   const train = Array.from({ length: split.n }, (_, i) => i).filter((i) => !inVal[i]);
-  return { train: subset(split, train), val: subset(split, val.sort((a, b) => a - b)) };
+  return {
+    train: subset(split, train),
+    val: subset(
+      split,
+      val.sort((a, b) => a - b),
+    ),
+  };
 }
 
 /** Class-balanced sample: the first `perClass` images of each class in a seeded order, unaugmented. */
 export function balancedSample(split: CifarSplit, perClass: number, seed: number): CifarSplit {
   const groups = byClass(split.labels, new Rng(seed));
   const short = groups.findIndex((g) => g.length < perClass);
-  if (short >= 0) throw new RangeError(`class ${short} has only ${groups[short].length} images, fewer than ${perClass} per class requested`);
+  if (short >= 0)
+    throw new RangeError(`class ${short} has only ${groups[short].length} images, fewer than ${perClass} per class requested`);
   const idx = groups.flatMap((g) => g.slice(0, perClass)).sort((a, b) => a - b);
   return subset(split, idx);
 }
 
 export interface AugmentOptions {
-  /** Zero padding before the random 32x32 crop; 0 disables cropping. Default 4. */
+  /** Padding before the random 32x32 crop (a translation by up to `pad` pixels); 0 disables. Default 4. */
   pad?: number;
-  /** Random horizontal flip. Default true. */
-  flip?: boolean;
+  /** 'zero': black padding, as torchvision's RandomCrop (default); 'reflect': mirrored, as the airbench recipe. */
+  padMode?: 'zero' | 'reflect';
+  /**
+   * true: flip each image with probability 1/2 (default). 'alternate': each image gets one seeded
+   * random flip (`flipBase`), and on odd epochs every image is flipped relative to it, so an image
+   * is seen both ways in any two consecutive epochs (the airbench recipe).
+   */
+  flip?: boolean | 'alternate';
+}
+
+/** Per-call state of the alternating flip: the base bit per split index and the 0-based epoch. */
+export interface FlipState {
+  flipBase: Uint8Array;
+  epoch: number;
+}
+
+/** The seeded base flip bits of the alternating flip, one per training image. */
+export function alternatingFlipBase(n: number, seed: number): Uint8Array {
+  const rng = new Rng((seed ^ 0xf11b) >>> 0);
+  return Uint8Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0));
+}
+
+/** Reflect index i into [0, n) without repeating the edge (PyTorch's 'reflect'). */
+function reflect(i: number, n: number): number {
+  if (i < 0) return -i;
+  if (i >= n) return 2 * (n - 1) - i;
+  return i;
 }
 
 /**
  * Writes normalised images idx[0..b) of `split` into `out` (b x 32 x 32 x 3, float32), augmented
- * with `rng` when given. Padding is black (0 before normalisation), as torchvision's RandomCrop.
+ * with `rng` when given. Zero padding is black (0 before normalisation), as torchvision's RandomCrop.
  */
-export function fillBatch(split: CifarSplit, idx: ArrayLike<number>, out: Float32Array, rng: Rng | null, aug: AugmentOptions = {}): void {
+export function fillBatch(
+  split: CifarSplit,
+  idx: ArrayLike<number>,
+  out: Float32Array,
+  rng: Rng | null,
+  aug: AugmentOptions = {},
+  flipState?: FlipState,
+): void {
   const pad = rng ? (aug.pad ?? 4) : 0;
   const flip = rng ? (aug.flip ?? true) : false;
+  if (flip === 'alternate' && !flipState) throw new Error('alternating flip needs the base flips and the epoch');
+  const reflectPad = aug.padMode === 'reflect';
   const scale = CIFAR_STD.map((s) => 1 / (255 * s));
   const zero = CIFAR_MEAN.map((m, c) => -m / CIFAR_STD[c]);
   for (let b = 0; b < idx.length; b++) {
-    const src = idx[b] * PIX, dst = b * PIX;
+    const src = idx[b] * PIX,
+      dst = b * PIX;
     const dy = pad ? rng!.int(2 * pad + 1) - pad : 0;
     const dx = pad ? rng!.int(2 * pad + 1) - pad : 0;
-    const f = flip && rng!.next() < 0.5;
+    const f = flip === 'alternate' ? (flipState!.flipBase[idx[b]] ^ (flipState!.epoch & 1)) === 1 : flip && rng!.next() < 0.5;
     for (let y = 0; y < 32; y++) {
-      const sy = y + dy;
+      let sy = y + dy;
+      if (reflectPad) sy = reflect(sy, 32);
       for (let x = 0; x < 32; x++) {
-        const sx = (f ? 31 - x : x) + dx;
+        let sx = (f ? 31 - x : x) + dx;
+        if (reflectPad) sx = reflect(sx, 32);
         const o = dst + (y * 32 + x) * 3;
         if (sy < 0 || sy >= 32 || sx < 0 || sx >= 32) {
-          out[o] = zero[0]; out[o + 1] = zero[1]; out[o + 2] = zero[2];
+          out[o] = zero[0];
+          out[o + 1] = zero[1];
+          out[o + 2] = zero[2];
         } else {
           const s = src + (sy * 32 + sx) * 3;
           out[o] = split.images[s] * scale[0] + zero[0];

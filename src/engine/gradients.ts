@@ -29,10 +29,14 @@ function expandTo(dy: tf.Tensor, keepShape: number[], shape: number[]): tf.Tenso
 export function registerFusedGradients(): void {
   if (done) return;
   done = true;
-  const relu = tf.getGradient('Relu')!, mean = tf.getGradient('Mean')!, sum = tf.getGradient('Sum')!, bn = tf.getGradient('FusedBatchNorm')!;
+  const relu = tf.getGradient('Relu')!,
+    mean = tf.getGradient('Mean')!,
+    sum = tf.getGradient('Sum')!,
+    bn = tf.getGradient('FusedBatchNorm')!;
 
   tf.registerGradient({
-    kernelName: 'Relu', inputsToSave: ['x'],
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       if (!onLibtorch()) return relu.gradFunc(dy, saved, attrs);
       const [x] = saved;
@@ -40,9 +44,13 @@ export function registerFusedGradients(): void {
     },
   });
 
-  for (const [name, orig, scaleByCount] of [['Mean', mean, true], ['Sum', sum, false]] as const) {
+  for (const [name, orig, scaleByCount] of [
+    ['Mean', mean, true],
+    ['Sum', sum, false],
+  ] as const) {
     tf.registerGradient({
-      kernelName: name, inputsToSave: ['x'],
+      kernelName: name,
+      inputsToSave: ['x'],
       gradFunc: (dy, saved, attrs) => {
         const [x] = saved;
         if (!onLibtorch() || x.dtype !== 'float32') return orig.gradFunc(dy, saved, attrs);
@@ -56,17 +64,27 @@ export function registerFusedGradients(): void {
   }
 
   tf.registerGradient({
-    kernelName: 'FusedBatchNorm', inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
     gradFunc: (dy, saved, attrs) => {
       const [x, m, v, s] = saved;
       const C = x.shape[x.rank - 1];
       const vec = (t?: tf.Tensor) => !t || t.size === C;
       if (!onLibtorch() || (x.rank !== 4 && x.rank !== 2) || !vec(m) || !vec(v) || !vec(s)) return bn.gradFunc(dy, saved, attrs);
       const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
-      const g = tf.engine().runKernel(BATCH_NORM_GRAD, { dy: dy as tf.Tensor, x, mean: m, variance: v, ...(s ? { scale: s } : {}) }, { varianceEpsilon: eps }) as tf.Tensor[];
+      const g = tf
+        .engine()
+        .runKernel(
+          BATCH_NORM_GRAD,
+          { dy: dy as tf.Tensor, x, mean: m, variance: v, ...(s ? { scale: s } : {}) },
+          { varianceEpsilon: eps },
+        ) as tf.Tensor[];
       return {
-        x: () => g[0], mean: () => tf.reshape(g[1], m.shape), variance: () => tf.reshape(g[2], v.shape),
-        offset: () => g[3], scale: () => tf.reshape(g[4], s ? s.shape : [C]),
+        x: () => g[0],
+        mean: () => tf.reshape(g[1], m.shape),
+        variance: () => tf.reshape(g[2], v.shape),
+        offset: () => g[3],
+        scale: () => tf.reshape(g[4], s ? s.shape : [C]),
       };
     },
   });

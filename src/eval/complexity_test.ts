@@ -20,8 +20,14 @@ test('hand-computed small model: conv, depthwise, dense', () => {
   m.add(tfl.layers.flatten());
   m.add(tfl.layers.dense({ units: 5 }));
   const c = countComplexity(m);
-  assert.deepEqual(c.layers.map((l) => l.flops), [4 * 4 * 4 * 27, 2 * 2 * 4 * 9, 0, 16 * 5]);
-  assert.deepEqual(c.layers.map((l) => l.params), [27 * 4 + 4, 9 * 4, 0, 16 * 5 + 5]);
+  assert.deepEqual(
+    c.layers.map((l) => l.flops),
+    [4 * 4 * 4 * 27, 2 * 2 * 4 * 9, 0, 16 * 5],
+  );
+  assert.deepEqual(
+    c.layers.map((l) => l.params),
+    [27 * 4 + 4, 9 * 4, 0, 16 * 5 + 5],
+  );
 });
 
 test('CIFAR ResNet-56 (projection shortcuts): within 1% of 0.85 M params and 125.5 M FLOPs', async () => {

@@ -1,8 +1,12 @@
-/** Accuracy, loss, per-class accuracy and confusion matrix of a model on a data split. */
+/**
+ * Accuracy, loss, per-class accuracy and confusion matrix of a model on a data split, optionally
+ * with test-time augmentation (TTA). Plain and TTA accuracy are separate results, never mixed.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CifarSplit } from '../data/cifar10.js';
 import { epochBatches, fillBatch } from '../data/pipeline.js';
+import { Progress } from '../util/progress.js';
 
 export interface EvalResult {
   n: number;
@@ -13,31 +17,106 @@ export interface EvalResult {
   confusion: number[][];
   seconds: number;
   imagesPerSecond: number;
+  /** TTA level used (0: none). */
+  tta: TtaLevel;
 }
 
-export function evaluate(model: LayersModel, data: CifarSplit, batch = 256): EvalResult {
+/**
+ * 0: plain. 1: mean of the logits of the image and its mirror. 2: half of level 1, plus half of
+ * level 1 averaged over the image translated by one pixel up-left and down-right (reflect padding):
+ * the airbench recipe's evaluation (6 forward passes).
+ */
+export type TtaLevel = 0 | 1 | 2;
+
+export interface EvalOptions {
+  batch?: number;
+  tta?: TtaLevel;
+  progress?: string;
+}
+
+/** The batch (b x 32 x 32 x 3 NHWC) mirrored and/or translated by (dy, dx) with reflect padding. */
+export function transformBatch(x: tf.Tensor4D, flip: boolean, dy = 0, dx = 0): tf.Tensor4D {
+  return tf.tidy(() => {
+    let y = flip ? tf.reverse(x, 2) : x;
+    if (dy || dx) {
+      const p = Math.max(Math.abs(dy), Math.abs(dx));
+      const h = x.shape[1],
+        w = x.shape[2];
+      // reflect pad by p, then crop the window shifted by (dy, dx): output(i,j) = input(i+dy, j+dx)
+      const padded = tf.mirrorPad(
+        y,
+        [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ],
+        'reflect',
+      );
+      y = tf.slice(padded, [0, p + dy, p + dx, 0], [-1, h, w, -1]);
+    }
+    return y as tf.Tensor4D;
+  });
+}
+
+/** Logits of `model` on `x` under TTA level `tta`. */
+export function ttaLogits(model: LayersModel, x: tf.Tensor4D, tta: TtaLevel): tf.Tensor2D {
+  return tf.tidy(() => {
+    const run = (t: tf.Tensor4D) => model.apply(t, { training: false }) as tf.Tensor2D;
+    const mirror = (t: tf.Tensor4D) => tf.mul(tf.add(run(t), run(transformBatch(t, true))), 0.5) as tf.Tensor2D;
+    if (tta === 0) return run(x);
+    if (tta === 1) return mirror(x);
+    const shifted = tf.mul(tf.add(mirror(transformBatch(x, false, -1, -1)), mirror(transformBatch(x, false, 1, 1))), 0.5);
+    return tf.mul(tf.add(mirror(x), shifted), 0.5) as tf.Tensor2D;
+  });
+}
+
+export function evaluate(model: LayersModel, data: CifarSplit, opts: EvalOptions | number = {}): EvalResult {
+  const o = typeof opts === 'number' ? { batch: opts } : opts;
+  const batch = o.batch ?? 256,
+    tta = o.tta ?? 0;
   const t0 = performance.now();
   const confusion = Array.from({ length: 10 }, () => new Array(10).fill(0));
-  let lossSum = 0;
+  let lossSum = 0,
+    seen = 0;
   const buf = new Float32Array(batch * 3072);
+  // progress only where evaluation takes long enough to wonder (a label is given by interactive callers)
+  const bar = o.progress ? new Progress(o.progress, data.n, 'img') : null;
   for (const idx of epochBatches(data.n, batch, null)) {
     const b = idx.length;
     fillBatch(data, idx, buf, null);
     const [pred, loss] = tf.tidy(() => {
       const x = tf.tensor4d(buf.subarray(0, b * 3072), [b, 32, 32, 3]);
-      const logits = model.apply(x, { training: false }) as tf.Tensor2D;
-      const labels = tf.tensor1d(Int32Array.from(idx, (i) => data.labels[i]), 'int32');
+      const logits = ttaLogits(model, x, tta);
+      const labels = tf.tensor1d(
+        Int32Array.from(idx, (i) => data.labels[i]),
+        'int32',
+      );
       const l = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits, undefined, undefined, tf.Reduction.SUM);
       return [tf.argMax(logits, 1).dataSync(), l.dataSync()[0]] as const;
     });
     lossSum += loss;
     for (let i = 0; i < b; i++) confusion[data.labels[idx[i]]][pred[i]]++;
+    seen += b;
+    bar?.update(seen);
   }
   const correct = confusion.reduce((a, row, i) => a + row[i], 0);
   const seconds = (performance.now() - t0) / 1000;
   return {
-    n: data.n, accuracy: correct / data.n, loss: lossSum / data.n,
-    perClassAccuracy: confusion.map((row, i) => row[i] / Math.max(1, row.reduce((a, b) => a + b, 0))),
-    confusion, seconds, imagesPerSecond: data.n / seconds,
+    n: data.n,
+    accuracy: correct / data.n,
+    loss: lossSum / data.n,
+    perClassAccuracy: confusion.map(
+      (row, i) =>
+        row[i] /
+        Math.max(
+          1,
+          row.reduce((a, b) => a + b, 0),
+        ),
+    ),
+    confusion,
+    seconds,
+    imagesPerSecond: data.n / seconds,
+    tta,
   };
 }

@@ -41,29 +41,56 @@ export interface ExperimentOptions {
 }
 
 export interface ResultLine {
-  key: string; criterion: string; target: number; by: string; seed: number;
-  params: number; flops: number; paramsRemoved: number; flopsRemoved: number;
-  valAccPruned: number; valAcc: number; testAcc: number; bestEpoch: number;
-  scoringSeconds: number; activationSeconds: number; finetuneSeconds: number;
+  key: string;
+  criterion: string;
+  target: number;
+  by: string;
+  seed: number;
+  params: number;
+  flops: number;
+  paramsRemoved: number;
+  flopsRemoved: number;
+  valAccPruned: number;
+  valAcc: number;
+  testAcc: number;
+  bestEpoch: number;
+  scoringSeconds: number;
+  activationSeconds: number;
+  finetuneSeconds: number;
   keptPerLayer: Record<string, number>;
 }
 
 export function readResults(path: string): ResultLine[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
 }
 
 export const cellKey = (c: string, t: number, seed: number) => `${c}|${t}|${seed}`;
 
-export async function runExperiment(base: LayersModel, data: { train: CifarSplit; val: CifarSplit; test: CifarSplit }, out: string, o: ExperimentOptions):
-  Promise<{ results: ResultLine[]; newCells: number; complete: boolean }> {
+export async function runExperiment(
+  base: LayersModel,
+  data: { train: CifarSplit; val: CifarSplit; test: CifarSplit },
+  out: string,
+  o: ExperimentOptions,
+): Promise<{ results: ResultLine[]; newCells: number; complete: boolean }> {
   mkdirSync(join(out, 'scores'), { recursive: true });
   const resultsPath = join(out, 'results.jsonl');
   const done = new Set(readResults(resultsPath).map((r) => r.key));
   const basePath = join(out, 'base.json');
   if (!existsSync(basePath)) {
     const c = countComplexity(base);
-    writeFileAtomic(basePath, JSON.stringify({ valAcc: evaluate(base, data.val).accuracy, testAcc: evaluate(base, data.test).accuracy, params: c.params, flops: c.flops }));
+    writeFileAtomic(
+      basePath,
+      JSON.stringify({
+        valAcc: evaluate(base, data.val).accuracy,
+        testAcc: evaluate(base, data.test).accuracy,
+        params: c.params,
+        flops: c.flops,
+      }),
+    );
   }
   if (!existsSync(join(out, 'inspect.json'))) {
     const ins = inspectAura(base, balancedSample(data.train, Math.min(o.perClass, 20), o.seeds[0]), { levels: o.scoring.quantize?.levels });
@@ -78,29 +105,60 @@ export async function runExperiment(base: LayersModel, data: { train: CifarSplit
     const scorePath = (c: string) => join(out, 'scores', `${c}-s${seed}.json`);
     const pending = o.criteria.filter((c) => !existsSync(scorePath(c)) && o.targets.some((t) => !done.has(cellKey(c, t, seed))));
     if (pending.length) {
-      const res = await scoreModel(base, balancedSample(data.train, o.perClass, seed), pending, { ...o.scoring, where: o.where, seed, quiet: o.quiet });
-      for (const r of res) writeFileAtomic(scorePath(r.criterion), JSON.stringify(toScoresFile(r, { perClass: o.perClass, where: o.where, seed })));
+      const res = await scoreModel(base, balancedSample(data.train, o.perClass, seed), pending, {
+        ...o.scoring,
+        where: o.where,
+        seed,
+        quiet: o.quiet,
+      });
+      for (const r of res)
+        writeFileAtomic(scorePath(r.criterion), JSON.stringify(toScoresFile(r, { perClass: o.perClass, where: o.where, seed })));
     }
     for (const criterion of o.criteria) {
       for (const target of o.targets) {
         const key = cellKey(criterion, target, seed);
         if (done.has(key)) continue;
-        if (o.stopAfterCells !== undefined && newCells >= o.stopAfterCells) return { results: readResults(resultsPath), newCells, complete: false };
+        if (o.stopAfterCells !== undefined && newCells >= o.stopAfterCells)
+          return { results: readResults(resultsPath), newCells, complete: false };
         bar?.update(finished, `${criterion} ${o.by} -${target} seed ${seed}`);
         const scores: ScoresFile = JSON.parse(readFileSync(scorePath(criterion), 'utf8'));
-        const { model: pruned, report } = await pruneWithScores(base, scores, { by: o.by, fraction: target }, { maxRemove: o.maxRemove, normalize: o.normalize });
+        const { model: pruned, report } = await pruneWithScores(
+          base,
+          scores,
+          { by: o.by, fraction: target },
+          { maxRemove: o.maxRemove, normalize: o.normalize },
+        );
         const valAccPruned = evaluate(pruned, data.val).accuracy;
         const t0 = performance.now();
         const cellDir = join(out, 'cells', `${criterion}-${target}-s${seed}`);
-        const ftData = o.finetuneImages && o.finetuneImages < data.train.n
-          ? { ...data, train: subset(data.train, new Rng(seed).shuffle(Int32Array.from({ length: data.train.n }, (_, i) => i)).subarray(0, o.finetuneImages)) }
-          : data;
+        const ftData =
+          o.finetuneImages && o.finetuneImages < data.train.n
+            ? {
+                ...data,
+                train: subset(
+                  data.train,
+                  new Rng(seed).shuffle(Int32Array.from({ length: data.train.n }, (_, i) => i)).subarray(0, o.finetuneImages),
+                ),
+              }
+            : data;
         const ft = await trainModel(pruned, { ...o.finetune, seed }, ftData, cellDir, { resume: true, quiet: true });
         const line: ResultLine = {
-          key, criterion, target, by: o.by, seed, params: report.pruned.params, flops: report.pruned.flops,
-          paramsRemoved: report.achieved.params, flopsRemoved: report.achieved.flops, valAccPruned,
-          valAcc: ft.bestValAcc, testAcc: ft.test!.accuracy, bestEpoch: ft.bestEpoch,
-          scoringSeconds: scores.scoringSeconds, activationSeconds: scores.activationSeconds, finetuneSeconds: (performance.now() - t0) / 1000,
+          key,
+          criterion,
+          target,
+          by: o.by,
+          seed,
+          params: report.pruned.params,
+          flops: report.pruned.flops,
+          paramsRemoved: report.achieved.params,
+          flopsRemoved: report.achieved.flops,
+          valAccPruned,
+          valAcc: ft.bestValAcc,
+          testAcc: ft.test!.accuracy,
+          bestEpoch: ft.bestEpoch,
+          scoringSeconds: scores.scoringSeconds,
+          activationSeconds: scores.activationSeconds,
+          finetuneSeconds: (performance.now() - t0) / 1000,
           keptPerLayer: Object.fromEntries(report.units.map((u) => [u.conv, u.kept.length])),
         };
         appendFileSync(resultsPath, JSON.stringify(line) + '\n');

@@ -28,7 +28,7 @@ export function halfDisplacements(opts: AuraOptions = {}): Array<[number, number
   for (let dy = 0; dy <= r; dy++) {
     for (let dx = -r; dx <= r; dx++) {
       if (dy === 0 && dx <= 0) continue; // keep one of each ± pair
-      if (nb === '4' ? (dy === 0 || dx === 0) : true) out.push([dy, dx]);
+      if (nb === '4' ? dy === 0 || dx === 0 : true) out.push([dy, dx]);
     }
   }
   return out;
@@ -39,15 +39,25 @@ export function halfDisplacements(opts: AuraOptions = {}): Array<[number, number
  * neighbour pair in both directions, so the result is symmetric.
  * @returns the number of (ordered) neighbour-pair updates made.
  */
-export function accumulateAura(labels: ArrayLike<number>, offset: number, h: number, w: number, G: number,
-  disp: Array<[number, number]>, acc: Float64Array): number {
+export function accumulateAura(
+  labels: ArrayLike<number>,
+  offset: number,
+  h: number,
+  w: number,
+  G: number,
+  disp: Array<[number, number]>,
+  acc: Float64Array,
+): number {
   let updates = 0;
   for (const [dy, dx] of disp) {
-    const x0 = Math.max(0, -dx), x1 = Math.min(w, w - dx);
+    const x0 = Math.max(0, -dx),
+      x1 = Math.min(w, w - dx);
     for (let y = 0; y + dy < h; y++) {
-      const row = offset + y * w, nrow = offset + (y + dy) * w + dx;
+      const row = offset + y * w,
+        nrow = offset + (y + dy) * w + dx;
       for (let x = x0; x < x1; x++) {
-        const a = labels[row + x], b = labels[nrow + x];
+        const a = labels[row + x],
+          b = labels[nrow + x];
         acc[a * G + b]++;
         acc[b * G + a]++;
       }
@@ -87,8 +97,13 @@ export function entropyOfCounts(counts: ArrayLike<number>, base: 'e' | 2 = 'e'):
  *   'mean': the mean of per-map entropies.
  * @returns entropy in nats (or bits with opts.base = 2).
  */
-export function auraEntropy(labels: ArrayLike<number>, h: number, w: number, G: number,
-  opts: AuraOptions & { count?: number; pool?: 'sum' | 'mean'; base?: 'e' | 2 } = {}): number {
+export function auraEntropy(
+  labels: ArrayLike<number>,
+  h: number,
+  w: number,
+  G: number,
+  opts: AuraOptions & { count?: number; pool?: 'sum' | 'mean'; base?: 'e' | 2 } = {},
+): number {
   const count = opts.count ?? 1;
   if (opts.pool === 'mean') {
     const disp = halfDisplacements(opts);

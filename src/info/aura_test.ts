@@ -7,27 +7,38 @@ import { quantizeMap, quantileEdges } from './quantize.js';
 /** Naive reference: sum over all displacements d of the co-occurrence matrix C_d[g][k]. */
 function naiveAura(labels: number[], h: number, w: number, G: number, nb: '4' | '8', r = 1): number[] {
   const A = new Array(G * G).fill(0);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) {
-      if (dy === 0 && dx === 0) continue;
-      if (nb === '4' && dy !== 0 && dx !== 0) continue;
-      const yy = y + dy, xx = x + dx;
-      if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
-      A[labels[y * w + x] * G + labels[yy * w + xx]]++;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      for (let dy = -r; dy <= r; dy++)
+        for (let dx = -r; dx <= r; dx++) {
+          if (dy === 0 && dx === 0) continue;
+          if (nb === '4' && dy !== 0 && dx !== 0) continue;
+          const yy = y + dy,
+            xx = x + dx;
+          if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+          A[labels[y * w + x] * G + labels[yy * w + xx]]++;
+        }
     }
-  }
   return A;
 }
 
 describe('aura matrix', () => {
   test('equals the sum of co-occurrence matrices (naive reference) on random maps', () => {
     const rng = new Rng(3);
-    for (const [h, w] of [[1, 7], [7, 1], [2, 2], [5, 6], [9, 4]]) for (const nb of ['4', '8'] as const) for (const r of [1, 2]) {
-      const G = 4;
-      const labels = Array.from({ length: h * w }, () => rng.int(G));
-      const got = Array.from(auraMatrix(labels, h, w, G, { neighbourhood: nb, radius: r }));
-      assert.deepEqual(got, naiveAura(labels, h, w, G, nb, r), `${h}x${w} N${nb} r=${r}`);
-    }
+    for (const [h, w] of [
+      [1, 7],
+      [7, 1],
+      [2, 2],
+      [5, 6],
+      [9, 4],
+    ])
+      for (const nb of ['4', '8'] as const)
+        for (const r of [1, 2]) {
+          const G = 4;
+          const labels = Array.from({ length: h * w }, () => rng.int(G));
+          const got = Array.from(auraMatrix(labels, h, w, G, { neighbourhood: nb, radius: r }));
+          assert.deepEqual(got, naiveAura(labels, h, w, G, nb, r), `${h}x${w} N${nb} r=${r}`);
+        }
   });
   test('is symmetric for symmetric neighbourhoods', () => {
     const rng = new Rng(4);
@@ -57,11 +68,22 @@ describe('spatial aura entropy: hand-computed cases', () => {
   });
   test('permuting labels and transposing the map leave the entropy unchanged', () => {
     const rng = new Rng(5);
-    const h = 7, w = 5, G = 4;
+    const h = 7,
+      w = 5,
+      G = 4;
     const labels = Array.from({ length: h * w }, () => rng.int(G));
     const H = auraEntropy(labels, h, w, G);
     const perm = [2, 0, 3, 1];
-    assert.ok(Math.abs(auraEntropy(labels.map((l) => perm[l]), h, w, G) - H) < 1e-12);
+    assert.ok(
+      Math.abs(
+        auraEntropy(
+          labels.map((l) => perm[l]),
+          h,
+          w,
+          G,
+        ) - H,
+      ) < 1e-12,
+    );
     const t = Array.from({ length: h * w }, (_, i) => labels[(i % h) * w + Math.floor(i / h)]);
     assert.ok(Math.abs(auraEntropy(t, w, h, G) - H) < 1e-12);
   });
@@ -72,7 +94,8 @@ describe('spatial aura entropy: hand-computed cases', () => {
     assert.ok(auraEntropy(smooth, 16, 16, 4) < auraEntropy(noisy, 16, 16, 4) - 0.5);
   });
   test('pooling sums matrices before the entropy; mean pools entropies', () => {
-    const a = new Uint8Array(16).fill(0), b = Uint8Array.from({ length: 16 }, (_, i) => i % 2);
+    const a = new Uint8Array(16).fill(0),
+      b = Uint8Array.from({ length: 16 }, (_, i) => i % 2);
     const both = new Uint8Array([...a, ...b]);
     const pooled = auraEntropy(both, 4, 4, 2, { count: 2 });
     const sum = new Float64Array(auraMatrix(a, 4, 4, 2)).map((v, i) => v + auraMatrix(b, 4, 4, 2)[i]);
@@ -92,7 +115,10 @@ describe('quantisers', () => {
     assert.deepEqual(Array.from(out), [0, 1, 2, 3, 0]);
   });
   test('range mode clamps to the calibrated range; quantile bins have equal mass', () => {
-    assert.deepEqual(Array.from(quantizeMap([-5, 0, 0.5, 9], new Uint8Array(4), { levels: 2, mode: 'range', range: [0, 1] })), [0, 0, 1, 1]);
+    assert.deepEqual(
+      Array.from(quantizeMap([-5, 0, 0.5, 9], new Uint8Array(4), { levels: 2, mode: 'range', range: [0, 1] })),
+      [0, 0, 1, 1],
+    );
     const rng = new Rng(1);
     const sample = Array.from({ length: 4000 }, () => rng.normal());
     const edges = quantileEdges(sample, 4);

@@ -15,13 +15,20 @@
  * Notes: cost O(n + bins^2); memory O(bins^2).
  * References: [1] Paninski (2003), Estimation of entropy and mutual information, Neural Comput.
  */
-export function mutualInfoBinned(x: ArrayLike<number>, y: ArrayLike<number>, opts: { bins?: number; correction?: 'miller-madow' | 'none' } = {}): number {
+export function mutualInfoBinned(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: { bins?: number; correction?: 'miller-madow' | 'none' } = {},
+): number {
   const n = x.length;
   if (y.length !== n) throw new RangeError(`x and y differ in length (${n} vs ${y.length})`);
   if (n < 2) return 0;
   const B = opts.bins ?? Math.max(2, Math.round(Math.sqrt(n / 5)));
-  const bx = binIndex(x, B), by = binIndex(y, B);
-  const cx = new Float64Array(B), cy = new Float64Array(B), cxy = new Float64Array(B * B);
+  const bx = binIndex(x, B),
+    by = binIndex(y, B);
+  const cx = new Float64Array(B),
+    cy = new Float64Array(B),
+    cxy = new Float64Array(B * B);
   for (let i = 0; i < n; i++) {
     cx[bx[i]]++;
     cy[by[i]]++;
@@ -33,8 +40,12 @@ export function mutualInfoBinned(x: ArrayLike<number>, y: ArrayLike<number>, opt
 }
 
 function binIndex(v: ArrayLike<number>, B: number): Int32Array {
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < v.length; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i]; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < lo) lo = v[i];
+    if (v[i] > hi) hi = v[i];
+  }
   const s = hi > lo ? B / (hi - lo) : 0;
   const out = new Int32Array(v.length);
   for (let i = 0; i < v.length; i++) out[i] = Math.min(B - 1, Math.floor((v[i] - lo) * s));
@@ -57,13 +68,24 @@ function occupied(c: Float64Array): number {
  * MI between a continuous variable (equal-width bins) and a discrete one (labels 0..classes-1),
  * plug-in with the Miller-Madow correction, clamped at 0. Used for I(filter; class label).
  */
-export function mutualInfoWithLabels(x: ArrayLike<number>, labels: ArrayLike<number>, classes: number, opts: { bins?: number } = {}): number {
+export function mutualInfoWithLabels(
+  x: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
+  opts: { bins?: number } = {},
+): number {
   const n = x.length;
   if (labels.length !== n) throw new RangeError(`x and labels differ in length (${n} vs ${labels.length})`);
   const B = opts.bins ?? Math.max(2, Math.round(Math.sqrt(n / 5)));
   const bx = binIndex(x, B);
-  const cx = new Float64Array(B), cy = new Float64Array(classes), cxy = new Float64Array(B * classes);
-  for (let i = 0; i < n; i++) { cx[bx[i]]++; cy[labels[i]]++; cxy[bx[i] * classes + labels[i]]++; }
+  const cx = new Float64Array(B),
+    cy = new Float64Array(classes),
+    cxy = new Float64Array(B * classes);
+  for (let i = 0; i < n; i++) {
+    cx[bx[i]]++;
+    cy[labels[i]]++;
+    cxy[bx[i] * classes + labels[i]]++;
+  }
   const mi = plugin(cx, n) + plugin(cy, n) - plugin(cxy, n) + (occupied(cx) - 1 + occupied(cy) - 1 - (occupied(cxy) - 1)) / (2 * n);
   return Math.max(0, mi);
 }

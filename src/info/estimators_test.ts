@@ -8,9 +8,11 @@ import { digamma } from './special.js';
 
 function gaussian(n: number, rho: number, seed: number): { x: Float64Array; y: Float64Array } {
   const rng = new Rng(seed);
-  const x = new Float64Array(n), y = new Float64Array(n);
+  const x = new Float64Array(n),
+    y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const a = rng.normal(), b = rng.normal();
+    const a = rng.normal(),
+      b = rng.normal();
     x[i] = a;
     y[i] = rho * a + Math.sqrt(1 - rho * rho) * b;
   }

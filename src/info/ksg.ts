@@ -20,16 +20,25 @@
 import { Rng } from '../util/rng.js';
 import { digamma } from './special.js';
 
-export function mutualInfoKSG(xIn: ArrayLike<number>, yIn: ArrayLike<number>, opts: { k?: number; jitter?: number; seed?: number } = {}): number {
+export function mutualInfoKSG(
+  xIn: ArrayLike<number>,
+  yIn: ArrayLike<number>,
+  opts: { k?: number; jitter?: number; seed?: number } = {},
+): number {
   const n = xIn.length;
   if (yIn.length !== n) throw new RangeError(`x and y differ in length (${n} vs ${yIn.length})`);
   const k = opts.k ?? 3;
   if (n <= k) return 0;
   const rng = new Rng(opts.seed ?? 0);
-  const x = jittered(xIn, opts.jitter ?? 1e-10, rng), y = jittered(yIn, opts.jitter ?? 1e-10, rng);
+  const x = jittered(xIn, opts.jitter ?? 1e-10, rng),
+    y = jittered(yIn, opts.jitter ?? 1e-10, rng);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b]);
-  const xs = new Float64Array(n), ys = new Float64Array(n);
-  for (let r = 0; r < n; r++) { xs[r] = x[order[r]]; ys[r] = y[order[r]]; }
+  const xs = new Float64Array(n),
+    ys = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    xs[r] = x[order[r]];
+    ys[r] = y[order[r]];
+  }
   const sortedY = Float64Array.from(ys).sort();
   const best = new Float64Array(k);
   let sum = 0;
@@ -61,7 +70,10 @@ function jittered(v: ArrayLike<number>, rel: number, rng: Rng): Float64Array {
 
 function insert(best: Float64Array, d: number): void {
   let i = best.length - 1;
-  while (i > 0 && best[i - 1] > d) { best[i] = best[i - 1]; i--; }
+  while (i > 0 && best[i - 1] > d) {
+    best[i] = best[i - 1];
+    i--;
+  }
   best[i] = d;
 }
 
@@ -70,12 +82,22 @@ function countWithin(sorted: Float64Array, c: number, eps: number): number {
   return lowerBound(sorted, c + eps) - upperBound(sorted, c - eps);
 }
 function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) { const m = (lo + hi) >> 1; if (a[m] < v) lo = m + 1; else hi = m; }
+  let lo = 0,
+    hi = a.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (a[m] < v) lo = m + 1;
+    else hi = m;
+  }
   return lo;
 }
 function upperBound(a: Float64Array, v: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) { const m = (lo + hi) >> 1; if (a[m] <= v) lo = m + 1; else hi = m; }
+  let lo = 0,
+    hi = a.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (a[m] <= v) lo = m + 1;
+    else hi = m;
+  }
   return lo;
 }

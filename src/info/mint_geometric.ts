@@ -33,7 +33,9 @@ export function mintConditionalMI(X: Rows, Y: Rows, Z: Rows | null, opts: { seed
   const third = Math.floor(n / 3);
   if (third < 2) return 0;
   const perm = new Rng(opts.seed ?? 0).shuffle(Int32Array.from({ length: n }, (_, i) => i));
-  const A = perm.subarray(0, third), B = perm.subarray(third, 2 * third), C = perm.subarray(2 * third, 3 * third);
+  const A = perm.subarray(0, third),
+    B = perm.subarray(third, 2 * third),
+    C = perm.subarray(2 * third, 3 * third);
   const dz = Z ? Z.d : 0;
   const dim = X.d + Y.d + dz;
   const m = 2 * third;
@@ -54,11 +56,18 @@ export function mintConditionalMI(X: Rows, Y: Rows, Z: Rows | null, opts: { seed
 }
 
 function nearestInZ(Z: Rows, a: number, B: Int32Array): number {
-  let best = Infinity, arg = 0;
+  let best = Infinity,
+    arg = 0;
   for (let r = 0; r < B.length; r++) {
     let d = 0;
-    for (let j = 0; j < Z.d; j++) { const t = Z.data[a * Z.d + j] - Z.data[B[r] * Z.d + j]; d += t * t; }
-    if (d < best) { best = d; arg = r; }
+    for (let j = 0; j < Z.d; j++) {
+      const t = Z.data[a * Z.d + j] - Z.data[B[r] * Z.d + j];
+      d += t * t;
+    }
+    if (d < best) {
+      best = d;
+      arg = r;
+    }
   }
   return arg;
 }
@@ -71,17 +80,28 @@ export function mstCrossEdges(pts: Float64Array, m: number, dim: number, split: 
   dist[0] = 0;
   let cross = 0;
   for (let it = 0; it < m; it++) {
-    let u = -1, bu = Infinity;
-    for (let v = 0; v < m; v++) if (!inTree[v] && dist[v] < bu) { bu = dist[v]; u = v; }
+    let u = -1,
+      bu = Infinity;
+    for (let v = 0; v < m; v++)
+      if (!inTree[v] && dist[v] < bu) {
+        bu = dist[v];
+        u = v;
+      }
     inTree[u] = 1;
-    if (parent[u] >= 0 && (parent[u] < split) !== (u < split)) cross++;
+    if (parent[u] >= 0 && parent[u] < split !== u < split) cross++;
     const ou = u * dim;
     for (let v = 0; v < m; v++) {
       if (inTree[v]) continue;
       let d = 0;
       const ov = v * dim;
-      for (let j = 0; j < dim; j++) { const t = pts[ou + j] - pts[ov + j]; d += t * t; }
-      if (d < dist[v]) { dist[v] = d; parent[v] = u; }
+      for (let j = 0; j < dim; j++) {
+        const t = pts[ou + j] - pts[ov + j];
+        d += t * t;
+      }
+      if (d < dist[v]) {
+        dist[v] = d;
+        parent[v] = u;
+      }
     }
   }
   return cross;

@@ -16,22 +16,36 @@ export function auraWork(X: LabelStack, Y: LabelStack, opts: AuraOptions = {}): 
   return X.channels * Y.channels * X.n * perMap;
 }
 
-export async function parallelSpatialMIMatrix(X: LabelStack, Y: LabelStack, opts: AuraOptions & { threads?: number; minWork?: number } = {}):
-  Promise<{ mi: Float64Array; updates: number }> {
+export async function parallelSpatialMIMatrix(
+  X: LabelStack,
+  Y: LabelStack,
+  opts: AuraOptions & { threads?: number; minWork?: number } = {},
+): Promise<{ mi: Float64Array; updates: number }> {
   const threads = Math.min(opts.threads ?? availableParallelism(), X.channels);
   if (threads <= 1 || auraWork(X, Y, opts) < (opts.minWork ?? 1e9)) return spatialMIMatrix(X, Y, opts);
   // From TypeScript sources (tests, tsx) the worker needs tsx's loader too; from dist/ it is plain JS.
   const fromTs = import.meta.url.endsWith('.ts');
   const url = new URL(`./mi_worker${fromTs ? '.ts' : '.js'}`, import.meta.url);
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  const chunks = Array.from({ length: threads }, (_, t) => Array.from({ length: X.channels }, (_, r) => r).filter((r) => r % threads === t));
+  const chunks = Array.from({ length: threads }, (_, t) =>
+    Array.from({ length: X.channels }, (_, r) => r).filter((r) => r % threads === t),
+  );
   const aura = { neighbourhood: opts.neighbourhood, radius: opts.radius };
-  const parts = await Promise.all(chunks.map((rows) => new Promise<{ rows: number[]; out: Float64Array; updates: number }>((resolve, reject) => {
-    const w = fromTs ? new Worker(boot, { eval: true, workerData: { X, Y, rows, opts: aura } }) : new Worker(url, { workerData: { X, Y, rows, opts: aura } });
-    w.once('message', (m: { out: Float64Array; updates: number }) => resolve({ rows, ...m }));
-    w.once('error', reject);
-    w.once('exit', (code) => { if (code !== 0) reject(new Error(`aura MI worker exited with code ${code}`)); });
-  })));
+  const parts = await Promise.all(
+    chunks.map(
+      (rows) =>
+        new Promise<{ rows: number[]; out: Float64Array; updates: number }>((resolve, reject) => {
+          const w = fromTs
+            ? new Worker(boot, { eval: true, workerData: { X, Y, rows, opts: aura } })
+            : new Worker(url, { workerData: { X, Y, rows, opts: aura } });
+          w.once('message', (m: { out: Float64Array; updates: number }) => resolve({ rows, ...m }));
+          w.once('error', reject);
+          w.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`aura MI worker exited with code ${code}`));
+          });
+        }),
+    ),
+  );
   const mi = new Float64Array(X.channels * Y.channels);
   let updates = 0;
   for (const p of parts) {

@@ -10,7 +10,8 @@ function stack(rng: Rng, channels: number, n: number, h: number, G = 4): LabelSt
 
 test('worker-thread aura MI matrix equals the single-threaded one exactly', async () => {
   const rng = new Rng(1);
-  const X = stack(rng, 5, 6, 8), Y = stack(rng, 3, 6, 8);
+  const X = stack(rng, 5, 6, 8),
+    Y = stack(rng, 3, 6, 8);
   const one = spatialMIMatrix(X, Y, { neighbourhood: '8' });
   const par = await parallelSpatialMIMatrix(X, Y, { neighbourhood: '8', threads: 2, minWork: 0 });
   assert.deepEqual(Array.from(par.mi), Array.from(one.mi));

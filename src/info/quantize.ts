@@ -29,10 +29,12 @@ function uniformLabel(v: number, lo: number, scale: number, g: number, base: num
 
 /** Index of the first edge greater than v (binary search) = quantile label. */
 function edgeLabel(v: number, edges: Float64Array): number {
-  let lo = 0, hi = edges.length;
+  let lo = 0,
+    hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (edges[mid] <= v) lo = mid + 1; else hi = mid;
+    if (edges[mid] <= v) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }
@@ -61,7 +63,8 @@ export function quantizeMap(values: ArrayLike<number>, out: Uint8Array, opts: Qu
     if (!opts.range) throw new RangeError("mode 'range' needs options.range from a calibration pass");
     [lo, hi] = opts.range;
   } else {
-    lo = Infinity; hi = -Infinity;
+    lo = Infinity;
+    hi = -Infinity;
     for (let i = 0; i < n; i++) {
       const v = values[i];
       if (zb && v === 0) continue;
@@ -80,7 +83,9 @@ export function quantizeMap(values: ArrayLike<number>, out: Uint8Array, opts: Qu
 
 /** Quantile edges (G-1 inner edges) from a calibration sample, for mode 'quantile'. */
 export function quantileEdges(sample: ArrayLike<number>, levels: number, zeroBin = false): Float64Array {
-  const vals = Float64Array.from(sample).filter((v) => !(zeroBin && v === 0)).sort();
+  const vals = Float64Array.from(sample)
+    .filter((v) => !(zeroBin && v === 0))
+    .sort();
   const g = zeroBin ? levels - 1 : levels;
   const edges = new Float64Array(g - 1);
   for (let k = 1; k < g; k++) edges[k - 1] = vals.length ? vals[Math.min(vals.length - 1, Math.floor((k * vals.length) / g))] : 0;
@@ -93,7 +98,9 @@ export function quantileEdges(sample: ArrayLike<number>, levels: number, zeroBin
  * channel) map; 'range'/'quantile' use per-channel calibration from `calib`.
  */
 export function quantizeActivations(
-  values: Float32Array, shape: [number, number, number, number], opts: QuantizeOptions & { calib?: Array<Pick<QuantizeOptions, 'range' | 'edges'>> } = {},
+  values: Float32Array,
+  shape: [number, number, number, number],
+  opts: QuantizeOptions & { calib?: Array<Pick<QuantizeOptions, 'range' | 'edges'>> } = {},
 ): Uint8Array {
   const [N, H, W, C] = shape;
   const hw = H * W;

@@ -3,7 +3,15 @@
  * partial pivoting in float64. A pivot counts when it exceeds tol * max|a| (default tol = 1e-6,
  * suited to float32 activations).
  */
-export function matrixRank(values: ArrayLike<number>, offset: number, h: number, w: number, stride = 1, tol = 1e-6, work?: Float64Array): number {
+export function matrixRank(
+  values: ArrayLike<number>,
+  offset: number,
+  h: number,
+  w: number,
+  stride = 1,
+  tol = 1e-6,
+  work?: Float64Array,
+): number {
   const a = work && work.length >= h * w ? work : new Float64Array(h * w);
   let maxAbs = 0;
   for (let i = 0; i < h * w; i++) {
@@ -15,10 +23,22 @@ export function matrixRank(values: ArrayLike<number>, offset: number, h: number,
   const eps = tol * maxAbs;
   let rank = 0;
   for (let col = 0; col < w && rank < h; col++) {
-    let p = rank, best = Math.abs(a[rank * w + col]);
-    for (let r = rank + 1; r < h; r++) { const v = Math.abs(a[r * w + col]); if (v > best) { best = v; p = r; } }
+    let p = rank,
+      best = Math.abs(a[rank * w + col]);
+    for (let r = rank + 1; r < h; r++) {
+      const v = Math.abs(a[r * w + col]);
+      if (v > best) {
+        best = v;
+        p = r;
+      }
+    }
     if (best <= eps) continue;
-    if (p !== rank) for (let c = col; c < w; c++) { const t = a[p * w + c]; a[p * w + c] = a[rank * w + c]; a[rank * w + c] = t; }
+    if (p !== rank)
+      for (let c = col; c < w; c++) {
+        const t = a[p * w + c];
+        a[p * w + c] = a[rank * w + c];
+        a[rank * w + c] = t;
+      }
     const piv = a[rank * w + col];
     for (let r = rank + 1; r < h; r++) {
       const f = a[r * w + col] / piv;

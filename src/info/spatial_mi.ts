@@ -35,14 +35,25 @@ export function channelEntropies(st: LabelStack, opts: AuraOptions = {}): Float6
  * Adds the joint aura matrix of maps X (at offX) and Y (at offY) to acc (G^2 x G^2).
  * @returns neighbour-pair updates made (each counted once per ordered pair).
  */
-export function accumulateJointAura(x: Uint8Array, offX: number, y: Uint8Array, offY: number, h: number, w: number, G: number,
-  disp: Array<[number, number]>, acc: Uint32Array): number {
+export function accumulateJointAura(
+  x: Uint8Array,
+  offX: number,
+  y: Uint8Array,
+  offY: number,
+  h: number,
+  w: number,
+  G: number,
+  disp: Array<[number, number]>,
+  acc: Uint32Array,
+): number {
   const G2 = G * G;
   let updates = 0;
   for (const [dy, dx] of disp) {
-    const x0 = Math.max(0, -dx), x1 = Math.min(w, w - dx);
+    const x0 = Math.max(0, -dx),
+      x1 = Math.min(w, w - dx);
     for (let r = 0; r + dy < h; r++) {
-      const row = r * w, nrow = (r + dy) * w + dx;
+      const row = r * w,
+        nrow = (r + dy) * w + dx;
       for (let c = x0; c < x1; c++) {
         const a = x[offX + row + c] * G + y[offY + row + c];
         const b = x[offX + nrow + c] * G + y[offY + nrow + c];
@@ -69,7 +80,9 @@ export function spatialMI(X: LabelStack, cx: number, Y: LabelStack, cy: number, 
 
 function checkCompatible(X: LabelStack, Y: LabelStack): void {
   if (X.n !== Y.n || X.h !== Y.h || X.w !== Y.w || X.levels !== Y.levels) {
-    throw new RangeError(`maps differ: X n=${X.n} ${X.h}x${X.w} G=${X.levels}, Y n=${Y.n} ${Y.h}x${Y.w} G=${Y.levels}; pool the larger map first (poolMaps)`);
+    throw new RangeError(
+      `maps differ: X n=${X.n} ${X.h}x${X.w} G=${X.levels}, Y n=${Y.n} ${Y.h}x${Y.w} G=${Y.levels}; pool the larger map first (poolMaps)`,
+    );
   }
 }
 
@@ -79,21 +92,27 @@ function checkCompatible(X: LabelStack, Y: LabelStack): void {
  * @returns Float64Array [X.channels x Y.channels] row-major (row = X channel), plus the number of
  *   neighbour-pair updates done (for throughput figures).
  */
-export function spatialMIMatrix(X: LabelStack, Y: LabelStack, opts: AuraOptions & { rows?: number[]; onRow?: (done: number) => void } = {}):
-  { mi: Float64Array; updates: number } {
+export function spatialMIMatrix(
+  X: LabelStack,
+  Y: LabelStack,
+  opts: AuraOptions & { rows?: number[]; onRow?: (done: number) => void } = {},
+): { mi: Float64Array; updates: number } {
   checkCompatible(X, Y);
-  const hx = channelEntropies(X, opts), hy = channelEntropies(Y, opts);
+  const hx = channelEntropies(X, opts),
+    hy = channelEntropies(Y, opts);
   const { n, h, w, levels: G } = X;
   const hw = h * w;
   const disp = halfDisplacements(opts);
   const acc = new Uint32Array(G ** 4);
   const mi = new Float64Array(X.channels * Y.channels);
   const rows = opts.rows ?? Array.from({ length: X.channels }, (_, i) => i);
-  let updates = 0, done = 0;
+  let updates = 0,
+    done = 0;
   for (const cx of rows) {
     for (let cy = 0; cy < Y.channels; cy++) {
       acc.fill(0);
-      for (let i = 0; i < n; i++) updates += accumulateJointAura(X.labels, (cx * n + i) * hw, Y.labels, (cy * n + i) * hw, h, w, G, disp, acc);
+      for (let i = 0; i < n; i++)
+        updates += accumulateJointAura(X.labels, (cx * n + i) * hw, Y.labels, (cy * n + i) * hw, h, w, G, disp, acc);
       mi[cx * Y.channels + cy] = hx[cx] + hy[cy] - entropyOfCounts(acc);
     }
     opts.onRow?.(++done);
@@ -105,20 +124,29 @@ export function spatialMIMatrix(X: LabelStack, Y: LabelStack, opts: AuraOptions 
  * Pools NHWC maps down by an integer factor (max or average), to align a layer with the next
  * layer's lattice when a pooling layer sits between them.
  */
-export function poolMaps(values: Float32Array, shape: [number, number, number, number], factor: number, mode: 'max' | 'avg' = 'max'):
-  { values: Float32Array; shape: [number, number, number, number] } {
+export function poolMaps(
+  values: Float32Array,
+  shape: [number, number, number, number],
+  factor: number,
+  mode: 'max' | 'avg' = 'max',
+): { values: Float32Array; shape: [number, number, number, number] } {
   const [N, H, W, C] = shape;
   if (factor === 1) return { values, shape };
-  const h = Math.floor(H / factor), w = Math.floor(W / factor);
+  const h = Math.floor(H / factor),
+    w = Math.floor(W / factor);
   const out = new Float32Array(N * h * w * C);
-  for (let n = 0; n < N; n++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < C; c++) {
-    let m = mode === 'max' ? -Infinity : 0;
-    for (let dy = 0; dy < factor; dy++) for (let dx = 0; dx < factor; dx++) {
-      const v = values[((n * H + y * factor + dy) * W + x * factor + dx) * C + c];
-      m = mode === 'max' ? (v > m ? v : m) : m + v;
-    }
-    out[((n * h + y) * w + x) * C + c] = mode === 'max' ? m : m / (factor * factor);
-  }
+  for (let n = 0; n < N; n++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let c = 0; c < C; c++) {
+          let m = mode === 'max' ? -Infinity : 0;
+          for (let dy = 0; dy < factor; dy++)
+            for (let dx = 0; dx < factor; dx++) {
+              const v = values[((n * H + y * factor + dy) * W + x * factor + dx) * C + c];
+              m = mode === 'max' ? (v > m ? v : m) : m + v;
+            }
+          out[((n * h + y) * w + x) * C + c] = mode === 'max' ? m : m / (factor * factor);
+        }
   return { values: out, shape: [N, h, w, C] };
 }
 
@@ -131,10 +159,11 @@ export function auraDescriptors(st: LabelStack, opts: AuraOptions = {}): Float64
   const disp = halfDisplacements(opts);
   const acc = new Float64Array(G * G);
   const out = new Float64Array(channels * n);
-  for (let c = 0; c < channels; c++) for (let i = 0; i < n; i++) {
-    acc.fill(0);
-    accumulateAura(labels, (c * n + i) * h * w, h, w, G, disp, acc);
-    out[c * n + i] = entropyOfCounts(acc);
-  }
+  for (let c = 0; c < channels; c++)
+    for (let i = 0; i < n; i++) {
+      acc.fill(0);
+      accumulateAura(labels, (c * n + i) * h * w, h, w, G, disp, acc);
+      out[c * n + i] = entropyOfCounts(acc);
+    }
   return out;
 }

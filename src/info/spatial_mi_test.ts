@@ -7,10 +7,15 @@ import { auraDescriptors, channelEntropies, LabelStack, poolMaps, spatialMI, spa
 /** Smooth random maps (sums of random sinusoids), NHWC with C channels. */
 function smoothMaps(rng: Rng, n: number, h: number, w: number, C: number): Float32Array {
   const v = new Float32Array(n * h * w * C);
-  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) {
-    const fx = rng.next() * 0.8, fy = rng.next() * 0.8, px = rng.next() * 6, py = rng.next() * 6;
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) v[((i * h + y) * w + x) * C + c] = Math.sin(fx * x + px) + Math.cos(fy * y + py);
-  }
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < C; c++) {
+      const fx = rng.next() * 0.8,
+        fy = rng.next() * 0.8,
+        px = rng.next() * 6,
+        py = rng.next() * 6;
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) v[((i * h + y) * w + x) * C + c] = Math.sin(fx * x + px) + Math.cos(fy * y + py);
+    }
   return v;
 }
 
@@ -32,13 +37,16 @@ describe('spatial aura MI', () => {
       const b = Float32Array.from({ length: n * 64 }, () => rng.next());
       return spatialMI(stack(a, n, 8, 8, 1), 0, stack(b, n, 8, 8, 1), 0);
     };
-    const small = est(4), large = est(400);
+    const small = est(4),
+      large = est(400);
     assert.ok(large < small / 5, `I(N=4)=${small}, I(N=400)=${large}`);
     assert.ok(large < 0.03, `I(N=400)=${large}`);
   });
   test('I falls as noise is added to Y', () => {
     const rng = new Rng(2);
-    const n = 20, h = 12, w = 12;
+    const n = 20,
+      h = 12,
+      w = 12;
     const x = smoothMaps(rng, n, h, w, 1);
     const X = stack(x, n, h, w, 1);
     let prev = Infinity;
@@ -54,12 +62,14 @@ describe('spatial aura MI', () => {
     const X = stack(smoothMaps(rng, 5, 6, 6, 3), 5, 6, 6, 3);
     const Y = stack(smoothMaps(rng, 5, 6, 6, 2), 5, 6, 6, 2);
     const { mi, updates } = spatialMIMatrix(X, Y, { neighbourhood: '8' });
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) assert.ok(Math.abs(mi[i * 2 + j] - spatialMI(X, i, Y, j, { neighbourhood: '8' })) < 1e-12);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 2; j++) assert.ok(Math.abs(mi[i * 2 + j] - spatialMI(X, i, Y, j, { neighbourhood: '8' })) < 1e-12);
     // 8-neighbourhood on 6x6: 2*(2*6*5 + 2*5*5) ordered pairs per map, 5 maps, 6 channel pairs
     assert.equal(updates, 6 * 5 * 2 * (30 + 30 + 25 + 25));
   });
   test('maps on different lattices are refused with a hint', () => {
-    const X = stack(new Float32Array(64), 1, 8, 8, 1), Y = stack(new Float32Array(16), 1, 4, 4, 1);
+    const X = stack(new Float32Array(64), 1, 8, 8, 1),
+      Y = stack(new Float32Array(16), 1, 4, 4, 1);
     assert.throws(() => spatialMI(X, 0, Y, 0), /poolMaps/);
   });
 });

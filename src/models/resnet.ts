@@ -28,7 +28,15 @@ export function buildResNet(opts: ResNetOptions = {}): tf.LayersModel {
   const width = opts.width ?? 1;
   let seed = opts.seed ?? 0;
   const conv = (filters: number, k: number, strides: number, name: string) =>
-    tf.layers.conv2d({ filters, kernelSize: k, strides, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: seed++ }), name });
+    tf.layers.conv2d({
+      filters,
+      kernelSize: k,
+      strides,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+      name,
+    });
   const bn = (name: string) => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name });
   const input = tf.input({ shape: [32, 32, 3], name: 'input' });
   let x = conv(scaled(16, width), 3, 1, 'stem_conv').apply(input) as tf.SymbolicTensor;
@@ -56,6 +64,8 @@ export function buildResNet(opts: ResNetOptions = {}): tf.LayersModel {
     }
   }
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: opts.classes ?? 10, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }), name: 'fc' }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: opts.classes ?? 10, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }), name: 'fc' })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: `resnet${depth}` });
 }

@@ -13,14 +13,26 @@
 import * as tf from '@tensorflow/tfjs-layers';
 import { scaled } from './vgg.js';
 
-export interface ResNet9Options { width?: number; classes?: number; seed?: number }
+export interface ResNet9Options {
+  width?: number;
+  classes?: number;
+  seed?: number;
+}
 
 export function buildResNet9(opts: ResNet9Options = {}): tf.LayersModel {
   const width = opts.width ?? 0.5;
   let seed = opts.seed ?? 0;
   const cbr = (x: tf.SymbolicTensor, c: number, name: string): tf.SymbolicTensor => {
-    let y = tf.layers.conv2d({ filters: scaled(c, width), kernelSize: 3, padding: 'same', useBias: false,
-      kernelInitializer: tf.initializers.heNormal({ seed: seed++ }), name: `${name}_conv` }).apply(x) as tf.SymbolicTensor;
+    let y = tf.layers
+      .conv2d({
+        filters: scaled(c, width),
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+        name: `${name}_conv`,
+      })
+      .apply(x) as tf.SymbolicTensor;
     y = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name: `${name}_bn` }).apply(y) as tf.SymbolicTensor;
     return tf.layers.reLU({ name: `${name}_relu` }).apply(y) as tf.SymbolicTensor;
   };
@@ -37,6 +49,8 @@ export function buildResNet9(opts: ResNet9Options = {}): tf.LayersModel {
   x = stage(x, 256, 'l2', false);
   x = stage(x, 512, 'l3', true);
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: opts.classes ?? 10, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }), name: 'fc' }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: opts.classes ?? 10, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }), name: 'fc' })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'resnet9' });
 }

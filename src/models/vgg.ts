@@ -33,7 +33,9 @@ export function buildVgg16(opts: VggOptions = {}): tf.Sequential {
   let seed = opts.seed ?? 0;
   const init = () => tf.initializers.heNormal({ seed: seed++ });
   const model = tf.sequential({ name: 'vgg16' });
-  let conv = 0, pool = 0, last = 3;
+  let conv = 0,
+    pool = 0,
+    last = 3;
   for (const item of VGG16_CFG) {
     if (item === 'M') {
       model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${++pool}` }));
@@ -41,10 +43,17 @@ export function buildVgg16(opts: VggOptions = {}): tf.Sequential {
     }
     conv++;
     last = scaled(item, width);
-    model.add(tf.layers.conv2d({
-      filters: last, kernelSize: 3, padding: 'same', useBias: true, kernelInitializer: init(), name: `conv${conv}`,
-      ...(conv === 1 ? { inputShape: [size, size, 3] } : {}),
-    }));
+    model.add(
+      tf.layers.conv2d({
+        filters: last,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: true,
+        kernelInitializer: init(),
+        name: `conv${conv}`,
+        ...(conv === 1 ? { inputShape: [size, size, 3] } : {}),
+      }),
+    );
     model.add(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name: `bn${conv}` }));
     model.add(tf.layers.reLU({ name: `relu${conv}` }));
   }

@@ -1,20 +1,32 @@
 /** The model zoo by name: what `--model` accepts. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { buildAirbench } from './airbench.js';
 import { buildResNet } from './resnet.js';
 import { buildResNet9 } from './resnet9.js';
 import { buildVgg16 } from './vgg.js';
 
-export const MODEL_NAMES = ['vgg16', 'resnet20', 'resnet32', 'resnet56', 'resnet9', 'fast'] as const;
+export const MODEL_NAMES = ['airbench', 'vgg16', 'resnet20', 'resnet32', 'resnet56', 'resnet9', 'fast'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
-/** Builds a zoo model. `fast` is the CPU preset (ResNet-9 at width 0.5). */
+/**
+ * Builds a zoo model. `airbench` is the default preset's network (its whitening filters are set from
+ * data by `initWhitening` before training); `fast` is ResNet-9 at width 0.5.
+ */
 export function buildModel(name: string, opts: { width?: number; seed?: number } = {}): LayersModel {
   switch (name) {
-    case 'vgg16': return buildVgg16(opts);
-    case 'resnet20': return buildResNet({ ...opts, depth: 20 });
-    case 'resnet32': return buildResNet({ ...opts, depth: 32 });
-    case 'resnet56': return buildResNet({ ...opts, depth: 56 });
-    case 'resnet9': case 'fast': return buildResNet9(opts);
+    case 'airbench':
+      return buildAirbench(opts);
+    case 'vgg16':
+      return buildVgg16(opts);
+    case 'resnet20':
+      return buildResNet({ ...opts, depth: 20 });
+    case 'resnet32':
+      return buildResNet({ ...opts, depth: 32 });
+    case 'resnet56':
+      return buildResNet({ ...opts, depth: 56 });
+    case 'resnet9':
+    case 'fast':
+      return buildResNet9(opts);
   }
   throw new RangeError(`unknown model ${name}; choose one of ${MODEL_NAMES.join(', ')}`);
 }

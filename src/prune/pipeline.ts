@@ -22,7 +22,10 @@ export interface ScoresFile {
 
 export function toScoresFile(r: ScoreResult, config?: Record<string, unknown>): ScoresFile {
   return {
-    criterion: r.criterion, activationSeconds: r.activationSeconds, scoringSeconds: r.scoringSeconds, config,
+    criterion: r.criterion,
+    activationSeconds: r.activationSeconds,
+    scoringSeconds: r.scoringSeconds,
+    config,
     units: r.scores.map((s, i) => ({ conv: s.conv, filters: r.units[i].filters, scores: Array.from(s.scores), seconds: s.seconds })),
   };
 }
@@ -38,26 +41,37 @@ export interface PruneReport {
   units: Array<PruneRecord & { scores: number[]; seconds: number }>;
 }
 
-export async function pruneWithScores(model: LayersModel, scores: ScoresFile, target: PruneTarget, o: SelectOptions = {}):
-  Promise<{ model: LayersModel; report: PruneReport }> {
+export async function pruneWithScores(
+  model: LayersModel,
+  scores: ScoresFile,
+  target: PruneTarget,
+  o: SelectOptions = {},
+): Promise<{ model: LayersModel; report: PruneReport }> {
   const units = pruningUnits(model);
   const byConv = new Map(scores.units.map((u) => [u.conv, u]));
   const s = units.map((u) => {
     const e = byConv.get(u.conv);
-    if (!e || e.scores.length !== u.filters) throw new Error(`scores do not match the model at ${u.conv} (${e ? e.scores.length : 'no'} scores for ${u.filters} filters): score this model again`);
+    if (!e || e.scores.length !== u.filters)
+      throw new Error(
+        `scores do not match the model at ${u.conv} (${e ? e.scores.length : 'no'} scores for ${u.filters} filters): score this model again`,
+      );
     return Float64Array.from(e.scores);
   });
   const cost = costModel(model, units);
   const kept = 'ratio' in target ? selectPerLayer(s, target.ratio, o) : selectGlobal(s, cost, target, o).kept;
   const { model: pruned, history } = await pruneModel(model, units, new Map(units.map((u, i) => [u.conv, kept[i]])));
-  const before = countComplexity(model), after = countComplexity(pruned);
+  const before = countComplexity(model),
+    after = countComplexity(pruned);
   return {
     model: pruned,
     report: {
-      criterion: scores.criterion, target,
+      criterion: scores.criterion,
+      target,
       achieved: { params: 1 - after.params / before.params, flops: 1 - after.flops / before.flops },
-      original: { params: before.params, flops: before.flops }, pruned: { params: after.params, flops: after.flops },
-      scoringSeconds: scores.scoringSeconds, activationSeconds: scores.activationSeconds,
+      original: { params: before.params, flops: before.flops },
+      pruned: { params: after.params, flops: after.flops },
+      scoringSeconds: scores.scoringSeconds,
+      activationSeconds: scores.activationSeconds,
       units: history.map((h) => ({ ...h, scores: byConv.get(h.conv)!.scores, seconds: byConv.get(h.conv)!.seconds })),
     },
   };

@@ -20,37 +20,83 @@ export interface ReportInput {
 const pct = (v: number) => (100 * v).toFixed(2);
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-export interface CellSummary { criterion: string; target: number; seeds: number; testAcc: number; testLo: number; testHi: number; valAcc: number; flopsRemoved: number; paramsRemoved: number; scoringSeconds: number }
+export interface CellSummary {
+  criterion: string;
+  target: number;
+  seeds: number;
+  testAcc: number;
+  testLo: number;
+  testHi: number;
+  valAcc: number;
+  flopsRemoved: number;
+  paramsRemoved: number;
+  scoringSeconds: number;
+}
 
 export function summarise(results: ResultLine[]): CellSummary[] {
   const groups = new Map<string, ResultLine[]>();
   for (const r of results) groups.set(`${r.criterion}|${r.target}`, [...(groups.get(`${r.criterion}|${r.target}`) ?? []), r]);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return [...groups.values()].map((rs) => ({
-    criterion: rs[0].criterion, target: rs[0].target, seeds: rs.length,
-    testAcc: mean(rs.map((r) => r.testAcc)), testLo: Math.min(...rs.map((r) => r.testAcc)), testHi: Math.max(...rs.map((r) => r.testAcc)),
-    valAcc: mean(rs.map((r) => r.valAcc)), flopsRemoved: mean(rs.map((r) => r.flopsRemoved)), paramsRemoved: mean(rs.map((r) => r.paramsRemoved)),
-    scoringSeconds: mean(rs.map((r) => r.scoringSeconds)),
-  })).sort((a, b) => a.criterion.localeCompare(b.criterion) || a.target - b.target);
+  return [...groups.values()]
+    .map((rs) => ({
+      criterion: rs[0].criterion,
+      target: rs[0].target,
+      seeds: rs.length,
+      testAcc: mean(rs.map((r) => r.testAcc)),
+      testLo: Math.min(...rs.map((r) => r.testAcc)),
+      testHi: Math.max(...rs.map((r) => r.testAcc)),
+      valAcc: mean(rs.map((r) => r.valAcc)),
+      flopsRemoved: mean(rs.map((r) => r.flopsRemoved)),
+      paramsRemoved: mean(rs.map((r) => r.paramsRemoved)),
+      scoringSeconds: mean(rs.map((r) => r.scoringSeconds)),
+    }))
+    .sort((a, b) => a.criterion.localeCompare(b.criterion) || a.target - b.target);
 }
 
 export function buildReport(inp: ReportInput): string {
   const cells = summarise(inp.results);
   const criteria = [...new Set(cells.map((c) => c.criterion))];
-  const series = (x: (c: CellSummary) => number): Series[] => criteria.map((name) => ({
-    name, points: cells.filter((c) => c.criterion === name).map((c) => ({ x: 100 * x(c), y: 100 * c.testAcc, lo: 100 * c.testLo, hi: 100 * c.testHi })),
-  }));
+  const series = (x: (c: CellSummary) => number): Series[] =>
+    criteria.map((name) => ({
+      name,
+      points: cells
+        .filter((c) => c.criterion === name)
+        .map((c) => ({ x: 100 * x(c), y: 100 * c.testAcc, lo: 100 * c.testLo, hi: 100 * c.testHi })),
+    }));
   const parts: string[] = [];
   parts.push(`<h1>${esc(inp.title)}</h1>`);
   if (inp.machine) parts.push(`<p class="meta">${esc(inp.machine)}</p>`);
-  if (inp.base) parts.push(`<p>Base model: validation ${pct(inp.base.valAcc)}%, test ${pct(inp.base.testAcc)}%, ${(inp.base.params / 1e6).toFixed(3)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs. Models were chosen by validation accuracy; test accuracy is reported, never used for selection.</p>`);
+  if (inp.base)
+    parts.push(
+      `<p>Base model: validation ${pct(inp.base.valAcc)}%, test ${pct(inp.base.testAcc)}%, ${(inp.base.params / 1e6).toFixed(3)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs. Models were chosen by validation accuracy; test accuracy is reported, never used for selection.</p>`,
+    );
   parts.push('<h2>Accuracy after fine-tuning</h2><div class="row">');
-  parts.push(lineChart('chart-acc-flops', 'Test accuracy vs FLOPs removed', 'FLOPs removed (%)', 'test accuracy (%)', series((c) => c.flopsRemoved)));
-  parts.push(lineChart('chart-acc-params', 'Test accuracy vs parameters removed', 'parameters removed (%)', 'test accuracy (%)', series((c) => c.paramsRemoved)));
+  parts.push(
+    lineChart(
+      'chart-acc-flops',
+      'Test accuracy vs FLOPs removed',
+      'FLOPs removed (%)',
+      'test accuracy (%)',
+      series((c) => c.flopsRemoved),
+    ),
+  );
+  parts.push(
+    lineChart(
+      'chart-acc-params',
+      'Test accuracy vs parameters removed',
+      'parameters removed (%)',
+      'test accuracy (%)',
+      series((c) => c.paramsRemoved),
+    ),
+  );
   parts.push('</div>');
-  parts.push('<table id="results"><tr><th>criterion</th><th>target</th><th>seeds</th><th>FLOPs removed %</th><th>params removed %</th><th>val acc %</th><th>test acc % (min-max)</th><th>scoring s</th></tr>');
+  parts.push(
+    '<table id="results"><tr><th>criterion</th><th>target</th><th>seeds</th><th>FLOPs removed %</th><th>params removed %</th><th>val acc %</th><th>test acc % (min-max)</th><th>scoring s</th></tr>',
+  );
   for (const c of cells) {
-    parts.push(`<tr data-criterion="${esc(c.criterion)}" data-target="${c.target}" data-test-acc="${c.testAcc}"><td>${esc(c.criterion)}</td><td>${c.target}</td><td>${c.seeds}</td><td>${pct(c.flopsRemoved)}</td><td>${pct(c.paramsRemoved)}</td><td>${pct(c.valAcc)}</td><td>${pct(c.testAcc)} (${pct(c.testLo)}-${pct(c.testHi)})</td><td>${c.scoringSeconds.toFixed(2)}</td></tr>`);
+    parts.push(
+      `<tr data-criterion="${esc(c.criterion)}" data-target="${c.target}" data-test-acc="${c.testAcc}"><td>${esc(c.criterion)}</td><td>${c.target}</td><td>${c.seeds}</td><td>${pct(c.flopsRemoved)}</td><td>${pct(c.paramsRemoved)}</td><td>${pct(c.valAcc)}</td><td>${pct(c.testAcc)} (${pct(c.testLo)}-${pct(c.testHi)})</td><td>${c.scoringSeconds.toFixed(2)}</td></tr>`,
+    );
   }
   parts.push('</table>');
   parts.push('<h2>Cost of scoring</h2>');
@@ -59,33 +105,64 @@ export function buildReport(inp: ReportInput): string {
   if (inp.robustness?.length) {
     const rc = [...new Set(inp.robustness.map((r) => r.criterion))];
     parts.push(`<h2>Ranking stability under noise (${esc(inp.robustness[0].where)})</h2>`);
-    parts.push(lineChart('chart-robustness', 'Spearman correlation with the noise-free ranking', 'noise sigma', 'Spearman rho', rc.map((name) => ({ name, points: inp.robustness!.filter((r) => r.criterion === name).map((r) => ({ x: r.sigma, y: r.spearman })) }))));
+    parts.push(
+      lineChart(
+        'chart-robustness',
+        'Spearman correlation with the noise-free ranking',
+        'noise sigma',
+        'Spearman rho',
+        rc.map((name) => ({
+          name,
+          points: inp.robustness!.filter((r) => r.criterion === name).map((r) => ({ x: r.sigma, y: r.spearman })),
+        })),
+      ),
+    );
   }
   const mid = [...new Set(inp.results.map((r) => r.target))].sort((a, b) => a - b);
   const t = mid[Math.floor(mid.length / 2)];
-  const chosen = criteria.map((name) => inp.results.find((r) => r.criterion === name && r.target === t)).filter((r): r is ResultLine => !!r);
+  const chosen = criteria
+    .map((name) => inp.results.find((r) => r.criterion === name && r.target === t))
+    .filter((r): r is ResultLine => !!r);
   if (chosen.length) {
     const layers = Object.keys(chosen[0].keptPerLayer);
     parts.push(`<h2>Filters kept per layer (target ${t}, seed ${chosen[0].seed})</h2>`);
-    parts.push(groupedBars('chart-kept', 'Filters kept per layer', 'filters kept', layers, chosen.map((r) => ({ name: r.criterion, values: layers.map((l) => r.keptPerLayer[l]) }))));
+    parts.push(
+      groupedBars(
+        'chart-kept',
+        'Filters kept per layer',
+        'filters kept',
+        layers,
+        chosen.map((r) => ({ name: r.criterion, values: layers.map((l) => r.keptPerLayer[l]) })),
+      ),
+    );
   }
   if (inp.inspect) {
     const p = inp.inspect.pair;
     parts.push(`<h2>Spatial aura MI between ${esc(p.parent)} and ${esc(p.child)}</h2>`);
     parts.push(heatmap('chart-mi-heatmap', 'aura MI heatmap', p.rows, p.cols, p.mi, `${p.parent} filter`, `${p.child} filter`));
-    parts.push('<h2>Activation map, label map and aura matrix</h2><table id="examples"><tr><th>filter</th><th>activation</th><th>labels</th><th>aura matrix</th><th>H_aura (nats)</th></tr>');
+    parts.push(
+      '<h2>Activation map, label map and aura matrix</h2><table id="examples"><tr><th>filter</th><th>activation</th><th>labels</th><th>aura matrix</th><th>H_aura (nats)</th></tr>',
+    );
     for (const e of inp.inspect.examples) {
-      parts.push(`<tr><td>${esc(e.layer)} #${e.filter}</td><td>${image(e.map, e.h, e.w, 4)}</td><td>${image(e.labels, e.h, e.w, 4, true)}</td><td>${image(e.aura, e.levels, e.levels, 12, true)}</td><td>${e.entropy.toFixed(3)}</td></tr>`);
+      parts.push(
+        `<tr><td>${esc(e.layer)} #${e.filter}</td><td>${image(e.map, e.h, e.w, 4)}</td><td>${image(e.labels, e.h, e.w, 4, true)}</td><td>${image(e.aura, e.levels, e.levels, 12, true)}</td><td>${e.entropy.toFixed(3)}</td></tr>`,
+      );
     }
     parts.push('</table>');
   }
   if (inp.config) parts.push(`<h2>Configuration</h2><pre>${esc(JSON.stringify(inp.config, null, 1))}</pre>`);
-  const css = 'body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}.meta{color:#555}svg.chart{border:1px solid #eee;margin:6px}';
+  const css =
+    'body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}.meta{color:#555}svg.chart{border:1px solid #eee;margin:6px}';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(inp.title)}</title><style>${css}</style></head><body>${parts.join('\n')}</body></html>`;
 }
 
 /** A training run's curves (accuracy and loss per epoch) as a small self-contained page. */
-export function buildTrainingReport(title: string, metrics: Array<{ epoch: number; trainAcc: number; valAcc: number; trainLoss: number; valLoss: number; lr: number; seconds: number }>, result?: { testAccuracy?: number; bestEpoch?: number }, config?: Record<string, unknown>): string {
+export function buildTrainingReport(
+  title: string,
+  metrics: Array<{ epoch: number; trainAcc: number; valAcc: number; trainLoss: number; valLoss: number; lr: number; seconds: number }>,
+  result?: { testAccuracy?: number; bestEpoch?: number },
+  config?: Record<string, unknown>,
+): string {
   const wall = metrics.reduce((a, m) => a + m.seconds, 0);
   const acc = lineChart('chart-train-acc', 'Accuracy per epoch', 'epoch', 'accuracy (%)', [
     { name: 'train (augmented)', points: metrics.map((m) => ({ x: m.epoch, y: 100 * m.trainAcc })) },

@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export async function exportChartPngs(htmlPath: string, outDir: string): Promise<{ files: string[]; skipped?: string }> {
   if (!existsSync(CHROMIUM)) return { files: [], skipped: `no Chromium at ${CHROMIUM} (apt-get install chromium)` };

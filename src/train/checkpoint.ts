@@ -17,16 +17,24 @@ export interface TrainState {
   bestEpoch: number;
 }
 
-export interface OptimizerState { name: string; shape: number[]; values: Float32Array }
+export interface OptimizerState {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
 
 export async function saveCheckpoint(dir: string, model: LayersModel, opt: OptimizerState[], state: TrainState): Promise<void> {
-  const fresh = `${dir}.new`, old = `${dir}.old`;
+  const fresh = `${dir}.new`,
+    old = `${dir}.old`;
   rmSync(fresh, { recursive: true, force: true });
   await saveModel(model, fresh);
   const manifest = opt.map(({ name, shape }) => ({ name, shape }));
   const bytes = new Uint8Array(opt.reduce((a, o) => a + o.values.byteLength, 0));
   let off = 0;
-  for (const o of opt) { bytes.set(new Uint8Array(o.values.buffer, o.values.byteOffset, o.values.byteLength), off); off += o.values.byteLength; }
+  for (const o of opt) {
+    bytes.set(new Uint8Array(o.values.buffer, o.values.byteOffset, o.values.byteLength), off);
+    off += o.values.byteLength;
+  }
   writeFileAtomic(join(fresh, 'optimizer.bin'), bytes);
   writeFileAtomic(join(fresh, 'state.json'), JSON.stringify({ ...state, optimizer: manifest }, null, 1));
   rmSync(old, { recursive: true, force: true });
@@ -38,7 +46,9 @@ export async function saveCheckpoint(dir: string, model: LayersModel, opt: Optim
 export async function loadCheckpoint(dir: string): Promise<{ model: LayersModel; opt: OptimizerState[]; state: TrainState } | null> {
   const use = existsSync(join(dir, 'state.json')) ? dir : existsSync(join(`${dir}.old`, 'state.json')) ? `${dir}.old` : null;
   if (!use) return null;
-  const raw = JSON.parse(readFileSync(join(use, 'state.json'), 'utf8')) as TrainState & { optimizer: Array<{ name: string; shape: number[] }> };
+  const raw = JSON.parse(readFileSync(join(use, 'state.json'), 'utf8')) as TrainState & {
+    optimizer: Array<{ name: string; shape: number[] }>;
+  };
   const bin = readFileSync(join(use, 'optimizer.bin'));
   const floats = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
   let off = 0;

@@ -8,15 +8,17 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CifarSplit } from '../data/cifar10.js';
-import { AugmentOptions, epochBatches, fillBatch } from '../data/pipeline.js';
-import { evaluate, EvalResult } from '../eval/evaluate.js';
+import { alternatingFlipBase, AugmentOptions, epochBatches, fillBatch } from '../data/pipeline.js';
+import { evaluate, EvalResult, TtaLevel } from '../eval/evaluate.js';
 import { loadModel, saveModel } from '../models/io.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 import { loadCheckpoint, saveCheckpoint, TrainState } from './checkpoint.js';
+import { airbenchRule, WHITEN_BIAS_EPOCHS } from './recipes.js';
 import { lrAt, ScheduleName } from './schedule.js';
 import { Param, Sgd } from './sgd.js';
+import { Lookahead } from './lookahead.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -31,15 +33,41 @@ export interface TrainConfig {
   labelSmoothing: number;
   seed: number;
   augment: AugmentOptions;
+  /**
+   * 'standard': every parameter at the scheduled lr, kernels decayed by `weightDecay` (L2).
+   * 'airbench': the airbench groups (recipes.ts), where `weightDecay` is the decay per step.
+   */
+  paramGroups?: 'standard' | 'airbench';
+  /**
+   * Lookahead (the airbench recipe's EMA): every `every` steps all weights (BN statistics included)
+   * become ema = lerp(ema, w, 1 - d) with d = base * (step / total)^power, and w = ema; at the end
+   * of training w = ema.
+   */
+  lookahead?: { every: number; base: number; power: number };
   /** Stop after this many epochs in this process (tests of resume); the run stays resumable. */
   stopAfterEpochs?: number;
 }
 
 export interface EpochMetrics {
-  epoch: number; lr: number; trainLoss: number; trainAcc: number; valLoss: number; valAcc: number; seconds: number; imagesPerSecond: number;
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAcc: number;
+  valLoss: number;
+  valAcc: number;
+  seconds: number;
+  imagesPerSecond: number;
 }
 
-export interface TrainResult { bestEpoch: number; bestValAcc: number; test?: EvalResult; epochsRun: number; finished: boolean; model: LayersModel }
+export interface TrainResult {
+  bestEpoch: number;
+  bestValAcc: number;
+  test?: EvalResult;
+  testTta?: EvalResult;
+  epochsRun: number;
+  finished: boolean;
+  model: LayersModel;
+}
 
 export class NonFiniteLossError extends Error {}
 
@@ -51,21 +79,37 @@ function params(model: LayersModel): Param[] {
  * Trains `model` (or the model in `out/checkpoint` when resuming) and writes the run directory.
  * @returns the best-by-validation model and its test result when `test` is given and training finished.
  */
-export async function trainModel(initial: LayersModel, cfg: TrainConfig, data: { train: CifarSplit; val: CifarSplit; test?: CifarSplit },
-  out: string, opts: { resume?: boolean; quiet?: boolean } = {}): Promise<TrainResult> {
+export async function trainModel(
+  initial: LayersModel,
+  cfg: TrainConfig,
+  data: { train: CifarSplit; val: CifarSplit; test?: CifarSplit },
+  out: string,
+  opts: { resume?: boolean; quiet?: boolean; tta?: TtaLevel } = {},
+): Promise<TrainResult> {
   mkdirSync(out, { recursive: true });
   const ckptDir = join(out, 'checkpoint');
   const metricsPath = join(out, 'metrics.jsonl');
   let model = initial;
-  const sgd = new Sgd({ momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay, decay: cfg.decay });
+  const airbench = cfg.paramGroups === 'airbench';
+  const sgd = new Sgd({
+    momentum: cfg.momentum,
+    nesterov: cfg.nesterov,
+    weightDecay: cfg.weightDecay,
+    decay: cfg.decay,
+    rule: airbench ? airbenchRule(cfg.lr, cfg.weightDecay) : undefined,
+  });
   let state: TrainState = { epoch: 0, rngState: cfg.seed >>> 0, step: 0, bestValAcc: -1, bestEpoch: -1 };
   const ck = opts.resume ? await loadCheckpoint(ckptDir) : null;
   if (ck) {
     model = ck.model;
-    sgd.restore(ck.opt);
+    sgd.restore(ck.opt.filter((o) => !o.name.startsWith(Lookahead.PREFIX)));
     state = ck.state;
     // keep metrics of completed epochs only
-    const kept = existsSync(metricsPath) ? readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).epoch <= state.epoch) : [];
+    const kept = existsSync(metricsPath)
+      ? readFileSync(metricsPath, 'utf8')
+          .split('\n')
+          .filter((l) => l && JSON.parse(l).epoch <= state.epoch)
+      : [];
     writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
     if (!opts.quiet) process.stderr.write(`resuming ${out} after epoch ${state.epoch}\n`);
   } else {
@@ -76,6 +120,8 @@ export async function trainModel(initial: LayersModel, cfg: TrainConfig, data: {
   const totalSteps = batchesPerEpoch * cfg.epochs;
   const sched = { lr: cfg.lr, schedule: cfg.schedule, warmupSteps: cfg.warmupEpochs * batchesPerEpoch };
   const buf = new Float32Array(cfg.batch * 3072);
+  const flipBase = cfg.augment.flip === 'alternate' ? alternatingFlipBase(data.train.n, cfg.seed) : null;
+  const lookahead = cfg.lookahead ? new Lookahead(model, ck?.opt) : null;
   const ps = params(model);
   const vars = ps.map((p) => p.variable);
   let epochsRun = 0;
@@ -84,15 +130,21 @@ export async function trainModel(initial: LayersModel, cfg: TrainConfig, data: {
     const t0 = performance.now();
     const batches = epochBatches(data.train.n, cfg.batch, rng, data.train.n > cfg.batch);
     const bar = opts.quiet ? null : new Progress(`epoch ${epoch}/${cfg.epochs}`, batches.length * cfg.batch, 'img');
-    let lossSum = 0, correct = 0, seen = 0, lr = 0;
+    let lossSum = 0,
+      correct = 0,
+      seen = 0,
+      lr = 0;
     for (let bi = 0; bi < batches.length; bi++) {
       const idx = batches[bi];
       const b = idx.length;
-      fillBatch(data.train, idx, buf, rng, cfg.augment);
+      fillBatch(data.train, idx, buf, rng, cfg.augment, flipBase ? { flipBase, epoch: epoch - 1 } : undefined);
       lr = lrAt(state.step, totalSteps, sched);
       const [loss, hits] = tf.tidy(() => {
         const x = tf.tensor4d(buf.subarray(0, b * 3072), [b, 32, 32, 3]);
-        const labels = tf.tensor1d(Int32Array.from(idx, (i) => data.train.labels[i]), 'int32');
+        const labels = tf.tensor1d(
+          Int32Array.from(idx, (i) => data.train.labels[i]),
+          'int32',
+        );
         let logits: tf.Tensor | null = null;
         const { value, grads } = tf.variableGrads(() => {
           // kept: variableGrads disposes everything made inside f except the loss
@@ -104,21 +156,43 @@ export async function trainModel(initial: LayersModel, cfg: TrainConfig, data: {
         const h = tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), labels), 'int32')).dataSync()[0];
         out.dispose();
         if (!Number.isFinite(l)) return [l, 0] as const;
-        sgd.apply(ps, grads, lr);
+        sgd.apply(ps, grads, lr, epoch);
         return [l, h] as const;
       });
       if (!Number.isFinite(loss)) {
-        throw new NonFiniteLossError(`training loss became ${loss} at epoch ${epoch}, batch ${bi + 1} (lr ${lr.toPrecision(3)}): lower --lr or add --warmup; the last good checkpoint is kept in ${ckptDir}`);
+        throw new NonFiniteLossError(
+          `training loss became ${loss} at epoch ${epoch}, batch ${bi + 1} (lr ${lr.toPrecision(3)}): lower --lr or add --warmup; the last good checkpoint is kept in ${ckptDir}`,
+        );
       }
       state.step++;
-      lossSum += loss * b; correct += hits; seen += b;
+      if (lookahead && state.step % cfg.lookahead!.every === 0)
+        lookahead.update(cfg.lookahead!.base * (state.step / totalSteps) ** cfg.lookahead!.power);
+      lossSum += loss * b;
+      correct += hits;
+      seen += b;
       bar?.update(seen, `loss ${(lossSum / seen).toFixed(3)} acc ${(correct / seen).toFixed(3)}`);
     }
+    if (lookahead && epoch === cfg.epochs) lookahead.update(1);
+    // the whitening filters are data, not parameters: frozen layers are kept out of fine-tunes and pruning
+    if (airbench && epoch >= WHITEN_BIAS_EPOCHS && model.layers.some((l) => l.name === 'whiten'))
+      model.getLayer('whiten').trainable = false;
     const val = evaluate(model, data.val);
     const seconds = (performance.now() - t0) / 1000;
-    const m: EpochMetrics = { epoch, lr, trainLoss: lossSum / seen, trainAcc: correct / seen, valLoss: val.loss, valAcc: val.accuracy, seconds, imagesPerSecond: seen / seconds };
+    const m: EpochMetrics = {
+      epoch,
+      lr,
+      trainLoss: lossSum / seen,
+      trainAcc: correct / seen,
+      valLoss: val.loss,
+      valAcc: val.accuracy,
+      seconds,
+      imagesPerSecond: seen / seconds,
+    };
     appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-    if (!opts.quiet) process.stderr.write(`epoch ${epoch}: train loss ${m.trainLoss.toFixed(3)} acc ${m.trainAcc.toFixed(3)} | val loss ${m.valLoss.toFixed(3)} acc ${m.valAcc.toFixed(4)} | ${m.imagesPerSecond.toFixed(0)} img/s\n`);
+    if (!opts.quiet)
+      process.stderr.write(
+        `epoch ${epoch}: train loss ${m.trainLoss.toFixed(3)} acc ${m.trainAcc.toFixed(3)} | val loss ${m.valLoss.toFixed(3)} acc ${m.valAcc.toFixed(4)} | ${m.imagesPerSecond.toFixed(0)} img/s\n`,
+      );
     if (val.accuracy > state.bestValAcc) {
       state.bestValAcc = val.accuracy;
       state.bestEpoch = epoch;
@@ -126,20 +200,37 @@ export async function trainModel(initial: LayersModel, cfg: TrainConfig, data: {
     }
     state.epoch = epoch;
     state.rngState = rng.state;
-    await saveCheckpoint(ckptDir, model, sgd.state(), state);
+    await saveCheckpoint(ckptDir, model, [...sgd.state(), ...(lookahead?.state() ?? [])], state);
     epochsRun++;
   }
   const finished = state.epoch >= cfg.epochs;
-  let test: EvalResult | undefined;
+  let test: EvalResult | undefined, testTta: EvalResult | undefined;
   if (finished) {
     await saveModel(model, join(out, 'final'));
     if (data.test) {
       const best = existsSync(join(out, 'best', 'model.json')) ? await loadModel(join(out, 'best')) : model;
-      test = evaluate(best, data.test);
-      writeFileAtomic(join(out, 'result.json'), JSON.stringify({ bestEpoch: state.bestEpoch, bestValAcc: state.bestValAcc, testAccuracy: test.accuracy, testLoss: test.loss, perClassAccuracy: test.perClassAccuracy, confusion: test.confusion }, null, 1));
+      test = evaluate(best, data.test, { progress: opts.quiet ? undefined : 'test' });
+      if (opts.tta) testTta = evaluate(best, data.test, { tta: opts.tta, progress: opts.quiet ? undefined : `test (TTA ${opts.tta})` });
+      writeFileAtomic(
+        join(out, 'result.json'),
+        JSON.stringify(
+          {
+            bestEpoch: state.bestEpoch,
+            bestValAcc: state.bestValAcc,
+            testAccuracy: test.accuracy,
+            testLoss: test.loss,
+            ...(testTta ? { ttaLevel: opts.tta, testAccuracyTta: testTta.accuracy, testLossTta: testTta.loss } : {}),
+            perClassAccuracy: test.perClassAccuracy,
+            confusion: test.confusion,
+          },
+          null,
+          1,
+        ),
+      );
       if (best !== model) best.dispose();
     }
   }
   sgd.dispose();
-  return { bestEpoch: state.bestEpoch, bestValAcc: state.bestValAcc, test, epochsRun, finished, model };
+  lookahead?.dispose();
+  return { bestEpoch: state.bestEpoch, bestValAcc: state.bestValAcc, test, testTta, epochsRun, finished, model };
 }

@@ -11,6 +11,17 @@ export interface SgdOptions {
   weightDecay: number;
   /** 'l2': add wd * w to the gradient (classic SGD); 'decoupled': w -= lr * wd * w. Default 'l2'. */
   decay?: 'l2' | 'decoupled';
+  /**
+   * Per-parameter groups (PyTorch's param groups): a learning-rate multiplier and the L2 coefficient
+   * for the parameter with this key, or null to freeze it. `epoch` is 1-based. When absent, every
+   * parameter has lr x1 and kernels get `weightDecay`.
+   */
+  rule?: (key: string, epoch: number) => ParamRule | null;
+}
+
+export interface ParamRule {
+  lrScale: number;
+  l2: number;
 }
 
 /** Kernels are decayed; biases, BN gamma/beta are not. */
@@ -19,19 +30,29 @@ export function decays(name: string): boolean {
 }
 
 /** A trainable variable with a stable key (the layer weight's original name, e.g. 'conv1/kernel'). */
-export interface Param { key: string; variable: tf.Variable }
+export interface Param {
+  key: string;
+  variable: tf.Variable;
+}
 
 export class Sgd {
   readonly velocity = new Map<string, tf.Variable>();
 
   constructor(readonly o: SgdOptions) {}
 
-  apply(params: Param[], grads: tf.NamedTensorMap, lr: number): void {
+  /** The group rule of `key` at `epoch` (null: frozen). */
+  ruleOf(key: string, epoch: number): ParamRule | null {
+    return this.o.rule ? this.o.rule(key, epoch) : { lrScale: 1, l2: decays(key) ? this.o.weightDecay : 0 };
+  }
+
+  apply(params: Param[], grads: tf.NamedTensorMap, lr: number, epoch = 1): void {
     tf.tidy(() => {
       for (const { key, variable: v } of params) {
         let g = grads[v.name];
-        if (!g) continue;
-        const wd = decays(key) ? this.o.weightDecay : 0;
+        const r = this.ruleOf(key, epoch);
+        if (!g || !r) continue;
+        const wd = r.l2;
+        const plr = lr * r.lrScale;
         if (wd && (this.o.decay ?? 'l2') === 'l2') g = tf.add(g, tf.mul(v, wd));
         let vel = this.velocity.get(key);
         if (!vel) {
@@ -41,8 +62,8 @@ export class Sgd {
         const next = tf.add(tf.mul(vel, this.o.momentum), g);
         vel.assign(next);
         const step = this.o.nesterov ? tf.add(g, tf.mul(next, this.o.momentum)) : next;
-        let w = tf.sub(v, tf.mul(step, lr));
-        if (wd && this.o.decay === 'decoupled') w = tf.sub(w, tf.mul(v, lr * wd));
+        let w = tf.sub(v, tf.mul(step, plr));
+        if (wd && this.o.decay === 'decoupled') w = tf.sub(w, tf.mul(v, plr * wd));
         v.assign(w);
       }
     });

@@ -16,11 +16,24 @@ import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-train-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
+before(async () => {
+  setFallbackLogger(() => {});
+  await useBestBackend();
+});
 
 const base: TrainConfig = {
-  epochs: 1, batch: 32, lr: 0.02, schedule: 'onecycle', warmupEpochs: 0, weightDecay: 5e-4, decay: 'l2', momentum: 0.9,
-  nesterov: true, labelSmoothing: 0, seed: 1, augment: { pad: 4, flip: true },
+  epochs: 1,
+  batch: 32,
+  lr: 0.02,
+  schedule: 'onecycle',
+  warmupEpochs: 0,
+  weightDecay: 5e-4,
+  decay: 'l2',
+  momentum: 0.9,
+  nesterov: true,
+  labelSmoothing: 0,
+  seed: 1,
+  augment: { pad: 4, flip: true },
 };
 
 describe('schedules', () => {
@@ -42,32 +55,64 @@ describe('training on real CIFAR-10 subsets', () => {
   test('learning signal: a small model on 2,000 images beats 30% validation accuracy after one epoch', async () => {
     const r = await trainModel(buildModel('fast', { width: 0.25, seed: 1 }), base, { train, val }, join(tmp, 'signal'), { quiet: true });
     assert.ok(r.bestValAcc > 0.3, `val acc ${r.bestValAcc}`);
-    const m = readFileSync(join(tmp, 'signal', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const m = readFileSync(join(tmp, 'signal', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(m.length, 1);
     assert.equal(m[0].valAcc, r.bestValAcc);
   });
 
   test('resume: interrupted after epoch 1 and resumed ends with the same weights as an uninterrupted run', async () => {
-    const small = { train: subset(train, Array.from({ length: 256 }, (_, i) => i)), val: subset(val, Array.from({ length: 64 }, (_, i) => i)) };
+    const small = {
+      train: subset(
+        train,
+        Array.from({ length: 256 }, (_, i) => i),
+      ),
+      val: subset(
+        val,
+        Array.from({ length: 64 }, (_, i) => i),
+      ),
+    };
     const cfg = { ...base, epochs: 2, lr: 0.02 };
     const a = await trainModel(buildModel('fast', { width: 0.125, seed: 2 }), cfg, small, join(tmp, 'a'), { quiet: true });
-    const part = await trainModel(buildModel('fast', { width: 0.125, seed: 2 }), { ...cfg, stopAfterEpochs: 1 }, small, join(tmp, 'b'), { quiet: true });
+    const part = await trainModel(buildModel('fast', { width: 0.125, seed: 2 }), { ...cfg, stopAfterEpochs: 1 }, small, join(tmp, 'b'), {
+      quiet: true,
+    });
     assert.equal(part.finished, false);
     const b = await trainModel(buildModel('fast', { width: 0.125, seed: 99 }), cfg, small, join(tmp, 'b'), { quiet: true, resume: true });
     assert.equal(b.epochsRun, 1);
-    const wa = a.model.getWeights(), wb = b.model.getWeights();
+    const wa = a.model.getWeights(),
+      wb = b.model.getWeights();
     assert.equal(wa.length, wb.length);
     let maxDiff = 0;
-    wa.forEach((t, i) => { maxDiff = Math.max(maxDiff, tf.max(tf.abs(tf.sub(t, wb[i]))).dataSync()[0]); });
+    wa.forEach((t, i) => {
+      maxDiff = Math.max(maxDiff, tf.max(tf.abs(tf.sub(t, wb[i]))).dataSync()[0]);
+    });
     assert.ok(maxDiff <= 1e-5, `max weight difference ${maxDiff}`);
     const final = await loadModel(join(tmp, 'b', 'final'));
     assert.equal(final.countParams(), a.model.countParams());
   });
 
   test('a diverging run stops with a clear message and keeps its checkpoint', async () => {
-    const small = { train: subset(train, Array.from({ length: 128 }, (_, i) => i)), val: subset(val, Array.from({ length: 32 }, (_, i) => i)) };
+    const small = {
+      train: subset(
+        train,
+        Array.from({ length: 128 }, (_, i) => i),
+      ),
+      val: subset(
+        val,
+        Array.from({ length: 32 }, (_, i) => i),
+      ),
+    };
     await assert.rejects(
-      trainModel(buildModel('fast', { width: 0.125, seed: 3 }), { ...base, epochs: 3, lr: 1e30, schedule: 'constant' }, small, join(tmp, 'nan'), { quiet: true }),
+      trainModel(
+        buildModel('fast', { width: 0.125, seed: 3 }),
+        { ...base, epochs: 3, lr: 1e30, schedule: 'constant' },
+        small,
+        join(tmp, 'nan'),
+        { quiet: true },
+      ),
       (e: Error) => e instanceof NonFiniteLossError && /lower --lr/.test(e.message),
     );
   });

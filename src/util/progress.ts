@@ -3,8 +3,12 @@ export class Progress {
   private readonly t0 = performance.now();
   private lastDraw = 0;
 
-  constructor(private readonly label: string, private readonly total: number, private readonly unit = 'it',
-    private readonly out: NodeJS.WriteStream = process.stderr) {}
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly unit = 'it',
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {}
 
   update(done: number, extra = ''): void {
     const now = performance.now();
@@ -28,6 +32,7 @@ function fmt(v: number): string {
 
 export function clock(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
-  const m = Math.floor(s / 60), h = Math.floor(m / 60);
+  const m = Math.floor(s / 60),
+    h = Math.floor(m / 60);
   return h > 0 ? `${h}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 }

@@ -17,13 +17,26 @@ function checkLinearGrad(f: (x: tf.Tensor) => tf.Tensor, shape: number[]): void 
   const n = shape.reduce((a, b) => a * b, 1);
   tf.setBackend('cpu');
   const outShape = tf.tidy(() => f(tf.zeros(shape)).shape);
-  const w = new Rng(5).uniformArray(outShape.reduce((a, b) => a * b, 1), 0.5, 1.5);
-  const expected = tf.tidy(() => Array.from({ length: n }, (_, i) => {
-    const e = new Float32Array(n); e[i] = 1;
-    return tf.sum(tf.mul(f(tf.tensor(e, shape)), tf.tensor(w, outShape))).dataSync()[0];
-  }));
+  const w = new Rng(5).uniformArray(
+    outShape.reduce((a, b) => a * b, 1),
+    0.5,
+    1.5,
+  );
+  const expected = tf.tidy(() =>
+    Array.from({ length: n }, (_, i) => {
+      const e = new Float32Array(n);
+      e[i] = 1;
+      return tf.sum(tf.mul(f(tf.tensor(e, shape)), tf.tensor(w, outShape))).dataSync()[0];
+    }),
+  );
   tf.setBackend('libtorch');
-  const got = tf.tidy(() => Array.from(tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), tf.tensor(w, outShape))))(tf.zeros(shape)).dataSync()));
+  const got = tf.tidy(() =>
+    Array.from(
+      tf
+        .grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), tf.tensor(w, outShape))))(tf.zeros(shape))
+        .dataSync(),
+    ),
+  );
   for (let i = 0; i < n; i++) assert.ok(Math.abs(got[i] - expected[i]) < 1e-5, `grad[${i}] = ${got[i]}, exact ${expected[i]}`);
 }
 
@@ -44,27 +57,64 @@ describe('conv2d forward + gradients', { skip }, () => {
     [[2, 4, 4, 3], [1, 1, 3, 8], 2, 'valid', 1],
     [[1, 9, 9, 2], [3, 3, 2, 3], 1, 'same', 2],
     [[1, 10, 8, 2], [3, 3, 2, 2], 1, 'valid', 2],
-    [[2, 6, 5, 3], [3, 3, 3, 2], 1, [[0, 0], [1, 2], [0, 1], [0, 0]], 1], // explicit, asymmetric
+    [
+      [2, 6, 5, 3],
+      [3, 3, 3, 2],
+      1,
+      [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+      1,
+    ], // explicit, asymmetric
   ];
   for (const [xs, fs, s, p, d] of cases) {
     test(`x=[${xs}] f=[${fs}] s=${s} d=${d} p=${JSON.stringify(p)}`, () => {
-      conform('conv2d', [{ shape: xs }, { shape: fs }],
+      conform(
+        'conv2d',
+        [{ shape: xs }, { shape: fs }],
         // tfjs defines no conv gradient for dilation > 1, so dilated cases check the forward only.
-        (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, p, 'NHWC', d), { grads: d === 1, ...CONV_TOL });
+        (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, p, 'NHWC', d),
+        { grads: d === 1, ...CONV_TOL },
+      );
     });
   }
   test('fused conv2d with bias and relu / relu6 / elu / sigmoid / leakyrelu / prelu', () => {
     for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const) {
-      conform(`fused ${activation}`, [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 4] }, { shape: [4] }, { shape: [4] }],
-        (x, f, b, a) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation,
-          preluActivationWeights: activation === 'prelu' ? a : undefined, leakyreluAlpha: 0.1 }), { ...CONV_TOL });
+      conform(
+        `fused ${activation}`,
+        [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 4] }, { shape: [4] }, { shape: [4] }],
+        (x, f, b, a) =>
+          tf.fused.conv2d({
+            x: x as tf.Tensor4D,
+            filter: f as tf.Tensor4D,
+            strides: 1,
+            pad: 'same',
+            bias: b,
+            activation,
+            preluActivationWeights: activation === 'prelu' ? a : undefined,
+            leakyreluAlpha: 0.1,
+          }),
+        { ...CONV_TOL },
+      );
     }
     // linear activation keeps the fused kernel under gradients (tfjs-layers' training path)
-    conform('fused linear grads', [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 4] }, { shape: [4] }],
-      (x, f, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same', bias: b }), { grads: true, ...CONV_TOL });
+    conform(
+      'fused linear grads',
+      [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 4] }, { shape: [4] }],
+      (x, f, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same', bias: b }),
+      { grads: true, ...CONV_TOL },
+    );
     // a scalar bias is broadcast after the convolution
-    conform('fused scalar bias', [{ shape: [1, 5, 5, 2] }, { shape: [3, 3, 2, 3] }, { shape: [] }],
-      (x, f, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'valid', bias: b, activation: 'relu' }), CONV_TOL);
+    conform(
+      'fused scalar bias',
+      [{ shape: [1, 5, 5, 2] }, { shape: [3, 3, 2, 3] }, { shape: [] }],
+      (x, f, b) =>
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'valid', bias: b, activation: 'relu' }),
+      CONV_TOL,
+    );
   });
 });
 
@@ -77,13 +127,22 @@ describe('depthwise conv2d forward + gradients', { skip }, () => {
   ];
   for (const [xs, fs, s, p, d] of cases) {
     test(`x=[${xs}] f=[${fs}] s=${s} d=${d} p=${p}`, () => {
-      conform('depthwise', [{ shape: xs }, { shape: fs }],
-        (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, p, 'NHWC', d), { grads: d === 1, ...CONV_TOL });
+      conform(
+        'depthwise',
+        [{ shape: xs }, { shape: fs }],
+        (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, p, 'NHWC', d),
+        { grads: d === 1, ...CONV_TOL },
+      );
     });
   }
   test('fused depthwise with bias + relu', () => {
-    conform('fused depthwise', [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 2] }, { shape: [6] }],
-      (x, f, b) => tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }), CONV_TOL);
+    conform(
+      'fused depthwise',
+      [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 2] }, { shape: [6] }],
+      (x, f, b) =>
+        tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }),
+      CONV_TOL,
+    );
   });
 });
 
@@ -124,36 +183,84 @@ describe('matmul and batch norm', { skip }, () => {
   });
   test('fused matMul with bias and activations', () => {
     for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const) {
-      conform(`fmm ${activation}`, [{ shape: [6, 5] }, { shape: [5, 4] }, { shape: [4] }],
-        (a, b, c) => tf.fused.matMul({ a, b, bias: c, activation, leakyreluAlpha: 0.2 }), CONV_TOL);
+      conform(
+        `fmm ${activation}`,
+        [{ shape: [6, 5] }, { shape: [5, 4] }, { shape: [4] }],
+        (a, b, c) => tf.fused.matMul({ a, b, bias: c, activation, leakyreluAlpha: 0.2 }),
+        CONV_TOL,
+      );
     }
-    conform('fmm grads', [{ shape: [6, 5] }, { shape: [5, 4] }, { shape: [4] }], (a, b, c) => tf.fused.matMul({ a, b, bias: c }), { grads: true, ...CONV_TOL });
+    conform('fmm grads', [{ shape: [6, 5] }, { shape: [5, 4] }, { shape: [4] }], (a, b, c) => tf.fused.matMul({ a, b, bias: c }), {
+      grads: true,
+      ...CONV_TOL,
+    });
   });
   test('batchNorm 4D and 2D, with and without scale/offset, gradients', () => {
-    conform('bn4', [{ shape: [2, 3, 3, 4] }, { shape: [4] }, { shape: [4], lo: 0.5, hi: 2 }, { shape: [4] }, { shape: [4] }],
-      (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-3), { grads: true });
-    conform('bn2', [{ shape: [5, 3] }, { shape: [3] }, { shape: [3], lo: 0.5, hi: 2 }, { shape: [3] }, { shape: [3] }],
-      (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-5), { grads: true });
+    conform(
+      'bn4',
+      [{ shape: [2, 3, 3, 4] }, { shape: [4] }, { shape: [4], lo: 0.5, hi: 2 }, { shape: [4] }, { shape: [4] }],
+      (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-3),
+      { grads: true },
+    );
+    conform(
+      'bn2',
+      [{ shape: [5, 3] }, { shape: [3] }, { shape: [3], lo: 0.5, hi: 2 }, { shape: [3] }, { shape: [3] }],
+      (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-5),
+      { grads: true },
+    );
     // tfjs's batchNorm gradient fails on every backend when scale is absent, so forward only here.
-    conform('bn2 no scale/offset', [{ shape: [5, 3] }, { shape: [3] }, { shape: [3], lo: 0.5, hi: 2 }],
-      (x, m, v) => tf.batchNorm(x, m, v, undefined, undefined, 1e-5));
-    conform('moments', [{ shape: [4, 3, 3, 5] }], (x) => { const m = tf.moments(x, [0, 1, 2]); return [m.mean, m.variance]; });
+    conform('bn2 no scale/offset', [{ shape: [5, 3] }, { shape: [3] }, { shape: [3], lo: 0.5, hi: 2 }], (x, m, v) =>
+      tf.batchNorm(x, m, v, undefined, undefined, 1e-5),
+    );
+    conform('moments', [{ shape: [4, 3, 3, 5] }], (x) => {
+      const m = tf.moments(x, [0, 1, 2]);
+      return [m.mean, m.variance];
+    });
   });
 });
 
 describe('element-wise unary', { skip }, () => {
   const cases: Array<[string, (x: tf.Tensor) => tf.Tensor, number, number]> = [
-    ['abs', tf.abs, -2, 2], ['acos', tf.acos, -0.9, 0.9], ['acosh', tf.acosh, 1.1, 3], ['asin', tf.asin, -0.9, 0.9],
-    ['asinh', tf.asinh, -2, 2], ['atan', tf.atan, -2, 2], ['atanh', tf.atanh, -0.9, 0.9], ['ceil', tf.ceil, -3, 3],
-    ['cos', tf.cos, -3, 3], ['cosh', tf.cosh, -2, 2], ['elu', tf.elu, -2, 2], ['erf', tf.erf, -2, 2], ['exp', tf.exp, -2, 2],
-    ['expm1', tf.expm1, -2, 2], ['floor', tf.floor, -3, 3], ['log', tf.log, 0.1, 3], ['log1p', tf.log1p, -0.5, 3],
-    ['neg', tf.neg, -2, 2], ['reciprocal', tf.reciprocal, 0.5, 3], ['relu', tf.relu, -2, 2], ['relu6', tf.relu6, -3, 9],
-    ['round', tf.round, -3, 3], ['rsqrt', tf.rsqrt, 0.2, 3], ['selu', tf.selu, -2, 2], ['sigmoid', tf.sigmoid, -4, 4],
-    ['sign', tf.sign, -2, 2], ['sin', tf.sin, -3, 3], ['sinh', tf.sinh, -2, 2], ['softplus', tf.softplus, -4, 4],
-    ['sqrt', tf.sqrt, 0.1, 4], ['square', tf.square, -2, 2], ['tan', tf.tan, -1, 1], ['tanh', tf.tanh, -2, 2],
-    ['step', (x) => tf.step(x, 0.3), -2, 2], ['leakyRelu', (x) => tf.leakyRelu(x, 0.15), -2, 2],
-    ['clipByValue', (x) => tf.clipByValue(x, -0.5, 0.7), -2, 2], ['softmax', (x) => tf.softmax(x), -3, 3],
-    ['logSoftmax', (x) => tf.logSoftmax(x), -3, 3], ['zerosLike', tf.zerosLike, -1, 1], ['onesLike', tf.onesLike, -1, 1],
+    ['abs', tf.abs, -2, 2],
+    ['acos', tf.acos, -0.9, 0.9],
+    ['acosh', tf.acosh, 1.1, 3],
+    ['asin', tf.asin, -0.9, 0.9],
+    ['asinh', tf.asinh, -2, 2],
+    ['atan', tf.atan, -2, 2],
+    ['atanh', tf.atanh, -0.9, 0.9],
+    ['ceil', tf.ceil, -3, 3],
+    ['cos', tf.cos, -3, 3],
+    ['cosh', tf.cosh, -2, 2],
+    ['elu', tf.elu, -2, 2],
+    ['erf', tf.erf, -2, 2],
+    ['exp', tf.exp, -2, 2],
+    ['expm1', tf.expm1, -2, 2],
+    ['floor', tf.floor, -3, 3],
+    ['log', tf.log, 0.1, 3],
+    ['log1p', tf.log1p, -0.5, 3],
+    ['neg', tf.neg, -2, 2],
+    ['reciprocal', tf.reciprocal, 0.5, 3],
+    ['relu', tf.relu, -2, 2],
+    ['relu6', tf.relu6, -3, 9],
+    ['round', tf.round, -3, 3],
+    ['rsqrt', tf.rsqrt, 0.2, 3],
+    ['selu', tf.selu, -2, 2],
+    ['sigmoid', tf.sigmoid, -4, 4],
+    ['sign', tf.sign, -2, 2],
+    ['sin', tf.sin, -3, 3],
+    ['sinh', tf.sinh, -2, 2],
+    ['softplus', tf.softplus, -4, 4],
+    ['sqrt', tf.sqrt, 0.1, 4],
+    ['square', tf.square, -2, 2],
+    ['tan', tf.tan, -1, 1],
+    ['tanh', tf.tanh, -2, 2],
+    ['step', (x) => tf.step(x, 0.3), -2, 2],
+    ['leakyRelu', (x) => tf.leakyRelu(x, 0.15), -2, 2],
+    ['clipByValue', (x) => tf.clipByValue(x, -0.5, 0.7), -2, 2],
+    ['softmax', (x) => tf.softmax(x), -3, 3],
+    ['logSoftmax', (x) => tf.logSoftmax(x), -3, 3],
+    ['zerosLike', tf.zerosLike, -1, 1],
+    ['onesLike', tf.onesLike, -1, 1],
   ];
   for (const [name, f, lo, hi] of cases) {
     test(`${name} x=[3,7]`, () => {
@@ -172,14 +279,38 @@ describe('element-wise unary', { skip }, () => {
 });
 
 describe('element-wise binary with broadcasting', { skip }, () => {
-  const shapes: Array<[number[], number[]]> = [[[2, 3, 4], [2, 3, 4]], [[2, 3, 4], [4]], [[2, 1, 4], [3, 1]], [[], [3, 2]], [[1, 5, 5, 3], [3]]];
+  const shapes: Array<[number[], number[]]> = [
+    [
+      [2, 3, 4],
+      [2, 3, 4],
+    ],
+    [[2, 3, 4], [4]],
+    [
+      [2, 1, 4],
+      [3, 1],
+    ],
+    [[], [3, 2]],
+    [[1, 5, 5, 3], [3]],
+  ];
   const ops: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, number, number, boolean]> = [
-    ['add', tf.add, -2, 2, true], ['sub', tf.sub, -2, 2, true], ['mul', tf.mul, -2, 2, true], ['div', tf.div, 0.5, 2, true],
-    ['maximum', tf.maximum, -2, 2, true], ['minimum', tf.minimum, -2, 2, true], ['pow', tf.pow, 0.5, 2, true],
-    ['squaredDifference', tf.squaredDifference, -2, 2, true], ['atan2', tf.atan2, 0.2, 2, true], ['mod', tf.mod, 0.5, 3, false],
-    ['floorDiv', tf.floorDiv, 0.5, 3, false], ['prelu', tf.prelu, -2, 2, true],
-    ['equal', tf.equal, -1, 1, false], ['notEqual', tf.notEqual, -1, 1, false], ['less', tf.less, -1, 1, false],
-    ['lessEqual', tf.lessEqual, -1, 1, false], ['greater', tf.greater, -1, 1, false], ['greaterEqual', tf.greaterEqual, -1, 1, false],
+    ['add', tf.add, -2, 2, true],
+    ['sub', tf.sub, -2, 2, true],
+    ['mul', tf.mul, -2, 2, true],
+    ['div', tf.div, 0.5, 2, true],
+    ['maximum', tf.maximum, -2, 2, true],
+    ['minimum', tf.minimum, -2, 2, true],
+    ['pow', tf.pow, 0.5, 2, true],
+    ['squaredDifference', tf.squaredDifference, -2, 2, true],
+    ['atan2', tf.atan2, 0.2, 2, true],
+    ['mod', tf.mod, 0.5, 3, false],
+    ['floorDiv', tf.floorDiv, 0.5, 3, false],
+    ['prelu', tf.prelu, -2, 2, true],
+    ['equal', tf.equal, -1, 1, false],
+    ['notEqual', tf.notEqual, -1, 1, false],
+    ['less', tf.less, -1, 1, false],
+    ['lessEqual', tf.lessEqual, -1, 1, false],
+    ['greater', tf.greater, -1, 1, false],
+    ['greaterEqual', tf.greaterEqual, -1, 1, false],
   ];
   // tfjs's gradients of these ops do not sum over broadcast dimensions (they fail on every
   // backend), so their gradients are checked on equal shapes only.
@@ -189,20 +320,47 @@ describe('element-wise binary with broadcasting', { skip }, () => {
       for (const [sa, sb] of shapes) {
         if (name === 'prelu' && sb.length > sa.length) continue;
         const g = grads && (!noBroadcastGrad.includes(name) || sa.join() === sb.join());
-        conform(`${name} [${sa}]x[${sb}]`, [{ shape: sa, lo, hi }, { shape: sb, lo, hi }], f, { grads: g });
+        conform(
+          `${name} [${sa}]x[${sb}]`,
+          [
+            { shape: sa, lo, hi },
+            { shape: sb, lo, hi },
+          ],
+          f,
+          { grads: g },
+        );
       }
     });
   }
   test('int32 arithmetic and comparisons', () => {
-    const ints = [{ shape: [3, 4], dtype: 'int32' as const, lo: -20, hi: 20 }, { shape: [4], dtype: 'int32' as const, lo: 1, hi: 7 }];
+    const ints = [
+      { shape: [3, 4], dtype: 'int32' as const, lo: -20, hi: 20 },
+      { shape: [4], dtype: 'int32' as const, lo: 1, hi: 7 },
+    ];
     for (const f of [tf.add, tf.sub, tf.mul, tf.floorDiv, tf.mod, tf.maximum, tf.minimum, tf.equal, tf.less, tf.greaterEqual]) {
       conform(`int ${f.name}`, ints, f);
     }
   });
   test('logical and/or, select, addN', () => {
-    conform('logicalAnd', [{ shape: [2, 3], dtype: 'bool' }, { shape: [3], dtype: 'bool' }], tf.logicalAnd);
-    conform('logicalOr', [{ shape: [2, 3], dtype: 'bool' }, { shape: [2, 3], dtype: 'bool' }], tf.logicalOr);
-    conform('where', [{ shape: [2, 3], dtype: 'bool' }, { shape: [2, 3] }, { shape: [2, 3] }], (c, a, b) => tf.where(c, a, b), { grads: true });
+    conform(
+      'logicalAnd',
+      [
+        { shape: [2, 3], dtype: 'bool' },
+        { shape: [3], dtype: 'bool' },
+      ],
+      tf.logicalAnd,
+    );
+    conform(
+      'logicalOr',
+      [
+        { shape: [2, 3], dtype: 'bool' },
+        { shape: [2, 3], dtype: 'bool' },
+      ],
+      tf.logicalOr,
+    );
+    conform('where', [{ shape: [2, 3], dtype: 'bool' }, { shape: [2, 3] }, { shape: [2, 3] }], (c, a, b) => tf.where(c, a, b), {
+      grads: true,
+    });
     conform('addN', [{ shape: [2, 3] }, { shape: [2, 3] }, { shape: [2, 3] }], (a, b, c) => tf.addN([a, b, c]), { grads: true });
   });
 });
@@ -210,11 +368,20 @@ describe('element-wise binary with broadcasting', { skip }, () => {
 describe('reductions', { skip }, () => {
   const axes: Array<number | number[] | undefined> = [undefined, 0, 1, -1, [0, 2], [1, 2]];
   // Prod's gradient needs tfjs's chained-op prototype methods, which the Node bundles do not install.
-  for (const [name, f, grads] of [['sum', tf.sum, true], ['mean', tf.mean, true], ['max', tf.max, true], ['min', tf.min, true], ['prod', tf.prod, false]] as const) {
+  for (const [name, f, grads] of [
+    ['sum', tf.sum, true],
+    ['mean', tf.mean, true],
+    ['max', tf.max, true],
+    ['min', tf.min, true],
+    ['prod', tf.prod, false],
+  ] as const) {
     test(name, () => {
-      for (const ax of axes) for (const keep of [false, true]) {
-        conform(`${name} axis=${JSON.stringify(ax)} keep=${keep}`, [{ shape: [2, 3, 4], lo: 0.5, hi: 1.5 }], (x) => f(x, ax, keep), { grads });
-      }
+      for (const ax of axes)
+        for (const keep of [false, true]) {
+          conform(`${name} axis=${JSON.stringify(ax)} keep=${keep}`, [{ shape: [2, 3, 4], lo: 0.5, hi: 1.5 }], (x) => f(x, ax, keep), {
+            grads,
+          });
+        }
     });
   }
   test('int32 sum, bool all/any, argMax/argMin', () => {
@@ -241,12 +408,29 @@ describe('shape, data movement, casts', { skip }, () => {
     conform('split even', [{ shape: [6, 4] }], (a) => tf.split(a, 2, 1), {});
   });
   test('pad, tile, reverse, gather, oneHot, fill', () => {
-    conform('pad', [{ shape: [2, 3] }], (x) => tf.pad(x, [[1, 0], [2, 1]], 0.5), { grads: true });
+    conform(
+      'pad',
+      [{ shape: [2, 3] }],
+      (x) =>
+        tf.pad(
+          x,
+          [
+            [1, 0],
+            [2, 1],
+          ],
+          0.5,
+        ),
+      { grads: true },
+    );
     conform('tile', [{ shape: [2, 3] }], (x) => tf.tile(x, [2, 3]), { grads: true });
     conform('reverse', [{ shape: [2, 3, 4] }], (x) => tf.reverse(x, [0, 2]), { grads: true });
     conform('gather', [{ shape: [5, 3] }, { shape: [4], dtype: 'int32', lo: 0, hi: 5 }], (x, i) => tf.gather(x, i, 0), { grads: true });
-    conform('gather axis1', [{ shape: [2, 5, 3] }, { shape: [2, 2], dtype: 'int32', lo: 0, hi: 5 }], (x, i) => tf.gather(x, i, 1), { grads: true });
-    conform('gather batchDims (fallback)', [{ shape: [2, 5] }, { shape: [2, 3], dtype: 'int32', lo: 0, hi: 5 }], (x, i) => tf.gather(x, i, 1, 1));
+    conform('gather axis1', [{ shape: [2, 5, 3] }, { shape: [2, 2], dtype: 'int32', lo: 0, hi: 5 }], (x, i) => tf.gather(x, i, 1), {
+      grads: true,
+    });
+    conform('gather batchDims (fallback)', [{ shape: [2, 5] }, { shape: [2, 3], dtype: 'int32', lo: 0, hi: 5 }], (x, i) =>
+      tf.gather(x, i, 1, 1),
+    );
     conform('oneHot', [{ shape: [6], dtype: 'int32', lo: -1, hi: 5 }], (i) => tf.oneHot(i as tf.Tensor1D, 4, 2, -1));
     conform('fill', [], () => [tf.fill([2, 3], 1.5), tf.fill([3], 4, 'int32'), tf.zeros([2, 2]), tf.ones([3], 'int32')]);
   });

@@ -16,11 +16,27 @@ const skip = !HAVE_LIBTORCH && 'libtorch addon not built';
 
 function smallCnn(): tfl.Sequential {
   const m = tfl.sequential();
-  m.add(tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', inputShape: [12, 12, 3], kernelInitializer: tfl.initializers.heNormal({ seed: 1 }) }));
+  m.add(
+    tfl.layers.conv2d({
+      filters: 8,
+      kernelSize: 3,
+      padding: 'same',
+      inputShape: [12, 12, 3],
+      kernelInitializer: tfl.initializers.heNormal({ seed: 1 }),
+    }),
+  );
   m.add(tfl.layers.batchNormalization({}));
   m.add(tfl.layers.reLU());
   m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tfl.layers.conv2d({ filters: 12, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tfl.initializers.heNormal({ seed: 2 }) }));
+  m.add(
+    tfl.layers.conv2d({
+      filters: 12,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      kernelInitializer: tfl.initializers.heNormal({ seed: 2 }),
+    }),
+  );
   m.add(tfl.layers.batchNormalization({}));
   m.add(tfl.layers.reLU());
   m.add(tfl.layers.globalAveragePooling2d({}));
@@ -31,8 +47,17 @@ function smallCnn(): tfl.Sequential {
 function data(n: number): { x: tf.Tensor; y: tf.Tensor } {
   const rng = new Rng(7);
   return {
-    x: tf.tensor4d(Float32Array.from({ length: n * 12 * 12 * 3 }, () => rng.normal()), [n, 12, 12, 3]),
-    y: tf.oneHot(tf.tensor1d(Int32Array.from({ length: n }, () => rng.int(5)), 'int32'), 5),
+    x: tf.tensor4d(
+      Float32Array.from({ length: n * 12 * 12 * 3 }, () => rng.normal()),
+      [n, 12, 12, 3],
+    ),
+    y: tf.oneHot(
+      tf.tensor1d(
+        Int32Array.from({ length: n }, () => rng.int(5)),
+        'int32',
+      ),
+      5,
+    ),
   };
 }
 
@@ -45,7 +70,14 @@ function train(backend: string, steps: number, weights?: tf.Tensor[]): { losses:
   const opt = tf.train.momentum(0.05, 0.9);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
-    losses.push(tf.tidy(() => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!.dataSync()[0]));
+    losses.push(
+      tf.tidy(
+        () =>
+          opt
+            .minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!
+            .dataSync()[0],
+      ),
+    );
   }
   tf.dispose([x, y]);
   opt.dispose();
@@ -55,9 +87,16 @@ function train(backend: string, steps: number, weights?: tf.Tensor[]): { losses:
 
 test('5 SGD steps: libtorch losses equal the CPU backend within 1e-3 relative', { skip }, () => {
   const cpu = train('cpu', 5);
-  const lt = train('libtorch', 5, cpu.weights.map((w) => tf.tensor(w.dataSync(), w.shape)));
+  const lt = train(
+    'libtorch',
+    5,
+    cpu.weights.map((w) => tf.tensor(w.dataSync(), w.shape)),
+  );
   for (let i = 0; i < 5; i++) {
-    assert.ok(Math.abs(lt.losses[i] - cpu.losses[i]) <= 1e-3 * Math.abs(cpu.losses[i]), `step ${i}: libtorch ${lt.losses[i]} vs cpu ${cpu.losses[i]}`);
+    assert.ok(
+      Math.abs(lt.losses[i] - cpu.losses[i]) <= 1e-3 * Math.abs(cpu.losses[i]),
+      `step ${i}: libtorch ${lt.losses[i]} vs cpu ${cpu.losses[i]}`,
+    );
   }
   assert.ok(cpu.losses[4] < cpu.losses[0], 'the loss falls (the comparison is not between constants)');
 });
@@ -67,7 +106,10 @@ test('200 training steps keep tensor count and native bytes constant', { skip },
   const model = smallCnn();
   const { x, y } = data(8);
   const opt = tf.train.momentum(0.01, 0.9);
-  const step = () => tf.tidy(() => { opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar); });
+  const step = () =>
+    tf.tidy(() => {
+      opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+    });
   step(); // optimizer slots are created on the first step
   const m0 = tf.memory() as tf.MemoryInfo & { numBytesInNative: number; numNativeTensors: number };
   for (let i = 0; i < 200; i++) step();

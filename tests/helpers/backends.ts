@@ -24,7 +24,8 @@ export function materialise(specs: InputSpec[], seed: number): Materialised[] {
   const rng = new Rng(seed);
   return specs.map((spec) => {
     const n = spec.shape.reduce((a, b) => a * b, 1);
-    const lo = spec.lo ?? -1, hi = spec.hi ?? 1;
+    const lo = spec.lo ?? -1,
+      hi = spec.hi ?? 1;
     if (spec.dtype === 'int32') return { spec, values: Int32Array.from({ length: n }, () => Math.floor(lo + (hi - lo) * rng.next())) };
     if (spec.dtype === 'bool') return { spec, values: Uint8Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)) };
     return { spec, values: rng.uniformArray(n, lo, hi) };
@@ -61,13 +62,21 @@ export function runOn(backend: string, inputs: Materialised[], f: (...xs: tf.Ten
 export function assertClose(actual: Out[], expected: Out[], atol: number, rtol: number, label: string): void {
   assert.equal(actual.length, expected.length, `${label}: output count`);
   for (let k = 0; k < expected.length; k++) {
-    const a = actual[k], e = expected[k];
+    const a = actual[k],
+      e = expected[k];
     assert.deepEqual(a.shape, e.shape, `${label}: output ${k} shape`);
     assert.equal(a.dtype, e.dtype, `${label}: output ${k} dtype`);
     for (let i = 0; i < e.values.length; i++) {
-      const ev = e.values[i], av = a.values[i];
-      if (Number.isNaN(ev)) { assert.ok(Number.isNaN(av), `${label}: out ${k}[${i}] expected NaN, got ${av}`); continue; }
-      if (!Number.isFinite(ev)) { assert.equal(av, ev, `${label}: out ${k}[${i}]`); continue; }
+      const ev = e.values[i],
+        av = a.values[i];
+      if (Number.isNaN(ev)) {
+        assert.ok(Number.isNaN(av), `${label}: out ${k}[${i}] expected NaN, got ${av}`);
+        continue;
+      }
+      if (!Number.isFinite(ev)) {
+        assert.equal(av, ev, `${label}: out ${k}[${i}]`);
+        continue;
+      }
       const tol = atol + rtol * Math.abs(ev);
       if (!(Math.abs(av - ev) <= tol)) assert.fail(`${label}: output ${k}[${i}] = ${av}, CPU reference ${ev} (tol ${tol})`);
     }
@@ -75,8 +84,12 @@ export function assertClose(actual: Out[], expected: Out[], atol: number, rtol: 
 }
 
 /** Compares libtorch against the CPU backend on seeded random inputs (and input gradients). */
-export function conform(label: string, specs: InputSpec[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
-  opts: { grads?: boolean; atol?: number; rtol?: number; seed?: number } = {}): void {
+export function conform(
+  label: string,
+  specs: InputSpec[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  opts: { grads?: boolean; atol?: number; rtol?: number; seed?: number } = {},
+): void {
   const inputs = materialise(specs, opts.seed ?? 1);
   const cpu = runOn('cpu', inputs, f, opts.grads ?? false);
   const lt = runOn('libtorch', inputs, f, opts.grads ?? false);

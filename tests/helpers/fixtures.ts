@@ -12,6 +12,13 @@ export function randomiseBn(model: LayersModel, seed: number): void {
   const rng = new Rng(seed);
   for (const l of model.layers) {
     if (l.getClassName() !== 'BatchNormalization') continue;
-    l.setWeights(l.getWeights().map((w, i) => tf.tensor(Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rng.next() : rng.normal() * 0.3 + (i === 0 ? 1 : 0))), w.shape)));
+    l.setWeights(
+      l.getWeights().map((w, i) =>
+        tf.tensor(
+          Float32Array.from({ length: w.size }, () => (i === 3 ? 0.5 + rng.next() : rng.normal() * 0.3 + (i === 0 ? 1 : 0))),
+          w.shape,
+        ),
+      ),
+    );
   }
 }

@@ -26,12 +26,24 @@ export interface EngineBenchOptions {
   python: string;
 }
 
-interface Throughput { train_img_s: number; infer_img_s: number }
+interface Throughput {
+  train_img_s: number;
+  infer_img_s: number;
+}
 
 function batchData(batch: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
   const rng = new Rng(seed);
-  const x = tf.tensor4d(Float32Array.from({ length: batch * 32 * 32 * 3 }, () => rng.normal()), [batch, 32, 32, 3]);
-  const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: batch }, () => rng.int(10)), 'int32'), 10) as tf.Tensor2D;
+  const x = tf.tensor4d(
+    Float32Array.from({ length: batch * 32 * 32 * 3 }, () => rng.normal()),
+    [batch, 32, 32, 3],
+  );
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Int32Array.from({ length: batch }, () => rng.int(10)),
+      'int32',
+    ),
+    10,
+  ) as tf.Tensor2D;
   return { x, y };
 }
 
@@ -77,21 +89,35 @@ async function kernelProfile(model: LayersModel, batch: number): Promise<Array<{
   // Names ending in __op are op spans wrapping kernels; counting them would count time twice.
   for (const k of info.kernels) if (!k.name.endsWith('__op')) agg.set(k.name, (agg.get(k.name) ?? 0) + Number(k.kernelTimeMs));
   const total = [...agg.values()].reduce((a, b) => a + b, 0);
-  return [...agg].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([kernel, ms]) => ({ kernel, ms: +ms.toFixed(1), share: +(ms / total).toFixed(3) }));
+  return [...agg]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([kernel, ms]) => ({ kernel, ms: +ms.toFixed(1), share: +(ms / total).toFixed(3) }));
 }
 
 function runPytorch(o: EngineBenchOptions): Record<string, unknown> | { error: string } {
   const script = join(process.cwd(), 'bench', 'pytorch_vgg.py');
   if (!existsSync(script)) return { error: `missing ${script} (run from the repository root)` };
-  const r = spawnSync(o.python, [script, '--batch', String(o.batch), '--steps', String(o.steps), '--threads', String(o.threads), '--width', String(o.width)],
-    { encoding: 'utf8', env: { ...process.env, AURAPRUNE_DEFAULT_MALLOC: '1' } });
+  const r = spawnSync(
+    o.python,
+    [script, '--batch', String(o.batch), '--steps', String(o.steps), '--threads', String(o.threads), '--width', String(o.width)],
+    { encoding: 'utf8', env: { ...process.env, AURAPRUNE_DEFAULT_MALLOC: '1' } },
+  );
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'pytorch failed').trim().split('\n').pop() ?? 'pytorch failed' };
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 export async function benchEngine(o: EngineBenchOptions): Promise<Record<string, unknown>> {
-  if (!registerLibtorchBackend({ threads: o.threads })) throw new Error('libtorch backend unavailable: install libtorch-dev and run npm run build:native');
-  const out: Record<string, unknown> = { bench: 'engine', model: o.model, width: o.width, batch: o.batch, steps: o.steps, threads: o.threads };
+  if (!registerLibtorchBackend({ threads: o.threads }))
+    throw new Error('libtorch backend unavailable: install libtorch-dev and run npm run build:native');
+  const out: Record<string, unknown> = {
+    bench: 'engine',
+    model: o.model,
+    width: o.width,
+    batch: o.batch,
+    steps: o.steps,
+    threads: o.threads,
+  };
   await tf.setBackend('libtorch');
   const model = buildVgg16({ width: o.width, seed: 1 });
   const rss0 = process.memoryUsage().rss;
@@ -105,7 +131,11 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
   out.libtorch_infer_bn_folded_img_s = inferRate(folded, probe.x, o.steps);
   tf.dispose([probe.x, probe.y]);
   folded.dispose();
-  out.rss_mb = { before: Math.round(rss0 / 2 ** 20), after: Math.round(process.memoryUsage().rss / 2 ** 20), peak: Math.round(process.resourceUsage().maxRSS / 1024) };
+  out.rss_mb = {
+    before: Math.round(rss0 / 2 ** 20),
+    after: Math.round(process.memoryUsage().rss / 2 ** 20),
+    peak: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
   model.dispose();
   if (o.cpuSteps > 0) {
     await tf.setBackend('cpu');

@@ -13,33 +13,66 @@ import { mintConditionalMI } from '../../info/mint_geometric.js';
 import { parallelSpatialMIMatrix } from '../../info/parallel.js';
 import { availableParallelism } from 'node:os';
 
-export interface MiBenchOptions { images: number; levels: number; seed: number }
+export interface MiBenchOptions {
+  images: number;
+  levels: number;
+  seed: number;
+}
 
 function smooth(rng: Rng, n: number, h: number, w: number, C: number): Float32Array {
   const v = new Float32Array(n * h * w * C);
-  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) {
-    const fx = rng.next(), fy = rng.next(), px = rng.next() * 6, py = rng.next() * 6;
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) v[((i * h + y) * w + x) * C + c] = Math.max(0, Math.sin(fx * x + px) + Math.cos(fy * y + py) + 0.3 * rng.normal());
-  }
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < C; c++) {
+      const fx = rng.next(),
+        fy = rng.next(),
+        px = rng.next() * 6,
+        py = rng.next() * 6;
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          v[((i * h + y) * w + x) * C + c] = Math.max(0, Math.sin(fx * x + px) + Math.cos(fy * y + py) + 0.3 * rng.normal());
+    }
   return v;
 }
 
-const time = <T>(f: () => T): [T, number] => { const t0 = performance.now(); const r = f(); return [r, (performance.now() - t0) / 1000]; };
+const time = <T>(f: () => T): [T, number] => {
+  const t0 = performance.now();
+  const r = f();
+  return [r, (performance.now() - t0) / 1000];
+};
 
 /** VGG-16 adjacent conv pairs on the child's lattice: [parent C, child C, H=W]. */
 const VGG_PAIRS: Array<[number, number, number]> = [
-  [64, 64, 32], [64, 128, 16], [128, 128, 16], [128, 256, 8], [256, 256, 8], [256, 256, 8], [256, 512, 4],
-  [512, 512, 4], [512, 512, 4], [512, 512, 2], [512, 512, 2], [512, 512, 2],
+  [64, 64, 32],
+  [64, 128, 16],
+  [128, 128, 16],
+  [128, 256, 8],
+  [256, 256, 8],
+  [256, 256, 8],
+  [256, 512, 4],
+  [512, 512, 4],
+  [512, 512, 4],
+  [512, 512, 2],
+  [512, 512, 2],
+  [512, 512, 2],
 ];
 
 export async function benchMi(o: MiBenchOptions): Promise<Record<string, unknown>> {
   const rng = new Rng(o.seed);
   const G = o.levels;
-  const st = (v: Float32Array, n: number, h: number, C: number): LabelStack =>
-    ({ labels: quantizeActivations(v, [n, h, h, C], { levels: G, zeroBin: true }), channels: C, n, h, w: h, levels: G });
+  const st = (v: Float32Array, n: number, h: number, C: number): LabelStack => ({
+    labels: quantizeActivations(v, [n, h, h, C], { levels: G, zeroBin: true }),
+    channels: C,
+    n,
+    h,
+    w: h,
+    levels: G,
+  });
   // 1) raw spatial-aura throughput on a 8x8 lattice pair, 16 x 16 channels, all images
-  const n = o.images, h = 8, C = 16;
-  const X = st(smooth(rng, n, h, h, C), n, h, C), Y = st(smooth(rng, n, h, h, C), n, h, C);
+  const n = o.images,
+    h = 8,
+    C = 16;
+  const X = st(smooth(rng, n, h, h, C), n, h, C),
+    Y = st(smooth(rng, n, h, h, C), n, h, C);
   const [{ updates }, secs] = time(() => spatialMIMatrix(X, Y));
   const rate = updates / secs;
   // the same matrix split across worker threads (all cores), on a 2x larger parent set
@@ -50,22 +83,46 @@ export async function benchMi(o: MiBenchOptions): Promise<Record<string, unknown
   const s2 = (performance.now() - t0) / 1000;
   // 2) per layer pair of VGG-16, per-filter pairs, projected from the measured rate
   const halfPairsPerMap = (hh: number) => 2 * (2 * hh * (hh - 1)); // 4-neighbourhood, ordered pairs
-  const perPair = VGG_PAIRS.map(([cp, cc, hh]) => cp * cc * n * halfPairsPerMap(hh) / rate);
+  const perPair = VGG_PAIRS.map(([cp, cc, hh]) => (cp * cc * n * halfPairsPerMap(hh)) / rate);
   // 3) every estimator on the same 8x8 activations: seconds per channel pair, scaled to 64 x 64 groups
   const pairs = 16;
   const [desc, tDesc] = time(() => auraDescriptors(X));
   const descY = auraDescriptors(Y);
-  const [, tBinned] = time(() => { for (let i = 0; i < pairs; i++) mutualInfoBinned(desc.subarray(i * n, (i + 1) * n), descY.subarray(i * n, (i + 1) * n)); });
-  const [, tKsg] = time(() => { for (let i = 0; i < pairs; i++) mutualInfoKSG(desc.subarray(i * n, (i + 1) * n), descY.subarray(i * n, (i + 1) * n)); });
-  const mean = (s: LabelStack, c: number) => { const out = new Float64Array(n); for (let i = 0; i < n; i++) { let t = 0; for (let k = 0; k < h * h; k++) t += s.labels[(c * n + i) * h * h + k]; out[i] = t / (h * h); } return out; };
-  const [, tMint] = time(() => mintConditionalMI({ data: mean(X, 0), n, d: 1 }, { data: mean(Y, 0), n, d: 1 }, { data: mean(X, 1), n, d: 1 }));
+  const [, tBinned] = time(() => {
+    for (let i = 0; i < pairs; i++) mutualInfoBinned(desc.subarray(i * n, (i + 1) * n), descY.subarray(i * n, (i + 1) * n));
+  });
+  const [, tKsg] = time(() => {
+    for (let i = 0; i < pairs; i++) mutualInfoKSG(desc.subarray(i * n, (i + 1) * n), descY.subarray(i * n, (i + 1) * n));
+  });
+  const mean = (s: LabelStack, c: number) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let t = 0;
+      for (let k = 0; k < h * h; k++) t += s.labels[(c * n + i) * h * h + k];
+      out[i] = t / (h * h);
+    }
+    return out;
+  };
+  const [, tMint] = time(() =>
+    mintConditionalMI({ data: mean(X, 0), n, d: 1 }, { data: mean(Y, 0), n, d: 1 }, { data: mean(X, 1), n, d: 1 }),
+  );
   const groups = 64 * 64;
   const auraPerPair = (n * halfPairsPerMap(h)) / rate;
   return {
-    bench: 'mi', images: n, levels: G, lattice: `${h}x${h}`, activations: 'synthetic smooth ReLU maps (VGG-16 shapes)',
+    bench: 'mi',
+    images: n,
+    levels: G,
+    lattice: `${h}x${h}`,
+    activations: 'synthetic smooth ReLU maps (VGG-16 shapes)',
     aura_updates_per_s_per_core: Math.round(rate),
-    aura_updates_per_s_all_cores: Math.round(par.updates / s2), cores: availableParallelism(), parallel_speedup: +(s1 / s2).toFixed(2),
-    vgg16_per_filter_pairs: { seconds_per_layer_pair: perPair.map((s) => +s.toFixed(1)), total_seconds: +perPair.reduce((a, b) => a + b, 0).toFixed(1), note: 'projected from the measured update rate' },
+    aura_updates_per_s_all_cores: Math.round(par.updates / s2),
+    cores: availableParallelism(),
+    parallel_speedup: +(s1 / s2).toFixed(2),
+    vgg16_per_filter_pairs: {
+      seconds_per_layer_pair: perPair.map((s) => +s.toFixed(1)),
+      total_seconds: +perPair.reduce((a, b) => a + b, 0).toFixed(1),
+      note: 'projected from the measured update rate',
+    },
     per_layer_pair_64x64_groups_seconds: {
       aura: +(auraPerPair * groups).toFixed(2),
       aura_descriptor_binned: +((tDesc / C) * 64 * 2 + (tBinned / pairs) * groups).toFixed(2),
@@ -82,7 +139,10 @@ export async function benchMi(o: MiBenchOptions): Promise<Record<string, unknown
  * calibration images. aura runs on all filter pairs; MINT's estimator runs on a sample of filter
  * pairs (per-filter granularity, like aura) and is scaled to all pairs, plus its grouped form.
  */
-export async function benchMiOnModel(modelPath: string, o: { perClass: number; levels: number; seed: number; data?: string; unit?: number; mintPairs: number }): Promise<Record<string, unknown>> {
+export async function benchMiOnModel(
+  modelPath: string,
+  o: { perClass: number; levels: number; seed: number; data?: string; unit?: number; mintPairs: number },
+): Promise<Record<string, unknown>> {
   const { loadModel } = await import('../../models/io.js');
   const { loadData } = await import('../commands/train.js');
   const { balancedSample } = await import('../../data/pipeline.js');
@@ -95,24 +155,53 @@ export async function benchMiOnModel(modelPath: string, o: { perClass: number; l
   const units = pruningUnits(model);
   const taps = unitTaps(model, units, 'relu');
   const k = o.unit ?? taps.findIndex((t) => t.child !== null);
-  const u = units[k], t = taps[k];
-  const store = buildStore(model, sample, { labels: [{ layer: t.self, pool: u.poolFactor }, { layer: t.child!, pool: 1 }], means: [t.self, t.child!] }, { quantize: { levels: o.levels, zeroBin: true }, quiet: true });
-  const X = store.labels.get(`${t.self}@${u.poolFactor}`)!, Y = store.labels.get(`${t.child}@1`)!;
+  const u = units[k],
+    t = taps[k];
+  const store = buildStore(
+    model,
+    sample,
+    {
+      labels: [
+        { layer: t.self, pool: u.poolFactor },
+        { layer: t.child!, pool: 1 },
+      ],
+      means: [t.self, t.child!],
+    },
+    { quantize: { levels: o.levels, zeroBin: true }, quiet: true },
+  );
+  const X = store.labels.get(`${t.self}@${u.poolFactor}`)!,
+    Y = store.labels.get(`${t.child}@1`)!;
   const n = store.n;
   const [{ updates }, tAura] = time(() => spatialMIMatrix(X, Y));
-  const pm = store.means.get(t.self)!, cm = store.means.get(t.child!)!;
+  const pm = store.means.get(t.self)!,
+    cm = store.means.get(t.child!)!;
   const rng = new Rng(o.seed);
   const pairs = Array.from({ length: o.mintPairs }, () => [rng.int(X.channels), rng.int(Y.channels)]);
-  const [, tMint] = time(() => { for (const [i, j] of pairs) mintConditionalMI({ data: cm.subarray(j * n, (j + 1) * n), n, d: 1 }, { data: pm.subarray(i * n, (i + 1) * n), n, d: 1 }, null, { seed: 1 }); });
+  const [, tMint] = time(() => {
+    for (const [i, j] of pairs)
+      mintConditionalMI({ data: cm.subarray(j * n, (j + 1) * n), n, d: 1 }, { data: pm.subarray(i * n, (i + 1) * n), n, d: 1 }, null, {
+        seed: 1,
+      });
+  });
   const allPairs = X.channels * Y.channels;
   const mintAll = (tMint / o.mintPairs) * allPairs;
   const [desc, tDesc] = time(() => [auraDescriptors(X), auraDescriptors(Y)]);
-  const [, tBin] = time(() => { for (const [i, j] of pairs) mutualInfoBinned(desc[0].subarray(i * n, (i + 1) * n), desc[1].subarray(j * n, (j + 1) * n)); });
+  const [, tBin] = time(() => {
+    for (const [i, j] of pairs) mutualInfoBinned(desc[0].subarray(i * n, (i + 1) * n), desc[1].subarray(j * n, (j + 1) * n));
+  });
   return {
-    bench: 'mi-model', model: modelPath, pair: `${t.self} -> ${t.child}`, filters: [X.channels, Y.channels], lattice: `${Y.h}x${Y.w}`, images: n, levels: o.levels,
-    aura_seconds_all_pairs: +tAura.toFixed(2), aura_updates_per_s: Math.round(updates / tAura),
+    bench: 'mi-model',
+    model: modelPath,
+    pair: `${t.self} -> ${t.child}`,
+    filters: [X.channels, Y.channels],
+    lattice: `${Y.h}x${Y.w}`,
+    images: n,
+    levels: o.levels,
+    aura_seconds_all_pairs: +tAura.toFixed(2),
+    aura_updates_per_s: Math.round(updates / tAura),
     aura_descriptor_binned_seconds_all_pairs: +(tDesc + (tBin / o.mintPairs) * allPairs).toFixed(2),
-    mint_seconds_all_pairs: +mintAll.toFixed(1), mint_pairs_timed: o.mintPairs,
+    mint_seconds_all_pairs: +mintAll.toFixed(1),
+    mint_pairs_timed: o.mintPairs,
     ratio_mint_over_aura: +(mintAll / tAura).toFixed(1),
   };
 }

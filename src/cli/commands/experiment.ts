@@ -17,7 +17,11 @@ import { int, num, setupBackend } from '../options.js';
 import { scoreOptions, ScoreCliOptions } from './prune.js';
 import { loadData } from './train.js';
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const nums = (v: string) => list(v).map(Number);
 
 export function machine(backend: string): string {
@@ -29,12 +33,25 @@ async function resolveBase(base: string) {
   const modelDir = existsSync(join(base, 'best', 'model.json')) ? join(base, 'best') : base;
   const cfgPath = existsSync(join(base, 'config.json')) ? join(base, 'config.json') : null;
   const cfg = cfgPath ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
-  return { model: await loadModel(modelDir), valSize: cfg.valSize as number | undefined, seed: cfg.seed as number | undefined, trainSize: cfg.trainSize as number | undefined };
+  return {
+    model: await loadModel(modelDir),
+    valSize: cfg.valSize as number | undefined,
+    seed: cfg.seed as number | undefined,
+    trainSize: cfg.trainSize as number | undefined,
+  };
 }
 
 export async function writeReport(out: string, title: string, backend: string, pngs = false): Promise<string> {
   const read = (f: string) => (existsSync(join(out, f)) ? JSON.parse(readFileSync(join(out, f), 'utf8')) : undefined);
-  const html = buildReport({ title, base: read('base.json'), results: readResults(join(out, 'results.jsonl')), robustness: read('robustness.json'), inspect: read('inspect.json'), config: read('config.json'), machine: machine(backend) });
+  const html = buildReport({
+    title,
+    base: read('base.json'),
+    results: readResults(join(out, 'results.jsonl')),
+    robustness: read('robustness.json'),
+    inspect: read('inspect.json'),
+    config: read('config.json'),
+    machine: machine(backend),
+  });
   const path = resolve(join(out, 'report.html'));
   writeFileAtomic(path, html);
   if (pngs) {
@@ -47,16 +64,29 @@ export async function writeReport(out: string, title: string, backend: string, p
 export function table(out: string): string {
   const base = existsSync(join(out, 'base.json')) ? JSON.parse(readFileSync(join(out, 'base.json'), 'utf8')) : null;
   const rows = summarise(readResults(join(out, 'results.jsonl')));
-  const lines = ['| criterion | target | seeds | FLOPs removed | params removed | val acc | test acc (min-max) | scoring s |', '|---|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| criterion | target | seeds | FLOPs removed | params removed | val acc | test acc (min-max) | scoring s |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   if (base) lines.push(`| (base) | - | - | 0% | 0% | ${(100 * base.valAcc).toFixed(2)}% | ${(100 * base.testAcc).toFixed(2)}% | - |`);
-  for (const c of rows) lines.push(`| ${c.criterion} | ${c.target} | ${c.seeds} | ${(100 * c.flopsRemoved).toFixed(1)}% | ${(100 * c.paramsRemoved).toFixed(1)}% | ${(100 * c.valAcc).toFixed(2)}% | ${(100 * c.testAcc).toFixed(2)}% (${(100 * c.testLo).toFixed(2)}-${(100 * c.testHi).toFixed(2)}) | ${c.scoringSeconds.toFixed(2)} |`);
+  for (const c of rows)
+    lines.push(
+      `| ${c.criterion} | ${c.target} | ${c.seeds} | ${(100 * c.flopsRemoved).toFixed(1)}% | ${(100 * c.paramsRemoved).toFixed(1)}% | ${(100 * c.valAcc).toFixed(2)}% | ${(100 * c.testAcc).toFixed(2)}% (${(100 * c.testLo).toFixed(2)}-${(100 * c.testHi).toFixed(2)}) | ${c.scoringSeconds.toFixed(2)} |`,
+    );
   return lines.join('\n');
 }
 
 function gridOptions(o: ScoreCliOptions & Record<string, unknown>) {
   return {
-    perClass: o.perClass, where: o.where, maxRemove: o.maxRemove as number, normalize: o.normalize as 'max',
-    scoring: { quantize: { levels: o.levels, zeroBin: o.zeroBin }, aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator }, mint: { groups: o.groups, conditional: o.conditional } },
+    perClass: o.perClass,
+    where: o.where,
+    maxRemove: o.maxRemove as number,
+    normalize: o.normalize as 'max',
+    scoring: {
+      quantize: { levels: o.levels, zeroBin: o.zeroBin },
+      aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator },
+      mint: { groups: o.groups, conditional: o.conditional },
+    },
   };
 }
 
@@ -80,8 +110,28 @@ export function registerExperiment(program: Command): void {
       const b = await resolveBase(o.base);
       const data = await loadData(o.data, b.valSize ?? o.valSize, b.seed ?? o.seed);
       mkdirSync(o.out, { recursive: true });
-      const finetune: Omit<TrainConfig, 'seed'> = { epochs: o.finetuneEpochs, batch: o.batch, lr: o.finetuneLr, schedule: 'cosine', warmupEpochs: 0, weightDecay: 5e-4, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: 0, augment: { pad: 4, flip: true } };
-      const opts = { ...gridOptions(o), criteria: list(o.criteria), targets: nums(o.targets), by: o.by, seeds: nums(o.seeds).map(Math.round), finetune, finetuneImages: o.finetuneImages };
+      const finetune: Omit<TrainConfig, 'seed'> = {
+        epochs: o.finetuneEpochs,
+        batch: o.batch,
+        lr: o.finetuneLr,
+        schedule: 'cosine',
+        warmupEpochs: 0,
+        weightDecay: 5e-4,
+        decay: 'l2',
+        momentum: 0.9,
+        nesterov: true,
+        labelSmoothing: 0,
+        augment: { pad: 4, flip: true },
+      };
+      const opts = {
+        ...gridOptions(o),
+        criteria: list(o.criteria),
+        targets: nums(o.targets),
+        by: o.by,
+        seeds: nums(o.seeds).map(Math.round),
+        finetune,
+        finetuneImages: o.finetuneImages,
+      };
       writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ command: 'experiment', base: o.base, backend, ...opts }, null, 1));
       const t0 = performance.now();
       await runExperiment(b.model, data, o.out, opts);
@@ -90,7 +140,7 @@ export function registerExperiment(program: Command): void {
       console.log(`report: ${path} (${((performance.now() - t0) / 60000).toFixed(1)} min)`);
     });
 
-  scoreOptions(program.command('robustness').description('stability of each criterion\'s filter ranking under Gaussian noise'))
+  scoreOptions(program.command('robustness').description("stability of each criterion's filter ranking under Gaussian noise"))
     .requiredOption('--model <path>', 'model directory')
     .option('--criteria <list>', 'comma-separated criteria', 'aura,aura-descriptor,mint,hrank,l1')
     .option('--sigmas <list>', 'noise levels', '0,0.05,0.1,0.2')
@@ -100,28 +150,51 @@ export function registerExperiment(program: Command): void {
       const backend = await setupBackend(o);
       const model = await loadModel(o.model);
       const data = await loadData(o.data, o.valSize, o.seed);
-      const rows = await robustness(model, balancedSample(data.train, o.perClass, o.seed), list(o.criteria), nums(o.sigmas), { ...gridOptions(o).scoring, where: o.noiseOn, tap: o.where, seed: o.seed });
+      const rows = await robustness(model, balancedSample(data.train, o.perClass, o.seed), list(o.criteria), nums(o.sigmas), {
+        ...gridOptions(o).scoring,
+        where: o.noiseOn,
+        tap: o.where,
+        seed: o.seed,
+      });
       mkdirSync(o.out, { recursive: true });
       writeFileAtomic(join(o.out, 'robustness.json'), JSON.stringify(rows));
       await writeReport(o.out, `auraprune robustness: ${o.model}`, backend);
-      for (const r of rows) console.log(JSON.stringify({ criterion: r.criterion, sigma: r.sigma, where: r.where, spearman: +r.spearman.toFixed(4), topK: +r.topK.toFixed(4) }));
+      for (const r of rows)
+        console.log(
+          JSON.stringify({
+            criterion: r.criterion,
+            sigma: r.sigma,
+            where: r.where,
+            spearman: +r.spearman.toFixed(4),
+            topK: +r.topK.toFixed(4),
+          }),
+        );
     });
 
-  program.command('report').description('(re)build report.html from an experiment directory, or training curves from a run directory')
+  program
+    .command('report')
+    .description('(re)build report.html from an experiment directory, or training curves from a run directory')
     .requiredOption('--dir <dir>', 'experiment directory (results.jsonl) or training run directory (metrics.jsonl)')
     .option('--png', 'also export the charts as PNG')
     .action(async (o) => {
-      if (existsSync(join(o.dir, 'results.jsonl'))) return console.log(await writeReport(o.dir, `auraprune experiment: ${o.dir}`, 'n/a', o.png));
-      if (!existsSync(join(o.dir, 'metrics.jsonl'))) throw new Error(`${o.dir} has neither results.jsonl (experiment) nor metrics.jsonl (training run)`);
+      if (existsSync(join(o.dir, 'results.jsonl')))
+        return console.log(await writeReport(o.dir, `auraprune experiment: ${o.dir}`, 'n/a', o.png));
+      if (!existsSync(join(o.dir, 'metrics.jsonl')))
+        throw new Error(`${o.dir} has neither results.jsonl (experiment) nor metrics.jsonl (training run)`);
       const read = (f: string) => (existsSync(join(o.dir, f)) ? JSON.parse(readFileSync(join(o.dir, f), 'utf8')) : undefined);
-      const metrics = readFileSync(join(o.dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const metrics = readFileSync(join(o.dir, 'metrics.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       const path = resolve(join(o.dir, 'report.html'));
       writeFileAtomic(path, buildTrainingReport(`auraprune training run: ${o.dir}`, metrics, read('result.json'), read('config.json')));
       if (o.png) await exportChartPngs(path, join(o.dir, 'png'));
       console.log(path);
     });
 
-  program.command('demo').description('the whole path on the fast preset in a few minutes: train, score, prune, fine-tune, report')
+  program
+    .command('demo')
+    .description('the whole path on the fast preset in a few minutes: train, score, prune, fine-tune, report')
     .option('--data <dir>', 'CIFAR-10 binary folder (else CIFAR10_DIR, the cache, or download)')
     .option('--out <dir>', 'output directory', 'runs/demo')
     .option('--train-images <n>', 'training images used (a prefix of the training set)', int, 12000)
@@ -134,17 +207,51 @@ export function registerExperiment(program: Command): void {
       const say = (s: string) => process.stderr.write(`\n== ${s} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
       say(`backend ${backend}; loading CIFAR-10`);
       const full = await loadData(o.data, 1000, 1, o.trainImages);
-      const data = { train: full.train, val: full.val, test: subset(full.test, Array.from({ length: 2000 }, (_, i) => i)) };
+      const data = {
+        train: full.train,
+        val: full.val,
+        test: subset(
+          full.test,
+          Array.from({ length: 2000 }, (_, i) => i),
+        ),
+      };
       const runDir = join(o.out, 'base');
-      const cfg: TrainConfig = { epochs: o.epochs, batch: 128, lr: 0.04, schedule: 'onecycle', warmupEpochs: 0, weightDecay: 5e-4, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: 0.1, seed: 1, augment: { pad: 4, flip: true } };
+      const cfg: TrainConfig = {
+        epochs: o.epochs,
+        batch: 128,
+        lr: 0.04,
+        schedule: 'onecycle',
+        warmupEpochs: 0,
+        weightDecay: 5e-4,
+        decay: 'l2',
+        momentum: 0.9,
+        nesterov: true,
+        labelSmoothing: 0.1,
+        seed: 1,
+        augment: { pad: 4, flip: true },
+      };
       say(`1/3 training the fast preset (ResNet-9, width 0.25) on ${data.train.n} images for ${o.epochs} epochs`);
-      writeFileAtomic(join(mkdirp(runDir), 'config.json'), JSON.stringify({ command: 'demo', model: 'fast', width: 0.25, valSize: data.val.n, ...cfg }, null, 1));
+      writeFileAtomic(
+        join(mkdirp(runDir), 'config.json'),
+        JSON.stringify({ command: 'demo', model: 'fast', width: 0.25, valSize: data.val.n, ...cfg }, null, 1),
+      );
       await trainModel(buildModel('fast', { width: 0.25, seed: 1 }), cfg, data, runDir, { resume: true });
       const base = await loadModel(join(runDir, 'best'));
       say('2/3 scoring with aura, l1 and random; pruning 50% of FLOPs; fine-tuning each for 2 epochs');
       const expDir = join(o.out, 'experiment');
       const finetune = { ...cfg, epochs: 2, lr: 0.01, schedule: 'cosine' as const };
-      const opts = { criteria: ['aura', 'l1', 'random'], targets: [0.5], by: 'flops' as const, seeds: [1], finetune, perClass: 20, where: 'relu' as const, maxRemove: 0.9, normalize: 'max' as const, scoring: { quantize: { levels: 8, zeroBin: true } } };
+      const opts = {
+        criteria: ['aura', 'l1', 'random'],
+        targets: [0.5],
+        by: 'flops' as const,
+        seeds: [1],
+        finetune,
+        perClass: 20,
+        where: 'relu' as const,
+        maxRemove: 0.9,
+        normalize: 'max' as const,
+        scoring: { quantize: { levels: 8, zeroBin: true } },
+      };
       writeFileAtomic(join(mkdirp(expDir), 'config.json'), JSON.stringify({ command: 'demo', ...opts }, null, 1));
       await runExperiment(base, data, expDir, opts);
       say('3/3 report');

@@ -36,18 +36,48 @@ export function scoreOptions(cmd: Command): Command {
 }
 
 export interface ScoreCliOptions {
-  perClass: number; where: TapPoint; levels: number; zeroBin: boolean; neighbourhood: '4' | '8'; reduce: 'sum' | 'max';
-  estimator: 'binned' | 'ksg'; groups: number; conditional?: boolean; seed: number; valSize: number; data?: string;
+  perClass: number;
+  where: TapPoint;
+  levels: number;
+  zeroBin: boolean;
+  neighbourhood: '4' | '8';
+  reduce: 'sum' | 'max';
+  estimator: 'binned' | 'ksg';
+  groups: number;
+  conditional?: boolean;
+  seed: number;
+  valSize: number;
+  data?: string;
 }
 
-export async function scoreWith(model: LayersModel, criteria: string[], o: ScoreCliOptions, extra: { inputNoise?: { sigma: number; seed: number }; activationNoise?: { sigma: number; seed: number }; quiet?: boolean } = {}): Promise<ScoresFile[]> {
+export async function scoreWith(
+  model: LayersModel,
+  criteria: string[],
+  o: ScoreCliOptions,
+  extra: { inputNoise?: { sigma: number; seed: number }; activationNoise?: { sigma: number; seed: number }; quiet?: boolean } = {},
+): Promise<ScoresFile[]> {
   const data = await loadData(o.data, o.valSize, o.seed);
   const sample = balancedSample(data.train, o.perClass, o.seed);
   const res = await scoreModel(model, sample, criteria, {
-    where: o.where, seed: o.seed, quantize: { levels: o.levels, zeroBin: o.zeroBin }, ...extra,
-    aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator }, mint: { groups: o.groups, conditional: o.conditional },
+    where: o.where,
+    seed: o.seed,
+    quantize: { levels: o.levels, zeroBin: o.zeroBin },
+    ...extra,
+    aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator },
+    mint: { groups: o.groups, conditional: o.conditional },
   });
-  const config = { perClass: o.perClass, where: o.where, levels: o.levels, zeroBin: o.zeroBin, neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator, groups: o.groups, conditional: !!o.conditional, seed: o.seed };
+  const config = {
+    perClass: o.perClass,
+    where: o.where,
+    levels: o.levels,
+    zeroBin: o.zeroBin,
+    neighbourhood: o.neighbourhood,
+    reduce: o.reduce,
+    estimator: o.estimator,
+    groups: o.groups,
+    conditional: !!o.conditional,
+    seed: o.seed,
+  };
   return res.map((r) => toScoresFile(r, config));
 }
 
@@ -77,7 +107,11 @@ export function registerPrune(program: Command): void {
         mkdirSync(o.out, { recursive: true });
         for (const f of files) writeFileAtomic(join(o.out, `${f.criterion}.json`), JSON.stringify({ ...f, model: o.model }));
       }
-      console.log(JSON.stringify(files.map((f) => ({ criterion: f.criterion, activationSeconds: f.activationSeconds, scoringSeconds: f.scoringSeconds }))));
+      console.log(
+        JSON.stringify(
+          files.map((f) => ({ criterion: f.criterion, activationSeconds: f.activationSeconds, scoringSeconds: f.scoringSeconds })),
+        ),
+      );
     });
 
   scoreOptions(program.command('prune').description('remove filters (physically) to a params/FLOPs target or a per-layer ratio'))
@@ -96,14 +130,43 @@ export function registerPrune(program: Command): void {
       const target = parseTarget(o);
       const model = await loadModel(o.model);
       const scores: ScoresFile = o.scores ? JSON.parse(readFileSync(o.scores, 'utf8')) : (await scoreWith(model, [o.criterion], o))[0];
-      const { model: pruned, report } = await pruneWithScores(model, scores, target, { maxRemove: o.maxRemove, minKeep: o.minKeep, normalize: o.normalize });
+      const { model: pruned, report } = await pruneWithScores(model, scores, target, {
+        maxRemove: o.maxRemove,
+        minKeep: o.minKeep,
+        normalize: o.normalize,
+      });
       await saveModel(pruned, o.out);
       writeFileAtomic(join(o.out, 'prune-report.json'), JSON.stringify(report));
-      writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ command: 'prune', source: o.model, target, criterion: scores.criterion, scoreConfig: scores.config, maxRemove: o.maxRemove, minKeep: o.minKeep, normalize: o.normalize }, null, 1));
-      console.log(JSON.stringify({ out: o.out, criterion: report.criterion, achieved: report.achieved, params: report.pruned.params, flops: report.pruned.flops }));
+      writeFileAtomic(
+        join(o.out, 'config.json'),
+        JSON.stringify(
+          {
+            command: 'prune',
+            source: o.model,
+            target,
+            criterion: scores.criterion,
+            scoreConfig: scores.config,
+            maxRemove: o.maxRemove,
+            minKeep: o.minKeep,
+            normalize: o.normalize,
+          },
+          null,
+          1,
+        ),
+      );
+      console.log(
+        JSON.stringify({
+          out: o.out,
+          criterion: report.criterion,
+          achieved: report.achieved,
+          params: report.pruned.params,
+          flops: report.pruned.flops,
+        }),
+      );
     });
 
-  program.command('export')
+  program
+    .command('export')
     .description('write a deployment copy of a model (tfjs LayersModel format), optionally with batch norm folded into the convs')
     .requiredOption('--model <path>', 'model directory or model.json')
     .option('--fold-bn', 'fold BatchNormalization layers that follow convs into the conv weights (inference only)')
@@ -118,7 +181,8 @@ export function registerPrune(program: Command): void {
       console.log(JSON.stringify({ out: o.out, bytes, foldedBatchNorm: folded.length, layers: model.layers.length }));
     });
 
-  program.command('finetune')
+  program
+    .command('finetune')
     .description('fine-tune a pruned model, then compare it with the original (accuracy, params, FLOPs, size, img/s)')
     .requiredOption('--model <dir>', 'directory written by `auraprune prune`')
     .option('--epochs <n>', 'epochs', int, 5)
@@ -142,15 +206,48 @@ export function registerPrune(program: Command): void {
     });
 }
 
-export async function finetuneAndCompare(prunedDir: string, out: string, o: { epochs: number; batch: number; lr: number; schedule: TrainConfig['schedule']; wd: number; labelSmoothing: number; seed: number; valSize: number; data?: string; resume?: boolean; quiet?: boolean }) {
+export async function finetuneAndCompare(
+  prunedDir: string,
+  out: string,
+  o: {
+    epochs: number;
+    batch: number;
+    lr: number;
+    schedule: TrainConfig['schedule'];
+    wd: number;
+    labelSmoothing: number;
+    seed: number;
+    valSize: number;
+    data?: string;
+    resume?: boolean;
+    quiet?: boolean;
+  },
+) {
   const cfgPath = join(prunedDir, 'config.json');
   const source = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')).source as string | undefined) : undefined;
   // use the validation split the original model was trained with (its run's config.json), so
   // "validation" never contains images the original saw in training
-  const runCfg = source ? [join(source, 'config.json'), join(source, '..', 'config.json')].find((f) => existsSync(f) && JSON.parse(readFileSync(f, 'utf8')).command === 'train') : undefined;
+  const runCfg = source
+    ? [join(source, 'config.json'), join(source, '..', 'config.json')].find(
+        (f) => existsSync(f) && JSON.parse(readFileSync(f, 'utf8')).command === 'train',
+      )
+    : undefined;
   const trained = runCfg ? JSON.parse(readFileSync(runCfg, 'utf8')) : {};
   const data = await loadData(o.data, trained.valSize ?? o.valSize, trained.seed ?? o.seed);
-  const cfg: TrainConfig = { epochs: o.epochs, batch: o.batch, lr: o.lr, schedule: o.schedule, warmupEpochs: 0, weightDecay: o.wd, decay: 'l2', momentum: 0.9, nesterov: true, labelSmoothing: o.labelSmoothing, seed: o.seed, augment: { pad: 4, flip: true } };
+  const cfg: TrainConfig = {
+    epochs: o.epochs,
+    batch: o.batch,
+    lr: o.lr,
+    schedule: o.schedule,
+    warmupEpochs: 0,
+    weightDecay: o.wd,
+    decay: 'l2',
+    momentum: 0.9,
+    nesterov: true,
+    labelSmoothing: o.labelSmoothing,
+    seed: o.seed,
+    augment: { pad: 4, flip: true },
+  };
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, 'config.json'), JSON.stringify({ command: 'finetune', pruned: prunedDir, source, ...cfg }, null, 1));
   const pruned = await loadModel(prunedDir);
@@ -161,12 +258,25 @@ export async function finetuneAndCompare(prunedDir: string, out: string, o: { ep
   if (existsSync(join(prunedDir, 'prune-report.json'))) copyFileSync(join(prunedDir, 'prune-report.json'), join(out, 'prune-report.json'));
   const describe = async (m: LayersModel, dir: string) => {
     const c = countComplexity(m);
-    return { valAcc: evaluate(m, data.val).accuracy, testAcc: evaluate(m, data.test).accuracy, params: c.params, flops: c.flops, bytesOnDisk: dirBytes(dir), imagesPerSecond: inferenceSpeed(m) };
+    return {
+      valAcc: evaluate(m, data.val).accuracy,
+      testAcc: evaluate(m, data.test).accuracy,
+      params: c.params,
+      flops: c.flops,
+      bytesOnDisk: dirBytes(dir),
+      imagesPerSecond: inferenceSpeed(m),
+    };
   };
   const after = await describe(best, out);
   const original = source ? await describe(await loadModel(source), source.endsWith('.json') ? join(source, '..') : source) : null;
-  const report = { prunedBeforeFinetuneValAcc: beforeFt.accuracy, bestEpoch: r.bestEpoch, pruned: after, original,
-    speedup: original ? after.imagesPerSecond / original.imagesPerSecond : null, testAccDrop: original ? original.testAcc - after.testAcc : null };
+  const report = {
+    prunedBeforeFinetuneValAcc: beforeFt.accuracy,
+    bestEpoch: r.bestEpoch,
+    pruned: after,
+    original,
+    speedup: original ? after.imagesPerSecond / original.imagesPerSecond : null,
+    testAccDrop: original ? original.testAcc - after.testAcc : null,
+  };
   writeFileAtomic(join(out, 'compare.json'), JSON.stringify(report, null, 1));
   return report;
 }

@@ -7,25 +7,22 @@ import { countComplexity } from '../../eval/complexity.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { loadModel } from '../../models/io.js';
 import { buildModel, MODEL_NAMES } from '../../models/zoo.js';
+import { initWhitening } from '../../models/airbench.js';
+import { PRESETS } from '../../train/recipes.js';
+import type { TtaLevel } from '../../eval/evaluate.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { mkdirSync } from 'node:fs';
 import { setupBackend, int, num } from '../options.js';
 
-/** Named recipes; explicit flags override them. */
-export const PRESETS: Record<string, Partial<TrainConfig> & { model: string; width: number }> = {
-  // fast: ResNet-9 at half width, one-cycle, label smoothing: the 2-core CPU preset, sized for ~60 min
-  // (13 epochs at ~170 img/s). lr 0.06: 0.1 and above diverged in the first epoch on a 12k subset.
-  fast: { model: 'fast', width: 0.5, epochs: 13, batch: 256, lr: 0.06, schedule: 'onecycle', weightDecay: 5e-4, nesterov: true, labelSmoothing: 0.1 },
-  // the literature's recipes (MINT/HRank), for bigger machines
-  vgg16: { model: 'vgg16', width: 1, epochs: 300, batch: 128, lr: 0.1, schedule: 'cosine', weightDecay: 5e-4, nesterov: true, labelSmoothing: 0 },
-  resnet56: { model: 'resnet56', width: 1, epochs: 300, batch: 128, lr: 0.1, schedule: 'cosine', weightDecay: 5e-4, nesterov: true, labelSmoothing: 0 },
-};
-
 export async function loadData(dataFlag: string | undefined, valSize: number, seed: number, trainLimit?: number) {
   const dir = await ensureCifar10(dataFlag);
   let all = loadCifar10(dir, 'train');
-  if (trainLimit) all = subset(all, Array.from({ length: Math.min(trainLimit, all.n) }, (_, i) => i));
+  if (trainLimit)
+    all = subset(
+      all,
+      Array.from({ length: Math.min(trainLimit, all.n) }, (_, i) => i),
+    );
   const { train, val } = trainValSplit(all, Math.min(valSize, Math.floor(all.n / 10)), seed);
   return { train, val, test: loadCifar10(dir, 'test'), dir };
 }
@@ -34,17 +31,17 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a CIFAR-10 model (resumable; best model chosen on a held-out validation split)')
-    .option('--preset <name>', `recipe defaults: ${Object.keys(PRESETS).join(', ')}`, 'fast')
+    .option('--preset <name>', `recipe defaults: ${Object.keys(PRESETS).join(', ')}`, 'airbench')
     .option('--model <name>', `model: ${MODEL_NAMES.join(', ')}`)
     .option('--width <w>', 'width multiplier', num)
     .option('--epochs <n>', 'epochs', int)
     .option('--batch <n>', 'batch size', int)
     .option('--lr <lr>', 'peak learning rate', num)
-    .option('--schedule <s>', 'cosine | step | onecycle | constant')
-    .option('--warmup <epochs>', 'linear warm-up epochs', num, 0)
+    .option('--schedule <s>', 'cosine | step | onecycle | constant | linear')
+    .option('--warmup <epochs>', 'linear warm-up epochs', num)
     .option('--wd <wd>', 'weight decay (kernels only; BN and biases are not decayed)', num)
-    .option('--decay <kind>', 'l2 | decoupled', 'l2')
-    .option('--momentum <m>', 'momentum', num, 0.9)
+    .option('--decay <kind>', 'l2 | decoupled')
+    .option('--momentum <m>', 'momentum (default 0.9; airbench 0.85)', num)
     .option('--nesterov', 'Nesterov momentum')
     .option('--no-nesterov', 'plain momentum')
     .option('--label-smoothing <e>', 'label smoothing', num)
@@ -55,6 +52,12 @@ export function registerTrain(program: Command): void {
     .option('--data <dir>', 'CIFAR-10 binary folder (else CIFAR10_DIR, the cache, or download)')
     .option('--out <dir>', 'run directory', 'runs/train')
     .option('--resume', 'continue from <out>/checkpoint')
+    .option(
+      '--tta <level>',
+      'also report test accuracy with test-time augmentation: 0 none, 1 mirror, 2 mirror + translate (plain accuracy is always reported)',
+      int,
+      2,
+    )
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
@@ -62,19 +65,51 @@ export function registerTrain(program: Command): void {
       if (!p) throw new Error(`unknown preset ${o.preset}; choose one of ${Object.keys(PRESETS).join(', ')}`);
       const backend = await setupBackend(o);
       const cfg: TrainConfig = {
-        epochs: o.epochs ?? p.epochs!, batch: o.batch ?? p.batch!, lr: o.lr ?? p.lr!, schedule: o.schedule ?? p.schedule!,
-        warmupEpochs: o.warmup, weightDecay: o.wd ?? p.weightDecay!, decay: o.decay, momentum: o.momentum,
-        nesterov: o.nesterov ?? p.nesterov!, labelSmoothing: o.labelSmoothing ?? p.labelSmoothing!, seed: o.seed,
-        augment: o.augment === false ? { pad: 0, flip: false } : { pad: 4, flip: true },
+        epochs: o.epochs ?? p.epochs!,
+        batch: o.batch ?? p.batch!,
+        lr: o.lr ?? p.lr!,
+        schedule: o.schedule ?? p.schedule!,
+        warmupEpochs: o.warmup ?? p.warmupEpochs ?? 0,
+        weightDecay: o.wd ?? p.weightDecay!,
+        decay: o.decay ?? p.decay ?? 'l2',
+        momentum: o.momentum ?? p.momentum ?? 0.9,
+        nesterov: o.nesterov ?? p.nesterov!,
+        labelSmoothing: o.labelSmoothing ?? p.labelSmoothing!,
+        seed: o.seed,
+        augment: o.augment === false ? { pad: 0, flip: false } : (p.augment ?? { pad: 4, flip: true }),
+        paramGroups: p.paramGroups ?? 'standard',
+        lookahead: p.lookahead,
       };
-      const model = o.model ?? p.model, width = o.width ?? p.width;
+      const model = o.model ?? p.model,
+        width = o.width ?? p.width;
       const data = await loadData(o.data, o.valSize, o.seed, o.trainLimit);
       mkdirSync(o.out, { recursive: true });
-      writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ command: 'train', model, width, backend, dataDir: data.dir, valSize: data.val.n, trainSize: data.train.n, ...cfg }, null, 1));
+      writeFileAtomic(
+        join(o.out, 'config.json'),
+        JSON.stringify(
+          { command: 'train', model, width, backend, dataDir: data.dir, valSize: data.val.n, trainSize: data.train.n, ...cfg },
+          null,
+          1,
+        ),
+      );
       const t0 = performance.now();
-      const r = await trainModel(buildModel(model, { width, seed: o.seed }), cfg, data, o.out, { resume: o.resume });
+      const net = buildModel(model, { width, seed: o.seed });
+      // the airbench network's first conv whitens 2x2 patches of the training images
+      if (model === 'airbench') initWhitening(net, data.train);
+      const r = await trainModel(net, cfg, data, o.out, { resume: o.resume, tta: o.tta });
       const c = countComplexity(r.model);
-      const summary = { out: o.out, finished: r.finished, bestEpoch: r.bestEpoch, bestValAcc: r.bestValAcc, testAcc: r.test?.accuracy, params: c.params, flops: c.flops, wallSeconds: (performance.now() - t0) / 1000 };
+      const summary = {
+        out: o.out,
+        finished: r.finished,
+        bestEpoch: r.bestEpoch,
+        bestValAcc: r.bestValAcc,
+        testAcc: r.test?.accuracy,
+        testAccTta: r.testTta?.accuracy,
+        tta: o.tta,
+        params: c.params,
+        flops: c.flops,
+        wallSeconds: (performance.now() - t0) / 1000,
+      };
       console.log(JSON.stringify(summary));
     });
 
@@ -86,16 +121,27 @@ export function registerTrain(program: Command): void {
     .option('--val-size <n>', 'validation size used in training', int, 5000)
     .option('--seed <s>', 'seed used in training (defines the validation split)', int, 1)
     .option('--data <dir>', 'CIFAR-10 binary folder')
+    .option('--tta <level>', 'also report accuracy with test-time augmentation: 1 mirror, 2 mirror + translate', int, 0)
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
+      if (![0, 1, 2].includes(o.tta)) throw new Error(`--tta must be 0, 1 or 2, got ${o.tta}`);
       await setupBackend(o);
       const model = await loadModel(o.model);
       const data = await loadData(o.data, o.valSize, o.seed);
       const split = o.split === 'val' ? data.val : o.split === 'test' ? data.test : null;
       if (!split) throw new Error(`--split must be val or test, got ${o.split}`);
-      const r = evaluate(model, split);
+      const r = evaluate(model, split, { progress: `eval ${o.split}` });
+      const t = o.tta ? evaluate(model, split, { tta: o.tta as TtaLevel, progress: `eval ${o.split} (TTA ${o.tta})` }) : undefined;
       const c = countComplexity(model);
-      console.log(JSON.stringify({ split: o.split, ...r, params: c.params, flops: c.flops }));
+      console.log(
+        JSON.stringify({
+          split: o.split,
+          ...r,
+          ...(t ? { ttaLevel: t.tta, ttaAccuracy: t.accuracy, ttaLoss: t.loss } : {}),
+          params: c.params,
+          flops: c.flops,
+        }),
+      );
     });
 }

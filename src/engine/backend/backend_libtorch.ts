@@ -3,16 +3,7 @@
  * (possibly a strided view), so data reaches JS only when read. Modelled on tfjs-node's
  * NodeJSKernelBackend. Storage, refcounts and disposal live here; kernels live in ../kernels.
  */
-import {
-  BackendTimingInfo,
-  BackendValues,
-  DataId,
-  DataStorage,
-  DataType,
-  KernelBackend,
-  TensorInfo,
-  engine,
-} from '@tensorflow/tfjs-core';
+import { BackendTimingInfo, BackendValues, DataId, DataStorage, DataType, KernelBackend, TensorInfo, engine } from '@tensorflow/tfjs-core';
 import { CODE_DTYPE, DTYPE_CODE, NativeAddon } from '../native/native.js';
 
 interface TensorData {
@@ -55,13 +46,21 @@ export class LibtorchBackend extends KernelBackend {
 
   /** Runs a native op: inputs by TensorInfo (null = absent optional), numeric attrs. */
   run(name: string, inputs: OpInput[], attrs: number[] = []): TensorInfo {
-    const h = this.native.op(this.code(name), inputs.map((t) => (t ? this.handle(t) : -1)), attrs);
+    const h = this.native.op(
+      this.code(name),
+      inputs.map((t) => (t ? this.handle(t) : -1)),
+      attrs,
+    );
     if (typeof h !== 'number') throw new Error(`libtorch backend: ${name} returned several outputs`);
     return this.wrap(h);
   }
 
   runMulti(name: string, inputs: OpInput[], attrs: number[] = []): TensorInfo[] {
-    const h = this.native.op(this.code(name), inputs.map((t) => (t ? this.handle(t) : -1)), attrs);
+    const h = this.native.op(
+      this.code(name),
+      inputs.map((t) => (t ? this.handle(t) : -1)),
+      attrs,
+    );
     return (typeof h === 'number' ? [h] : h).map((x) => this.wrap(x));
   }
 
@@ -76,7 +75,13 @@ export class LibtorchBackend extends KernelBackend {
   }
 
   makeTensorInfo(shape: number[], dtype: DataType, values?: BackendValues): TensorInfo {
-    const v = values ?? (dtype === 'float32' ? new Float32Array(sizeOf(shape)) : dtype === 'int32' ? new Int32Array(sizeOf(shape)) : new Uint8Array(sizeOf(shape)));
+    const v =
+      values ??
+      (dtype === 'float32'
+        ? new Float32Array(sizeOf(shape))
+        : dtype === 'int32'
+          ? new Int32Array(sizeOf(shape))
+          : new Uint8Array(sizeOf(shape)));
     return { dataId: this.write(v, shape, dtype), shape, dtype };
   }
 

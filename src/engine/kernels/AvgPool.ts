@@ -4,4 +4,5 @@ import { kernel } from './utils/kernel.js';
 import { PoolAttrs, poolInfo } from './MaxPool.js';
 
 export const avgPoolConfig = kernel<{ x: TensorInfo }, PoolAttrs>('AvgPool', ({ inputs, backend, attrs }) =>
-  backend.run('AvgPool', [inputs.x], poolGeometry(poolInfo(inputs.x.shape, attrs))));
+  backend.run('AvgPool', [inputs.x], poolGeometry(poolInfo(inputs.x.shape, attrs))),
+);

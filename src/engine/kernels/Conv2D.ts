@@ -15,8 +15,15 @@ export const conv2DConfig = kernel<{ x: TensorInfo; filter: TensorInfo }, ConvAt
   const { inputs, backend, attrs } = args;
   if (attrs.dataFormat === 'NCHW') return cpuFallback('Conv2D')(args) as TensorInfo;
   const info = backend_util.computeConv2DInfo(
-    inputs.x.shape as [number, number, number, number], inputs.filter.shape as [number, number, number, number],
-    attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    inputs.x.shape as [number, number, number, number],
+    inputs.filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   // attrs: geometry, activation = linear, leaky alpha
   return backend.run('Conv2D', [inputs.x, inputs.filter], [...convGeometry(info), 0, 0]);
 });

@@ -6,14 +6,24 @@ import type { ConvAttrs } from './Conv2D.js';
 type Shape4 = [number, number, number, number];
 
 export function depthwiseInfo(xShape: Shape4, filterShape: Shape4, attrs: Partial<ConvAttrs>): backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides ?? 1, attrs.dilations ?? 1, attrs.pad ?? 'valid',
-    attrs.dimRoundingMode, true);
+  return backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs.strides ?? 1,
+    attrs.dilations ?? 1,
+    attrs.pad ?? 'valid',
+    attrs.dimRoundingMode,
+    true,
+  );
 }
 
-export const depthwiseConv2dNativeConfig = kernel<{ x: TensorInfo; filter: TensorInfo }, ConvAttrs>('DepthwiseConv2dNative', ({ inputs, backend, attrs }) => {
-  const info = depthwiseInfo(inputs.x.shape as Shape4, inputs.filter.shape as Shape4, attrs);
-  return backend.run('DepthwiseConv2dNative', [inputs.x, inputs.filter], [...convGeometry(info), 0, 0]);
-});
+export const depthwiseConv2dNativeConfig = kernel<{ x: TensorInfo; filter: TensorInfo }, ConvAttrs>(
+  'DepthwiseConv2dNative',
+  ({ inputs, backend, attrs }) => {
+    const info = depthwiseInfo(inputs.x.shape as Shape4, inputs.filter.shape as Shape4, attrs);
+    return backend.run('DepthwiseConv2dNative', [inputs.x, inputs.filter], [...convGeometry(info), 0, 0]);
+  },
+);
 
 export const depthwiseConv2dNativeBackpropInputConfig = kernel<{ dy: TensorInfo; filter: TensorInfo }, ConvAttrs & { inputShape: Shape4 }>(
   'DepthwiseConv2dNativeBackpropInput',

@@ -5,4 +5,9 @@ export const fusedBatchNormConfig = kernel<
   { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo },
   { varianceEpsilon: number }
 >('FusedBatchNorm', ({ inputs, backend, attrs }) =>
-  backend.run('FusedBatchNorm', [inputs.x, inputs.mean, inputs.variance, inputs.offset ?? null, inputs.scale ?? null], [attrs.varianceEpsilon ?? 0.001]));
+  backend.run(
+    'FusedBatchNorm',
+    [inputs.x, inputs.mean, inputs.variance, inputs.offset ?? null, inputs.scale ?? null],
+    [attrs.varianceEpsilon ?? 0.001],
+  ),
+);

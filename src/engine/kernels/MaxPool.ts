@@ -10,8 +10,16 @@ export interface PoolAttrs {
 }
 
 export function poolInfo(xShape: number[], attrs: PoolAttrs): backend_util.Conv2DInfo {
-  return backend_util.computePool2DInfo(xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  return backend_util.computePool2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
 }
 
 export const maxPoolConfig = kernel<{ x: TensorInfo }, PoolAttrs>('MaxPool', ({ inputs, backend, attrs }) =>
-  backend.run('MaxPool', [inputs.x], poolGeometry(poolInfo(inputs.x.shape, attrs))));
+  backend.run('MaxPool', [inputs.x], poolGeometry(poolInfo(inputs.x.shape, attrs))),
+);

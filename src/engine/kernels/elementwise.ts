@@ -8,25 +8,80 @@ import { DTYPE_CODE, NativeDType } from '../native/native.js';
 import { binaryKernel, kernel, unaryKernel } from './utils/kernel.js';
 
 const UNARY = [
-  'Abs', 'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atanh', 'Ceil', 'Cos', 'Cosh', 'Elu', 'Erf', 'Exp', 'Expm1',
-  'Floor', 'IsNan', 'IsInf', 'IsFinite', 'Log', 'Log1p', 'LogicalNot', 'Neg', 'Reciprocal', 'Relu', 'Relu6',
-  'Round', 'Rsqrt', 'Selu', 'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Softplus', 'Sqrt', 'Square', 'Tan', 'Tanh',
-  'Identity', 'ZerosLike', 'OnesLike',
+  'Abs',
+  'Acos',
+  'Acosh',
+  'Asin',
+  'Asinh',
+  'Atan',
+  'Atanh',
+  'Ceil',
+  'Cos',
+  'Cosh',
+  'Elu',
+  'Erf',
+  'Exp',
+  'Expm1',
+  'Floor',
+  'IsNan',
+  'IsInf',
+  'IsFinite',
+  'Log',
+  'Log1p',
+  'LogicalNot',
+  'Neg',
+  'Reciprocal',
+  'Relu',
+  'Relu6',
+  'Round',
+  'Rsqrt',
+  'Selu',
+  'Sigmoid',
+  'Sign',
+  'Sin',
+  'Sinh',
+  'Softplus',
+  'Sqrt',
+  'Square',
+  'Tan',
+  'Tanh',
+  'Identity',
+  'ZerosLike',
+  'OnesLike',
 ];
 
 const BINARY = [
-  'Add', 'Sub', 'Multiply', 'RealDiv', 'Mod', 'Maximum', 'Minimum', 'Pow', 'Atan2', 'SquaredDifference',
-  'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr',
+  'Add',
+  'Sub',
+  'Multiply',
+  'RealDiv',
+  'Mod',
+  'Maximum',
+  'Minimum',
+  'Pow',
+  'Atan2',
+  'SquaredDifference',
+  'Equal',
+  'NotEqual',
+  'Less',
+  'LessEqual',
+  'Greater',
+  'GreaterEqual',
+  'LogicalAnd',
+  'LogicalOr',
 ];
 
 const step = kernel<{ x: TensorInfo }, { alpha: number }>('Step', ({ inputs, backend, attrs }) =>
-  backend.run('Step', [inputs.x], [attrs.alpha ?? 0]));
+  backend.run('Step', [inputs.x], [attrs.alpha ?? 0]),
+);
 
 const leakyRelu = kernel<{ x: TensorInfo }, { alpha: number }>('LeakyRelu', ({ inputs, backend, attrs }) =>
-  backend.run('LeakyRelu', [inputs.x], [attrs.alpha]));
+  backend.run('LeakyRelu', [inputs.x], [attrs.alpha]),
+);
 
 const clip = kernel<{ x: TensorInfo }, { clipValueMin: number; clipValueMax: number }>('ClipByValue', ({ inputs, backend, attrs }) =>
-  backend.run('ClipByValue', [inputs.x], [attrs.clipValueMin, attrs.clipValueMax]));
+  backend.run('ClipByValue', [inputs.x], [attrs.clipValueMin, attrs.clipValueMax]),
+);
 
 const cast = kernel<{ x: TensorInfo }, { dtype: string }>('Cast', ({ inputs, backend, attrs }) => {
   const code = DTYPE_CODE[attrs.dtype as NativeDType];
@@ -35,10 +90,12 @@ const cast = kernel<{ x: TensorInfo }, { dtype: string }>('Cast', ({ inputs, bac
 });
 
 const prelu = kernel<{ x: TensorInfo; alpha: TensorInfo }, object>('Prelu', ({ inputs, backend }) =>
-  backend.run('Prelu', [inputs.x, inputs.alpha]));
+  backend.run('Prelu', [inputs.x, inputs.alpha]),
+);
 
 const eluGrad = kernel<{ dy: TensorInfo; y: TensorInfo }, object>('EluGrad', ({ inputs, backend }) =>
-  backend.run('EluGrad', [inputs.dy, inputs.y]));
+  backend.run('EluGrad', [inputs.dy, inputs.y]),
+);
 
 // tfjs's FloorDiv returns int32 whatever the input dtype.
 const floorDiv = kernel<{ a: TensorInfo; b: TensorInfo }, object>('FloorDiv', ({ inputs, backend }) => {
@@ -52,10 +109,19 @@ const floorDiv = kernel<{ a: TensorInfo; b: TensorInfo }, object>('FloorDiv', ({
 const addN = kernel<TensorInfo[], object>('AddN', ({ inputs, backend }) => backend.run('AddN', inputs));
 
 const select = kernel<{ condition: TensorInfo; t: TensorInfo; e: TensorInfo }, object>('Select', ({ inputs, backend }) =>
-  backend.run('Select', [inputs.condition, inputs.t, inputs.e]));
+  backend.run('Select', [inputs.condition, inputs.t, inputs.e]),
+);
 
 export const elementwiseConfigs: KernelConfig[] = [
   ...UNARY.map(unaryKernel),
   ...BINARY.map(binaryKernel),
-  step, leakyRelu, clip, cast, prelu, eluGrad, floorDiv, addN, select,
+  step,
+  leakyRelu,
+  clip,
+  cast,
+  prelu,
+  eluGrad,
+  floorDiv,
+  addN,
+  select,
 ];

@@ -10,11 +10,16 @@ export const EXPAND_TO = 'AurapruneExpandTo';
 export const BATCH_NORM_GRAD = 'AurapruneBatchNormGrad';
 
 export const reluGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo }, object>(RELU_GRAD, ({ inputs, backend }) =>
-  backend.run('ReluGrad', [inputs.dy, inputs.x]));
+  backend.run('ReluGrad', [inputs.dy, inputs.x]),
+);
 
 export const expandToConfig = kernel<{ x: TensorInfo }, { shape: number[] }>(EXPAND_TO, ({ inputs, backend, attrs }) =>
-  backend.run('ExpandTo', [inputs.x], attrs.shape));
+  backend.run('ExpandTo', [inputs.x], attrs.shape),
+);
 
-export const batchNormGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; scale?: TensorInfo }, { varianceEpsilon: number }>(
-  BATCH_NORM_GRAD, ({ inputs, backend, attrs }) =>
-    backend.runMulti('BatchNormGrad', [inputs.dy, inputs.x, inputs.mean, inputs.variance, inputs.scale ?? null], [attrs.varianceEpsilon]));
+export const batchNormGradConfig = kernel<
+  { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; scale?: TensorInfo },
+  { varianceEpsilon: number }
+>(BATCH_NORM_GRAD, ({ inputs, backend, attrs }) =>
+  backend.runMulti('BatchNormGrad', [inputs.dy, inputs.x, inputs.mean, inputs.variance, inputs.scale ?? null], [attrs.varianceEpsilon]),
+);

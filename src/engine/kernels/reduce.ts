@@ -11,7 +11,7 @@ function reduction(name: string): KernelConfig {
     name,
     ({ inputs, backend, attrs }) => {
       const axis = 'reductionIndices' in attrs ? attrs.reductionIndices : attrs.axis;
-      const axes = util.parseAxisParam(axis ?? null as unknown as number[], inputs.x.shape);
+      const axes = util.parseAxisParam(axis ?? (null as unknown as number[]), inputs.x.shape);
       return backend.run(name, [inputs.x], [attrs.keepDims ? 1 : 0, ...axes]);
     },
   );
@@ -19,10 +19,12 @@ function reduction(name: string): KernelConfig {
 
 function argReduction(name: string): KernelConfig {
   return kernel<{ x: TensorInfo }, { axis: number }>(name, ({ inputs, backend, attrs }) =>
-    backend.run(name, [inputs.x], normAxes(attrs.axis, inputs.x.shape.length)));
+    backend.run(name, [inputs.x], normAxes(attrs.axis, inputs.x.shape.length)),
+  );
 }
 
 const softmax = kernel<{ logits: TensorInfo }, { dim: number }>('Softmax', ({ inputs, backend, attrs }) =>
-  backend.run('Softmax', [inputs.logits], normAxes(attrs.dim, inputs.logits.shape.length)));
+  backend.run('Softmax', [inputs.logits], normAxes(attrs.dim, inputs.logits.shape.length)),
+);
 
 export const reduceConfigs: KernelConfig[] = [...REDUCTIONS.map(reduction), argReduction('ArgMax'), argReduction('ArgMin'), softmax];

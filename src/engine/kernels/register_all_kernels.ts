@@ -22,13 +22,27 @@ import { reduceConfigs } from './reduce.js';
 import { shapeConfigs } from './shape.js';
 
 export const nativeKernelConfigs: KernelConfig[] = [
-  conv2DConfig, conv2DBackpropInputConfig, conv2DBackpropFilterConfig,
-  depthwiseConv2dNativeConfig, depthwiseConv2dNativeBackpropInputConfig, depthwiseConv2dNativeBackpropFilterConfig,
-  fusedConv2DConfig, fusedDepthwiseConv2DConfig,
-  maxPoolConfig, maxPoolGradConfig, avgPoolConfig, avgPoolGradConfig,
-  batchMatMulConfig, fusedMatMulConfig, fusedBatchNormConfig,
-  reluGradConfig, expandToConfig, batchNormGradConfig,
-  ...elementwiseConfigs, ...reduceConfigs, ...shapeConfigs,
+  conv2DConfig,
+  conv2DBackpropInputConfig,
+  conv2DBackpropFilterConfig,
+  depthwiseConv2dNativeConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  fusedConv2DConfig,
+  fusedDepthwiseConv2DConfig,
+  maxPoolConfig,
+  maxPoolGradConfig,
+  avgPoolConfig,
+  avgPoolGradConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  fusedBatchNormConfig,
+  reluGradConfig,
+  expandToConfig,
+  batchNormGradConfig,
+  ...elementwiseConfigs,
+  ...reduceConfigs,
+  ...shapeConfigs,
 ];
 
 let registered = false;

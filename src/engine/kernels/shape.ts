@@ -18,7 +18,8 @@ const expandDims = kernel<{ input: TensorInfo }, { dim: number }>('ExpandDims', 
 });
 
 const transpose = kernel<{ x: TensorInfo }, { perm: number[] }>('Transpose', ({ inputs, backend, attrs }) =>
-  backend.run('Transpose', [inputs.x], attrs.perm));
+  backend.run('Transpose', [inputs.x], attrs.perm),
+);
 
 const slice = kernel<{ x: TensorInfo }, { begin: number | number[]; size: number | number[] }>('Slice', ({ inputs, backend, attrs }) => {
   const [begin, size] = slice_util.parseSliceParams(inputs.x, attrs.begin, attrs.size);
@@ -32,10 +33,12 @@ const concat = kernel<TensorInfo[], { axis: number }>('Concat', ({ inputs, backe
 });
 
 const pack = kernel<TensorInfo[], { axis: number }>('Pack', ({ inputs, backend, attrs }) =>
-  backend.run('Pack', inputs, normAxes(attrs.axis, inputs[0].shape.length + 1)));
+  backend.run('Pack', inputs, normAxes(attrs.axis, inputs[0].shape.length + 1)),
+);
 
 const unpack = kernel<{ value: TensorInfo }, { axis: number }>('Unpack', ({ inputs, backend, attrs }) =>
-  backend.runMulti('Unpack', [inputs.value], normAxes(attrs.axis, inputs.value.shape.length)));
+  backend.runMulti('Unpack', [inputs.value], normAxes(attrs.axis, inputs.value.shape.length)),
+);
 
 const splitV = kernel<{ x: TensorInfo }, { numOrSizeSplits: number | number[]; axis: number }>('SplitV', ({ inputs, backend, attrs }) => {
   const axis = util.parseAxisParam(attrs.axis, inputs.x.shape)[0];
@@ -44,12 +47,16 @@ const splitV = kernel<{ x: TensorInfo }, { numOrSizeSplits: number | number[]; a
 });
 
 const pad = kernel<{ x: TensorInfo }, { paddings: Array<[number, number]>; constantValue: number }>('PadV2', ({ inputs, backend, attrs }) =>
-  backend.run('PadV2', [inputs.x], [attrs.constantValue, ...attrs.paddings.flat()]));
+  backend.run('PadV2', [inputs.x], [attrs.constantValue, ...attrs.paddings.flat()]),
+);
 
-const tile = kernel<{ x: TensorInfo }, { reps: number[] }>('Tile', ({ inputs, backend, attrs }) => backend.run('Tile', [inputs.x], attrs.reps));
+const tile = kernel<{ x: TensorInfo }, { reps: number[] }>('Tile', ({ inputs, backend, attrs }) =>
+  backend.run('Tile', [inputs.x], attrs.reps),
+);
 
 const reverse = kernel<{ x: TensorInfo }, { dims: number | number[] }>('Reverse', ({ inputs, backend, attrs }) =>
-  backend.run('Reverse', [inputs.x], util.parseAxisParam(attrs.dims, inputs.x.shape)));
+  backend.run('Reverse', [inputs.x], util.parseAxisParam(attrs.dims, inputs.x.shape)),
+);
 
 const gather = kernel<{ x: TensorInfo; indices: TensorInfo }, { axis: number; batchDims: number }>('GatherV2', (args) => {
   const { inputs, backend, attrs } = args;
@@ -59,10 +66,29 @@ const gather = kernel<{ x: TensorInfo; indices: TensorInfo }, { axis: number; ba
   return backend.run('GatherV2', [inputs.x, inputs.indices], [axis]);
 });
 
-const oneHot = kernel<{ indices: TensorInfo }, { depth: number; onValue: number; offValue: number; dtype: string }>('OneHot', ({ inputs, backend, attrs }) =>
-  backend.run('OneHot', [inputs.indices], [attrs.depth, attrs.onValue, attrs.offValue, DTYPE_CODE[attrs.dtype as NativeDType]]));
+const oneHot = kernel<{ indices: TensorInfo }, { depth: number; onValue: number; offValue: number; dtype: string }>(
+  'OneHot',
+  ({ inputs, backend, attrs }) =>
+    backend.run('OneHot', [inputs.indices], [attrs.depth, attrs.onValue, attrs.offValue, DTYPE_CODE[attrs.dtype as NativeDType]]),
+);
 
 const fill = kernel<object, { shape: number[]; value: number; dtype: string }>('Fill', ({ backend, attrs }) =>
-  backend.run('Fill', [], [DTYPE_CODE[(attrs.dtype ?? 'float32') as NativeDType], Number(attrs.value), ...attrs.shape]));
+  backend.run('Fill', [], [DTYPE_CODE[(attrs.dtype ?? 'float32') as NativeDType], Number(attrs.value), ...attrs.shape]),
+);
 
-export const shapeConfigs: KernelConfig[] = [reshape, expandDims, transpose, slice, concat, pack, unpack, splitV, pad, tile, reverse, gather, oneHot, fill];
+export const shapeConfigs: KernelConfig[] = [
+  reshape,
+  expandDims,
+  transpose,
+  slice,
+  concat,
+  pack,
+  unpack,
+  splitV,
+  pad,
+  tile,
+  reverse,
+  gather,
+  oneHot,
+  fill,
+];

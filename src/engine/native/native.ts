@@ -14,7 +14,13 @@ export type NativeDType = keyof typeof DTYPE_CODE;
 
 /** Fused activation codes shared with the addon (registry.h `Act`). */
 export const ACTIVATION_CODE: Record<string, number> = {
-  linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5, prelu: 6,
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  elu: 3,
+  sigmoid: 4,
+  leakyrelu: 5,
+  prelu: 6,
 };
 
 export interface NativeAddon {

@@ -36,9 +36,17 @@ function reduceRows(mi: Float64Array, rows: number, cols: number, how: 'sum' | '
 
 export function auraImportance(o: AuraCriterionOptions = {}): Importance {
   return {
-    name: 'aura', uses: 'labels',
+    name: 'aura',
+    uses: 'labels',
     needs: (units, taps) => ({
-      labels: units.flatMap((u, k) => (taps[k].child ? [{ layer: taps[k].self, pool: u.poolFactor }, { layer: taps[k].child!, pool: 1 }] : [{ layer: taps[k].self, pool: 1 }])),
+      labels: units.flatMap((u, k) =>
+        taps[k].child
+          ? [
+              { layer: taps[k].self, pool: u.poolFactor },
+              { layer: taps[k].child!, pool: 1 },
+            ]
+          : [{ layer: taps[k].self, pool: 1 }],
+      ),
     }),
     // layer pairs with enough work are split across worker threads (both cores)
     score: async ({ units, taps, store }) => {
@@ -48,9 +56,12 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
         let scores: Float64Array;
         if (!taps[k].child) {
           const d = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
-          scores = Float64Array.from({ length: u.filters }, (_, c) => mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10));
+          scores = Float64Array.from({ length: u.filters }, (_, c) =>
+            mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10),
+          );
         } else {
-          const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!, Y = store.labels.get(`${taps[k].child}@1`)!;
+          const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!,
+            Y = store.labels.get(`${taps[k].child}@1`)!;
           const { mi } = await parallelSpatialMIMatrix(X, Y, { ...o, threads: o.threads });
           scores = reduceRows(mi, X.channels, Y.channels, o.reduce ?? 'sum');
         }
@@ -62,19 +73,33 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
 }
 
 export function auraDescriptorImportance(o: AuraCriterionOptions = {}): Importance {
-  const mi = o.estimator === 'ksg' ? (a: Float64Array, b: Float64Array) => mutualInfoKSG(a, b) : (a: Float64Array, b: Float64Array) => mutualInfoBinned(a, b);
+  const mi =
+    o.estimator === 'ksg'
+      ? (a: Float64Array, b: Float64Array) => mutualInfoKSG(a, b)
+      : (a: Float64Array, b: Float64Array) => mutualInfoBinned(a, b);
   return {
-    name: 'aura-descriptor', uses: 'labels',
-    needs: (_units, taps) => ({ labels: taps.flatMap((t) => [{ layer: t.self, pool: 1 }, ...(t.child ? [{ layer: t.child, pool: 1 }] : [])]) }),
-    score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => {
-      const n = store.n;
-      const dx = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
-      if (!taps[k].child) return Float64Array.from({ length: u.filters }, (_, c) => mutualInfoWithLabels(dx.subarray(c * n, (c + 1) * n), store.classLabels, 10));
-      const Y = store.labels.get(`${taps[k].child}@1`)!;
-      const dy = auraDescriptors(Y, o);
-      const m = new Float64Array(u.filters * Y.channels);
-      for (let i = 0; i < u.filters; i++) for (let j = 0; j < Y.channels; j++) m[i * Y.channels + j] = mi(dx.subarray(i * n, (i + 1) * n), dy.subarray(j * n, (j + 1) * n));
-      return reduceRows(m, u.filters, Y.channels, o.reduce ?? 'sum');
-    })),
+    name: 'aura-descriptor',
+    uses: 'labels',
+    needs: (_units, taps) => ({
+      labels: taps.flatMap((t) => [{ layer: t.self, pool: 1 }, ...(t.child ? [{ layer: t.child, pool: 1 }] : [])]),
+    }),
+    score: ({ units, taps, store }) =>
+      units.map((u, k) =>
+        timed(u.conv, () => {
+          const n = store.n;
+          const dx = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
+          if (!taps[k].child)
+            return Float64Array.from({ length: u.filters }, (_, c) =>
+              mutualInfoWithLabels(dx.subarray(c * n, (c + 1) * n), store.classLabels, 10),
+            );
+          const Y = store.labels.get(`${taps[k].child}@1`)!;
+          const dy = auraDescriptors(Y, o);
+          const m = new Float64Array(u.filters * Y.channels);
+          for (let i = 0; i < u.filters; i++)
+            for (let j = 0; j < Y.channels; j++)
+              m[i * Y.channels + j] = mi(dx.subarray(i * n, (i + 1) * n), dy.subarray(j * n, (j + 1) * n));
+          return reduceRows(m, u.filters, Y.channels, o.reduce ?? 'sum');
+        }),
+      ),
   };
 }

@@ -9,7 +9,10 @@ import { CRITERIA, scoreModel } from './registry.js';
 import { CIFAR_DIR } from '../../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
-before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
+before(async () => {
+  setFallbackLogger(() => {});
+  await useBestBackend();
+});
 
 describe('criteria', () => {
   const sample = balancedSample(loadCifar10(DIR, 'test', { limit: 2000 }), 12, 1);
@@ -21,7 +24,9 @@ describe('criteria', () => {
   conv3.setWeights([tf.mul(k, mask), tf.mul(b, mask)]);
   const opts = { mint: { groups: 1000 }, seed: 3, quiet: true };
   let results: Awaited<ReturnType<typeof scoreModel>> = [];
-  before(async () => { results = await scoreModel(model, sample, [...CRITERIA], opts); });
+  before(async () => {
+    results = await scoreModel(model, sample, [...CRITERIA], opts);
+  });
 
   for (const name of CRITERIA.filter((c) => c !== 'random')) {
     // MINT's geometric estimator is a randomised two-sample test: at n = 120 images one call varies
@@ -31,7 +36,10 @@ describe('criteria', () => {
       const r = results.find((x) => x.criterion === name)!;
       const s = r.scores.find((u) => u.conv === 'conv3')!.scores;
       const below = Array.from(s).filter((v) => v < s[1] - 1e-12).length;
-      assert.ok(below < slack, `${name}: ${below} filters score below the dead one (${s[1]}); scores ${Array.from(s).map((v) => v.toFixed(3))}`);
+      assert.ok(
+        below < slack,
+        `${name}: ${below} filters score below the dead one (${s[1]}); scores ${Array.from(s).map((v) => v.toFixed(3))}`,
+      );
     });
   }
   test('one score per filter for every unit, timings recorded, deterministic for a fixed seed', async () => {

@@ -14,30 +14,71 @@ import { unitTaps } from './taps.js';
 
 export interface InspectData {
   pair: { parent: string; child: string; rows: number; cols: number; mi: number[] };
-  examples: Array<{ layer: string; filter: number; h: number; w: number; map: number[]; labels: number[]; levels: number; aura: number[]; entropy: number }>;
+  examples: Array<{
+    layer: string;
+    filter: number;
+    h: number;
+    w: number;
+    map: number[];
+    labels: number[];
+    levels: number;
+    aura: number[];
+    entropy: number;
+  }>;
 }
 
-export function inspectAura(model: LayersModel, sample: CifarSplit, o: { levels?: number; unit?: number; filters?: number } = {}): InspectData | null {
+export function inspectAura(
+  model: LayersModel,
+  sample: CifarSplit,
+  o: { levels?: number; unit?: number; filters?: number } = {},
+): InspectData | null {
   const units = pruningUnits(model);
   const taps = unitTaps(model, units, 'relu');
   const k = o.unit ?? units.findIndex((_, i) => taps[i].child !== null);
   if (k < 0 || !taps[k].child) return null;
   const G = o.levels ?? 8;
   const u = units[k];
-  const store = buildStore(model, sample, { labels: [{ layer: taps[k].self, pool: u.poolFactor }, { layer: taps[k].child!, pool: 1 }] }, { quantize: { levels: G, zeroBin: true }, quiet: true });
-  const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!, Y = store.labels.get(`${taps[k].child}@1`)!;
+  const store = buildStore(
+    model,
+    sample,
+    {
+      labels: [
+        { layer: taps[k].self, pool: u.poolFactor },
+        { layer: taps[k].child!, pool: 1 },
+      ],
+    },
+    { quantize: { levels: G, zeroBin: true }, quiet: true },
+  );
+  const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!,
+    Y = store.labels.get(`${taps[k].child}@1`)!;
   const { mi } = spatialMIMatrix(X, Y);
   const examples: InspectData['examples'] = [];
   const one = { ...sample, n: 1, images: sample.images.subarray(0, 3072), labels: sample.labels.subarray(0, 1) };
-  forEachActivationBatch(model, one, [taps[k].self], (b) => {
-    const [, H, W, C] = b.shape;
-    const p = poolMaps(b.values, b.shape, 1);
-    for (let f = 0; f < Math.min(o.filters ?? 4, C); f++) {
-      const map = Array.from({ length: H * W }, (_, s) => p.values[s * C + f]);
-      const labels = Array.from(quantizeMap(map, new Uint8Array(H * W), { levels: G, zeroBin: true }));
-      const aura = auraMatrix(labels, H, W, G);
-      examples.push({ layer: taps[k].self, filter: f, h: H, w: W, map, labels, levels: G, aura: Array.from(aura), entropy: entropyOfCounts(aura) });
-    }
-  }, { quiet: true });
+  forEachActivationBatch(
+    model,
+    one,
+    [taps[k].self],
+    (b) => {
+      const [, H, W, C] = b.shape;
+      const p = poolMaps(b.values, b.shape, 1);
+      for (let f = 0; f < Math.min(o.filters ?? 4, C); f++) {
+        const map = Array.from({ length: H * W }, (_, s) => p.values[s * C + f]);
+        const labels = Array.from(quantizeMap(map, new Uint8Array(H * W), { levels: G, zeroBin: true }));
+        const aura = auraMatrix(labels, H, W, G);
+        examples.push({
+          layer: taps[k].self,
+          filter: f,
+          h: H,
+          w: W,
+          map,
+          labels,
+          levels: G,
+          aura: Array.from(aura),
+          entropy: entropyOfCounts(aura),
+        });
+      }
+    },
+    { quiet: true },
+  );
   return { pair: { parent: taps[k].self, child: taps[k].child!, rows: X.channels, cols: Y.channels, mi: Array.from(mi) }, examples };
 }

@@ -10,7 +10,10 @@
 import { mintConditionalMI, Rows } from '../../info/mint_geometric.js';
 import { Importance, timed } from './types.js';
 
-export interface MintOptions { groups?: number; conditional?: boolean }
+export interface MintOptions {
+  groups?: number;
+  conditional?: boolean;
+}
 
 function groupBounds(C: number, groups: number): Array<[number, number]> {
   const g = Math.max(1, Math.min(groups, C));
@@ -27,35 +30,40 @@ function groupRows(means: Float64Array, n: number, [a, b]: [number, number]): Ro
 
 export function mintImportance(o: MintOptions = {}): Importance {
   return {
-    name: 'mint', uses: 'means',
+    name: 'mint',
+    uses: 'means',
     needs: (_u, taps) => ({ means: taps.flatMap((t) => [t.self, ...(t.child ? [t.child] : [])]) }),
-    score: ({ units, taps, store, seed }) => units.map((u, k) => timed(u.conv, () => {
-      const n = store.n;
-      const pm = store.means.get(taps[k].self)!;
-      const pg = groupBounds(u.filters, o.groups ?? 8);
-      const parents = pg.map((g) => groupRows(pm, n, g));
-      let children: Rows[];
-      if (taps[k].child) {
-        const cm = store.means.get(taps[k].child!)!;
-        children = groupBounds(cm.length / n, o.groups ?? 8).map((g) => groupRows(cm, n, g));
-      } else {
-        const oh = new Float64Array(n * 10);
-        store.classLabels.forEach((l, i) => (oh[i * 10 + l] = 1));
-        children = [{ data: oh, n, d: 10 }];
-      }
-      const out = new Float64Array(u.filters);
-      pg.forEach((g, p) => {
-        let z: Rows | null = null;
-        if (o.conditional && pg.length > 1) {
-          const zd = new Float64Array(n);
-          for (let c = 0; c < u.filters; c++) if (c < g[0] || c >= g[1]) for (let i = 0; i < n; i++) zd[i] += pm[c * n + i] / (u.filters - (g[1] - g[0]));
-          z = { data: zd, n, d: 1 };
-        }
-        let s = 0;
-        for (const ch of children) s += mintConditionalMI(ch, parents[p], z, { seed: seed + p });
-        for (let c = g[0]; c < g[1]; c++) out[c] = s;
-      });
-      return out;
-    })),
+    score: ({ units, taps, store, seed }) =>
+      units.map((u, k) =>
+        timed(u.conv, () => {
+          const n = store.n;
+          const pm = store.means.get(taps[k].self)!;
+          const pg = groupBounds(u.filters, o.groups ?? 8);
+          const parents = pg.map((g) => groupRows(pm, n, g));
+          let children: Rows[];
+          if (taps[k].child) {
+            const cm = store.means.get(taps[k].child!)!;
+            children = groupBounds(cm.length / n, o.groups ?? 8).map((g) => groupRows(cm, n, g));
+          } else {
+            const oh = new Float64Array(n * 10);
+            store.classLabels.forEach((l, i) => (oh[i * 10 + l] = 1));
+            children = [{ data: oh, n, d: 10 }];
+          }
+          const out = new Float64Array(u.filters);
+          pg.forEach((g, p) => {
+            let z: Rows | null = null;
+            if (o.conditional && pg.length > 1) {
+              const zd = new Float64Array(n);
+              for (let c = 0; c < u.filters; c++)
+                if (c < g[0] || c >= g[1]) for (let i = 0; i < n; i++) zd[i] += pm[c * n + i] / (u.filters - (g[1] - g[0]));
+              z = { data: zd, n, d: 1 };
+            }
+            let s = 0;
+            for (const ch of children) s += mintConditionalMI(ch, parents[p], z, { seed: seed + p });
+            for (let c = g[0]; c < g[1]; c++) out[c] = s;
+          });
+          return out;
+        }),
+      ),
   };
 }

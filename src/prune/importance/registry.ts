@@ -12,17 +12,27 @@ import type { Importance, TapPoint, UnitScores } from './types.js';
 export const CRITERIA = ['aura', 'aura-descriptor', 'mint', 'hrank', 'l1', 'random', 'label-mi'] as const;
 export type CriterionName = (typeof CRITERIA)[number];
 
-export interface CriterionOptions { aura?: AuraCriterionOptions; mint?: MintOptions }
+export interface CriterionOptions {
+  aura?: AuraCriterionOptions;
+  mint?: MintOptions;
+}
 
 export function criterion(name: string, o: CriterionOptions = {}): Importance {
   switch (name) {
-    case 'aura': return auraImportance(o.aura);
-    case 'aura-descriptor': return auraDescriptorImportance(o.aura);
-    case 'mint': return mintImportance(o.mint);
-    case 'hrank': return hrankImportance;
-    case 'l1': return l1Importance;
-    case 'random': return randomImportance;
-    case 'label-mi': return labelMiImportance;
+    case 'aura':
+      return auraImportance(o.aura);
+    case 'aura-descriptor':
+      return auraDescriptorImportance(o.aura);
+    case 'mint':
+      return mintImportance(o.mint);
+    case 'hrank':
+      return hrankImportance;
+    case 'l1':
+      return l1Importance;
+    case 'random':
+      return randomImportance;
+    case 'label-mi':
+      return labelMiImportance;
   }
   throw new RangeError(`unknown criterion ${name}; choose one of ${CRITERIA.join(', ')}`);
 }
@@ -42,8 +52,12 @@ export interface ScoreResult {
  * Scores every prunable unit of `model` with each criterion, from one activation pass over
  * `sample` (a class-balanced, unaugmented calibration set).
  */
-export async function scoreModel(model: LayersModel, sample: CifarSplit, names: string[],
-  o: CriterionOptions & StoreOptions & { where?: TapPoint; seed?: number } = {}): Promise<ScoreResult[]> {
+export async function scoreModel(
+  model: LayersModel,
+  sample: CifarSplit,
+  names: string[],
+  o: CriterionOptions & StoreOptions & { where?: TapPoint; seed?: number } = {},
+): Promise<ScoreResult[]> {
   const units = pruningUnits(model);
   const taps = unitTaps(model, units, o.where ?? 'relu');
   const crits = names.map((n) => criterion(n, o));
@@ -56,7 +70,13 @@ export async function scoreModel(model: LayersModel, sample: CifarSplit, names: 
     const scores = await c.score({ model, units, taps, store, seed: o.seed ?? 0 });
     const own = c.uses ? store.seconds[c.uses] : 0;
     const aggregates = store.seconds.labels + store.seconds.means + store.seconds.ranks;
-    results.push({ criterion: c.name, units, scores, activationSeconds: activationSeconds - aggregates, scoringSeconds: (performance.now() - t1) / 1000 + own });
+    results.push({
+      criterion: c.name,
+      units,
+      scores,
+      activationSeconds: activationSeconds - aggregates,
+      scoringSeconds: (performance.now() - t1) / 1000 + own,
+    });
   }
   return results;
 }

@@ -22,26 +22,36 @@ export const randomImportance: Importance = {
 export const l1Importance: Importance = {
   name: 'l1',
   needs: () => ({}),
-  score: ({ model, units }) => units.map((u) => timed(u.conv, () => {
-    const k = model.getLayer(u.conv).getWeights()[0];
-    const v = k.dataSync();
-    const out = new Float64Array(u.filters);
-    for (let i = 0; i < v.length; i++) out[i % u.filters] += Math.abs(v[i]); // HWIO: filter = last axis
-    return out;
-  })),
+  score: ({ model, units }) =>
+    units.map((u) =>
+      timed(u.conv, () => {
+        const k = model.getLayer(u.conv).getWeights()[0];
+        const v = k.dataSync();
+        const out = new Float64Array(u.filters);
+        for (let i = 0; i < v.length; i++) out[i % u.filters] += Math.abs(v[i]); // HWIO: filter = last axis
+        return out;
+      }),
+    ),
 };
 
 export const hrankImportance: Importance = {
-  name: 'hrank', uses: 'ranks',
+  name: 'hrank',
+  uses: 'ranks',
   needs: (_u, taps) => ({ ranks: taps.map((t) => t.self) }),
   score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => Float64Array.from(store.ranks.get(taps[k].self)!))),
 };
 
 export const labelMiImportance: Importance = {
-  name: 'label-mi', uses: 'means',
+  name: 'label-mi',
+  uses: 'means',
   needs: (_u, taps) => ({ means: taps.map((t) => t.self) }),
-  score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => {
-    const m = store.means.get(taps[k].self)!;
-    return Float64Array.from({ length: u.filters }, (_, c) => mutualInfoWithLabels(m.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10));
-  })),
+  score: ({ units, taps, store }) =>
+    units.map((u, k) =>
+      timed(u.conv, () => {
+        const m = store.means.get(taps[k].self)!;
+        return Float64Array.from({ length: u.filters }, (_, c) =>
+          mutualInfoWithLabels(m.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10),
+        );
+      }),
+    ),
 };

@@ -7,18 +7,24 @@ import type { TapPoint, UnitTaps } from './types.js';
 export function tapOf(model: LayersModel, name: string, where: TapPoint): string {
   if (where === 'conv') return name;
   const consumers = consumersOf(model);
-  let cur = name, tap = name;
+  let cur = name,
+    tap = name;
   for (;;) {
     const next = consumers.get(cur) ?? [];
     if (next.length !== 1) return tap;
     const cls = next[0].getClassName();
-    if (cls === 'BatchNormalization') { tap = next[0].name; if (where === 'bn') return tap; }
-    else if (cls === 'ReLU' || cls === 'Activation' || cls === 'LeakyReLU') return next[0].name;
+    if (cls === 'BatchNormalization') {
+      tap = next[0].name;
+      if (where === 'bn') return tap;
+    } else if (cls === 'ReLU' || cls === 'Activation' || cls === 'LeakyReLU') return next[0].name;
     else return tap;
     cur = next[0].name;
   }
 }
 
 export function unitTaps(model: LayersModel, units: PruningUnit[], where: TapPoint): UnitTaps[] {
-  return units.map((u) => ({ self: tapOf(model, u.conv, where), child: u.consumerKind === 'conv' ? tapOf(model, u.consumer, where) : null }));
+  return units.map((u) => ({
+    self: tapOf(model, u.conv, where),
+    child: u.consumerKind === 'conv' ? tapOf(model, u.consumer, where) : null,
+  }));
 }

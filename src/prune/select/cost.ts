@@ -8,7 +8,12 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { countComplexity } from '../../eval/complexity.js';
 import type { PruningUnit } from '../surgery/graph.js';
 
-interface Term { params: number; flops: number; inUnit: number; outUnit: number }
+interface Term {
+  params: number;
+  flops: number;
+  inUnit: number;
+  outUnit: number;
+}
 
 export interface CostModel {
   units: PruningUnit[];
@@ -19,7 +24,8 @@ export interface CostModel {
 
 export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
   const c = countComplexity(model);
-  const outOf = new Map<string, number>(), inOf = new Map<string, number>();
+  const outOf = new Map<string, number>(),
+    inOf = new Map<string, number>();
   units.forEach((u, k) => {
     outOf.set(u.conv, k);
     u.followers.forEach((f) => outOf.set(f, k));
@@ -31,7 +37,8 @@ export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
     const layer = model.getLayer(l.name);
     const cls = layer.getClassName();
     const ws = layer.trainableWeights.map((w) => w.shape.reduce((a: number, b) => a * (b ?? 1), 1));
-    const inU = inOf.get(l.name) ?? -1, outU = outOf.get(l.name) ?? -1;
+    const inU = inOf.get(l.name) ?? -1,
+      outU = outOf.get(l.name) ?? -1;
     if (cls === 'Conv2D' || cls === 'Dense') {
       // kernel scales with in x out, bias with out; FLOPs with in x out
       terms.push({ params: ws[0], flops: l.flops, inUnit: inU, outUnit: cls === 'Conv2D' ? outU : -1 });
@@ -45,7 +52,8 @@ export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
     units,
     total: { params: c.params, flops: c.flops },
     count(kept) {
-      let params = 0, flops = 0;
+      let params = 0,
+        flops = 0;
       for (const t of terms) {
         const f = frac(kept, t.inUnit) * frac(kept, t.outUnit);
         params += t.params * f;

@@ -60,8 +60,12 @@ export function normalise(s: Float64Array, how: SelectOptions['normalize']): Flo
  * Global selection to a params or FLOPs reduction target (fraction of the original removed).
  * @returns kept indices per unit and the achieved reduction.
  */
-export function selectGlobal(scores: Scores, cost: CostModel, target: { by: 'params' | 'flops'; fraction: number }, o: SelectOptions = {}):
-  { kept: number[][]; achieved: number } {
+export function selectGlobal(
+  scores: Scores,
+  cost: CostModel,
+  target: { by: 'params' | 'flops'; fraction: number },
+  o: SelectOptions = {},
+): { kept: number[][]; achieved: number } {
   if (!(target.fraction > 0 && target.fraction < 1)) throw new RangeError(`target must be in (0, 1), got ${target.fraction}`);
   const units = cost.units;
   const norm = scores.map((s) => normalise(s, o.normalize ?? 'max'));
@@ -80,7 +84,9 @@ export function selectGlobal(scores: Scores, cost: CostModel, target: { by: 'par
     achieved = 1 - cost.count(keptN)[target.by] / base;
   }
   if (achieved < target.fraction - 0.01) {
-    throw new RangeError(`cannot remove ${(target.fraction * 100).toFixed(1)}% of ${target.by}: at most ${(achieved * 100).toFixed(1)}% with maxRemove ${o.maxRemove ?? 0.9} per layer and only the prunable convs; lower the target or raise --max-remove`);
+    throw new RangeError(
+      `cannot remove ${(target.fraction * 100).toFixed(1)}% of ${target.by}: at most ${(achieved * 100).toFixed(1)}% with maxRemove ${o.maxRemove ?? 0.9} per layer and only the prunable convs; lower the target or raise --max-remove`,
+    );
   }
   return { kept: keptSets(scores, removed), achieved };
 }

@@ -9,7 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { consumersOf } from './graph.js';
 
-type Json = Record<string, unknown> & { class_name: string; config: Record<string, unknown> & { name: string }; inbound_nodes?: unknown[]; name?: string };
+type Json = Record<string, unknown> & {
+  class_name: string;
+  config: Record<string, unknown> & { name: string };
+  inbound_nodes?: unknown[];
+  name?: string;
+};
 
 /** Replaces every [layerName, ...] reference to `from` with `to` inside nested inbound-node arrays. */
 function renameRefs(v: unknown, from: string, to: string): unknown {
@@ -28,7 +33,8 @@ export async function foldBatchNorm(model: tfl.LayersModel): Promise<{ model: tf
     const next = consumers.get(layer.name) ?? [];
     if (next.length === 1 && next[0].getClassName() === 'BatchNormalization') {
       const axis = (next[0].getConfig() as { axis: number | number[] }).axis;
-      if (axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3))) pairs.push([layer.name, next[0].name]);
+      if (axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3)))
+        pairs.push([layer.name, next[0].name]);
     }
   }
   const json = model.toJSON(null, false) as unknown as { class_name: string; config: { layers: Json[]; output_layers?: unknown[] } };
@@ -47,12 +53,16 @@ export async function foldBatchNorm(model: tfl.LayersModel): Promise<{ model: tf
     for (const layer of folded.layers) {
       const orig = model.getLayer(layer.name);
       const pair = pairs.find((p) => p[0] === layer.name);
-      if (!pair) { if (orig.getWeights().length) layer.setWeights(orig.getWeights()); continue; }
+      if (!pair) {
+        if (orig.getWeights().length) layer.setWeights(orig.getWeights());
+        continue;
+      }
       const bn = model.getLayer(pair[1]);
       const cfg = bn.getConfig() as { epsilon: number; scale: boolean; center: boolean };
       const bw = bn.getWeights();
       // weight order: [gamma if scale], [beta if center], moving mean, moving variance
-      const gamma = cfg.scale ? bw[0] : null, beta = cfg.center ? bw[cfg.scale ? 1 : 0] : null;
+      const gamma = cfg.scale ? bw[0] : null,
+        beta = cfg.center ? bw[cfg.scale ? 1 : 0] : null;
       const [mean, variance] = bw.slice(bw.length - 2);
       const s = tf.div(gamma ?? tf.onesLike(mean), tf.sqrt(tf.add(variance, cfg.epsilon)));
       const [k, b] = orig.getWeights();

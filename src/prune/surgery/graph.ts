@@ -7,13 +7,21 @@
  * layers (BatchNormalization, ReLU/Activation, pooling, Dropout), and that consumer is a Conv2D, or
  * a Dense after Flatten / global pooling. A conv whose output feeds an Add (residual) or several
  * consumers is coupled to other layers and is left intact: for ResNets this prunes the
- * block-internal convs, the choice of HRank and MINT.
+ * block-internal convs, the choice of HRank and MINT. Frozen (non-trainable) convs are not pruned.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 type Layer = LayersModel['layers'][number];
 
-export const PASSTHROUGH = new Set(['BatchNormalization', 'ReLU', 'Activation', 'MaxPooling2D', 'AveragePooling2D', 'Dropout', 'LeakyReLU']);
+export const PASSTHROUGH = new Set([
+  'BatchNormalization',
+  'ReLU',
+  'Activation',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'Dropout',
+  'LeakyReLU',
+]);
 const GLOBAL_POOL = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
 export const SUPPORTED = new Set([...PASSTHROUGH, ...GLOBAL_POOL, 'InputLayer', 'Conv2D', 'Dense', 'Flatten', 'Add', 'Softmax']);
 
@@ -51,7 +59,8 @@ export function consumersOf(model: LayersModel): Map<string, Layer[]> {
 export function checkSupported(model: LayersModel): void {
   for (const l of model.layers) {
     const cls = l.getClassName();
-    if (!SUPPORTED.has(cls)) throw new Error(`layer ${l.name} (${cls}) is not supported by filter pruning; supported: ${[...SUPPORTED].sort().join(', ')}`);
+    if (!SUPPORTED.has(cls))
+      throw new Error(`layer ${l.name} (${cls}) is not supported by filter pruning; supported: ${[...SUPPORTED].sort().join(', ')}`);
   }
 }
 
@@ -60,7 +69,8 @@ export function pruningUnits(model: LayersModel): PruningUnit[] {
   const consumers = consumersOf(model);
   const units: PruningUnit[] = [];
   for (const layer of model.layers) {
-    if (layer.getClassName() !== 'Conv2D') continue;
+    // frozen layers (e.g. airbench's data-derived whitening filters) are the user's choice to keep intact
+    if (layer.getClassName() !== 'Conv2D' || !layer.trainable) continue;
     const followers: string[] = [];
     let poolFactor: number;
     let cur = layer;
@@ -84,8 +94,13 @@ export function pruningUnits(model: LayersModel): PruningUnit[] {
         if (after.length === 1 && after[0].getClassName() === 'Dense') {
           const s = cur.outputShape as number[];
           unit = {
-            conv: layer.name, filters, followers: [...followers, n.name], consumer: after[0].name,
-            consumerKind: cls === 'Flatten' ? 'dense-flatten' : 'dense-global', spatial: cls === 'Flatten' ? s[1] * s[2] : 1, poolFactor,
+            conv: layer.name,
+            filters,
+            followers: [...followers, n.name],
+            consumer: after[0].name,
+            consumerKind: cls === 'Flatten' ? 'dense-flatten' : 'dense-global',
+            spatial: cls === 'Flatten' ? s[1] * s[2] : 1,
+            poolFactor,
           };
         }
       }

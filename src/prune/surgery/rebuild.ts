@@ -8,9 +8,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { PruningUnit } from './graph.js';
 
-export interface PruneRecord { conv: string; filters: number; kept: number[]; removed: number[] }
+export interface PruneRecord {
+  conv: string;
+  filters: number;
+  kept: number[];
+  removed: number[];
+}
 
-interface LayerJson { class_name: string; config: { name: string; filters?: number; layers?: LayerJson[] } ; name?: string }
+interface LayerJson {
+  class_name: string;
+  config: { name: string; filters?: number; layers?: LayerJson[] };
+  name?: string;
+}
 
 /** Indices of the flattened rows that survive when channels `kept` of C survive, for `spatial` positions. */
 export function flattenRows(kept: number[], C: number, spatial: number): number[] {
@@ -19,14 +28,18 @@ export function flattenRows(kept: number[], C: number, spatial: number): number[
   return rows;
 }
 
-export async function pruneModel(model: tfl.LayersModel, units: PruningUnit[], keep: Map<string, number[]>):
-  Promise<{ model: tfl.LayersModel; history: PruneRecord[] }> {
+export async function pruneModel(
+  model: tfl.LayersModel,
+  units: PruningUnit[],
+  keep: Map<string, number[]>,
+): Promise<{ model: tfl.LayersModel; history: PruneRecord[] }> {
   const byConv = new Map(units.map((u) => [u.conv, u]));
   for (const [conv, k] of keep) {
     const u = byConv.get(conv);
     if (!u) throw new Error(`layer ${conv} is not a prunable conv (coupled by a residual add, shared, or not a Conv2D)`);
     if (k.length === 0) throw new Error(`layer ${conv}: cannot remove all ${u.filters} filters`);
-    if (k.some((i, j) => i < 0 || i >= u.filters || (j > 0 && k[j - 1] >= i))) throw new Error(`layer ${conv}: kept indices must be sorted, unique and in [0, ${u.filters})`);
+    if (k.some((i, j) => i < 0 || i >= u.filters || (j > 0 && k[j - 1] >= i)))
+      throw new Error(`layer ${conv}: kept indices must be sorted, unique and in [0, ${u.filters})`);
   }
   // 1) topology with fewer filters
   const json = model.toJSON(null, false) as unknown as { config: { layers: LayerJson[] } };
@@ -36,7 +49,8 @@ export async function pruneModel(model: tfl.LayersModel, units: PruningUnit[], k
   }
   const pruned = await tfl.models.modelFromJSON({ modelTopology: json as unknown as tf.io.ModelJSON['modelTopology'] } as never);
   // 2) which channel selection applies to each layer's output (o) and input (i) axis
-  const outSel = new Map<string, number[]>(), inSel = new Map<string, { rows: number[] }>();
+  const outSel = new Map<string, number[]>(),
+    inSel = new Map<string, { rows: number[] }>();
   for (const u of units) {
     const k = keep.get(u.conv);
     if (!k) continue;
@@ -51,7 +65,8 @@ export async function pruneModel(model: tfl.LayersModel, units: PruningUnit[], k
       const ws = layer.getWeights();
       if (ws.length === 0) continue;
       const cls = layer.getClassName();
-      const o = outSel.get(layer.name), i = inSel.get(layer.name);
+      const o = outSel.get(layer.name),
+        i = inSel.get(layer.name);
       const sliced = ws.map((w, wi) => {
         let t = w;
         if (cls === 'Conv2D') {
@@ -67,10 +82,17 @@ export async function pruneModel(model: tfl.LayersModel, units: PruningUnit[], k
       target.setWeights(sliced);
     }
   });
-  const history = units.filter((u) => keep.has(u.conv)).map((u) => {
-    const k = new Set(keep.get(u.conv));
-    return { conv: u.conv, filters: u.filters, kept: [...k], removed: Array.from({ length: u.filters }, (_, j) => j).filter((j) => !k.has(j)) };
-  });
+  const history = units
+    .filter((u) => keep.has(u.conv))
+    .map((u) => {
+      const k = new Set(keep.get(u.conv));
+      return {
+        conv: u.conv,
+        filters: u.filters,
+        kept: [...k],
+        removed: Array.from({ length: u.filters }, (_, j) => j).filter((j) => !k.has(j)),
+      };
+    });
   return { model: pruned, history };
 }
 

@@ -21,20 +21,30 @@ import { CIFAR_DIR, randomiseBn } from '../../../tests/helpers/fixtures.js';
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-prune-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-before(async () => { setFallbackLogger(() => {}); await useBestBackend(); });
+before(async () => {
+  setFallbackLogger(() => {});
+  await useBestBackend();
+});
 
 function images(n: number): tf.Tensor4D {
   const d = loadCifar10(DIR, 'test', { limit: n });
   const buf = new Float32Array(n * 3072);
-  fillBatch(d, Array.from({ length: n }, (_, i) => i), buf, null);
+  fillBatch(
+    d,
+    Array.from({ length: n }, (_, i) => i),
+    buf,
+    null,
+  );
   return tf.tensor4d(buf, [n, 32, 32, 3]);
 }
 
 function randomKeep(units: ReturnType<typeof pruningUnits>, rng: Rng, ratio: number): Map<string, number[]> {
-  return new Map(units.map((u) => {
-    const idx = rng.shuffle(Array.from({ length: u.filters }, (_, i) => i)).slice(0, Math.max(1, Math.round(u.filters * (1 - ratio))));
-    return [u.conv, idx.sort((a, b) => a - b)];
-  }));
+  return new Map(
+    units.map((u) => {
+      const idx = rng.shuffle(Array.from({ length: u.filters }, (_, i) => i)).slice(0, Math.max(1, Math.round(u.filters * (1 - ratio))));
+      return [u.conv, idx.sort((a, b) => a - b)];
+    }),
+  );
 }
 
 describe('coupling graph', () => {
@@ -47,17 +57,26 @@ describe('coupling graph', () => {
   });
   test('ResNet-20: only block-internal convs (conv1 of each block) are prunable', () => {
     const units = pruningUnits(buildModel('resnet20'));
-    assert.deepEqual(units.map((u) => u.conv), ['s1b1_conv1', 's1b2_conv1', 's1b3_conv1', 's2b1_conv1', 's2b2_conv1', 's2b3_conv1', 's3b1_conv1', 's3b2_conv1', 's3b3_conv1']);
+    assert.deepEqual(
+      units.map((u) => u.conv),
+      ['s1b1_conv1', 's1b2_conv1', 's1b3_conv1', 's2b1_conv1', 's2b2_conv1', 's2b3_conv1', 's3b1_conv1', 's3b2_conv1', 's3b3_conv1'],
+    );
     assert.ok(units.every((u) => u.consumer === u.conv.replace('conv1', 'conv2')));
   });
   test('unsupported layers are named in the error', () => {
-    const m = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3 }), tfl.layers.layerNormalization({ name: 'ln' })] });
+    const m = tfl.sequential({
+      layers: [tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3 }), tfl.layers.layerNormalization({ name: 'ln' })],
+    });
     assert.throws(() => pruningUnits(m), /layer ln \(LayerNormalization\) is not supported/);
   });
 });
 
 describe('surgery equivalence: pruned model = original with the removed filters zeroed', () => {
-  for (const [name, width] of [['vgg16', 0.25], ['resnet20', 1], ['fast', 0.25]] as const) {
+  for (const [name, width] of [
+    ['vgg16', 0.25],
+    ['resnet20', 1],
+    ['fast', 0.25],
+  ] as const) {
     test(`${name} width ${width}: logits within 1e-4 on real images; params/FLOPs match the analytic count`, async () => {
       const model = buildModel(name, { width, seed: 5 });
       randomiseBn(model, 6);
@@ -66,7 +85,8 @@ describe('surgery equivalence: pruned model = original with the removed filters 
       const { model: pruned, history } = await pruneModel(model, units, keep);
       zeroFilters(model, units, keep);
       const x = images(16);
-      const a = (pruned.predict(x) as tf.Tensor).dataSync(), b = (model.predict(x) as tf.Tensor).dataSync();
+      const a = (pruned.predict(x) as tf.Tensor).dataSync(),
+        b = (model.predict(x) as tf.Tensor).dataSync();
       let maxDiff = 0;
       for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
       assert.ok(maxDiff < 1e-4, `max |logit diff| ${maxDiff}`);
@@ -94,16 +114,17 @@ describe('selection', () => {
   const cost = costModel(model, units);
   const rng = new Rng(9);
   const scores = units.map((u) => Float64Array.from({ length: u.filters }, () => rng.next()));
-  for (const by of ['params', 'flops'] as const) for (const fraction of [0.3, 0.5, 0.7]) {
-    test(`global ${by} target ${fraction} hit within 1%, no layer emptied`, () => {
-      const { kept, achieved } = selectGlobal(scores, cost, { by, fraction });
-      const real = cost.count(kept.map((k) => k.length));
-      const got = 1 - real[by] / cost.total[by];
-      assert.ok(Math.abs(got - fraction) < 0.01, `achieved ${got}`);
-      assert.ok(Math.abs(got - achieved) < 1e-12);
-      assert.ok(kept.every((k) => k.length >= 1));
-    });
-  }
+  for (const by of ['params', 'flops'] as const)
+    for (const fraction of [0.3, 0.5, 0.7]) {
+      test(`global ${by} target ${fraction} hit within 1%, no layer emptied`, () => {
+        const { kept, achieved } = selectGlobal(scores, cost, { by, fraction });
+        const real = cost.count(kept.map((k) => k.length));
+        const got = 1 - real[by] / cost.total[by];
+        assert.ok(Math.abs(got - fraction) < 0.01, `achieved ${got}`);
+        assert.ok(Math.abs(got - achieved) < 1e-12);
+        assert.ok(kept.every((k) => k.length >= 1));
+      });
+    }
   test('per-layer ratio removes the lowest scores; impossible ratios are refused', () => {
     const kept = selectPerLayer([Float64Array.from([0.3, 0.1, 0.9, 0.2])], 0.5);
     assert.deepEqual(kept, [[0, 2]]);

@@ -1,0 +1,107 @@
+/**
+ * Training recipes: the named presets `train --preset` offers, and the per-parameter rules of the
+ * airbench recipe. The CLI only picks a preset and applies explicit flags on top.
+ */
+import { AIRBENCH_LOGIT_SCALE } from '../models/airbench.js';
+import type { TrainConfig } from './loop.js';
+import type { ParamRule } from './sgd.js';
+
+export interface Preset extends Partial<TrainConfig> {
+  model: string;
+  width: number;
+}
+
+/**
+ * airbench (after Keller Jordan's airbench94, re-implemented from its public description): batch
+ * 1024, Nesterov momentum 0.85, label smoothing 0.2, warm-up over 23% of the steps then linear decay
+ * (lr x0.2 -> x1 -> x0.07), lookahead every 5 steps, alternating flip + 2-pixel reflect translation.
+ * The reference sums the loss over the batch with lr 11.5 and weight decay 0.0153 "per 1024
+ * examples", scaled by 1024 * (1 + 1/(1 - momentum)); with our mean loss that is lr 1.5 at batch
+ * 1024 and a decay of 0.0153 * 1024 / 7850.7 = 0.0020 of each weight per step (times the schedule)
+ * for every parameter group, whatever its learning rate.
+ */
+function airbench(batch: number, momentum: number): Pick<TrainConfig, 'lr' | 'weightDecay'> {
+  const kilostep = 1024 * (1 + 1 / (1 - momentum));
+  return { lr: (11.5 * batch) / kilostep, weightDecay: (0.0153 * batch) / kilostep };
+}
+
+export const PRESETS: Record<string, Preset> = {
+  airbench: {
+    model: 'airbench',
+    width: 1,
+    epochs: 10,
+    batch: 1024,
+    ...airbench(1024, 0.85),
+    momentum: 0.85,
+    nesterov: true,
+    schedule: 'linear',
+    warmupEpochs: 0,
+    decay: 'l2',
+    labelSmoothing: 0.2,
+    paramGroups: 'airbench',
+    lookahead: { every: 5, base: 0.95 ** 5, power: 3 },
+    augment: { pad: 2, padMode: 'reflect', flip: 'alternate' },
+  },
+  // fast: ResNet-9 at half width, one-cycle, label smoothing: the first 2-core CPU preset (13 epochs at
+  // ~170 img/s, 87.9% test). lr 0.06: 0.1 and above diverged in the first epoch on a 12k subset.
+  fast: {
+    model: 'fast',
+    width: 0.5,
+    epochs: 13,
+    batch: 256,
+    lr: 0.06,
+    schedule: 'onecycle',
+    weightDecay: 5e-4,
+    nesterov: true,
+    labelSmoothing: 0.1,
+  },
+  // the literature's recipes (MINT/HRank), for bigger machines
+  vgg16: {
+    model: 'vgg16',
+    width: 1,
+    epochs: 300,
+    batch: 128,
+    lr: 0.1,
+    schedule: 'cosine',
+    weightDecay: 5e-4,
+    nesterov: true,
+    labelSmoothing: 0,
+  },
+  resnet56: {
+    model: 'resnet56',
+    width: 1,
+    epochs: 300,
+    batch: 128,
+    lr: 0.1,
+    schedule: 'cosine',
+    weightDecay: 5e-4,
+    nesterov: true,
+    labelSmoothing: 0,
+  },
+};
+
+/** Epochs during which the whitening conv's bias trains (its filters never do). */
+export const WHITEN_BIAS_EPOCHS = 3;
+/** Learning-rate multiplier of batch-norm biases in the airbench recipe (their scales are frozen). */
+export const BN_BIAS_LR_SCALE = 64;
+
+/**
+ * The airbench parameter groups. `lr` is the peak rate and `decayPerStep` the fraction of each weight
+ * removed per step at that peak; each group's L2 coefficient is decayPerStep / (its lr), so the decay
+ * is the same for all groups (as in the reference).
+ * - whitening filters: frozen (they come from the data); whitening bias: trained for 3 epochs.
+ * - batch-norm scales: frozen at 1; batch-norm biases: lr x64.
+ * - head: stored as W/9 (the fixed logit scale), so lr x1/81 is exactly SGD on W (see airbench.ts).
+ */
+export function airbenchRule(lr: number, decayPerStep: number): (key: string, epoch: number) => ParamRule | null {
+  const group = (lrScale: number): ParamRule => ({ lrScale, l2: decayPerStep / (lr * lrScale) });
+  const headScale = AIRBENCH_LOGIT_SCALE ** 2;
+  return (key, epoch) => {
+    if (key === 'whiten/kernel') return null;
+    if (key === 'whiten/bias') return epoch <= WHITEN_BIAS_EPOCHS ? group(1) : null;
+    if (/\/gamma$/.test(key)) return null;
+    if (/\/beta$/.test(key)) return group(BN_BIAS_LR_SCALE);
+    if (key === 'head/kernel') return group(headScale);
+    return group(1);
+  };
+}
