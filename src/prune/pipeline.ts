@@ -5,12 +5,46 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { countComplexity } from '../eval/complexity.js';
 import type { ScoreResult } from './importance/registry.js';
-import { costModel } from './select/cost.js';
+import { allocateSensitivity, allocateUniform, keepTopK, SensitivityCurve } from './allocate/allocate.js';
+import { costModel, CostModel } from './select/cost.js';
 import { selectGlobal, selectPerLayer, SelectOptions } from './select/select.js';
-import { pruningUnits } from './surgery/graph.js';
+import { pruningUnits, PruningUnit } from './surgery/graph.js';
 import { pruneModel, PruneRecord } from './surgery/rebuild.js';
 
 export type PruneTarget = { by: 'params' | 'flops'; fraction: number } | { ratio: number };
+
+/** How many filters each layer keeps: see allocate/allocate.ts. `global` decides it from the scores. */
+export const ALLOCATIONS = ['uniform', 'global', 'sensitivity'] as const;
+export type Allocation = (typeof ALLOCATIONS)[number];
+
+export interface PlanOptions extends SelectOptions {
+  allocation?: Allocation;
+  /** Required by 'sensitivity'. */
+  sensitivity?: { curves: SensitivityCurve[]; baseLoss: number };
+  /** Kept counts per unit decided elsewhere (e.g. one allocation shared by every criterion); overrides `allocation`. */
+  counts?: number[];
+}
+
+/**
+ * Kept filter sets for a target: the allocation gives counts per unit, the scores pick the filters
+ * (highest kept). A `ratio` target is uniform by definition; 'global' ranks normalised scores across
+ * layers (allocation and ranking in one).
+ */
+export function planKeep(
+  units: PruningUnit[],
+  cost: CostModel,
+  scores: Float64Array[],
+  target: PruneTarget,
+  o: PlanOptions = {},
+): { kept: number[][]; allocation: string } {
+  if (o.counts) return { kept: keepTopK(scores, o.counts), allocation: 'given' };
+  if ('ratio' in target) return { kept: selectPerLayer(scores, target.ratio, o), allocation: 'ratio' };
+  const allocation = o.allocation ?? 'uniform';
+  if (allocation === 'global') return { kept: selectGlobal(scores, cost, target, o).kept, allocation };
+  if (allocation === 'uniform') return { kept: keepTopK(scores, allocateUniform(cost, target, o).kept), allocation };
+  if (!o.sensitivity) throw new Error('sensitivity allocation needs measured curves (measureSensitivity)');
+  return { kept: keepTopK(scores, allocateSensitivity(cost, o.sensitivity.curves, target, o.sensitivity.baseLoss, o).kept), allocation };
+}
 
 export interface ScoresFile {
   criterion: string;
@@ -33,6 +67,7 @@ export function toScoresFile(r: ScoreResult, config?: Record<string, unknown>): 
 export interface PruneReport {
   criterion: string;
   target: PruneTarget;
+  allocation: string;
   achieved: { params: number; flops: number };
   original: { params: number; flops: number };
   pruned: { params: number; flops: number };
@@ -45,7 +80,7 @@ export async function pruneWithScores(
   model: LayersModel,
   scores: ScoresFile,
   target: PruneTarget,
-  o: SelectOptions = {},
+  o: PlanOptions = {},
 ): Promise<{ model: LayersModel; report: PruneReport }> {
   const units = pruningUnits(model);
   const byConv = new Map(scores.units.map((u) => [u.conv, u]));
@@ -58,7 +93,7 @@ export async function pruneWithScores(
     return Float64Array.from(e.scores);
   });
   const cost = costModel(model, units);
-  const kept = 'ratio' in target ? selectPerLayer(s, target.ratio, o) : selectGlobal(s, cost, target, o).kept;
+  const { kept, allocation } = planKeep(units, cost, s, target, o);
   const { model: pruned, history } = await pruneModel(model, units, new Map(units.map((u, i) => [u.conv, kept[i]])));
   const before = countComplexity(model),
     after = countComplexity(pruned);
@@ -67,6 +102,7 @@ export async function pruneWithScores(
     report: {
       criterion: scores.criterion,
       target,
+      allocation,
       achieved: { params: 1 - after.params / before.params, flops: 1 - after.flops / before.flops },
       original: { params: before.params, flops: before.flops },
       pruned: { params: after.params, flops: after.flops },

@@ -19,6 +19,7 @@ import { airbenchRule, WHITEN_BIAS_EPOCHS } from './recipes.js';
 import { lrAt, ScheduleName } from './schedule.js';
 import { Param, Sgd } from './sgd.js';
 import { Lookahead } from './lookahead.js';
+import { distillationLoss, DistillOptions } from './distill.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -44,6 +45,8 @@ export interface TrainConfig {
    * of training w = ema.
    */
   lookahead?: { every: number; base: number; power: number };
+  /** Knowledge distillation from `opts.teacher` (required when set). */
+  distill?: DistillOptions;
   /** Stop after this many epochs in this process (tests of resume); the run stays resumable. */
   stopAfterEpochs?: number;
 }
@@ -84,8 +87,9 @@ export async function trainModel(
   cfg: TrainConfig,
   data: { train: CifarSplit; val: CifarSplit; test?: CifarSplit },
   out: string,
-  opts: { resume?: boolean; quiet?: boolean; tta?: TtaLevel } = {},
+  opts: { resume?: boolean; quiet?: boolean; tta?: TtaLevel; teacher?: LayersModel } = {},
 ): Promise<TrainResult> {
+  if (cfg.distill && !opts.teacher) throw new Error('distillation needs a teacher model (the unpruned model)');
   mkdirSync(out, { recursive: true });
   const ckptDir = join(out, 'checkpoint');
   const metricsPath = join(out, 'metrics.jsonl');
@@ -146,10 +150,14 @@ export async function trainModel(
           'int32',
         );
         let logits: tf.Tensor | null = null;
+        // the teacher sees the same augmented batch, in inference mode, outside the gradient tape
+        const teacherLogits = cfg.distill ? (opts.teacher!.apply(x, { training: false }) as tf.Tensor2D) : null;
         const { value, grads } = tf.variableGrads(() => {
           // kept: variableGrads disposes everything made inside f except the loss
           logits = tf.keep(model.apply(x, { training: true }) as tf.Tensor);
-          return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits, undefined, cfg.labelSmoothing) as tf.Scalar;
+          const onehot = tf.oneHot(labels, 10) as tf.Tensor2D;
+          if (cfg.distill) return distillationLoss(logits as tf.Tensor2D, teacherLogits!, onehot, cfg.distill, cfg.labelSmoothing);
+          return tf.losses.softmaxCrossEntropy(onehot, logits, undefined, cfg.labelSmoothing) as tf.Scalar;
         }, vars);
         const l = value.dataSync()[0];
         const out = logits as unknown as tf.Tensor;

@@ -155,21 +155,20 @@ export async function benchMiOnModel(
   const units = pruningUnits(model);
   const taps = unitTaps(model, units, 'relu');
   const k = o.unit ?? taps.findIndex((t) => t.child !== null);
-  const u = units[k],
-    t = taps[k];
+  const t = taps[k];
   const store = buildStore(
     model,
     sample,
     {
       labels: [
-        { layer: t.self, pool: u.poolFactor },
+        { layer: t.self, pool: t.pool },
         { layer: t.child!, pool: 1 },
       ],
       means: [t.self, t.child!],
     },
     { quantize: { levels: o.levels, zeroBin: true }, quiet: true },
   );
-  const X = store.labels.get(`${t.self}@${u.poolFactor}`)!,
+  const X = store.labels.get(`${t.self}@${t.pool}`)!,
     Y = store.labels.get(`${t.child}@1`)!;
   const n = store.n;
   const [{ updates }, tAura] = time(() => spatialMIMatrix(X, Y));

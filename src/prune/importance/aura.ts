@@ -42,7 +42,7 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
       labels: units.flatMap((u, k) =>
         taps[k].child
           ? [
-              { layer: taps[k].self, pool: u.poolFactor },
+              { layer: taps[k].self, pool: taps[k].pool },
               { layer: taps[k].child!, pool: 1 },
             ]
           : [{ layer: taps[k].self, pool: 1 }],
@@ -60,7 +60,7 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
             mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10),
           );
         } else {
-          const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!,
+          const X = store.labels.get(`${taps[k].self}@${taps[k].pool}`)!,
             Y = store.labels.get(`${taps[k].child}@1`)!;
           const { mi } = await parallelSpatialMIMatrix(X, Y, { ...o, threads: o.threads });
           scores = reduceRows(mi, X.channels, Y.channels, o.reduce ?? 'sum');

@@ -37,19 +37,18 @@ export function inspectAura(
   const k = o.unit ?? units.findIndex((_, i) => taps[i].child !== null);
   if (k < 0 || !taps[k].child) return null;
   const G = o.levels ?? 8;
-  const u = units[k];
   const store = buildStore(
     model,
     sample,
     {
       labels: [
-        { layer: taps[k].self, pool: u.poolFactor },
+        { layer: taps[k].self, pool: taps[k].pool },
         { layer: taps[k].child!, pool: 1 },
       ],
     },
     { quantize: { levels: G, zeroBin: true }, quiet: true },
   );
-  const X = store.labels.get(`${taps[k].self}@${u.poolFactor}`)!,
+  const X = store.labels.get(`${taps[k].self}@${taps[k].pool}`)!,
     Y = store.labels.get(`${taps[k].child}@1`)!;
   const { mi } = spatialMIMatrix(X, Y);
   const examples: InspectData['examples'] = [];

@@ -11,6 +11,8 @@ import type { PruningUnit } from '../surgery/graph.js';
 export type TapPoint = 'conv' | 'bn' | 'relu';
 
 export interface UnitTaps {
+  /** Pooling factor that brings the self tap's maps onto the child tap's lattice (1 when equal). */
+  pool: number;
   /** layer read for the unit's own filters */
   self: string;
   /** layer read for the consumer conv's filters (null when the consumer is the classifier) */

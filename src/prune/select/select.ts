@@ -16,7 +16,12 @@ export interface SelectOptions {
   /** How scores are made comparable across layers for global selection: 'max' divides by the
    * layer's largest score (default), 'rank' uses the within-layer rank in [0, 1], 'none' keeps raw
    * scores (only for criteria whose scale is shared across layers, like l1 of normalised weights). */
-  normalize?: 'max' | 'rank' | 'none';
+  normalize?: 'max' | 'rank' | 'mean' | 'lamp' | 'none';
+  /**
+   * Global selection only: divide each filter's normalised score by the params/FLOPs one filter of
+   * its layer carries (relative to the average), so a FLOPs target stops favouring cheap filters.
+   */
+  costAware?: boolean;
 }
 
 export type Scores = Float64Array[];
@@ -46,6 +51,22 @@ export function selectPerLayer(scores: Scores, ratio: number, o: SelectOptions =
 
 export function normalise(s: Float64Array, how: SelectOptions['normalize']): Float64Array {
   if (how === 'none') return s;
+  if (how === 'mean') {
+    let m = 0;
+    for (const v of s) m += Math.abs(v) / s.length;
+    return m > 0 ? s.map((v) => v / m) : s.slice();
+  }
+  if (how === 'lamp') {
+    // LAMP (Lee et al., ICLR 2021): s_i^2 / (sum of s_j^2 over filters at least as important)
+    const order = ascending(s);
+    const r = new Float64Array(s.length);
+    let tail = 0;
+    for (let k = order.length - 1; k >= 0; k--) {
+      tail += s[order[k]] ** 2;
+      r[order[k]] = tail > 0 ? s[order[k]] ** 2 / tail : 0;
+    }
+    return r;
+  }
   if (how === 'rank') {
     const r = new Float64Array(s.length);
     ascending(s).forEach((i, k) => (r[i] = s.length > 1 ? k / (s.length - 1) : 1));
@@ -68,7 +89,18 @@ export function selectGlobal(
 ): { kept: number[][]; achieved: number } {
   if (!(target.fraction > 0 && target.fraction < 1)) throw new RangeError(`target must be in (0, 1), got ${target.fraction}`);
   const units = cost.units;
-  const norm = scores.map((s) => normalise(s, o.normalize ?? 'max'));
+  let norm = scores.map((s) => normalise(s, o.normalize ?? 'max'));
+  if (o.costAware) {
+    // cost of one filter per unit, at full width, relative to the mean over units
+    const full = units.map((u) => u.filters);
+    const per = units.map((_, u) => {
+      const k = full.slice();
+      k[u]--;
+      return cost.count(full)[target.by] - cost.count(k)[target.by];
+    });
+    const mean = per.reduce((a, b) => a + b, 0) / per.length;
+    norm = norm.map((s, u) => s.map((v) => v / Math.max(per[u] / mean, 1e-12)));
+  }
   const queue: Array<[number, number]> = [];
   norm.forEach((s, u) => s.forEach((_, i) => queue.push([u, i])));
   queue.sort((a, b) => norm[a[0]][a[1]] - norm[b[0]][b[1]] || a[0] - b[0] || a[1] - b[1]);
