@@ -55,6 +55,36 @@ bench
     }
   });
 
+bench
+  .command('prune')
+  .description(
+    'the pruning target table: prune a trained base to FLOPs targets, recalibrate BN, fine-tune, measure accuracy and speed-up (one JSON line per cell; resumable)',
+  )
+  .requiredOption('--base <dir>', 'training run directory (uses its best/ model, data split and recipe)')
+  .option('--out <dir>', 'benchmark directory', 'exp/prune')
+  .option('--targets <list>', 'FLOPs fractions to remove', '0.5,0.7')
+  .option('--criteria <list>', 'criteria', 'l1')
+  .option('--allocations <list>', 'uniform | global | sensitivity (comma-separated)', 'uniform')
+  .option('--epochs <list>', 'fine-tune epochs (comma-separated budgets)', '8')
+  .option('--lr-scale <x>', "fine-tune peak lr as a multiple of the base recipe's", num, 0.5)
+  .option('--distill <list>', 'knowledge distillation from the base: off | on | off,on', 'off')
+  .option('--rounds <k>', 'prune/fine-tune rounds (iterative pruning)', int, 1)
+  .option('--temperature <t>', 'distillation temperature', num, 4)
+  .option('--alpha <a>', 'distillation weight of the soft term', num, 0.5)
+  .option('--per-class <n>', 'calibration images per class (scoring, BN re-estimation)', int, 100)
+  .option('--recal-batches <n>', 'batches of 256 calibration images for BN re-estimation', int, 4)
+  .option('--sensitivity-images <n>', 'validation images for the sensitivity curves', int, 1000)
+  .option('--tta <level>', 'TTA level reported beside plain accuracy (0 none, 1 mirror, 2 mirror + translate)', int, 2)
+  .option('--seed <s>', 'seed', int, 1)
+  .option('--data <dir>', 'CIFAR-10 binary folder')
+  .option('--threads <n>', 'libtorch threads', int)
+  .option('--json', 'print JSON (the only output format)', true)
+  .action(async (o) => {
+    await setupBackend(o);
+    const { prepareBench } = await import('./commands/bench_prune.js');
+    await prepareBench(o);
+  });
+
 program.parseAsync().catch((e: Error) => {
   console.error(`auraprune: ${e.message}`);
   process.exit(1);

@@ -16,3 +16,47 @@ export function inferenceSpeed(model: LayersModel, batch = 256, repeats = 5): nu
   times.sort((a, b) => a - b);
   return batch / (times[Math.floor(times.length / 2)] / 1000);
 }
+
+/**
+ * Inference speed of two models measured alternately in one process (a, b, a, b, ...; `rounds`
+ * rounds), so machine drift hits both sides alike: median img/s at `batch` and median latency at
+ * batch 1 for each, and the ratios b/a.
+ */
+export function compareSpeed(a: LayersModel, b: LayersModel, o: { batch?: number; rounds?: number; latencyRuns?: number } = {}) {
+  const batch = o.batch ?? 128,
+    rounds = o.rounds ?? 3,
+    runs = o.latencyRuns ?? 20;
+  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1);
+  const x1 = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 2);
+  const once = (m: LayersModel, t: tf.Tensor) => tf.tidy(() => (m.apply(t, { training: false }) as tf.Tensor).dataSync());
+  const med = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+  const rate = { a: [] as number[], b: [] as number[] },
+    lat = { a: [] as number[], b: [] as number[] };
+  for (const m of [a, b]) {
+    once(m, x); // warm-up: primitive creation, allocator growth
+    once(m, x1);
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, m] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      let t0 = performance.now();
+      once(m, x);
+      rate[k].push(batch / ((performance.now() - t0) / 1000));
+      const ts: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        t0 = performance.now();
+        once(m, x1);
+        ts.push(performance.now() - t0);
+      }
+      lat[k].push(med(ts));
+    }
+  }
+  tf.dispose([x, x1]);
+  const ra = med(rate.a),
+    rb = med(rate.b),
+    la = med(lat.a),
+    lb = med(lat.b);
+  return { batch, rounds, aImgPerS: ra, bImgPerS: rb, speedup: rb / ra, aLatencyMs: la, bLatencyMs: lb, latencySpeedup: la / lb };
+}

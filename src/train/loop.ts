@@ -182,7 +182,7 @@ export async function trainModel(
     }
     if (lookahead && epoch === cfg.epochs) lookahead.update(1);
     // the whitening filters are data, not parameters: frozen layers are kept out of fine-tunes and pruning
-    if (airbench && epoch >= WHITEN_BIAS_EPOCHS && model.layers.some((l) => l.name === 'whiten'))
+    if (airbench && (epoch >= WHITEN_BIAS_EPOCHS || epoch === cfg.epochs) && model.layers.some((l) => l.name === 'whiten'))
       model.getLayer('whiten').trainable = false;
     const val = evaluate(model, data.val);
     const seconds = (performance.now() - t0) / 1000;

@@ -66,13 +66,25 @@ export function allocateUniform(
     if (reduction(cost, at(mid), target.by) < target.fraction) lo = mid;
     else hi = mid;
   }
-  // the smallest ratio that reaches the target, or the closest step below it when that is nearer
-  const above = at(hi),
-    below = at(lo);
-  const ra = reduction(cost, above, target.by),
-    rb = reduction(cost, below, target.by);
-  const useBelow = Math.abs(rb - target.fraction) < Math.abs(ra - target.fraction);
-  return { kept: useBelow ? below : above, ratio: useBelow ? lo : hi, achieved: useBelow ? rb : ra };
+  // one ratio for all layers moves in steps of whole filters per layer, which can exceed 1% of the
+  // cost: walk from the allocation just below the target towards the one just above it a filter at a
+  // time (layers with most filters first), stop once the target is reached, keep the closer side
+  const kept = at(lo),
+    upper = at(hi);
+  const order = units.map((_, u) => u).sort((p, q) => units[q].filters - units[p].filters || p - q);
+  let prev = kept.slice(),
+    r = reduction(cost, kept, target.by);
+  for (;;) {
+    if (r >= target.fraction) break;
+    const u = order.find((k) => kept[k] > upper[k]);
+    if (u === undefined) break;
+    prev = kept.slice();
+    kept[u]--;
+    r = reduction(cost, kept, target.by);
+  }
+  const rp = reduction(cost, prev, target.by);
+  const usePrev = Math.abs(rp - target.fraction) < Math.abs(r - target.fraction);
+  return { kept: usePrev ? prev : kept, ratio: hi, achieved: usePrev ? rp : r };
 }
 
 /** Per-unit loss measured with only that unit pruned, at each removed fraction (ascending). */

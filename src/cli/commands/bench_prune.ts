@@ -1,0 +1,101 @@
+/** Wiring of `auraprune bench prune` (parsing and printing only; the work is in experiment/prune_bench.ts). */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TtaLevel } from '../../eval/evaluate.js';
+import { ALLOCATIONS, Allocation } from '../../prune/pipeline.js';
+import { PruneCell, runPruneBench, writeSettingsOnce } from '../../experiment/prune_bench.js';
+import { PRESETS } from '../../train/recipes.js';
+import type { TrainConfig } from '../../train/loop.js';
+import { loadData } from './train.js';
+
+const list = (s: string) =>
+  String(s)
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** The fine-tune recipe for a base run: its own recipe family (airbench) or a standard SGD fine-tune. */
+export function finetuneRecipe(baseCfg: Record<string, unknown>): TrainConfig {
+  if (baseCfg.paramGroups === 'airbench') {
+    const p = PRESETS.airbench;
+    return { ...(p as TrainConfig), batch: (baseCfg.batch as number) ?? p.batch!, seed: 1 };
+  }
+  return {
+    epochs: 1,
+    batch: 128,
+    lr: 0.01,
+    schedule: 'cosine',
+    warmupEpochs: 0,
+    weightDecay: 5e-4,
+    decay: 'l2',
+    momentum: 0.9,
+    nesterov: true,
+    labelSmoothing: 0,
+    seed: 1,
+    augment: { pad: 4, flip: true },
+  };
+}
+
+export async function prepareBench(o: Record<string, string | number | boolean | undefined>): Promise<void> {
+  const baseRun = resolve(String(o.base));
+  const cfgPath = join(baseRun, 'config.json');
+  if (!existsSync(cfgPath)) throw new Error(`--base ${o.base}: no config.json; give a directory written by \`auraprune train\``);
+  const baseCfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  const modelDir = join(baseRun, 'best');
+  if (!existsSync(join(modelDir, 'model.json'))) throw new Error(`--base ${o.base}: no best/model.json; has the run finished an epoch?`);
+  const allocations = list(String(o.allocations)) as Allocation[];
+  for (const a of allocations)
+    if (!ALLOCATIONS.includes(a)) throw new Error(`--allocations: unknown ${a}; choose from ${ALLOCATIONS.join(', ')}`);
+  const distills = list(String(o.distill)).map((d) => {
+    if (d !== 'on' && d !== 'off') throw new Error(`--distill: on | off | off,on, got ${d}`);
+    return d === 'on';
+  });
+  const targets = list(String(o.targets)).map(Number);
+  if (targets.some((t) => !(t > 0 && t < 1))) throw new Error(`--targets: fractions in (0, 1), got ${o.targets}`);
+  const tta = Number(o.tta);
+  if (![0, 1, 2].includes(tta)) throw new Error(`--tta must be 0, 1 or 2, got ${o.tta}`);
+  const cells: PruneCell[] = [];
+  for (const target of targets)
+    for (const criterion of list(String(o.criteria)))
+      for (const allocation of allocations)
+        for (const epochs of list(String(o.epochs)).map(Number))
+          for (const distill of distills)
+            cells.push({ target, criterion, allocation, epochs, lrScale: Number(o.lrScale), distill, rounds: Number(o.rounds) });
+  const data = await loadData(
+    o.data as string | undefined,
+    baseCfg.valSize as number,
+    baseCfg.seed as number,
+    baseCfg.trainLimit as number | undefined,
+  );
+  const out = String(o.out);
+  const recipe = finetuneRecipe(baseCfg);
+  const settings = {
+    base: modelDir,
+    perClass: o.perClass,
+    recalBatches: o.recalBatches,
+    sensitivityImages: o.sensitivityImages,
+    temperature: o.temperature,
+    alpha: o.alpha,
+    tta,
+    recipe,
+  };
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(out, { recursive: true });
+  writeSettingsOnce(join(out, `settings-s${o.seed}.json`), settings);
+  await runPruneBench(
+    modelDir,
+    data,
+    out,
+    {
+      cells,
+      seed: Number(o.seed),
+      recipe,
+      perClass: Number(o.perClass),
+      recalBatches: Number(o.recalBatches),
+      tta: tta as TtaLevel,
+      distill: { temperature: Number(o.temperature), alpha: Number(o.alpha) },
+      sensitivityImages: Number(o.sensitivityImages),
+    },
+    (line) => console.log(JSON.stringify({ bench: 'prune', ...line })),
+  );
+}

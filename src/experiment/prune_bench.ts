@@ -1,0 +1,235 @@
+/**
+ * `auraprune bench prune`: the pruning target table. For each cell (FLOPs target x criterion x
+ * allocation x recovery recipe) it prunes the base physically, measures test accuracy right after
+ * surgery (raw) and after batch-norm re-estimation, fine-tunes (optionally with distillation from the
+ * base, optionally in K prune/fine-tune rounds), measures test accuracy (plain and TTA, never mixed)
+ * and the inference speed-up against the base with batch norm folded, measured alternately in the
+ * same process. One JSON line per cell in results.jsonl (finished cells are skipped on a rerun; a
+ * cell's fine-tune resumes from its checkpoint).
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { CifarSplit } from '../data/cifar10.js';
+import { balancedSample, subset } from '../data/pipeline.js';
+import { countComplexity } from '../eval/complexity.js';
+import { evaluate, TtaLevel } from '../eval/evaluate.js';
+import { compareSpeed } from '../eval/speed.js';
+import { loadModel, saveModel } from '../models/io.js';
+import { measureSensitivity } from '../prune/allocate/sensitivity.js';
+import { scoreModel } from '../prune/importance/registry.js';
+import { Allocation, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
+import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
+import { pruningUnits } from '../prune/surgery/graph.js';
+import { recalibrateBatchNorm } from '../train/bn.js';
+import { trainModel, TrainConfig } from '../train/loop.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { Rng } from '../util/rng.js';
+
+export interface PruneCell {
+  target: number;
+  criterion: string;
+  allocation: Allocation;
+  /** fine-tune epochs in total (split evenly over the rounds) */
+  epochs: number;
+  /** fine-tune peak lr as a multiple of the recipe's */
+  lrScale: number;
+  distill: boolean;
+  /** prune/fine-tune rounds (geometric schedule of the remaining fraction) */
+  rounds: number;
+}
+
+export const pruneCellKey = (c: PruneCell, seed: number) =>
+  `${c.criterion}|${c.allocation}|flops${c.target}|e${c.epochs}|lr${c.lrScale}|${c.distill ? 'kd' : 'ce'}|k${c.rounds}|s${seed}`;
+
+export interface PruneBenchOptions {
+  cells: PruneCell[];
+  seed: number;
+  /** the fine-tune recipe at lrScale 1 (epochs and seed are set per cell) */
+  recipe: TrainConfig;
+  perClass: number;
+  recalBatches: number;
+  tta: TtaLevel;
+  distill: { temperature: number; alpha: number };
+  /** validation images the sensitivity curves are measured on */
+  sensitivityImages: number;
+  quiet?: boolean;
+}
+
+/** Cumulative FLOPs fraction removed after round k of K: 1 - (1 - F)^(k/K) (geometric schedule). */
+export function roundTarget(F: number, k: number, K: number): number {
+  return 1 - (1 - F) ** (k / K);
+}
+
+async function scoresFor(
+  model: LayersModel,
+  sample: CifarSplit,
+  criterion: string,
+  seed: number,
+  cache: string | null,
+): Promise<ScoresFile> {
+  if (cache && existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8'));
+  const [r] = await scoreModel(model, sample, [criterion], { seed, where: 'relu', quiet: true });
+  const f = toScoresFile(r, { criterion, perClass: sample.n / 10, seed, where: 'relu' });
+  if (cache) writeFileAtomic(cache, JSON.stringify(f));
+  return f;
+}
+
+export async function runPruneBench(
+  baseDir: string,
+  data: { train: CifarSplit; val: CifarSplit; test: CifarSplit },
+  out: string,
+  o: PruneBenchOptions,
+  onLine: (line: Record<string, unknown>) => void = () => {},
+): Promise<Array<Record<string, unknown>>> {
+  mkdirSync(out, { recursive: true });
+  const resultsPath = join(out, 'results.jsonl');
+  const done = new Set(
+    existsSync(resultsPath)
+      ? readFileSync(resultsPath, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim())
+          .map((l) => JSON.parse(l).key as string)
+      : [],
+  );
+  const base = await loadModel(baseDir);
+  const baseC = countComplexity(base);
+  const basePath = join(out, 'base.json');
+  let baseInfo: Record<string, unknown>;
+  if (existsSync(basePath)) baseInfo = JSON.parse(readFileSync(basePath, 'utf8'));
+  else {
+    const t = evaluate(base, data.test, { progress: o.quiet ? undefined : 'base test' });
+    const tt = o.tta ? evaluate(base, data.test, { tta: o.tta, progress: o.quiet ? undefined : 'base test TTA' }) : null;
+    baseInfo = { model: baseDir, testAcc: t.accuracy, testAccTta: tt?.accuracy, tta: o.tta, params: baseC.params, flops: baseC.flops };
+    writeFileAtomic(basePath, JSON.stringify(baseInfo));
+  }
+  const calib = balancedSample(data.train, o.perClass, o.seed);
+  const sensEval = subset(
+    data.val,
+    new Rng(o.seed ^ 0x5e45).shuffle(Array.from({ length: data.val.n }, (_, i) => i)).slice(0, Math.min(o.sensitivityImages, data.val.n)),
+  );
+  const baseFolded = (await foldBatchNorm(base)).model;
+  const lines: Array<Record<string, unknown>> = [];
+  for (const cell of o.cells) {
+    const key = pruneCellKey(cell, o.seed);
+    if (done.has(key)) continue;
+    const cellDir = join(out, 'cells', key.replace(/[|]/g, '_'));
+    mkdirSync(cellDir, { recursive: true });
+    const t0 = performance.now();
+    let model = base;
+    const rounds: Array<Record<string, unknown>> = [];
+    let ftSeconds = 0;
+    for (let k = 1; k <= cell.rounds; k++) {
+      // scores on the current model (round 1: the base, cached per criterion and seed)
+      const cache = k === 1 ? join(out, `scores-${cell.criterion}-s${o.seed}.json`) : null;
+      const scores = await scoresFor(model, calib, cell.criterion, o.seed, cache);
+      const units = pruningUnits(model);
+      // the target is relative to the base: this round removes what brings the total to roundTarget
+      const curFlops = countComplexity(model).flops;
+      const want = 1 - (1 - roundTarget(cell.target, k, cell.rounds)) * (baseC.flops / curFlops);
+      let sensitivity;
+      if (cell.allocation === 'sensitivity') {
+        const sensPath = join(out, `sensitivity-${cell.criterion}-s${o.seed}${k > 1 ? `-${key.replace(/[|]/g, '_')}-r${k}` : ''}.json`);
+        if (existsSync(sensPath)) sensitivity = JSON.parse(readFileSync(sensPath, 'utf8'));
+        else {
+          const s = units.map((u) => Float64Array.from(scores.units.find((x) => x.conv === u.conv)!.scores));
+          sensitivity = await measureSensitivity(model, units, s, calib, sensEval, {
+            recalBatches: o.recalBatches,
+            seed: o.seed,
+            quiet: o.quiet,
+          });
+          writeFileAtomic(sensPath, JSON.stringify(sensitivity));
+        }
+      }
+      const { model: pruned, report } = await pruneWithScores(
+        model,
+        scores,
+        { by: 'flops', fraction: want },
+        { allocation: cell.allocation, sensitivity },
+      );
+      const raw = evaluate(pruned, data.test);
+      recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches, seed: o.seed });
+      const recal = evaluate(pruned, data.test);
+      if (model !== base) model.dispose();
+      model = pruned;
+      const ftEpochs = Math.round(cell.epochs / cell.rounds);
+      let after = recal.accuracy;
+      if (ftEpochs > 0) {
+        const cfg: TrainConfig = {
+          ...o.recipe,
+          epochs: ftEpochs,
+          lr: o.recipe.lr * cell.lrScale,
+          weightDecay: o.recipe.weightDecay * (o.recipe.paramGroups === 'airbench' ? cell.lrScale : 1),
+          seed: o.seed * 100 + k,
+          distill: cell.distill ? o.distill : undefined,
+        };
+        const f0 = performance.now();
+        const r = await trainModel(model, cfg, { train: data.train, val: data.val }, join(cellDir, `round${k}`), {
+          resume: true,
+          quiet: o.quiet,
+          teacher: cell.distill ? base : undefined,
+        });
+        ftSeconds += (performance.now() - f0) / 1000;
+        // the fine-tune's best-by-validation model goes on (the test set is only measured)
+        const best = await loadModel(join(cellDir, `round${k}`, 'best'));
+        if (r.model !== best) r.model.dispose();
+        model = best;
+        after = evaluate(model, data.test).accuracy;
+      }
+      rounds.push({
+        round: k,
+        flopsRemoved: 1 - countComplexity(model).flops / baseC.flops,
+        testAccRaw: raw.accuracy,
+        testAccRecalBn: recal.accuracy,
+        testAccFinetuned: after,
+        allocation: report.allocation,
+        keptPerLayer: Object.fromEntries(report.units.map((u) => [u.conv, `${u.kept.length}/${u.filters}`])),
+      });
+    }
+    const c = countComplexity(model);
+    const test = evaluate(model, data.test);
+    const tta = o.tta ? evaluate(model, data.test, { tta: o.tta }) : null;
+    await saveModel(model, join(cellDir, 'model'));
+    const folded = (await foldBatchNorm(model)).model;
+    const speed = compareSpeed(baseFolded, folded, { batch: 128, rounds: 3 });
+    folded.dispose();
+    const line = {
+      key,
+      ...cell,
+      seed: o.seed,
+      baseTestAcc: baseInfo.testAcc,
+      baseTestAccTta: baseInfo.testAccTta,
+      params: c.params,
+      flops: c.flops,
+      paramsRemoved: 1 - c.params / baseC.params,
+      flopsRemoved: 1 - c.flops / baseC.flops,
+      testAccRaw: rounds[0].testAccRaw,
+      testAccRecalBn: rounds[0].testAccRecalBn,
+      testAcc: test.accuracy,
+      testAccTta: tta?.accuracy,
+      drop: (baseInfo.testAcc as number) - test.accuracy,
+      dropTta: tta ? (baseInfo.testAccTta as number) - tta.accuracy : undefined,
+      rounds,
+      finetuneSeconds: ftSeconds,
+      cellSeconds: (performance.now() - t0) / 1000,
+      speed,
+    };
+    appendFileSync(resultsPath, JSON.stringify(line) + '\n');
+    lines.push(line);
+    onLine(line);
+    if (model !== base) model.dispose();
+  }
+  baseFolded.dispose();
+  return lines;
+}
+
+/** Writes `text` atomically unless the file exists (settings of a bench directory are fixed at creation). */
+export function writeSettingsOnce(path: string, settings: Record<string, unknown>): void {
+  if (existsSync(path)) {
+    const old = readFileSync(path, 'utf8');
+    if (old.trim() !== JSON.stringify(settings, null, 1).trim())
+      throw new Error(`${path} records different settings; use a new --out directory or delete it to start over`);
+    return;
+  }
+  writeFileSync(path, JSON.stringify(settings, null, 1));
+}
