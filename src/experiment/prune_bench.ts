@@ -159,6 +159,7 @@ export async function runPruneBench(
           ...o.recipe,
           epochs: ftEpochs,
           lr: o.recipe.lr * cell.lrScale,
+          // airbench's decay is a per-step fraction tied to its lr; SGD's L2 coefficient is not
           weightDecay: o.recipe.weightDecay * (o.recipe.paramGroups === 'airbench' ? cell.lrScale : 1),
           seed: o.seed * 100 + k,
           distill: cell.distill ? o.distill : undefined,

@@ -20,7 +20,7 @@ export interface Preset extends Partial<TrainConfig> {
  * 1024 and a decay of 0.0153 * 1024 / 7850.7 = 0.0020 of each weight per step (times the schedule)
  * for every parameter group, whatever its learning rate.
  */
-function airbench(batch: number, momentum: number): Pick<TrainConfig, 'lr' | 'weightDecay'> {
+export function airbench(batch: number, momentum: number): Pick<TrainConfig, 'lr' | 'weightDecay'> {
   const kilostep = 1024 * (1 + 1 / (1 - momentum));
   return { lr: (11.5 * batch) / kilostep, weightDecay: (0.0153 * batch) / kilostep };
 }
@@ -103,5 +103,41 @@ export function airbenchRule(lr: number, decayPerStep: number): (key: string, ep
     if (/\/beta$/.test(key)) return group(BN_BIAS_LR_SCALE);
     if (key === 'head/kernel') return group(headScale);
     return group(1);
+  };
+}
+
+/** The airbench recipe at another batch size (lr and decay follow the reference's per-example scaling). */
+export function airbenchRecipe(o: { epochs: number; batch?: number; seed: number }): TrainConfig {
+  const p = PRESETS.airbench;
+  const batch = o.batch ?? p.batch!;
+  return { ...(p as TrainConfig), ...airbench(batch, p.momentum!), epochs: o.epochs, batch, seed: o.seed };
+}
+
+/**
+ * The recovery fine-tune for a pruned model, chosen by the recipe its base was trained with: the
+ * airbench recipe at `lrScale` of its peak lr (and decay) for airbench bases, else SGD Nesterov with
+ * a cosine schedule from lr 0.01 x lrScale (the literature's fine-tune rate).
+ */
+export function finetuneRecipe(
+  base: { paramGroups?: string; batch?: number },
+  o: { epochs: number; lrScale: number; seed: number; batch?: number },
+): TrainConfig {
+  if (base.paramGroups === 'airbench') {
+    const r = airbenchRecipe({ epochs: o.epochs, batch: o.batch ?? base.batch, seed: o.seed });
+    return { ...r, lr: r.lr * o.lrScale, weightDecay: r.weightDecay * o.lrScale };
+  }
+  return {
+    epochs: o.epochs,
+    batch: o.batch ?? 128,
+    lr: 0.01 * o.lrScale,
+    schedule: 'cosine',
+    warmupEpochs: 0,
+    weightDecay: 5e-4,
+    decay: 'l2',
+    momentum: 0.9,
+    nesterov: true,
+    labelSmoothing: 0,
+    seed: o.seed,
+    augment: { pad: 4, flip: true },
   };
 }

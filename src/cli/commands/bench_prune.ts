@@ -4,8 +4,7 @@ import { join, resolve } from 'node:path';
 import type { TtaLevel } from '../../eval/evaluate.js';
 import { ALLOCATIONS, Allocation } from '../../prune/pipeline.js';
 import { PruneCell, runPruneBench, writeSettingsOnce } from '../../experiment/prune_bench.js';
-import { PRESETS } from '../../train/recipes.js';
-import type { TrainConfig } from '../../train/loop.js';
+import { finetuneRecipe } from '../../train/recipes.js';
 import { loadData } from './train.js';
 
 const list = (s: string) =>
@@ -13,28 +12,6 @@ const list = (s: string) =>
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
-
-/** The fine-tune recipe for a base run: its own recipe family (airbench) or a standard SGD fine-tune. */
-export function finetuneRecipe(baseCfg: Record<string, unknown>): TrainConfig {
-  if (baseCfg.paramGroups === 'airbench') {
-    const p = PRESETS.airbench;
-    return { ...(p as TrainConfig), batch: (baseCfg.batch as number) ?? p.batch!, seed: 1 };
-  }
-  return {
-    epochs: 1,
-    batch: 128,
-    lr: 0.01,
-    schedule: 'cosine',
-    warmupEpochs: 0,
-    weightDecay: 5e-4,
-    decay: 'l2',
-    momentum: 0.9,
-    nesterov: true,
-    labelSmoothing: 0,
-    seed: 1,
-    augment: { pad: 4, flip: true },
-  };
-}
 
 export async function prepareBench(o: Record<string, string | number | boolean | undefined>): Promise<void> {
   const baseRun = resolve(String(o.base));
@@ -68,7 +45,8 @@ export async function prepareBench(o: Record<string, string | number | boolean |
     baseCfg.trainLimit as number | undefined,
   );
   const out = String(o.out);
-  const recipe = finetuneRecipe(baseCfg);
+  // lrScale is applied per cell by the bench: the recipe here is at scale 1
+  const recipe = finetuneRecipe(baseCfg, { epochs: 1, lrScale: 1, seed: 1 });
   const settings = {
     base: modelDir,
     perClass: o.perClass,

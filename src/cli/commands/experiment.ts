@@ -12,6 +12,8 @@ import { CRITERIA } from '../../prune/importance/registry.js';
 import { buildReport, buildTrainingReport, summarise } from '../../report/html.js';
 import { exportChartPngs } from '../../report/png.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
+import { airbenchRecipe, finetuneRecipe } from '../../train/recipes.js';
+import { initWhitening } from '../../models/airbench.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { int, num, setupBackend } from '../options.js';
 import { scoreOptions, ScoreCliOptions } from './prune.js';
@@ -38,6 +40,8 @@ async function resolveBase(base: string) {
     valSize: cfg.valSize as number | undefined,
     seed: cfg.seed as number | undefined,
     trainSize: cfg.trainSize as number | undefined,
+    paramGroups: cfg.paramGroups as string | undefined,
+    batch: cfg.batch as number | undefined,
   };
 }
 
@@ -98,11 +102,11 @@ export function registerExperiment(program: Command): void {
     .option('--by <what>', 'flops | params', 'flops')
     .option('--seeds <list>', 'seeds', '1,2')
     .option('--finetune-epochs <n>', 'fine-tuning epochs per cell', int, 3)
-    .option('--finetune-lr <lr>', 'fine-tuning peak lr', num, 0.01)
+    .option('--finetune-lr <lr>', "fine-tuning peak lr (default: 0.01, or half the airbench recipe's for airbench bases)", num)
     .option('--finetune-images <n>', 'fine-tune each cell on a seeded subset of this many training images (default: all)', int)
-    .option('--batch <n>', 'fine-tuning batch', int, 128)
+    .option('--batch <n>', 'fine-tuning batch (non-airbench bases)', int, 128)
     .option('--max-remove <f>', 'largest fraction removed from one layer', num, 0.9)
-    .option('--normalize <how>', 'cross-layer normalisation: max | rank | none', 'max')
+    .option('--normalize <how>', 'cross-layer normalisation (global allocation only): max | rank | mean | lamp | none', 'max')
     .option('--png', 'also export the charts as PNG (needs chromium + playwright-core)')
     .option('--out <dir>', 'experiment directory', 'exp/run')
     .action(async (o) => {
@@ -110,19 +114,15 @@ export function registerExperiment(program: Command): void {
       const b = await resolveBase(o.base);
       const data = await loadData(o.data, b.valSize ?? o.valSize, b.seed ?? o.seed);
       mkdirSync(o.out, { recursive: true });
-      const finetune: Omit<TrainConfig, 'seed'> = {
-        epochs: o.finetuneEpochs,
-        batch: o.batch,
-        lr: o.finetuneLr,
-        schedule: 'cosine',
-        warmupEpochs: 0,
-        weightDecay: 5e-4,
-        decay: 'l2',
-        momentum: 0.9,
-        nesterov: true,
-        labelSmoothing: 0,
-        augment: { pad: 4, flip: true },
-      };
+      // airbench bases are fine-tuned with their own recipe (at half its lr unless --finetune-lr is given)
+      const finetune: Omit<TrainConfig, 'seed'> =
+        b.paramGroups === 'airbench'
+          ? finetuneRecipe(b, {
+              epochs: o.finetuneEpochs,
+              lrScale: o.finetuneLr !== undefined ? o.finetuneLr / airbenchRecipe({ epochs: 1, batch: b.batch, seed: 1 }).lr : 0.5,
+              seed: 1,
+            })
+          : finetuneRecipe(b, { epochs: o.finetuneEpochs, lrScale: (o.finetuneLr ?? 0.01) / 0.01, seed: 1, batch: o.batch });
       const opts = {
         ...gridOptions(o),
         criteria: list(o.criteria),
@@ -194,7 +194,9 @@ export function registerExperiment(program: Command): void {
 
   program
     .command('demo')
-    .description('the whole path on the fast preset in a few minutes: train, score, prune, fine-tune, report')
+    .description(
+      'the whole path on the airbench preset (half width, CIFAR-10 subset) in a few minutes: train, score, prune, fine-tune, report',
+    )
     .option('--data <dir>', 'CIFAR-10 binary folder (else CIFAR10_DIR, the cache, or download)')
     .option('--out <dir>', 'output directory', 'runs/demo')
     .option('--train-images <n>', 'training images used (a prefix of the training set)', int, 12000)
@@ -216,30 +218,20 @@ export function registerExperiment(program: Command): void {
         ),
       };
       const runDir = join(o.out, 'base');
-      const cfg: TrainConfig = {
-        epochs: o.epochs,
-        batch: 128,
-        lr: 0.04,
-        schedule: 'onecycle',
-        warmupEpochs: 0,
-        weightDecay: 5e-4,
-        decay: 'l2',
-        momentum: 0.9,
-        nesterov: true,
-        labelSmoothing: 0.1,
-        seed: 1,
-        augment: { pad: 4, flip: true },
-      };
-      say(`1/3 training the fast preset (ResNet-9, width 0.25) on ${data.train.n} images for ${o.epochs} epochs`);
+      // the airbench preset's network at half width and recipe at batch 256 (12k images give ~45 steps per epoch)
+      const cfg = airbenchRecipe({ epochs: o.epochs, batch: 256, seed: 1 });
+      say(`1/3 training the airbench preset (width 0.5) on ${data.train.n} images for ${o.epochs} epochs`);
       writeFileAtomic(
         join(mkdirp(runDir), 'config.json'),
-        JSON.stringify({ command: 'demo', model: 'fast', width: 0.25, valSize: data.val.n, ...cfg }, null, 1),
+        JSON.stringify({ command: 'demo', model: 'airbench', width: 0.5, valSize: data.val.n, ...cfg }, null, 1),
       );
-      await trainModel(buildModel('fast', { width: 0.25, seed: 1 }), cfg, data, runDir, { resume: true });
+      const net = buildModel('airbench', { width: 0.5, seed: 1 });
+      initWhitening(net, data.train);
+      await trainModel(net, cfg, data, runDir, { resume: true });
       const base = await loadModel(join(runDir, 'best'));
-      say('2/3 scoring with aura, l1 and random; pruning 50% of FLOPs; fine-tuning each for 2 epochs');
+      say('2/3 scoring with aura, l1 and random; pruning 50% of FLOPs (the same fraction from every layer); fine-tuning each for 2 epochs');
       const expDir = join(o.out, 'experiment');
-      const finetune = { ...cfg, epochs: 2, lr: 0.01, schedule: 'cosine' as const };
+      const finetune = finetuneRecipe(cfg, { epochs: 2, lrScale: 0.5, seed: 1 });
       const opts = {
         criteria: ['aura', 'l1', 'random'],
         targets: [0.5],
@@ -255,7 +247,7 @@ export function registerExperiment(program: Command): void {
       writeFileAtomic(join(mkdirp(expDir), 'config.json'), JSON.stringify({ command: 'demo', ...opts }, null, 1));
       await runExperiment(base, data, expDir, opts);
       say('3/3 report');
-      const path = await writeReport(expDir, 'auraprune demo (fast preset, CIFAR-10 subset)', backend);
+      const path = await writeReport(expDir, 'auraprune demo (airbench preset at half width, CIFAR-10 subset)', backend);
       console.log(table(expDir));
       console.log(`\nreport: ${path}\ndemo wall time: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
     });

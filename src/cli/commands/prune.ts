@@ -1,21 +1,25 @@
 /** `auraprune score`, `auraprune prune`, `auraprune finetune`. */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { balancedSample } from '../../data/pipeline.js';
+import { balancedSample, subset } from '../../data/pipeline.js';
 import { countComplexity } from '../../eval/complexity.js';
-import { evaluate } from '../../eval/evaluate.js';
-import { inferenceSpeed } from '../../eval/speed.js';
+import { evaluate, TtaLevel } from '../../eval/evaluate.js';
 import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../../models/io.js';
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import type { TapPoint } from '../../prune/importance/types.js';
-import { PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
+import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
+import { measureSensitivity } from '../../prune/allocate/sensitivity.js';
+import { pruningUnits } from '../../prune/surgery/graph.js';
+import { recalibrateBatchNorm } from '../../train/bn.js';
+import { finetuneRecipe } from '../../train/recipes.js';
+import { compareSpeed } from '../../eval/speed.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { int, num, setupBackend } from '../options.js';
-import { loadData } from './train.js';
+import { loadData, trainingRunSettings } from './train.js';
 
 export function scoreOptions(cmd: Command): Command {
   return cmd
@@ -123,32 +127,74 @@ export function registerPrune(program: Command): void {
     .option('--ratio <r>', 'fraction of filters to remove from every prunable layer', num)
     .option('--max-remove <f>', 'largest fraction of one layer that may be removed', num, 0.9)
     .option('--min-keep <n>', 'filters always kept per layer', int, 1)
-    .option('--normalize <how>', 'cross-layer score normalisation for global targets: max | rank | none', 'max')
+    .option(
+      '--allocation <how>',
+      `how many filters each layer keeps for a target: ${ALLOCATIONS.join(' | ')} (uniform: the same fraction everywhere; global: ranked across layers; sensitivity: measured per layer)`,
+      'uniform',
+    )
+    .option('--normalize <how>', 'cross-layer score normalisation for --allocation global: max | rank | mean | lamp | none', 'max')
+    .option('--cost-aware', 'global allocation: divide scores by the params/FLOPs a filter carries')
+    .option(
+      '--recalibrate-bn <n>',
+      're-estimate batch-norm statistics on n batches of 256 calibration images after surgery (0: off)',
+      int,
+      4,
+    )
     .option('--out <dir>', 'output directory', 'runs/pruned')
     .action(async (o) => {
       await setupBackend(o);
       const target = parseTarget(o);
+      if (!ALLOCATIONS.includes(o.allocation))
+        throw new Error(`--allocation must be one of ${ALLOCATIONS.join(', ')}, got ${o.allocation}`);
       const model = await loadModel(o.model);
       const scores: ScoresFile = o.scores ? JSON.parse(readFileSync(o.scores, 'utf8')) : (await scoreWith(model, [o.criterion], o))[0];
+      const run = trainingRunSettings(o.model);
+      const data = await loadData(o.data, run.valSize ?? o.valSize, run.seed ?? o.seed, run.trainLimit);
+      const calib = balancedSample(data.train, o.perClass, o.seed);
+      let sensitivity;
+      if (o.allocation === 'sensitivity') {
+        mkdirSync(o.out, { recursive: true });
+        const units = pruningUnits(model);
+        const s = units.map((u) => Float64Array.from(scores.units.find((x) => x.conv === u.conv)?.scores ?? []));
+        const evalSet = subset(
+          data.val,
+          Array.from({ length: Math.min(1000, data.val.n) }, (_, i) => i),
+        );
+        sensitivity = await measureSensitivity(model, units, s, calib, evalSet, { recalBatches: o.recalibrateBn || 4, seed: o.seed });
+        writeFileAtomic(join(o.out, 'sensitivity.json'), JSON.stringify(sensitivity));
+      }
       const { model: pruned, report } = await pruneWithScores(model, scores, target, {
         maxRemove: o.maxRemove,
         minKeep: o.minKeep,
         normalize: o.normalize,
+        costAware: o.costAware,
+        allocation: o.allocation,
+        sensitivity,
       });
+      // removing filters shifts the statistics the next batch norm was trained on: re-estimate them
+      const valRaw = evaluate(pruned, data.val, { progress: 'validation (raw)' }).accuracy;
+      const used = recalibrateBatchNorm(pruned, calib, { batches: o.recalibrateBn, seed: o.seed });
+      const valRecal = used ? evaluate(pruned, data.val, { progress: 'validation (BN re-estimated)' }).accuracy : valRaw;
       await saveModel(pruned, o.out);
-      writeFileAtomic(join(o.out, 'prune-report.json'), JSON.stringify(report));
+      writeFileAtomic(
+        join(o.out, 'prune-report.json'),
+        JSON.stringify({ ...report, valAccRaw: valRaw, valAccRecalibratedBn: valRecal, recalibrationImages: used }),
+      );
       writeFileAtomic(
         join(o.out, 'config.json'),
         JSON.stringify(
           {
             command: 'prune',
-            source: o.model,
+            source: resolve(o.model),
             target,
             criterion: scores.criterion,
             scoreConfig: scores.config,
             maxRemove: o.maxRemove,
             minKeep: o.minKeep,
             normalize: o.normalize,
+            allocation: o.allocation,
+            costAware: !!o.costAware,
+            recalibrateBn: o.recalibrateBn,
           },
           null,
           1,
@@ -158,6 +204,10 @@ export function registerPrune(program: Command): void {
         JSON.stringify({
           out: o.out,
           criterion: report.criterion,
+          allocation: report.allocation,
+          valAccRaw: valRaw,
+          valAccRecalibratedBn: valRecal,
+          keptPerLayer: Object.fromEntries(report.units.map((u) => [u.conv, `${u.kept.length}/${u.filters}`])),
           achieved: report.achieved,
           params: report.pruned.params,
           flops: report.pruned.flops,
@@ -185,9 +235,11 @@ export function registerPrune(program: Command): void {
     .command('finetune')
     .description('fine-tune a pruned model, then compare it with the original (accuracy, params, FLOPs, size, img/s)')
     .requiredOption('--model <dir>', 'directory written by `auraprune prune`')
-    .option('--epochs <n>', 'epochs', int, 5)
-    .option('--batch <n>', 'batch size', int, 128)
-    .option('--lr <lr>', 'peak learning rate', num, 0.01)
+    .option('--recipe <r>', "auto (the base run's: airbench for airbench bases) | airbench | sgd", 'auto')
+    .option('--epochs <n>', 'epochs', int, 8)
+    .option('--lr-scale <x>', "airbench recipe: peak lr as a multiple of the training recipe's", num, 0.5)
+    .option('--batch <n>', 'batch size (sgd recipe)', int, 128)
+    .option('--lr <lr>', 'peak learning rate (sgd recipe)', num, 0.01)
     .option('--schedule <s>', 'cosine | step | onecycle | constant', 'cosine')
     .option('--wd <wd>', 'weight decay', num, 5e-4)
     .option('--label-smoothing <e>', 'label smoothing', num, 0)
@@ -196,6 +248,10 @@ export function registerPrune(program: Command): void {
     .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--out <dir>', 'output directory (default: <model>/finetuned)')
     .option('--resume', 'continue an interrupted fine-tune')
+    .option('--distill', 'knowledge distillation from the unpruned source model')
+    .option('--temperature <t>', 'distillation temperature', num, 4)
+    .option('--alpha <a>', 'distillation weight of the soft term', num, 0.5)
+    .option('--tta <level>', 'also report test accuracy with TTA (1 mirror, 2 mirror + translate)', int, 2)
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
@@ -221,38 +277,52 @@ export async function finetuneAndCompare(
     data?: string;
     resume?: boolean;
     quiet?: boolean;
+    recipe?: string;
+    lrScale?: number;
+    distill?: boolean;
+    temperature?: number;
+    alpha?: number;
+    tta?: number;
   },
 ) {
   const cfgPath = join(prunedDir, 'config.json');
   const source = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')).source as string | undefined) : undefined;
   // use the validation split the original model was trained with (its run's config.json), so
   // "validation" never contains images the original saw in training
-  const runCfg = source
-    ? [join(source, 'config.json'), join(source, '..', 'config.json')].find(
-        (f) => existsSync(f) && JSON.parse(readFileSync(f, 'utf8')).command === 'train',
-      )
-    : undefined;
-  const trained = runCfg ? JSON.parse(readFileSync(runCfg, 'utf8')) : {};
-  const data = await loadData(o.data, trained.valSize ?? o.valSize, trained.seed ?? o.seed);
-  const cfg: TrainConfig = {
-    epochs: o.epochs,
-    batch: o.batch,
-    lr: o.lr,
-    schedule: o.schedule,
-    warmupEpochs: 0,
-    weightDecay: o.wd,
-    decay: 'l2',
-    momentum: 0.9,
-    nesterov: true,
-    labelSmoothing: o.labelSmoothing,
-    seed: o.seed,
-    augment: { pad: 4, flip: true },
-  };
+  const trained = source ? trainingRunSettings(source) : {};
+  const data = await loadData(o.data, trained.valSize ?? o.valSize, trained.seed ?? o.seed, trained.trainLimit);
+  const kind = (o.recipe ?? 'auto') === 'auto' ? (trained.paramGroups === 'airbench' ? 'airbench' : 'sgd') : o.recipe;
+  if (kind !== 'airbench' && kind !== 'sgd') throw new Error(`--recipe must be auto, airbench or sgd, got ${o.recipe}`);
+  const cfg: TrainConfig =
+    kind === 'airbench'
+      ? finetuneRecipe({ paramGroups: 'airbench', batch: trained.batch }, { epochs: o.epochs, lrScale: o.lrScale ?? 0.5, seed: o.seed })
+      : {
+          epochs: o.epochs,
+          batch: o.batch,
+          lr: o.lr,
+          schedule: o.schedule,
+          warmupEpochs: 0,
+          weightDecay: o.wd,
+          decay: 'l2',
+          momentum: 0.9,
+          nesterov: true,
+          labelSmoothing: o.labelSmoothing,
+          seed: o.seed,
+          augment: { pad: 4, flip: true },
+        };
+  if (o.distill) {
+    if (!source) throw new Error(`--distill needs the unpruned model: ${cfgPath} names no source`);
+    cfg.distill = { temperature: o.temperature ?? 4, alpha: o.alpha ?? 0.5 };
+  }
+  const tta = (o.tta ?? 0) as TtaLevel;
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, 'config.json'), JSON.stringify({ command: 'finetune', pruned: prunedDir, source, ...cfg }, null, 1));
   const pruned = await loadModel(prunedDir);
   const beforeFt = evaluate(pruned, data.val);
-  const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet });
+  const teacher = o.distill ? await loadModel(source!) : undefined;
+  const ft0 = performance.now();
+  const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet, teacher });
+  const ftSeconds = (performance.now() - ft0) / 1000;
   const best = await loadModel(join(out, 'best'));
   await saveModel(best, out);
   if (existsSync(join(prunedDir, 'prune-report.json'))) copyFileSync(join(prunedDir, 'prune-report.json'), join(out, 'prune-report.json'));
@@ -260,22 +330,31 @@ export async function finetuneAndCompare(
     const c = countComplexity(m);
     return {
       valAcc: evaluate(m, data.val).accuracy,
-      testAcc: evaluate(m, data.test).accuracy,
+      testAcc: evaluate(m, data.test, { progress: o.quiet ? undefined : 'test' }).accuracy,
+      testAccTta: tta ? evaluate(m, data.test, { tta, progress: o.quiet ? undefined : `test (TTA ${tta})` }).accuracy : undefined,
       params: c.params,
       flops: c.flops,
       bytesOnDisk: dirBytes(dir),
-      imagesPerSecond: inferenceSpeed(m),
     };
   };
   const after = await describe(best, out);
-  const original = source ? await describe(await loadModel(source), source.endsWith('.json') ? join(source, '..') : source) : null;
+  const sourceModel = source ? await loadModel(source) : null;
+  const original = sourceModel ? await describe(sourceModel, source!.endsWith('.json') ? join(source!, '..') : source!) : null;
+  // speed with batch norm folded (how a model is deployed), original and pruned measured alternately
+  const speed = sourceModel ? compareSpeed((await foldBatchNorm(sourceModel)).model, (await foldBatchNorm(best)).model) : null;
   const report = {
+    recipe: kind,
+    distill: cfg.distill ?? null,
     prunedBeforeFinetuneValAcc: beforeFt.accuracy,
     bestEpoch: r.bestEpoch,
+    finetuneSeconds: ftSeconds,
     pruned: after,
     original,
-    speedup: original ? after.imagesPerSecond / original.imagesPerSecond : null,
+    speed,
+    speedup: speed?.speedup ?? null,
+    latencySpeedup: speed?.latencySpeedup ?? null,
     testAccDrop: original ? original.testAcc - after.testAcc : null,
+    testAccDropTta: original && tta ? original.testAccTta! - after.testAccTta! : null,
   };
   writeFileAtomic(join(out, 'compare.json'), JSON.stringify(report, null, 1));
   return report;

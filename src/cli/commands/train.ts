@@ -12,8 +12,30 @@ import { PRESETS } from '../../train/recipes.js';
 import type { TtaLevel } from '../../eval/evaluate.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { setupBackend, int, num } from '../options.js';
+
+/**
+ * The data settings of the training run a model came from (its run directory's config.json, found
+ * beside or above the model directory), so pruning, fine-tuning and evaluation rebuild the same
+ * validation split: validation never holds images the model was trained on.
+ */
+export function trainingRunSettings(modelPath: string): {
+  valSize?: number;
+  seed?: number;
+  trainLimit?: number;
+  paramGroups?: string;
+  batch?: number;
+} {
+  const dir = modelPath.endsWith('.json') ? join(modelPath, '..') : modelPath;
+  for (const f of [join(dir, 'config.json'), join(dir, '..', 'config.json')]) {
+    if (!existsSync(f)) continue;
+    const c = JSON.parse(readFileSync(f, 'utf8'));
+    if (c.command === 'train' || c.command === 'demo')
+      return { valSize: c.valSize, seed: c.seed, trainLimit: c.trainLimit ?? undefined, paramGroups: c.paramGroups, batch: c.batch };
+  }
+  return {};
+}
 
 export async function loadData(dataFlag: string | undefined, valSize: number, seed: number, trainLimit?: number) {
   const dir = await ensureCifar10(dataFlag);
@@ -87,7 +109,17 @@ export function registerTrain(program: Command): void {
       writeFileAtomic(
         join(o.out, 'config.json'),
         JSON.stringify(
-          { command: 'train', model, width, backend, dataDir: data.dir, valSize: data.val.n, trainSize: data.train.n, ...cfg },
+          {
+            command: 'train',
+            model,
+            width,
+            backend,
+            dataDir: data.dir,
+            valSize: data.val.n,
+            trainSize: data.train.n,
+            trainLimit: o.trainLimit ?? null,
+            ...cfg,
+          },
           null,
           1,
         ),
