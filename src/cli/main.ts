@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { benchEngine } from './bench/engine.js';
 import { benchMi, benchMiOnModel } from './bench/mi.js';
+import { benchTrain } from './bench/train.js';
 import { registerTrain } from './commands/train.js';
 import { registerPrune } from './commands/prune.js';
 import { registerExperiment } from './commands/experiment.js';
@@ -53,6 +54,22 @@ bench
       await setupBackend({});
       console.log(JSON.stringify(await benchMiOnModel(o.model, o)));
     }
+  });
+
+bench
+  .command('train')
+  .description("training img/s of the airbench preset's step on libtorch vs the same step in PyTorch, alternating, same threads")
+  .option('--batch <n>', 'batch size', int, 1024)
+  .option('--steps <n>', 'timed steps per round (after one warm-up step)', int, 5)
+  .option('--rounds <n>', 'alternating rounds (ours, PyTorch, ours, ...)', int, 3)
+  .option('--threads <n>', 'threads on both sides', int, 2)
+  .option('--width <w>', 'width multiplier', num, 1)
+  .option('--activation <a>', 'gelu | relu', 'gelu')
+  .option('--python <path>', 'python with torch (Debian python3-torch)', '/usr/bin/python3')
+  .option('--json', 'print JSON (the only output format)', true)
+  .action(async (o) => {
+    if (o.activation !== 'gelu' && o.activation !== 'relu') throw new Error(`--activation must be gelu or relu, got ${o.activation}`);
+    console.log(JSON.stringify(await benchTrain(o)));
   });
 
 bench

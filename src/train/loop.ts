@@ -78,6 +78,64 @@ function params(model: LayersModel): Param[] {
   return model.trainableWeights.map((w) => ({ key: w.originalName, variable: (w as unknown as { read(): tf.Variable }).read() }));
 }
 
+/** What one SGD step needs besides the batch. */
+export interface StepContext {
+  model: LayersModel;
+  vars: tf.Variable[];
+  ps: Param[];
+  sgd: Sgd;
+  cfg: TrainConfig;
+  teacher?: LayersModel;
+}
+
+/**
+ * One SGD step on a batch of normalised NHWC images: forward in training mode, loss (cross-entropy
+ * with label smoothing, or distillation from the teacher), gradients, the optimiser update. Returns
+ * the loss and the number of correct predictions; a non-finite loss skips the update.
+ */
+export function sgdStep(
+  c: StepContext,
+  images: Float32Array,
+  labelValues: Int32Array,
+  lr: number,
+  epoch: number,
+): readonly [number, number] {
+  const b = labelValues.length;
+  return tf.tidy(() => {
+    const x = tf.tensor4d(images, [b, 32, 32, 3]);
+    const labels = tf.tensor1d(labelValues, 'int32');
+    let logits: tf.Tensor | null = null;
+    // the teacher sees the same augmented batch, in inference mode, outside the gradient tape
+    const teacherLogits = c.cfg.distill ? (c.teacher!.apply(x, { training: false }) as tf.Tensor2D) : null;
+    const { value, grads } = tf.variableGrads(() => {
+      // kept: variableGrads disposes everything made inside f except the loss
+      logits = tf.keep(c.model.apply(x, { training: true }) as tf.Tensor);
+      const onehot = tf.oneHot(labels, 10) as tf.Tensor2D;
+      if (c.cfg.distill) return distillationLoss(logits as tf.Tensor2D, teacherLogits!, onehot, c.cfg.distill, c.cfg.labelSmoothing);
+      return tf.losses.softmaxCrossEntropy(onehot, logits, undefined, c.cfg.labelSmoothing) as tf.Scalar;
+    }, c.vars);
+    const l = value.dataSync()[0];
+    const out = logits as unknown as tf.Tensor;
+    const h = tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), labels), 'int32')).dataSync()[0];
+    out.dispose();
+    if (!Number.isFinite(l)) return [l, 0] as const;
+    c.sgd.apply(c.ps, grads, lr, epoch);
+    return [l, h] as const;
+  });
+}
+
+function makeSgd(cfg: TrainConfig): Sgd {
+  const rule = cfg.paramGroups === 'airbench' ? airbenchRule(cfg.lr, cfg.weightDecay) : undefined;
+  return new Sgd({ momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay, decay: cfg.decay, rule });
+}
+
+/** The SGD state of a run: parameters by key, optimiser, lookahead. */
+export function optimiserFor(model: LayersModel, cfg: TrainConfig): { ps: Param[]; vars: tf.Variable[]; sgd: Sgd } {
+  const sgd = makeSgd(cfg);
+  const ps = params(model);
+  return { ps, vars: ps.map((p) => p.variable), sgd };
+}
+
 /**
  * Trains `model` (or the model in `out/checkpoint` when resuming) and writes the run directory.
  * @returns the best-by-validation model and its test result when `test` is given and training finished.
@@ -95,13 +153,7 @@ export async function trainModel(
   const metricsPath = join(out, 'metrics.jsonl');
   let model = initial;
   const airbench = cfg.paramGroups === 'airbench';
-  const sgd = new Sgd({
-    momentum: cfg.momentum,
-    nesterov: cfg.nesterov,
-    weightDecay: cfg.weightDecay,
-    decay: cfg.decay,
-    rule: airbench ? airbenchRule(cfg.lr, cfg.weightDecay) : undefined,
-  });
+  const sgd = makeSgd(cfg);
   let state: TrainState = { epoch: 0, rngState: cfg.seed >>> 0, step: 0, bestValAcc: -1, bestEpoch: -1 };
   const ck = opts.resume ? await loadCheckpoint(ckptDir) : null;
   if (ck) {
@@ -143,30 +195,13 @@ export async function trainModel(
       const b = idx.length;
       fillBatch(data.train, idx, buf, rng, cfg.augment, flipBase ? { flipBase, epoch: epoch - 1 } : undefined);
       lr = lrAt(state.step, totalSteps, sched);
-      const [loss, hits] = tf.tidy(() => {
-        const x = tf.tensor4d(buf.subarray(0, b * 3072), [b, 32, 32, 3]);
-        const labels = tf.tensor1d(
-          Int32Array.from(idx, (i) => data.train.labels[i]),
-          'int32',
-        );
-        let logits: tf.Tensor | null = null;
-        // the teacher sees the same augmented batch, in inference mode, outside the gradient tape
-        const teacherLogits = cfg.distill ? (opts.teacher!.apply(x, { training: false }) as tf.Tensor2D) : null;
-        const { value, grads } = tf.variableGrads(() => {
-          // kept: variableGrads disposes everything made inside f except the loss
-          logits = tf.keep(model.apply(x, { training: true }) as tf.Tensor);
-          const onehot = tf.oneHot(labels, 10) as tf.Tensor2D;
-          if (cfg.distill) return distillationLoss(logits as tf.Tensor2D, teacherLogits!, onehot, cfg.distill, cfg.labelSmoothing);
-          return tf.losses.softmaxCrossEntropy(onehot, logits, undefined, cfg.labelSmoothing) as tf.Scalar;
-        }, vars);
-        const l = value.dataSync()[0];
-        const out = logits as unknown as tf.Tensor;
-        const h = tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), labels), 'int32')).dataSync()[0];
-        out.dispose();
-        if (!Number.isFinite(l)) return [l, 0] as const;
-        sgd.apply(ps, grads, lr, epoch);
-        return [l, h] as const;
-      });
+      const [loss, hits] = sgdStep(
+        { model, vars, ps, sgd, cfg, teacher: opts.teacher },
+        buf.subarray(0, b * 3072),
+        Int32Array.from(idx, (i) => data.train.labels[i]),
+        lr,
+        epoch,
+      );
       if (!Number.isFinite(loss)) {
         throw new NonFiniteLossError(
           `training loss became ${loss} at epoch ${epoch}, batch ${bi + 1} (lr ${lr.toPrecision(3)}): lower --lr or add --warmup; the last good checkpoint is kept in ${ckptDir}`,
