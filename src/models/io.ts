@@ -3,8 +3,8 @@
  * `tf.loadLayersModel('https://.../model.json')` loads them in a browser. Node has no file://
  * handler without tfjs-node, so these are small custom IOHandlers. Writes are atomic (temp + rename).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -49,12 +49,52 @@ export async function saveModel(model: tfl.LayersModel, dir: string, metadata?: 
   return { bytes };
 }
 
-/** Loads a model saved by saveModel (or any single-shard tfjs layers model) from a directory or model.json path. */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+/** Largest model we load: far beyond any CIFAR CNN, small enough to never exhaust memory. */
+export const MAX_WEIGHT_BYTES = 2 ** 31;
+
+/**
+ * Resolves a weights path named by an untrusted model.json: a plain file name (no separators, no
+ * '..', not absolute) naming a regular file inside the model directory (after symlinks). Throws a
+ * one-line error naming the model file otherwise.
+ */
+function weightsFile(dir: string, name: unknown, jsonPath: string): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name.includes('..'))
+    throw new Error(
+      `${jsonPath} names weights file ${JSON.stringify(name)}: only plain file names inside the model directory are accepted`,
+    );
+  const f = join(dir, name);
+  if (!existsSync(f)) throw new Error(`weights file ${f} named by ${jsonPath} is missing`);
+  const real = realpathSync(f),
+    realDir = realpathSync(dir);
+  if (!real.startsWith(realDir + sep) || lstatSync(real).isSymbolicLink() || !statSync(real).isFile())
+    throw new Error(`weights file ${f} named by ${jsonPath} is not a regular file inside ${dir}; refusing to read it`);
+  return real;
+}
+
+/** Byte size of a weight spec, validated (positive integer dims, known dtype, bounded size). */
+function specBytes(s: tf.io.WeightsManifestEntry, jsonPath: string): number {
+  const per = DTYPE_BYTES[s.dtype ?? 'float32'];
+  if (!per || !Array.isArray(s.shape) || !s.shape.every((d) => Number.isInteger(d) && d >= 0) || s.quantization)
+    throw new Error(`${jsonPath}: weight ${s.name} has an unsupported spec (dtype ${s.dtype}, shape ${JSON.stringify(s.shape)})`);
+  const n = s.shape.reduce((x, y) => x * y, 1) * per;
+  if (!(n <= MAX_WEIGHT_BYTES)) throw new Error(`${jsonPath}: weight ${s.name} declares ${n} bytes, more than this tool loads`);
+  return n;
+}
+
+/**
+ * Loads a model saved by saveModel (or any tfjs layers model whose weights are float32/int32 files
+ * in its directory) from a directory or model.json path. Model directories are treated as untrusted:
+ * weights paths must be plain names inside the directory, file sizes are checked against the
+ * manifest before anything is read, reads are bounded by the declared size, and non-finite weights
+ * are refused with their names.
+ */
 export async function loadModel(pathOrDir: string): Promise<tfl.LayersModel> {
   const jsonPath = pathOrDir.endsWith('.json') ? pathOrDir : join(pathOrDir, MODEL_JSON);
-  const dir = jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1) || './';
+  const dir = dirname(jsonPath);
   if (!existsSync(jsonPath))
     throw new Error(`no model at ${jsonPath}: pass a directory written by auraprune (train/prune) or a model.json path`);
+  if (statSync(jsonPath).size > 64 * 2 ** 20) throw new Error(`${jsonPath} is larger than 64 MB; a model topology is far smaller`);
   let json: { modelTopology?: unknown; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
   try {
     json = JSON.parse(readFileSync(jsonPath, 'utf8'));
@@ -63,22 +103,49 @@ export async function loadModel(pathOrDir: string): Promise<tfl.LayersModel> {
       cause: e,
     });
   }
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest))
+  if (
+    !json.modelTopology ||
+    !Array.isArray(json.weightsManifest) ||
+    !json.weightsManifest.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))
+  )
     throw new Error(`${jsonPath} is not a tfjs layers model (no modelTopology/weightsManifest)`);
   const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const parts = json.weightsManifest
-    .flatMap((g) => g.paths)
-    .map((p) => {
-      const f = join(dir, p);
-      if (!existsSync(f)) throw new Error(`weights file ${f} named by ${jsonPath} is missing`);
-      return readFileSync(f);
-    });
-  const data = concat(parts.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer));
-  const expected = specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * 4, 0);
-  if (data.byteLength !== expected)
-    throw new Error(
-      `weights of ${jsonPath} hold ${data.byteLength} bytes, the manifest needs ${expected}: the model files are truncated or corrupt`,
-    );
+  const expected = specs.reduce((a, s) => a + specBytes(s, jsonPath), 0);
+  if (expected > MAX_WEIGHT_BYTES) throw new Error(`${jsonPath} declares ${expected} bytes of weights, more than this tool loads`);
+  const files = json.weightsManifest.flatMap((g) => g.paths).map((p) => weightsFile(dir, p, jsonPath));
+  const sizes = files.map((f) => statSync(f).size);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total !== expected)
+    throw new Error(`weights of ${jsonPath} hold ${total} bytes, the manifest needs ${expected}: the model files are truncated or corrupt`);
+  // read exactly the declared bytes (a file growing meanwhile cannot make us read more)
+  const data = new Uint8Array(expected);
+  let off = 0;
+  files.forEach((f, i) => {
+    const fd = openSync(f, 'r');
+    try {
+      let got = 0;
+      while (got < sizes[i]) {
+        const r = readSync(fd, data, off + got, sizes[i] - got, got);
+        if (r <= 0) throw new Error(`weights file ${f} named by ${jsonPath} changed while being read`);
+        got += r;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    off += sizes[i];
+  });
+  // non-finite weights make every downstream number meaningless: name them
+  let at = 0;
+  for (const s of specs) {
+    const n = specBytes(s, jsonPath);
+    if ((s.dtype ?? 'float32') === 'float32') {
+      const v = new Float32Array(data.buffer, at, n / 4);
+      let bad = 0;
+      for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) bad++;
+      if (bad) throw new Error(`${jsonPath}: weight ${s.name} holds ${bad} NaN/Inf values; the model diverged or is corrupt`);
+    }
+    at += n;
+  }
   return tfl.loadLayersModel(
     tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: data.buffer as ArrayBuffer }),
   );

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -32,4 +32,48 @@ test('corrupt or truncated model files give clear errors', async () => {
   writeFileSync(join(dir, 'bad', 'model.json'), '{"modelTop');
   await assert.rejects(loadModel(join(dir, 'bad')), /not valid JSON/);
   await assert.rejects(loadModel(join(dir, 'nothing-here')), /no model at/);
+});
+
+test('untrusted model directories: weights paths outside the directory, devices, symlinks, NaN weights are refused', async () => {
+  const m = buildModel('resnet20', { width: 0.25 });
+  const good = join(dir, 'good');
+  await saveModel(m, good);
+  const json = JSON.parse(readFileSync(join(good, 'model.json'), 'utf8'));
+  const secret = join(dir, 'secret.bin');
+  writeFileSync(secret, readFileSync(join(good, 'weights.bin'))); // the right size, outside the model dir
+  const variant = (name: string, paths: string[]) => {
+    const d = join(dir, name);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'model.json'), JSON.stringify({ ...json, weightsManifest: [{ ...json.weightsManifest[0], paths }] }));
+    return d;
+  };
+  for (const [name, p] of [
+    ['dotdot', '../secret.bin'],
+    ['abs', secret],
+    ['dev', '/dev/zero'],
+    ['sub', 'a/b.bin'],
+  ] as const) {
+    await assert.rejects(loadModel(variant(name, [p])), /only plain file names inside the model directory/, name);
+  }
+  // a symlink with a plain name that leaves the directory
+  const ln = variant('link', ['weights.bin']);
+  symlinkSync(secret, join(ln, 'weights.bin'));
+  await assert.rejects(loadModel(ln), /not a regular file inside/);
+  // sizes are checked before reading: a huge declared shape is refused without allocation
+  const huge = join(dir, 'huge');
+  mkdirSync(huge);
+  const specs = json.weightsManifest[0].weights.map((w: { shape: number[] }, i: number) => (i === 0 ? { ...w, shape: [1e6, 1e6] } : w));
+  writeFileSync(join(huge, 'model.json'), JSON.stringify({ ...json, weightsManifest: [{ paths: ['weights.bin'], weights: specs }] }));
+  writeFileSync(join(huge, 'weights.bin'), new Uint8Array(56));
+  await assert.rejects(loadModel(huge), /more than this tool loads/);
+  // a NaN weight is named
+  const nan = join(dir, 'nan');
+  mkdirSync(nan);
+  writeFileSync(join(nan, 'model.json'), JSON.stringify(json));
+  const w = new Float32Array(new Uint8Array(readFileSync(join(good, 'weights.bin'))).buffer);
+  w[3] = NaN;
+  writeFileSync(join(nan, 'weights.bin'), new Uint8Array(w.buffer));
+  await assert.rejects(loadModel(nan), new RegExp(`weight ${json.weightsManifest[0].weights[0].name} holds 1 NaN/Inf`));
+  // the untouched copy still loads
+  await loadModel(good);
 });
