@@ -11,8 +11,14 @@ import { registerTrain } from './commands/train.js';
 import { registerPrune } from './commands/prune.js';
 import { registerExperiment } from './commands/experiment.js';
 import { int, num, setupBackend } from './options.js';
+import { validateOptions } from './validate.js';
 
 const program = new Command();
+// every option is checked before a command does any work (src/cli/validate.ts)
+program.hook('preAction', (_root, action) => {
+  const checked = validateOptions(action.name(), action.opts());
+  for (const [k, v] of Object.entries(checked)) if (action.getOptionValue(k) !== v) action.setOptionValue(k, v);
+});
 program.name('auraprune').description('Prune CNN filters by spatial-aura-entropy mutual information (TensorFlow.js + libtorch)');
 
 registerTrain(program);

@@ -1,0 +1,123 @@
+/**
+ * One validation table for every CLI option, applied before any command runs (a commander preAction
+ * hook): integer and range checks, enums with their choices, mutually exclusive targets, thread
+ * counts clamped to the cores. A bad value stops the command with one line naming the option, the
+ * value and what is allowed, before anything is read or written.
+ */
+import { cpus } from 'node:os';
+import { ALLOCATIONS } from '../prune/pipeline.js';
+import { CRITERIA } from '../prune/importance/registry.js';
+import { MODEL_NAMES } from '../models/zoo.js';
+import { PRESETS } from '../train/recipes.js';
+import { SCHEDULES } from '../train/schedule.js';
+
+interface NumRule {
+  int?: boolean;
+  min?: number;
+  max?: number;
+  /** min/max exclusive */
+  open?: boolean;
+}
+type Rule = NumRule | { choices: readonly string[] };
+
+/** Keyed by commander's attribute name (camelCase of the long flag). */
+export const OPTION_RULES: Record<string, Rule> = {
+  epochs: { int: true, min: 1, max: 10000 },
+  batch: { int: true, min: 1, max: 65536 },
+  lr: { min: 0, max: 100, open: true },
+  warmup: { min: 0, max: 10000 },
+  wd: { min: 0, max: 1 },
+  momentum: { min: 0, max: 0.999 },
+  labelSmoothing: { min: 0, max: 0.99 },
+  width: { min: 0, max: 16, open: true },
+  valSize: { int: true, min: 1, max: 49999 },
+  trainLimit: { int: true, min: 2, max: 50000 },
+  seed: { int: true, min: 0, max: 2 ** 32 - 1 },
+  threads: { int: true, min: 1, max: 4096 },
+  perClass: { int: true, min: 1, max: 5000 },
+  levels: { int: true, min: 2, max: 32 },
+  groups: { int: true, min: 1, max: 4096 },
+  maxRemove: { min: 0, max: 1, open: true },
+  minKeep: { int: true, min: 1, max: 100000 },
+  targetFlops: { min: 0, max: 1, open: true },
+  targetParams: { min: 0, max: 1, open: true },
+  ratio: { min: 0, max: 1 },
+  recalibrateBn: { int: true, min: 0, max: 10000 },
+  recalBatches: { int: true, min: 0, max: 10000 },
+  sensitivityImages: { int: true, min: 10, max: 50000 },
+  tta: { int: true, min: 0, max: 2 },
+  lrScale: { min: 0, max: 100, open: true },
+  temperature: { min: 0, max: 100, open: true },
+  alpha: { min: 0, max: 1 },
+  rounds: { int: true, min: 1, max: 100 },
+  steps: { int: true, min: 1, max: 100000 },
+  images: { int: true, min: 2, max: 1000000 },
+  trainImages: { int: true, min: 20, max: 50000 },
+  finetuneEpochs: { int: true, min: 0, max: 10000 },
+  finetuneImages: { int: true, min: 1, max: 50000 },
+  cpuSteps: { int: true, min: 0, max: 1000 },
+  cpuBatch: { int: true, min: 1, max: 4096 },
+  mintPairs: { int: true, min: 1, max: 1000000 },
+  where: { choices: ['conv', 'bn', 'relu'] },
+  neighbourhood: { choices: ['4', '8'] },
+  reduce: { choices: ['sum', 'max'] },
+  estimator: { choices: ['binned', 'ksg'] },
+  normalize: { choices: ['max', 'rank', 'mean', 'lamp', 'none'] },
+  decay: { choices: ['l2', 'decoupled'] },
+  backend: { choices: ['libtorch', 'cpu', 'auto'] },
+  schedule: { choices: SCHEDULES },
+  allocation: { choices: ALLOCATIONS },
+  recipe: { choices: ['auto', 'airbench', 'sgd'] },
+  split: { choices: ['val', 'test'] },
+  by: { choices: ['flops', 'params'] },
+  noiseOn: { choices: ['input', 'activations'] },
+  activation: { choices: ['gelu', 'relu'] },
+  preset: { choices: Object.keys(PRESETS) },
+  model: { choices: MODEL_NAMES },
+  criterion: { choices: CRITERIA },
+};
+
+const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/**
+ * Checks the parsed options of `command` against OPTION_RULES; returns the (possibly clamped)
+ * options or throws a one-line error. `model` is an enum only for `train` (elsewhere it is a path).
+ */
+export function validateOptions(
+  command: string,
+  opts: Record<string, unknown>,
+  warn: (s: string) => void = (s) => process.stderr.write(s + '\n'),
+): Record<string, unknown> {
+  for (const [k, v] of Object.entries(opts)) {
+    const rule = OPTION_RULES[k];
+    if (!rule || v === undefined || typeof v === 'boolean') continue;
+    if (k === 'model' && command !== 'train') continue;
+    if (k === 'criterion' && typeof v === 'string' && v.includes(',')) {
+      for (const c of v.split(','))
+        if (!CRITERIA.includes(c as never)) throw new Error(`${flag(k)}: unknown criterion ${c}; choose from ${CRITERIA.join(', ')}`);
+      continue;
+    }
+    if ('choices' in rule) {
+      if (!rule.choices.includes(String(v))) throw new Error(`${flag(k)} must be one of ${rule.choices.join(', ')}, got ${String(v)}`);
+      continue;
+    }
+    if (typeof v !== 'number') continue; // list-valued options (e.g. bench prune --epochs 4,8) are checked where parsed
+    if (rule.int && !Number.isInteger(v)) throw new Error(`${flag(k)} must be an integer, got ${v}`);
+    const lo = rule.min ?? -Infinity,
+      hi = rule.max ?? Infinity;
+    const ok = rule.open ? v > lo && v < hi : v >= lo && v <= hi;
+    if (!ok)
+      throw new Error(
+        `${flag(k)} must be ${rule.open ? 'in' : 'within'} ${rule.open ? '(' : '['}${lo}, ${hi}${rule.open ? ')' : ']'}, got ${v}`,
+      );
+  }
+  const out = { ...opts };
+  const given = ['targetFlops', 'targetParams', 'ratio'].filter((k) => opts[k] !== undefined);
+  if (given.length > 1) throw new Error(`give only one of --target-flops, --target-params and --ratio (got ${given.map(flag).join(', ')})`);
+  const cores = cpus().length;
+  if (typeof opts.threads === 'number' && opts.threads > cores) {
+    warn(`auraprune: --threads ${opts.threads} is more than the ${cores} cores here; using ${cores}`);
+    out.threads = cores;
+  }
+  return out;
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { cpus } from 'node:os';
+import { test } from 'node:test';
+import { validateOptions } from './validate.js';
+
+test('option validation: ranges, integers, enums, exclusive targets, thread clamp', () => {
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['train', { epochs: -1 }, /--epochs must be within \[1, 10000\], got -1/],
+    ['train', { lr: -1 }, /--lr must be in \(0, 100\)/],
+    ['train', { batch: 0 }, /--batch/],
+    ['train', { width: 0 }, /--width/],
+    ['train', { labelSmoothing: 5 }, /--label-smoothing/],
+    ['train', { valSize: 0 }, /--val-size/],
+    ['train', { trainLimit: -5 }, /--train-limit/],
+    ['train', { epochs: 2.5 }, /--epochs must be an integer/],
+    ['train', { decay: 'x' }, /--decay must be one of l2, decoupled/],
+    ['train', { model: 'alexnet' }, /--model must be one of/],
+    ['score', { perClass: -1 }, /--per-class/],
+    ['score', { levels: 255 }, /--levels/],
+    ['score', { neighbourhood: '6' }, /--neighbourhood must be one of 4, 8/],
+    ['prune', { maxRemove: 2 }, /--max-remove/],
+    ['prune', { minKeep: -5 }, /--min-keep/],
+    ['prune', { targetFlops: 50 }, /--target-flops/],
+    ['prune', { targetFlops: 0.5, targetParams: 0.5 }, /only one of/],
+    ['eval', { backend: 'gpu' }, /--backend must be one of libtorch, cpu, auto/],
+  ];
+  for (const [cmd, o, re] of bad) assert.throws(() => validateOptions(cmd, o), re, JSON.stringify(o));
+  // valid values pass unchanged; `--model` is a path outside `train`
+  assert.deepEqual(validateOptions('prune', { model: 'runs/x/best', targetFlops: 0.5, where: 'relu' }), {
+    model: 'runs/x/best',
+    targetFlops: 0.5,
+    where: 'relu',
+  });
+  const warnings: string[] = [];
+  const out = validateOptions('train', { threads: 1000 }, (s) => warnings.push(s));
+  assert.equal(out.threads, cpus().length);
+  assert.match(warnings[0], /--threads 1000 is more than the \d+ cores/);
+});
