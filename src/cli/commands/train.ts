@@ -11,8 +11,8 @@ import { initWhitening } from '../../models/airbench.js';
 import { PRESETS } from '../../train/recipes.js';
 import type { TtaLevel } from '../../eval/evaluate.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
-import { writeFileAtomic } from '../../util/atomic.js';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { claimRunDir } from '../../util/rundir.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { setupBackend, int, num } from '../options.js';
 
 /**
@@ -102,28 +102,16 @@ export function registerTrain(program: Command): void {
         paramGroups: p.paramGroups ?? 'standard',
         lookahead: p.lookahead,
       };
-      const model = o.model ?? p.model,
-        width = o.width ?? p.width;
+      const model = o.model ?? p.model;
+      // a model other than the preset's starts at its own full width, not the preset's
+      const width = o.width ?? (model === p.model ? p.width : 1);
       const data = await loadData(o.data, o.valSize, o.seed, o.trainLimit);
-      mkdirSync(o.out, { recursive: true });
-      writeFileAtomic(
-        join(o.out, 'config.json'),
-        JSON.stringify(
-          {
-            command: 'train',
-            model,
-            width,
-            backend,
-            dataDir: data.dir,
-            valSize: data.val.n,
-            trainSize: data.train.n,
-            trainLimit: o.trainLimit ?? null,
-            ...cfg,
-          },
-          null,
-          1,
-        ),
-      );
+      const settings = { model, width, valSize: data.val.n, trainLimit: o.trainLimit ?? null, ...cfg };
+      claimRunDir(o.out, settings, {
+        resume: o.resume,
+        marker: 'checkpoint',
+        record: { command: 'train', backend, dataDir: data.dir, trainSize: data.train.n, ...settings },
+      });
       const t0 = performance.now();
       const net = buildModel(model, { width, seed: o.seed });
       // the airbench network's first conv whitens 2x2 patches of the training images
