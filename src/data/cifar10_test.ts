@@ -74,3 +74,24 @@ describe('bad data gives one-line errors naming the file and the fix', () => {
     assert.throws(() => extractArchive(gzipSync(readFileSync(tarPath)), join(tmp, 'out')), /archive lacks data_batch_1\.bin/);
   });
 });
+
+describe('untrusted tar archives', () => {
+  const header = (name: string, size: string) => {
+    const h = new Uint8Array(512);
+    h.set(new TextEncoder().encode(name), 0);
+    h.set(new TextEncoder().encode(size), 124);
+    h[156] = '0'.charCodeAt(0);
+    return h;
+  };
+  test('negative, non-octal and oversize size fields are refused instead of looping', () => {
+    for (const size of ['-1', '99999999999', 'zz']) {
+      const tar = new Uint8Array(2048);
+      tar.set(header('a.bin', size), 0);
+      assert.throws(() => untar(tar), /invalid size field|runs past the end/, size);
+    }
+    const ok = new Uint8Array(2048);
+    ok.set(header('a.bin', '00000000005'), 0);
+    ok.set([1, 2, 3, 4, 5], 512);
+    assert.deepEqual(Array.from(untar(ok).get('a.bin')!), [1, 2, 3, 4, 5]);
+  });
+});

@@ -14,7 +14,10 @@ import { DataError, OFFICIAL_MD5 } from './cifar10.js';
 export const ARCHIVE_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 export const ARCHIVE_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
 
-/** Files of a tar archive (regular files only), by base name. */
+/**
+ * Files of a tar archive (regular files only), by base name. Untrusted input: the size field must be
+ * octal digits, and every entry must lie inside the archive, so each step advances and the loop ends.
+ */
 export function untar(tar: Uint8Array): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   let off = 0;
@@ -22,7 +25,12 @@ export function untar(tar: Uint8Array): Map<string, Uint8Array> {
   while (off + 512 <= tar.length) {
     const name = text(off, 100);
     if (!name) break;
-    const size = parseInt(text(off + 124, 12).trim() || '0', 8);
+    const field = text(off + 124, 12).trim() || '0';
+    if (!/^[0-7]{1,11}$/.test(field))
+      throw new DataError(`tar entry ${JSON.stringify(name)} has an invalid size field ${JSON.stringify(field)}: the archive is corrupt`);
+    const size = parseInt(field, 8);
+    if (off + 512 + size > tar.length)
+      throw new DataError(`tar entry ${JSON.stringify(name)} (${size} bytes) runs past the end of the archive: it is truncated`);
     const type = text(off + 156, 1);
     if (type === '0' || type === '') out.set(name.split('/').pop()!, tar.subarray(off + 512, off + 512 + size));
     off += 512 + Math.ceil(size / 512) * 512;
@@ -49,8 +57,13 @@ export function extractArchive(gz: Uint8Array, dir: string): void {
 export async function downloadCifar10(dir: string, url = ARCHIVE_URL): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const archive = join(dir, 'cifar-10-binary.tar.gz');
+  // a cached archive is trusted only with the official md5 (an interrupted or planted file is replaced)
+  if (existsSync(archive) && createHash('md5').update(readFileSync(archive)).digest('hex') !== ARCHIVE_MD5) {
+    process.stderr.write(`${archive} does not have the official md5; downloading it again\n`);
+    rmSync(archive, { force: true });
+  }
   if (!existsSync(archive)) {
-    const tmp = `${archive}.${process.pid}.tmp`;
+    const tmp = `${archive}.${process.pid}.${Date.now()}.tmp`;
     let res: Response;
     try {
       res = await fetch(url);
