@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
-import { loadCifar10 } from '../src/data/cifar10.js';
+import { CifarSplit, loadCifar10 } from '../src/data/cifar10.js';
 import { balancedSample, subset, trainValSplit } from '../src/data/pipeline.js';
 import { ExperimentOptions, readResults, runExperiment } from '../src/experiment/grid.js';
 import { robustness } from '../src/experiment/robustness.js';
@@ -18,7 +18,7 @@ import { writeReport } from '../src/cli/commands/experiment.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { greyVariance } from './helpers/png.js';
-import { CIFAR_DIR } from './helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-exp-'));
@@ -28,16 +28,22 @@ before(async () => {
   await useBestBackend();
 });
 
-const all = loadCifar10(DIR, 'train', { limit: 1000 });
-const { train, val } = trainValSplit(all, 200, 1);
-const data = {
-  train,
-  val,
-  test: subset(
-    loadCifar10(DIR, 'test', { limit: 300 }),
-    Array.from({ length: 300 }, (_, i) => i),
-  ),
-};
+// loaded on first use, so the file loads (and its tests skip) without CIFAR-10
+let cached: { train: CifarSplit; val: CifarSplit; test: CifarSplit } | null = null;
+function getData() {
+  if (!cached) {
+    const { train, val } = trainValSplit(loadCifar10(DIR, 'train', { limit: 1000 }), 200, 1);
+    cached = {
+      train,
+      val,
+      test: subset(
+        loadCifar10(DIR, 'test', { limit: 300 }),
+        Array.from({ length: 300 }, (_, i) => i),
+      ),
+    };
+  }
+  return cached;
+}
 const cfg: TrainConfig = {
   epochs: 1,
   batch: 32,
@@ -67,18 +73,25 @@ const opts: ExperimentOptions = {
 };
 const strip = (r: ReturnType<typeof readResults>[number]) => ({ ...r, finetuneSeconds: 0, scoringSeconds: 0, activationSeconds: 0 });
 
-describe('experiment grid', () => {
+describe('experiment grid', NEEDS_CIFAR, () => {
   test('killed after the first cell and rerun: the finished cell is kept, the rest equals an uninterrupted run', async () => {
-    const base = (await trainModel(buildModel('fast', { width: 0.125, seed: 1 }), cfg, { train, val }, join(tmp, 'base'), { quiet: true }))
-      .model;
-    const part = await runExperiment(base, data, join(tmp, 'a'), { ...opts, stopAfterCells: 1 });
+    const base = (
+      await trainModel(
+        buildModel('fast', { width: 0.125, seed: 1 }),
+        cfg,
+        { train: getData().train, val: getData().val },
+        join(tmp, 'base'),
+        { quiet: true },
+      )
+    ).model;
+    const part = await runExperiment(base, getData(), join(tmp, 'a'), { ...opts, stopAfterCells: 1 });
     assert.equal(part.complete, false);
     assert.equal(part.results.length, 1);
     const first = readFileSync(join(tmp, 'a', 'results.jsonl'), 'utf8').split('\n')[0];
-    const resumed = await runExperiment(base, data, join(tmp, 'a'), opts);
+    const resumed = await runExperiment(base, getData(), join(tmp, 'a'), opts);
     assert.equal(resumed.newCells, 2, 'only the two unfinished cells run');
     assert.equal(readFileSync(join(tmp, 'a', 'results.jsonl'), 'utf8').split('\n')[0], first, 'the finished cell is untouched');
-    const full = await runExperiment(base, data, join(tmp, 'b'), opts);
+    const full = await runExperiment(base, getData(), join(tmp, 'b'), opts);
     const key = (rs: typeof full.results) => rs.map(strip).sort((x, y) => x.key.localeCompare(y.key));
     assert.deepEqual(key(resumed.results), key(full.results));
 
@@ -115,10 +128,10 @@ describe('experiment grid', () => {
   });
 });
 
-describe('robustness statistics', () => {
+describe('robustness statistics', NEEDS_CIFAR, () => {
   test('sigma = 0: every criterion has Spearman 1; random rankings are not stable across seeds', async () => {
     const model = buildModel('vgg16', { width: 0.125, seed: 2 });
-    const sample = balancedSample(train, 3, 1);
+    const sample = balancedSample(getData().train, 3, 1);
     const rows = await robustness(model, sample, ['aura', 'l1', 'hrank', 'mint', 'random'], [0, 0.5], {
       where: 'input',
       tap: 'relu',

@@ -17,7 +17,7 @@ import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { loadModel } from '../src/models/io.js';
 import { pruningUnits } from '../src/prune/surgery/graph.js';
 import { PRESETS } from '../src/train/recipes.js';
-import { CIFAR_DIR } from './helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-pbench-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -32,7 +32,7 @@ test('geometric round targets: K rounds end exactly at F, each round removes the
   assert.ok(Math.abs(kept[1] / kept[0] - kept[0]) < 1e-12 && Math.abs(kept[2] / kept[1] - kept[0]) < 1e-12);
 });
 
-test('bench prune: 2 rounds to 50% FLOPs with distillation; accuracy at every budget; rerun skips', async () => {
+test('bench prune: 2 rounds to 50% FLOPs with distillation; accuracy at every budget; rerun skips', NEEDS_CIFAR, async () => {
   const all = loadCifar10(CIFAR_DIR, 'train', { limit: 2500 });
   const { train, val } = trainValSplit(all, 500, 1);
   const testSet = subset(

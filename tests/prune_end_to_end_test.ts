@@ -18,7 +18,7 @@ import { scoreModel } from '../src/prune/importance/registry.js';
 import { pruneWithScores, toScoresFile } from '../src/prune/pipeline.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { CIFAR_DIR } from './helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-e2e-'));
@@ -28,7 +28,7 @@ before(async () => {
   await useBestBackend();
 });
 
-test('train -> aura scores -> prune 50% FLOPs -> fine-tune 1 epoch: above chance, smaller, report written', async () => {
+test('train -> aura scores -> prune 50% FLOPs -> fine-tune 1 epoch: above chance, smaller, report written', NEEDS_CIFAR, async () => {
   const all = loadCifar10(DIR, 'train', { limit: 3000 });
   const { train, val } = trainValSplit(all, 500, 1);
   const test = subset(

@@ -7,13 +7,13 @@ import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { DataError, findCifarDir, loadCifar10, readBatchFile, TEST_FILES, TRAIN_FILES } from './cifar10.js';
 import { extractArchive, untar } from './download.js';
-import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-cifar-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('CIFAR-10 loader on the real data', () => {
+describe('CIFAR-10 loader on the real data', NEEDS_CIFAR, () => {
   test('first labels and pixels match the published references', () => {
     const train = loadCifar10(DIR, 'train', { limit: 10 });
     assert.deepEqual(Array.from(train.labels), [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]);
@@ -41,7 +41,7 @@ describe('CIFAR-10 loader on the real data', () => {
   });
 });
 
-describe('bad data gives one-line errors naming the file and the fix', () => {
+describe('bad data gives one-line errors naming the file and the fix', NEEDS_CIFAR, () => {
   test('missing, truncated and corrupt files', () => {
     const dir = join(tmp, 'bad');
     execFileSync('mkdir', ['-p', dir]);

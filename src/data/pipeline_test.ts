@@ -3,12 +3,11 @@ import { describe, test } from 'node:test';
 import { Rng } from '../util/rng.js';
 import { loadCifar10 } from './cifar10.js';
 import { alternatingFlipBase, balancedSample, CIFAR_MEAN, CIFAR_STD, epochBatches, fillBatch, trainValSplit } from './pipeline.js';
-import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
-const data = loadCifar10(DIR, 'train', { limit: 2000 });
-
-describe('input pipeline', () => {
+describe('input pipeline', NEEDS_CIFAR, () => {
+  const data = loadCifar10(DIR, 'train', { limit: 2000 });
   test('normalisation without augmentation: pixel 0 of image 0 equals (59/255 - mean) / std', () => {
     const out = new Float32Array(3072);
     fillBatch(data, [0], out, null);

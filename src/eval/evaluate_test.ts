@@ -6,14 +6,14 @@ import { loadCifar10 } from '../data/cifar10.js';
 import { fillBatch } from '../data/pipeline.js';
 import { buildAirbench } from '../models/airbench.js';
 import { evaluate, ttaLogits } from './evaluate.js';
-import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
 
 before(async () => {
   setFallbackLogger(() => {});
   await useBestBackend();
 });
 
-describe('test-time augmentation', () => {
+describe('test-time augmentation', NEEDS_CIFAR, () => {
   const data = loadCifar10(CIFAR_DIR, 'test', { limit: 24 });
   const model = buildAirbench({ width: 0.125, seed: 4 });
 

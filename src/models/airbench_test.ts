@@ -7,7 +7,7 @@ import { fillBatch, subset } from '../data/pipeline.js';
 import { countComplexity } from '../eval/complexity.js';
 import { pruningUnits } from '../prune/surgery/graph.js';
 import { buildAirbench, initWhitening, patchCovariance } from './airbench.js';
-import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
 
 before(async () => {
   setFallbackLogger(() => {});
@@ -55,48 +55,54 @@ describe('airbench network', () => {
     assert.equal(c.params, params);
   });
 
-  test('the whitening filters whiten: patch covariance maps to diag(l/(l+eps)) exactly, and close to I on held-out images', () => {
-    const all = loadCifar10(CIFAR_DIR, 'train', { limit: 1200 });
-    const fit = subset(
-      all,
-      Array.from({ length: 800 }, (_, i) => i),
-    );
-    const held = subset(
-      all,
-      Array.from({ length: 400 }, (_, i) => 800 + i),
-    );
-    const model = buildAirbench({ width: 0.25, seed: 1 });
-    const eps = 5e-4;
-    const { eigenvalues } = initWhitening(model, fit, 800, eps);
-    assert.ok(eigenvalues.every((l, i) => l > 0 && (i === 0 || l <= eigenvalues[i - 1])));
-    // on the images it was fitted on, via an actual conv forward pass: K^T C K = diag(l / (l + eps))
-    const onFit = whitenedCovariance(model, fit);
-    for (let i = 0; i < 12; i++)
-      for (let j = 0; j < 12; j++) {
-        const want = i === j ? eigenvalues[i] / (eigenvalues[i] + eps) : 0;
-        assert.ok(Math.abs(onFit[i][j] - want) < 2e-3, `fit cov[${i}][${j}] = ${onFit[i][j]}, want ${want}`);
-      }
-    // held-out images: near the identity (a different sample: the weakest directions, with eigenvalues
-    // near eps, vary most), while the raw patches are far from white (neighbouring pixels correlate)
-    const onHeld = whitenedCovariance(model, held);
-    for (let i = 0; i < 12; i++)
-      for (let j = 0; j < 12; j++) {
-        assert.ok(Math.abs(onHeld[i][j] - (i === j ? 1 : 0)) < 0.5, `held-out cov[${i}][${j}] = ${onHeld[i][j]}`);
-      }
-    const raw = patchCovariance(held, 400);
-    assert.ok(raw[0 * 12 + 3] > 0.5, `raw covariance of neighbouring pixels ${raw[3]}`);
-    const diag = (c: ArrayLike<number>[], k: number) => c[k][k];
-    const rawDiag = Array.from({ length: 12 }, (_, k) => raw[k * 12 + k]);
-    const offRaw = Math.max(
-      ...Array.from({ length: 12 }, (_, i) =>
-        Math.max(...Array.from({ length: 12 }, (_, j) => (i === j ? 0 : Math.abs(raw[i * 12 + j]) / Math.sqrt(rawDiag[i] * rawDiag[j])))),
-      ),
-    );
-    const offHeld = Math.max(
-      ...onHeld.map((row, i) => Math.max(...row.map((v, j) => (i === j ? 0 : Math.abs(v) / Math.sqrt(diag(onHeld, i) * diag(onHeld, j)))))),
-    );
-    assert.ok(offRaw > 0.8 && offHeld < 0.3, `largest correlation raw ${offRaw.toFixed(3)}, whitened ${offHeld.toFixed(3)}`);
-  });
+  test(
+    'the whitening filters whiten: patch covariance maps to diag(l/(l+eps)) exactly, and close to I on held-out images',
+    NEEDS_CIFAR,
+    () => {
+      const all = loadCifar10(CIFAR_DIR, 'train', { limit: 1200 });
+      const fit = subset(
+        all,
+        Array.from({ length: 800 }, (_, i) => i),
+      );
+      const held = subset(
+        all,
+        Array.from({ length: 400 }, (_, i) => 800 + i),
+      );
+      const model = buildAirbench({ width: 0.25, seed: 1 });
+      const eps = 5e-4;
+      const { eigenvalues } = initWhitening(model, fit, 800, eps);
+      assert.ok(eigenvalues.every((l, i) => l > 0 && (i === 0 || l <= eigenvalues[i - 1])));
+      // on the images it was fitted on, via an actual conv forward pass: K^T C K = diag(l / (l + eps))
+      const onFit = whitenedCovariance(model, fit);
+      for (let i = 0; i < 12; i++)
+        for (let j = 0; j < 12; j++) {
+          const want = i === j ? eigenvalues[i] / (eigenvalues[i] + eps) : 0;
+          assert.ok(Math.abs(onFit[i][j] - want) < 2e-3, `fit cov[${i}][${j}] = ${onFit[i][j]}, want ${want}`);
+        }
+      // held-out images: near the identity (a different sample: the weakest directions, with eigenvalues
+      // near eps, vary most), while the raw patches are far from white (neighbouring pixels correlate)
+      const onHeld = whitenedCovariance(model, held);
+      for (let i = 0; i < 12; i++)
+        for (let j = 0; j < 12; j++) {
+          assert.ok(Math.abs(onHeld[i][j] - (i === j ? 1 : 0)) < 0.5, `held-out cov[${i}][${j}] = ${onHeld[i][j]}`);
+        }
+      const raw = patchCovariance(held, 400);
+      assert.ok(raw[0 * 12 + 3] > 0.5, `raw covariance of neighbouring pixels ${raw[3]}`);
+      const diag = (c: ArrayLike<number>[], k: number) => c[k][k];
+      const rawDiag = Array.from({ length: 12 }, (_, k) => raw[k * 12 + k]);
+      const offRaw = Math.max(
+        ...Array.from({ length: 12 }, (_, i) =>
+          Math.max(...Array.from({ length: 12 }, (_, j) => (i === j ? 0 : Math.abs(raw[i * 12 + j]) / Math.sqrt(rawDiag[i] * rawDiag[j])))),
+        ),
+      );
+      const offHeld = Math.max(
+        ...onHeld.map((row, i) =>
+          Math.max(...row.map((v, j) => (i === j ? 0 : Math.abs(v) / Math.sqrt(diag(onHeld, i) * diag(onHeld, j))))),
+        ),
+      );
+      assert.ok(offRaw > 0.8 && offHeld < 0.3, `largest correlation raw ${offRaw.toFixed(3)}, whitened ${offHeld.toFixed(3)}`);
+    },
+  );
 
   test('dirac init: a conv whose inputs fit its outputs starts as the identity on the first channels', () => {
     const model = buildAirbench({ width: 0.25, seed: 3 });

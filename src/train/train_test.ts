@@ -11,7 +11,7 @@ import { buildModel } from '../models/zoo.js';
 import { loadModel } from '../models/io.js';
 import { lrAt } from './schedule.js';
 import { NonFiniteLossError, trainModel, TrainConfig } from './loop.js';
-import { CIFAR_DIR } from '../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-train-'));
@@ -48,7 +48,7 @@ describe('schedules', () => {
   });
 });
 
-describe('training on real CIFAR-10 subsets', () => {
+describe('training on real CIFAR-10 subsets', NEEDS_CIFAR, () => {
   const all = loadCifar10(DIR, 'train', { limit: 2500 });
   const { train, val } = trainValSplit(all, 500, 1);
 

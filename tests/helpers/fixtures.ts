@@ -1,11 +1,27 @@
 /** Shared test fixtures: where the real CIFAR-10 lives, and models with non-trivial BN statistics. */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { cacheDir } from '../../src/data/cifar10.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { Rng } from '../../src/util/rng.js';
 
-/** CIFAR10_DIR, else ../shared/cifar10 beside the repository (as CI lays it out). */
-export const CIFAR_DIR = process.env.CIFAR10_DIR ?? resolve(import.meta.dirname, '../../../shared/cifar10');
+const FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+const has = (d: string | undefined): d is string => !!d && FILES.every((f) => existsSync(join(d, f)));
+const candidates = [process.env.CIFAR10_DIR, resolve(import.meta.dirname, '../../../shared/cifar10'), cacheDir()];
+const found = candidates.find(has);
+
+/**
+ * Where the real CIFAR-10 is for tests: CIFAR10_DIR, ../shared/cifar10 beside the repository (as CI
+ * lays it out), or the cache the demo downloads into. Tests that need it take `NEEDS_CIFAR` as their
+ * options, so without data they are skipped with the reason instead of failing.
+ */
+export const CIFAR_DIR = found ?? candidates.filter(Boolean)[0]!;
+export const NEEDS_CIFAR: { skip?: string } = found
+  ? {}
+  : {
+      skip: `CIFAR-10 not found in ${candidates.filter(Boolean).join(', ')}: run \`npm run demo\` once (it downloads it) or set CIFAR10_DIR`,
+    };
 
 /** Random BN gamma/beta/mean/variance, so zeroed or folded channels differ from untouched ones. */
 export function randomiseBn(model: LayersModel, seed: number): void {

@@ -6,7 +6,7 @@ import { loadCifar10 } from '../../data/cifar10.js';
 import { balancedSample } from '../../data/pipeline.js';
 import { buildModel } from '../../models/zoo.js';
 import { CRITERIA, scoreModel } from './registry.js';
-import { CIFAR_DIR } from '../../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from '../../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 before(async () => {
@@ -14,7 +14,7 @@ before(async () => {
   await useBestBackend();
 });
 
-describe('criteria', () => {
+describe('criteria', NEEDS_CIFAR, () => {
   const sample = balancedSample(loadCifar10(DIR, 'test', { limit: 2000 }), 12, 1);
   const model = buildModel('vgg16', { width: 0.125, seed: 4 });
   // plant a dead filter: conv3 filter 1 has zero weights and bias, so its map is constant

@@ -16,7 +16,7 @@ import { costModel } from '../select/cost.js';
 import { selectGlobal, selectPerLayer } from '../select/select.js';
 import { pruningUnits } from './graph.js';
 import { pruneModel, zeroFilters } from './rebuild.js';
-import { CIFAR_DIR, randomiseBn } from '../../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR, randomiseBn } from '../../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-prune-'));
@@ -71,7 +71,7 @@ describe('coupling graph', () => {
   });
 });
 
-describe('surgery equivalence: pruned model = original with the removed filters zeroed', () => {
+describe('surgery equivalence: pruned model = original with the removed filters zeroed', NEEDS_CIFAR, () => {
   for (const [name, width] of [
     ['vgg16', 0.25],
     ['resnet20', 1],
