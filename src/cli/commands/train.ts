@@ -1,8 +1,5 @@
 /** `auraprune train` and `auraprune eval`. */
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ensureCifar10, loadCifar10 } from '../../data/cifar10.js';
-import { trainValSplit, subset } from '../../data/pipeline.js';
 import { countComplexity } from '../../eval/complexity.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { loadModel } from '../../models/io.js';
@@ -12,42 +9,10 @@ import { PRESETS } from '../../train/recipes.js';
 import type { TtaLevel } from '../../eval/evaluate.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
 import { claimRunDir } from '../../util/rundir.js';
-import { existsSync, readFileSync } from 'node:fs';
 import { setupBackend, int, num } from '../options.js';
 
-/**
- * The data settings of the training run a model came from (its run directory's config.json, found
- * beside or above the model directory), so pruning, fine-tuning and evaluation rebuild the same
- * validation split: validation never holds images the model was trained on.
- */
-export function trainingRunSettings(modelPath: string): {
-  valSize?: number;
-  seed?: number;
-  trainLimit?: number;
-  paramGroups?: string;
-  batch?: number;
-} {
-  const dir = modelPath.endsWith('.json') ? join(modelPath, '..') : modelPath;
-  for (const f of [join(dir, 'config.json'), join(dir, '..', 'config.json')]) {
-    if (!existsSync(f)) continue;
-    const c = JSON.parse(readFileSync(f, 'utf8'));
-    if (c.command === 'train' || c.command === 'demo')
-      return { valSize: c.valSize, seed: c.seed, trainLimit: c.trainLimit ?? undefined, paramGroups: c.paramGroups, batch: c.batch };
-  }
-  return {};
-}
-
-export async function loadData(dataFlag: string | undefined, valSize: number, seed: number, trainLimit?: number) {
-  const dir = await ensureCifar10(dataFlag);
-  let all = loadCifar10(dir, 'train');
-  if (trainLimit)
-    all = subset(
-      all,
-      Array.from({ length: Math.min(trainLimit, all.n) }, (_, i) => i),
-    );
-  const { train, val } = trainValSplit(all, Math.min(valSize, Math.floor(all.n / 10)), seed);
-  return { train, val, test: loadCifar10(dir, 'test'), dir };
-}
+export { loadData, trainingRunSettings } from '../../data/splits.js';
+import { loadData } from '../../data/splits.js';
 
 export function registerTrain(program: Command): void {
   program

@@ -1,0 +1,69 @@
+/**
+ * auraprune as a library: load a tfjs LayersModel, score its filters (spatial-aura MI and the
+ * baselines), decide how many filters each layer keeps, remove them physically, recover accuracy,
+ * and measure the result. Every function here is what the CLI itself calls.
+ *
+ * @example
+ * ```ts
+ * import { useBestBackend, loadModel, loadCifar10Splits, balancedSample, scoreModel, toScoresFile,
+ *   pruneWithScores, recalibrateBatchNorm, saveModel } from 'auraprune';
+ * await useBestBackend();
+ * const model = await loadModel('my-model/');                 // a tfjs LayersModel directory
+ * const data = await loadCifar10Splits();                     // CIFAR10_DIR, the cache, or download
+ * const calib = balancedSample(data.train, 50, 1);
+ * const [aura] = await scoreModel(model, calib, ['aura']);
+ * const { model: pruned } = await pruneWithScores(model, toScoresFile(aura), { by: 'flops', fraction: 0.5 });
+ * recalibrateBatchNorm(pruned, calib, { batches: 4 });
+ * await saveModel(pruned, 'my-model-pruned/');
+ * ```
+ */
+
+/** Backend: registers the native libtorch backend (falls back to tfjs's CPU backend with a warning). */
+export { useBestBackend, registerLibtorchBackend } from './engine/backend/index.js';
+
+/** Models: tfjs LayersModel format IO (untrusted directories are validated) and the zoo. */
+export { loadModel, saveModel } from './models/io.js';
+export { buildModel, MODEL_NAMES } from './models/zoo.js';
+export { buildAirbench, initWhitening } from './models/airbench.js';
+
+/** Data: the official CIFAR-10 binary layout, the validation split, calibration samples. */
+export { loadCifar10, findCifarDir, ensureCifar10 } from './data/cifar10.js';
+export type { CifarSplit } from './data/cifar10.js';
+export { trainValSplit, balancedSample, subset, fillBatch } from './data/pipeline.js';
+
+/** Activations streamed batch by batch as typed arrays. */
+export { forEachActivationBatch } from './activations/collect.js';
+
+/** Importance criteria (aura, aura-descriptor, mint, hrank, l1, random, label-mi) from one activation pass. */
+export { CRITERIA, criterion, scoreModel } from './prune/importance/registry.js';
+export type { ScoreResult } from './prune/importance/registry.js';
+
+/** Allocation (how many filters per layer) and selection (which), then physical surgery. */
+export { allocateUniform, allocateSensitivity, keepTopK } from './prune/allocate/allocate.js';
+export { measureSensitivity } from './prune/allocate/sensitivity.js';
+export { ALLOCATIONS, planKeep, pruneWithScores, toScoresFile } from './prune/pipeline.js';
+export type { Allocation, PruneReport, PruneTarget, ScoresFile } from './prune/pipeline.js';
+export { costModel } from './prune/select/cost.js';
+export { pruningUnits } from './prune/surgery/graph.js';
+export type { PruningUnit } from './prune/surgery/graph.js';
+export { pruneModel } from './prune/surgery/rebuild.js';
+export { foldBatchNorm } from './prune/surgery/fold_bn.js';
+
+/** Recovery: batch-norm re-estimation, training/fine-tuning (with distillation), the recipes. */
+export { recalibrateBatchNorm } from './train/bn.js';
+export { trainModel } from './train/loop.js';
+export type { TrainConfig, TrainResult } from './train/loop.js';
+export { PRESETS, airbenchRecipe, finetuneRecipe } from './train/recipes.js';
+export { distillationLoss } from './train/distill.js';
+
+/** Evaluation: accuracy (plain or TTA), params/FLOPs, speed. */
+export { evaluate } from './eval/evaluate.js';
+export type { EvalResult, TtaLevel } from './eval/evaluate.js';
+export { countComplexity } from './eval/complexity.js';
+export { compareSpeed, inferenceSpeed } from './eval/speed.js';
+
+/** Pure information-theoretic core (typed arrays in, numbers out). */
+export * as info from './info/index.js';
+
+/** Loads CIFAR-10 (finding or downloading it) and returns the train/validation/test splits. */
+export { loadCifar10Splits } from './data/splits.js';
