@@ -23,7 +23,11 @@ if (!existsSync(gyp)) {
   console.warn('[auraprune] node-gyp missing (dev dependencies not installed); skipping the native build.');
   process.exit(force ? 1 : 0);
 }
-const r = spawnSync(process.execPath, [gyp, 'rebuild', '-j', 'max', '--directory', nativeDir], { stdio: 'inherit' });
+// node's own headers (Debian's nodejs ships them under <prefix>/include/node): without npm's config
+// node-gyp would try to download them, which fails offline
+const prefix = join(dirname(process.execPath), '..');
+const nodedir = existsSync(join(prefix, 'include', 'node', 'node.h')) ? [`--nodedir=${prefix}`] : [];
+const r = spawnSync(process.execPath, [gyp, 'rebuild', '-j', 'max', ...nodedir, '--directory', nativeDir], { stdio: 'inherit' });
 if (r.status !== 0) {
   console.warn('[auraprune] the native addon failed to build; the CPU backend will be used. See the compiler output above.');
   process.exit(force ? 1 : 0);

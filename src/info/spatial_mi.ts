@@ -87,6 +87,41 @@ function checkCompatible(X: LabelStack, Y: LabelStack): void {
 }
 
 /**
+ * A joint-aura counting kernel: the joint aura entropy H(X_r, Y_c) for every parent row r in `rows`
+ * and every child channel c (row-major, rows.length x Y.channels). The native addon provides one
+ * (csrc/aura.cc); `jointEntropiesTs` is the reference it must match exactly in counts.
+ */
+export type JointEntropyKernel = (
+  X: LabelStack,
+  Y: LabelStack,
+  disp: Array<[number, number]>,
+  rows: number[],
+) => { entropies: Float64Array; updates: number };
+
+/** The TypeScript joint-entropy kernel (reference and fallback). */
+export function jointEntropiesTs(
+  X: LabelStack,
+  Y: LabelStack,
+  disp: Array<[number, number]>,
+  rows: number[],
+): { entropies: Float64Array; updates: number } {
+  const { n, h, w, levels: G } = X;
+  const hw = h * w;
+  const acc = new Uint32Array(G ** 4);
+  const out = new Float64Array(rows.length * Y.channels);
+  let updates = 0;
+  rows.forEach((cx, r) => {
+    for (let cy = 0; cy < Y.channels; cy++) {
+      acc.fill(0);
+      for (let i = 0; i < n; i++)
+        updates += accumulateJointAura(X.labels, (cx * n + i) * hw, Y.labels, (cy * n + i) * hw, h, w, G, disp, acc);
+      out[r * Y.channels + cy] = entropyOfCounts(acc);
+    }
+  });
+  return { entropies: out, updates };
+}
+
+/**
  * I_aura for every (parent channel, child channel) pair of two layers on the same lattice.
  * @param rows restrict to these parent channels (for splitting work across workers); default all.
  * @returns Float64Array [X.channels x Y.channels] row-major (row = X channel), plus the number of
@@ -95,27 +130,25 @@ function checkCompatible(X: LabelStack, Y: LabelStack): void {
 export function spatialMIMatrix(
   X: LabelStack,
   Y: LabelStack,
-  opts: AuraOptions & { rows?: number[]; onRow?: (done: number) => void } = {},
+  opts: AuraOptions & { rows?: number[]; onRow?: (done: number) => void; kernel?: JointEntropyKernel } = {},
 ): { mi: Float64Array; updates: number } {
   checkCompatible(X, Y);
   const hx = channelEntropies(X, opts),
     hy = channelEntropies(Y, opts);
-  const { n, h, w, levels: G } = X;
-  const hw = h * w;
   const disp = halfDisplacements(opts);
-  const acc = new Uint32Array(G ** 4);
   const mi = new Float64Array(X.channels * Y.channels);
   const rows = opts.rows ?? Array.from({ length: X.channels }, (_, i) => i);
   let updates = 0,
     done = 0;
-  for (const cx of rows) {
-    for (let cy = 0; cy < Y.channels; cy++) {
-      acc.fill(0);
-      for (let i = 0; i < n; i++)
-        updates += accumulateJointAura(X.labels, (cx * n + i) * hw, Y.labels, (cy * n + i) * hw, h, w, G, disp, acc);
-      mi[cx * Y.channels + cy] = hx[cx] + hy[cy] - entropyOfCounts(acc);
-    }
-    opts.onRow?.(++done);
+  // a row at a time through the TS kernel (progress per row); the native kernel takes all rows at once
+  const batches = opts.kernel ? [rows] : rows.map((r) => [r]);
+  for (const part of batches) {
+    const r = (opts.kernel ?? jointEntropiesTs)(X, Y, disp, part);
+    updates += r.updates;
+    part.forEach((cx, k) => {
+      for (let cy = 0; cy < Y.channels; cy++) mi[cx * Y.channels + cy] = hx[cx] + hy[cy] - r.entropies[k * Y.channels + cy];
+      opts.onRow?.(++done);
+    });
   }
   return { mi, updates };
 }

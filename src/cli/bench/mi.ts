@@ -12,6 +12,7 @@ import { mutualInfoKSG } from '../../info/ksg.js';
 import { mintConditionalMI } from '../../info/mint_geometric.js';
 import { parallelSpatialMIMatrix } from '../../info/parallel.js';
 import { availableParallelism } from 'node:os';
+import { nativeAuraKernel } from '../../prune/importance/aura_kernel.js';
 
 export interface MiBenchOptions {
   images: number;
@@ -81,6 +82,21 @@ export async function benchMi(o: MiBenchOptions): Promise<Record<string, unknown
   const t0 = performance.now();
   const par = await parallelSpatialMIMatrix(X2, Y, { minWork: 0 });
   const s2 = (performance.now() - t0) / 1000;
+  // the native counting kernel (addon) on the same matrix, 1 thread and all cores
+  const nat1 = nativeAuraKernel(1),
+    natAll = nativeAuraKernel(availableParallelism());
+  let native: Record<string, number> | string = 'addon not built';
+  if (nat1 && natAll) {
+    const [r1, n1] = time(() => spatialMIMatrix(X2, Y, { kernel: nat1 }));
+    const [rA, nA] = time(() => spatialMIMatrix(X2, Y, { kernel: natAll }));
+    native = {
+      updates_per_s_1_thread: Math.round(r1.updates / n1),
+      updates_per_s_all_cores: Math.round(rA.updates / nA),
+      speedup_vs_ts_1_core: +(s1 / n1).toFixed(2),
+      speedup_vs_ts_all_cores: +(s1 / nA).toFixed(2),
+      second_core_speedup: +(n1 / nA).toFixed(2),
+    };
+  }
   // 2) per layer pair of VGG-16, per-filter pairs, projected from the measured rate
   const halfPairsPerMap = (hh: number) => 2 * (2 * hh * (hh - 1)); // 4-neighbourhood, ordered pairs
   const perPair = VGG_PAIRS.map(([cp, cc, hh]) => (cp * cc * n * halfPairsPerMap(hh)) / rate);
@@ -118,6 +134,7 @@ export async function benchMi(o: MiBenchOptions): Promise<Record<string, unknown
     aura_updates_per_s_all_cores: Math.round(par.updates / s2),
     cores: availableParallelism(),
     parallel_speedup: +(s1 / s2).toFixed(2),
+    aura_native: native,
     vgg16_per_filter_pairs: {
       seconds_per_layer_pair: perPair.map((s) => +s.toFixed(1)),
       total_seconds: +perPair.reduce((a, b) => a + b, 0).toFixed(1),
@@ -172,6 +189,8 @@ export async function benchMiOnModel(
     Y = store.labels.get(`${t.child}@1`)!;
   const n = store.n;
   const [{ updates }, tAura] = time(() => spatialMIMatrix(X, Y));
+  const natK = nativeAuraKernel(availableParallelism());
+  const tNative = natK ? time(() => spatialMIMatrix(X, Y, { kernel: natK }))[1] : null;
   const pm = store.means.get(t.self)!,
     cm = store.means.get(t.child!)!;
   const rng = new Rng(o.seed);
@@ -197,6 +216,7 @@ export async function benchMiOnModel(
     images: n,
     levels: o.levels,
     aura_seconds_all_pairs: +tAura.toFixed(2),
+    aura_native_seconds_all_pairs: tNative === null ? null : +tNative.toFixed(3),
     aura_updates_per_s: Math.round(updates / tAura),
     aura_descriptor_binned_seconds_all_pairs: +(tDesc + (tBin / o.mintPairs) * allPairs).toFixed(2),
     mint_seconds_all_pairs: +mintAll.toFixed(1),

@@ -3,7 +3,7 @@
   "targets": [{
     "target_name": "auraprune_native",
     "sources": ["csrc/binding.cc", "csrc/ops_elementwise.cc", "csrc/ops_reduce.cc",
-                "csrc/ops_shape.cc", "csrc/ops_conv.cc", "csrc/ops_pool.cc", "csrc/ops_misc.cc", "csrc/ops_grad.cc"],
+                "csrc/ops_shape.cc", "csrc/ops_conv.cc", "csrc/ops_pool.cc", "csrc/ops_misc.cc", "csrc/ops_grad.cc", "csrc/aura.cc"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
     "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -40,6 +40,22 @@ export interface NativeAddon {
   getThreads(): number;
   /** Native bytes held by live tensors (each storage counted once) and the live handle count. */
   memory(): { bytes: number; tensors: number };
+  /**
+   * Joint aura entropies of every (parent row, child channel) pair of two channel-major uint8 label
+   * stacks on one lattice (see csrc/aura.cc); `disp` holds (dy, dx) pairs of the half neighbourhood.
+   */
+  auraJointEntropies(
+    x: Uint8Array,
+    y: Uint8Array,
+    childChannels: number,
+    n: number,
+    h: number,
+    w: number,
+    G: number,
+    disp: Int32Array,
+    rows: Int32Array,
+    threads: number,
+  ): { entropies: Float64Array; updates: number };
   version: string;
 }
 

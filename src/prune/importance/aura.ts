@@ -11,7 +11,8 @@
 import { mutualInfoBinned, mutualInfoWithLabels } from '../../info/binned.js';
 import { mutualInfoKSG } from '../../info/ksg.js';
 import { AuraOptions } from '../../info/aura.js';
-import { auraDescriptors } from '../../info/spatial_mi.js';
+import { auraDescriptors, spatialMIMatrix } from '../../info/spatial_mi.js';
+import { auraKernelOrWarn } from './aura_kernel.js';
 import { parallelSpatialMIMatrix } from '../../info/parallel.js';
 import { Importance, timed, UnitScores } from './types.js';
 
@@ -20,8 +21,10 @@ export interface AuraCriterionOptions extends AuraOptions {
   reduce?: 'sum' | 'max';
   /** aura-descriptor only: 'binned' (default) or 'ksg'. */
   estimator?: 'binned' | 'ksg';
-  /** aura only: worker threads for large layer pairs; default all cores. */
+  /** aura only: threads for the counting (native kernel) or worker threads (TS loop); default all cores. */
   threads?: number;
+  /** aura only: false forces the TypeScript counting loop (the reference). */
+  native?: boolean;
 }
 
 function reduceRows(mi: Float64Array, rows: number, cols: number, how: 'sum' | 'max'): Float64Array {
@@ -62,7 +65,11 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
         } else {
           const X = store.labels.get(`${taps[k].self}@${taps[k].pool}`)!,
             Y = store.labels.get(`${taps[k].child}@1`)!;
-          const { mi } = await parallelSpatialMIMatrix(X, Y, { ...o, threads: o.threads });
+          // the native kernel when built (threads across parent filters), else the TS loop over workers
+          const kernel = o.native === false ? null : auraKernelOrWarn(o.threads);
+          const { mi } = kernel
+            ? spatialMIMatrix(X, Y, { ...o, kernel })
+            : await parallelSpatialMIMatrix(X, Y, { ...o, threads: o.threads });
           scores = reduceRows(mi, X.channels, Y.channels, o.reduce ?? 'sum');
         }
         out.push({ conv: u.conv, scores, seconds: (performance.now() - t0) / 1000 });

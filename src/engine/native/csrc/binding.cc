@@ -217,6 +217,8 @@ void tuneAllocator() {
   mallopt(M_TOP_PAD, 64 << 20);
 }
 
+Napi::Value AuraJointEntropies(const Napi::CallbackInfo& info);  // aura.cc
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneAllocator();
   registerElementwise(); registerReduce(); registerShape(); registerConv(); registerPool(); registerMisc(); registerGrad();
@@ -231,6 +233,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("memory", Napi::Function::New(env, Memory));
+  exports.Set("auraJointEntropies", Napi::Function::New(env, AuraJointEntropies));
   exports.Set("version", Napi::String::New(env, std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)));
   return exports;
 }

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { halfDisplacements } from '../../info/aura.js';
+import { jointEntropiesTs, LabelStack, poolMaps, spatialMIMatrix } from '../../info/spatial_mi.js';
+import { quantizeMap } from '../../info/quantize.js';
+import { Rng } from '../../util/rng.js';
+import { auraKernelOrWarn, nativeAuraKernel } from './aura_kernel.js';
+
+const native = nativeAuraKernel(2);
+const skip = native ? {} : { skip: 'native addon not built (libtorch absent): only the TypeScript kernel exists' };
+
+function stack(rng: Rng, channels: number, n: number, h: number, w: number, G: number): LabelStack {
+  return { labels: Uint8Array.from({ length: channels * n * h * w }, () => rng.int(G)), channels, n, h, w, levels: G };
+}
+
+test('native joint aura entropies equal the TypeScript counts on odd sizes, G 2/8/16, 4- and 8-neighbourhoods', skip, () => {
+  const rng = new Rng(7);
+  for (const [h, w] of [
+    [1, 7],
+    [7, 1],
+    [5, 9],
+    [32, 32],
+  ]) {
+    for (const G of [2, 8, 16]) {
+      for (const neighbourhood of ['4', '8'] as const) {
+        const n = h * w > 100 ? 3 : 5;
+        const X = stack(rng, 3, n, h, w, G),
+          Y = stack(rng, 4, n, h, w, G);
+        const disp = halfDisplacements({ neighbourhood });
+        const rows = [2, 0, 1];
+        const ts = jointEntropiesTs(X, Y, disp, rows);
+        const nat = native!(X, Y, disp, rows);
+        assert.equal(nat.updates, ts.updates, `updates ${h}x${w} G${G} N${neighbourhood}`);
+        // identical integer counts give identical entropies up to summation order of the logs
+        for (let k = 0; k < ts.entropies.length; k++)
+          assert.ok(
+            Math.abs(nat.entropies[k] - ts.entropies[k]) < 1e-12,
+            `${h}x${w} G${G} N${neighbourhood} [${k}]: ${nat.entropies[k]} vs ${ts.entropies[k]}`,
+          );
+      }
+    }
+  }
+});
+
+test('native kernel: thread count does not change the result; pooled maps too', skip, () => {
+  const rng = new Rng(3);
+  // real-valued maps pooled 2x and quantised, as the criterion does across a pooling layer
+  const N = 4,
+    H = 12,
+    W = 10,
+    C = 5,
+    G = 8;
+  const vals = Float32Array.from({ length: N * H * W * C }, () => Math.max(0, rng.normal()));
+  const p = poolMaps(vals, [N, H, W, C], 2, 'max');
+  const [, h, w] = p.shape;
+  const labels = new Uint8Array(C * N * h * w);
+  const map = new Float32Array(h * w),
+    lab = new Uint8Array(h * w);
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < N; i++) {
+      for (let s = 0; s < h * w; s++) map[s] = p.values[(i * h * w + s) * C + c];
+      quantizeMap(map, lab, { levels: G, zeroBin: true });
+      labels.set(lab, (c * N + i) * h * w);
+    }
+  const X: LabelStack = { labels, channels: C, n: N, h, w, levels: G };
+  const Y = stack(rng, 6, N, h, w, G);
+  const one = spatialMIMatrix(X, Y, { kernel: nativeAuraKernel(1)! });
+  const three = spatialMIMatrix(X, Y, { kernel: nativeAuraKernel(3)! });
+  const ts = spatialMIMatrix(X, Y);
+  assert.deepEqual(Array.from(three.mi), Array.from(one.mi));
+  for (let k = 0; k < ts.mi.length; k++) assert.ok(Math.abs(ts.mi[k] - one.mi[k]) < 1e-12);
+});
+
+test('native kernel refuses labels outside [0, G) instead of writing past its table', skip, () => {
+  const X: LabelStack = { labels: Uint8Array.from([0, 1, 9, 1]), channels: 1, n: 1, h: 2, w: 2, levels: 8 };
+  assert.throws(() => native!(X, X, [[0, 1]], [0]), /label >= G/);
+});
+
+test('without the native kernel the TypeScript loop is used and says so once', () => {
+  const notes: string[] = [];
+  const k = auraKernelOrWarn(2, (s) => notes.push(s));
+  if (k) assert.equal(notes.length, 0);
+  else assert.match(notes[0], /using the TypeScript loop/);
+});
