@@ -94,6 +94,10 @@ describe('experiment grid', NEEDS_CIFAR, () => {
     const full = await runExperiment(base, getData(), join(tmp, 'b'), opts);
     const key = (rs: typeof full.results) => rs.map(strip).sort((x, y) => x.key.localeCompare(y.key));
     assert.deepEqual(key(resumed.results), key(full.results));
+    // equal allocation: every criterion keeps identical counts per layer at a target; the budgets differ
+    const kept = full.results.map((r) => JSON.stringify(r.keptPerLayer));
+    assert.equal(new Set(kept).size, 1, `kept counts per layer differ across criteria: ${kept.join(' | ')}`);
+    assert.ok(full.results.every((r) => r.allocation === 'uniform' && r.testAccRaw! >= 0 && r.testAccRecalBn! >= 0));
 
     // the report, in headless Chromium
     const html = await writeReport(join(tmp, 'a'), 'test report', 'test');

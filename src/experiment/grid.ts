@@ -16,7 +16,8 @@ import { inspectAura } from '../prune/importance/inspect.js';
 import { CriterionOptions, scoreModel } from '../prune/importance/registry.js';
 import type { StoreOptions } from '../prune/importance/store.js';
 import type { TapPoint } from '../prune/importance/types.js';
-import { pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
+import { Allocation, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
+import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
@@ -31,7 +32,11 @@ export interface ExperimentOptions {
   where: TapPoint;
   scoring: CriterionOptions & Pick<StoreOptions, 'quantize'>;
   maxRemove: number;
-  normalize: 'max' | 'rank' | 'none';
+  normalize: 'max' | 'rank' | 'mean' | 'lamp' | 'none';
+  /** How many filters each layer keeps (default uniform: every criterion gets identical counts). */
+  allocation?: Allocation;
+  /** Batch-norm re-estimation batches (of 256 calibration images) after surgery; default 4, 0 off. */
+  recalBatches?: number;
   /** Fine-tune each cell on this many training images (a seeded subset) instead of all; keeps a
    * large grid affordable on a small machine. Default: all. */
   finetuneImages?: number;
@@ -51,6 +56,10 @@ export interface ResultLine {
   paramsRemoved: number;
   flopsRemoved: number;
   valAccPruned: number;
+  /** test accuracy right after surgery, and after batch-norm re-estimation (no fine-tune) */
+  testAccRaw?: number;
+  testAccRecalBn?: number;
+  allocation?: string;
   valAcc: number;
   testAcc: number;
   bestEpoch: number;
@@ -126,8 +135,13 @@ export async function runExperiment(
           base,
           scores,
           { by: o.by, fraction: target },
-          { maxRemove: o.maxRemove, normalize: o.normalize },
+          { maxRemove: o.maxRemove, normalize: o.normalize, allocation: o.allocation ?? 'uniform' },
         );
+        const testAccRaw = evaluate(pruned, data.test).accuracy;
+        const calib = balancedSample(data.train, o.perClass, seed);
+        if ((o.recalBatches ?? 4) > 0)
+          recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches ?? 4, batch: Math.min(256, calib.n), seed });
+        const testAccRecalBn = evaluate(pruned, data.test).accuracy;
         const valAccPruned = evaluate(pruned, data.val).accuracy;
         const t0 = performance.now();
         const cellDir = join(out, 'cells', `${criterion}-${target}-s${seed}`);
@@ -153,6 +167,9 @@ export async function runExperiment(
           paramsRemoved: report.achieved.params,
           flopsRemoved: report.achieved.flops,
           valAccPruned,
+          testAccRaw,
+          testAccRecalBn,
+          allocation: report.allocation,
           valAcc: ft.bestValAcc,
           testAcc: ft.test!.accuracy,
           bestEpoch: ft.bestEpoch,

@@ -107,10 +107,14 @@ export function registerExperiment(program: Command): void {
     .option('--batch <n>', 'fine-tuning batch (non-airbench bases)', int, 128)
     .option('--max-remove <f>', 'largest fraction removed from one layer', num, 0.9)
     .option('--normalize <how>', 'cross-layer normalisation (global allocation only): max | rank | mean | lamp | none', 'max')
+    .option('--allocation <how>', 'filters kept per layer: uniform (identical for every criterion) | global | sensitivity', 'uniform')
+    .option('--recalibrate-bn <n>', 'batch-norm re-estimation batches after surgery (0: off)', int, 4)
     .option('--png', 'also export the charts as PNG (needs chromium + playwright-core)')
     .option('--out <dir>', 'experiment directory', 'exp/run')
     .action(async (o) => {
       const backend = await setupBackend(o);
+      if (o.allocation === 'sensitivity')
+        throw new Error('--allocation sensitivity is available in `prune` and `bench prune`; experiment takes uniform or global');
       const b = await resolveBase(o.base);
       const data = await loadData(o.data, b.valSize ?? o.valSize, b.seed ?? o.seed);
       mkdirSync(o.out, { recursive: true });
@@ -131,6 +135,8 @@ export function registerExperiment(program: Command): void {
         seeds: nums(o.seeds).map(Math.round),
         finetune,
         finetuneImages: o.finetuneImages,
+        allocation: o.allocation,
+        recalBatches: o.recalibrateBn,
       };
       writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ command: 'experiment', base: o.base, backend, ...opts }, null, 1));
       const t0 = performance.now();
