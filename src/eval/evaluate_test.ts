@@ -3,10 +3,9 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { setFallbackLogger, useBestBackend } from '../engine/backend/index.js';
 import { loadCifar10 } from '../data/cifar10.js';
-import { fillBatch } from '../data/pipeline.js';
 import { buildAirbench } from '../models/airbench.js';
 import { evaluate, ttaLogits } from './evaluate.js';
-import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR, normalisedImages } from '../../tests/helpers/fixtures.js';
 
 before(async () => {
   setFallbackLogger(() => {});
@@ -35,13 +34,7 @@ describe('test-time augmentation', NEEDS_CIFAR, () => {
 
   test('level 2 equals the hand-built average of 6 views (mirror, +-1 pixel reflect shifts)', () => {
     const n = 8;
-    const buf = new Float32Array(n * 3072);
-    fillBatch(
-      data,
-      Array.from({ length: n }, (_, i) => i),
-      buf,
-      null,
-    );
+    const buf = normalisedImages(data, n);
     const refl = (i: number) => (i < 0 ? -i : i > 31 ? 62 - i : i);
     const view = (flip: boolean, d: number) => {
       const out = new Float32Array(n * 3072);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../engine/backend/index.js';
-import { fillBatch } from '../data/pipeline.js';
+import { normalisedImages } from '../../tests/helpers/fixtures.js';
 import { Rng } from '../util/rng.js';
 import { recalibrateBatchNorm } from './bn.js';
 
@@ -21,13 +21,7 @@ test('BN recalibration sets moving statistics to the average of the batch statis
   const used = recalibrateBatchNorm(m, data, { batches: 4, batch: 16, seed: 3 });
   assert.equal(used, 64);
   // all 64 images are used once (4 x 16): mean of the per-batch means = the overall mean
-  const buf = new Float32Array(n * 3072);
-  fillBatch(
-    data,
-    Array.from({ length: n }, (_, i) => i),
-    buf,
-    null,
-  );
+  const buf = normalisedImages(data);
   const mean = [0, 0, 0];
   for (let i = 0; i < n * 1024; i++) for (let c = 0; c < 3; c++) mean[c] += buf[i * 3 + c] / (n * 1024);
   const [gamma, , mm] = m

@@ -25,6 +25,18 @@ export function airbench(batch: number, momentum: number): Pick<TrainConfig, 'lr
   return { lr: (11.5 * batch) / kilostep, weightDecay: (0.0153 * batch) / kilostep };
 }
 
+/** 300 epochs SGD Nesterov lr 0.1 cosine, wd 5e-4, batch 128 (MINT's and HRank's base training). */
+const LITERATURE = {
+  width: 1,
+  epochs: 300,
+  batch: 128,
+  lr: 0.1,
+  schedule: 'cosine',
+  weightDecay: 5e-4,
+  nesterov: true,
+  labelSmoothing: 0,
+} as const;
+
 export const PRESETS: Record<string, Preset> = {
   airbench: {
     model: 'airbench',
@@ -56,28 +68,8 @@ export const PRESETS: Record<string, Preset> = {
     labelSmoothing: 0.1,
   },
   // the literature's recipes (MINT/HRank), for bigger machines
-  vgg16: {
-    model: 'vgg16',
-    width: 1,
-    epochs: 300,
-    batch: 128,
-    lr: 0.1,
-    schedule: 'cosine',
-    weightDecay: 5e-4,
-    nesterov: true,
-    labelSmoothing: 0,
-  },
-  resnet56: {
-    model: 'resnet56',
-    width: 1,
-    epochs: 300,
-    batch: 128,
-    lr: 0.1,
-    schedule: 'cosine',
-    weightDecay: 5e-4,
-    nesterov: true,
-    labelSmoothing: 0,
-  },
+  vgg16: { model: 'vgg16', ...LITERATURE },
+  resnet56: { model: 'resnet56', ...LITERATURE },
 };
 
 /** Epochs during which the whitening conv's bias trains (its filters never do). */

@@ -1,7 +1,8 @@
 /** Shared test fixtures: where the real CIFAR-10 lives, and models with non-trivial BN statistics. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { cacheDir } from '../../src/data/cifar10.js';
+import { cacheDir, CifarSplit } from '../../src/data/cifar10.js';
+import { fillBatch } from '../../src/data/pipeline.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { Rng } from '../../src/util/rng.js';
@@ -37,4 +38,16 @@ export function randomiseBn(model: LayersModel, seed: number): void {
       ),
     );
   }
+}
+
+/** The first `n` images of a split (all by default), normalised, unaugmented, as one NHWC Float32Array. */
+export function normalisedImages(split: CifarSplit, n = split.n): Float32Array {
+  const buf = new Float32Array(n * 3072);
+  fillBatch(
+    split,
+    Array.from({ length: n }, (_, i) => i),
+    buf,
+    null,
+  );
+  return buf;
 }
