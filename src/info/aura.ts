@@ -1,5 +1,5 @@
 /**
- * Aura matrices and spatial aura entropy (Elfadel & Picard 1994; method.md section 1).
+ * Aura matrices and spatial aura entropy (Elfadel & Picard 1994; docs/method.md section 1).
  *
  * For labels x_s on an H x W lattice and a neighbourhood N_s, the aura matrix is
  * A[g][k] = sum over sites s with x_s = g of |{t in N_s : x_t = k}|, i.e. the sum of the
@@ -93,7 +93,7 @@ export function entropyOfCounts(counts: ArrayLike<number>, base: 'e' | 2 = 'e'):
  * Spatial aura entropy of label maps.
  * @param labels `count` maps of h*w labels in [0, G), consecutive.
  * @param G number of labels.
- * @param opts.pool 'sum' (default): sum the aura matrices, then one entropy (method.md: pooled);
+ * @param opts.pool 'sum' (default): sum the aura matrices, then one entropy (docs/method.md: pooled);
  *   'mean': the mean of per-map entropies.
  * @returns entropy in nats (or bits with opts.base = 2).
  */

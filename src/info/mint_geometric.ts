@@ -1,5 +1,5 @@
 /**
- * MINT's geometric conditional mutual information estimator, re-implemented (method.md section 3).
+ * MINT's geometric conditional mutual information estimator, re-implemented (docs/method.md section 3).
  *
  * What it measures: a dependence score for I(X;Y|Z) in [~0, 1]: 0 when X and Y are independent
  * given Z, larger when they are dependent. Method [1]: split the n rows into thirds (after a seeded
@@ -9,7 +9,7 @@
  * (Prim, O(m^2) for m = 2n/3 rows); count R, the edges joining a surrogate row to a held-out row
  * (Friedman-Rafsky); return 1 - R / (n/3).
  *
- * Departures from MINT's published code (method.md): rows of X, Y and Z are paired by image (its
+ * Departures from MINT's published code (docs/method.md): rows of X, Y and Z are paired by image (its
  * code draws them separately), and the indices are the intended ones. With Z empty this scores
  * unconditional dependence (the surrogate Y comes from a random other row).
  *

@@ -1,5 +1,5 @@
 /**
- * Quantisers that turn activation maps into label maps with G levels (method.md section 1).
+ * Quantisers that turn activation maps into label maps with G levels (docs/method.md section 1).
  * Typed arrays in, typed arrays out; no tfjs, no I/O.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Spatial mutual information between two activation maps on the same lattice, through aura
- * entropies (Razlighi & Kehtarnavaz style; method.md section 2, first reading):
+ * entropies (Razlighi & Kehtarnavaz style; docs/method.md section 2, first reading):
  *   I_aura(X;Y) = H_aura(X) + H_aura(Y) - H_aura(X,Y),
  * where (X,Y) is the map of joint labels z_s = x_s * G + y_s (G^2 labels). Aura matrices are pooled
  * over the N images (summed), then entropies are taken.
@@ -184,7 +184,7 @@ export function poolMaps(
 }
 
 /**
- * Aura descriptor (method.md section 2, second reading): one pooled-over-nothing aura entropy per
+ * Aura descriptor (docs/method.md section 2, second reading): one pooled-over-nothing aura entropy per
  * (channel, image) map. Returns Float64Array [channels x n].
  */
 export function auraDescriptors(st: LabelStack, opts: AuraOptions = {}): Float64Array {

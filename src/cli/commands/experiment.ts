@@ -40,6 +40,7 @@ async function resolveBase(base: string) {
     valSize: cfg.valSize as number | undefined,
     seed: cfg.seed as number | undefined,
     trainSize: cfg.trainSize as number | undefined,
+    trainLimit: (cfg.trainLimit ?? undefined) as number | undefined,
     paramGroups: cfg.paramGroups as string | undefined,
     batch: cfg.batch as number | undefined,
   };
@@ -116,7 +117,7 @@ export function registerExperiment(program: Command): void {
       if (o.allocation === 'sensitivity')
         throw new Error('--allocation sensitivity is available in `prune` and `bench prune`; experiment takes uniform or global');
       const b = await resolveBase(o.base);
-      const data = await loadData(o.data, b.valSize ?? o.valSize, b.seed ?? o.seed);
+      const data = await loadData(o.data, b.valSize ?? o.valSize, b.seed ?? o.seed, b.trainLimit);
       mkdirSync(o.out, { recursive: true });
       // airbench bases are fine-tuned with their own recipe (at half its lr unless --finetune-lr is given)
       const finetune: Omit<TrainConfig, 'seed'> =

@@ -1,5 +1,5 @@
 /**
- * Aura-entropy criteria (method.md section 2; Musat & Andonie, arXiv 2312.04926).
+ * Aura-entropy criteria (docs/method.md section 2; Musat & Andonie, arXiv 2312.04926).
  *
  * - aura (default): a filter's score aggregates the spatial aura MI I_aura(X_i; Y_j) between its
  *   activation map X_i and each filter map Y_j of the next conv layer, with X pooled to Y's lattice
