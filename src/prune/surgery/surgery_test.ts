@@ -75,6 +75,7 @@ describe('surgery equivalence: pruned model = original with the removed filters 
   for (const [name, width] of [
     ['vgg16', 0.25],
     ['resnet20', 1],
+    ['airbench', 0.25],
     ['fast', 0.25],
   ] as const) {
     test(`${name} width ${width}: logits within 1e-4 on real images; params/FLOPs match the analytic count`, async () => {
