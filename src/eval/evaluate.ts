@@ -43,16 +43,14 @@ export function transformBatch(x: tf.Tensor4D, flip: boolean, dy = 0, dx = 0): t
       const h = x.shape[1],
         w = x.shape[2];
       // reflect pad by p, then crop the window shifted by (dy, dx): output(i,j) = input(i+dy, j+dx)
-      const padded = tf.mirrorPad(
-        y,
-        [
-          [0, 0],
-          [p, p],
-          [p, p],
-          [0, 0],
-        ],
-        'reflect',
-      );
+      // reflect padding from native slices/reverses/concats (tfjs's MirrorPad has no native kernel)
+      const reflect = (t: tf.Tensor4D, axis: 1 | 2): tf.Tensor4D => {
+        const n = t.shape[axis];
+        const cut = (from: number) =>
+          tf.reverse(tf.slice(t, axis === 1 ? [0, from, 0, 0] : [0, 0, from, 0], axis === 1 ? [-1, p, -1, -1] : [-1, -1, p, -1]), axis);
+        return tf.concat([cut(1), t, cut(n - p - 1)], axis) as tf.Tensor4D;
+      };
+      const padded = reflect(reflect(y as tf.Tensor4D, 1), 2);
       y = tf.slice(padded, [0, p + dy, p + dx, 0], [-1, h, w, -1]);
     }
     return y as tf.Tensor4D;
