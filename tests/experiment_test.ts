@@ -18,7 +18,7 @@ import { writeReport } from '../src/cli/commands/experiment.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { greyVariance } from './helpers/png.js';
-import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR, SMALL_SGD } from './helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-exp-'));
@@ -44,20 +44,7 @@ function getData() {
   }
   return cached;
 }
-const cfg: TrainConfig = {
-  epochs: 1,
-  batch: 32,
-  lr: 0.02,
-  schedule: 'onecycle',
-  warmupEpochs: 0,
-  weightDecay: 5e-4,
-  decay: 'l2',
-  momentum: 0.9,
-  nesterov: true,
-  labelSmoothing: 0,
-  seed: 1,
-  augment: { pad: 4, flip: true },
-};
+const cfg: TrainConfig = SMALL_SGD;
 const opts: ExperimentOptions = {
   criteria: ['aura', 'l1', 'random'],
   targets: [0.4],

@@ -18,7 +18,7 @@ import { scoreModel } from '../src/prune/importance/registry.js';
 import { pruneWithScores, toScoresFile } from '../src/prune/pipeline.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR, SMALL_SGD } from './helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-e2e-'));
@@ -35,20 +35,7 @@ test('train -> aura scores -> prune 50% FLOPs -> fine-tune 1 epoch: above chance
     loadCifar10(DIR, 'test', { limit: 1000 }),
     Array.from({ length: 1000 }, (_, i) => i),
   );
-  const cfg: TrainConfig = {
-    epochs: 2,
-    batch: 32,
-    lr: 0.02,
-    schedule: 'onecycle',
-    warmupEpochs: 0,
-    weightDecay: 5e-4,
-    decay: 'l2',
-    momentum: 0.9,
-    nesterov: true,
-    labelSmoothing: 0,
-    seed: 1,
-    augment: { pad: 4, flip: true },
-  };
+  const cfg: TrainConfig = { ...SMALL_SGD, epochs: 2 };
   const base = await trainModel(buildModel('fast', { width: 0.25, seed: 1 }), cfg, { train, val }, join(tmp, 'base'), { quiet: true });
   const model = await loadModel(join(tmp, 'base', 'best'));
   const [scores] = await scoreModel(model, balancedSample(train, 10, 1), ['aura'], { quiet: true, seed: 1 });

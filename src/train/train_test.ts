@@ -11,7 +11,7 @@ import { buildModel } from '../models/zoo.js';
 import { loadModel } from '../models/io.js';
 import { lrAt } from './schedule.js';
 import { NonFiniteLossError, trainModel, TrainConfig } from './loop.js';
-import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR, SMALL_SGD } from '../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-train-'));
@@ -21,20 +21,7 @@ before(async () => {
   await useBestBackend();
 });
 
-const base: TrainConfig = {
-  epochs: 1,
-  batch: 32,
-  lr: 0.02,
-  schedule: 'onecycle',
-  warmupEpochs: 0,
-  weightDecay: 5e-4,
-  decay: 'l2',
-  momentum: 0.9,
-  nesterov: true,
-  labelSmoothing: 0,
-  seed: 1,
-  augment: { pad: 4, flip: true },
-};
+const base: TrainConfig = SMALL_SGD;
 
 describe('schedules', () => {
   test('cosine, step, onecycle and warm-up hit their defining points', () => {

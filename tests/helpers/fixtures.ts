@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cacheDir, CifarSplit } from '../../src/data/cifar10.js';
 import { fillBatch } from '../../src/data/pipeline.js';
+import type { TrainConfig } from '../../src/train/loop.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { Rng } from '../../src/util/rng.js';
@@ -51,3 +52,19 @@ export function normalisedImages(split: CifarSplit, n = split.n): Float32Array {
   );
   return buf;
 }
+
+/** A small SGD run for tests: batch 32, one-cycle lr 0.02, crop + flip, one epoch. */
+export const SMALL_SGD: TrainConfig = {
+  epochs: 1,
+  batch: 32,
+  lr: 0.02,
+  schedule: 'onecycle',
+  warmupEpochs: 0,
+  weightDecay: 5e-4,
+  decay: 'l2',
+  momentum: 0.9,
+  nesterov: true,
+  labelSmoothing: 0,
+  seed: 1,
+  augment: { pad: 4, flip: true },
+};
