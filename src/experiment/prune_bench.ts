@@ -7,7 +7,7 @@
  * same process. One JSON line per cell in results.jsonl (finished cells are skipped on a rerun; a
  * cell's fine-tune resumes from its checkpoint).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CifarSplit } from '../data/cifar10.js';
@@ -24,6 +24,7 @@ import { pruningUnits } from '../prune/surgery/graph.js';
 import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { readResults } from './grid.js';
 import { Rng } from '../util/rng.js';
 
 export interface PruneCell {
@@ -84,14 +85,7 @@ export async function runPruneBench(
 ): Promise<Array<Record<string, unknown>>> {
   mkdirSync(out, { recursive: true });
   const resultsPath = join(out, 'results.jsonl');
-  const done = new Set(
-    existsSync(resultsPath)
-      ? readFileSync(resultsPath, 'utf8')
-          .split('\n')
-          .filter((l) => l.trim())
-          .map((l) => JSON.parse(l).key as string)
-      : [],
-  );
+  const done = new Set(readResults(resultsPath).map((r) => r.key));
   const base = await loadModel(baseDir);
   const baseC = countComplexity(base);
   const basePath = join(out, 'base.json');
@@ -224,7 +218,7 @@ export async function runPruneBench(
   return lines;
 }
 
-/** Writes `text` atomically unless the file exists (settings of a bench directory are fixed at creation). */
+/** Writes `settings` atomically unless the file exists; an existing file must hold the same settings. */
 export function writeSettingsOnce(path: string, settings: Record<string, unknown>): void {
   if (existsSync(path)) {
     const old = readFileSync(path, 'utf8');
@@ -232,5 +226,5 @@ export function writeSettingsOnce(path: string, settings: Record<string, unknown
       throw new Error(`${path} records different settings; use a new --out directory or delete it to start over`);
     return;
   }
-  writeFileSync(path, JSON.stringify(settings, null, 1));
+  writeFileAtomic(path, JSON.stringify(settings, null, 1));
 }
