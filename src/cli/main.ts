@@ -10,6 +10,7 @@ import { benchTrain } from './bench/train.js';
 import { registerTrain } from './commands/train.js';
 import { registerPrune } from './commands/prune.js';
 import { registerExperiment } from './commands/experiment.js';
+import { registerStudy } from './commands/study.js';
 import { int, num, setupBackend } from './options.js';
 import { validateOptions } from './validate.js';
 
@@ -24,6 +25,7 @@ program.name('auraprune').description('Prune CNN filters by spatial-aura-entropy
 registerTrain(program);
 registerPrune(program);
 registerExperiment(program);
+registerStudy(program);
 
 const bench = program.command('bench').description('benchmarks that print one JSON line');
 bench

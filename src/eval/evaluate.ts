@@ -19,6 +19,8 @@ export interface EvalResult {
   imagesPerSecond: number;
   /** TTA level used (0: none). */
   tta: TtaLevel;
+  /** 1 where image i was classified correctly (for paired comparisons of two models on the same images). */
+  correct: Uint8Array;
 }
 
 /**
@@ -77,6 +79,7 @@ export function evaluate(model: LayersModel, data: CifarSplit, opts: EvalOptions
   const confusion = Array.from({ length: 10 }, () => new Array(10).fill(0));
   let lossSum = 0,
     seen = 0;
+  const correctAt = new Uint8Array(data.n);
   const buf = new Float32Array(batch * 3072);
   // progress only where evaluation takes long enough to wonder (a label is given by interactive callers)
   const bar = o.progress ? new Progress(o.progress, data.n, 'img') : null;
@@ -94,7 +97,10 @@ export function evaluate(model: LayersModel, data: CifarSplit, opts: EvalOptions
       return [tf.argMax(logits, 1).dataSync(), l.dataSync()[0]] as const;
     });
     lossSum += loss;
-    for (let i = 0; i < b; i++) confusion[data.labels[idx[i]]][pred[i]]++;
+    for (let i = 0; i < b; i++) {
+      confusion[data.labels[idx[i]]][pred[i]]++;
+      correctAt[idx[i]] = data.labels[idx[i]] === pred[i] ? 1 : 0;
+    }
     seen += b;
     bar?.update(seen);
   }
@@ -116,5 +122,6 @@ export function evaluate(model: LayersModel, data: CifarSplit, opts: EvalOptions
     seconds,
     imagesPerSecond: data.n / seconds,
     tta,
+    correct: correctAt,
   };
 }

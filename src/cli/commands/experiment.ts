@@ -31,7 +31,7 @@ export function machine(backend: string): string {
 }
 
 /** The base model and the data split it was trained with (read from its run's config.json). */
-async function resolveBase(base: string) {
+export async function resolveBase(base: string) {
   const modelDir = existsSync(join(base, 'best', 'model.json')) ? join(base, 'best') : base;
   const cfgPath = existsSync(join(base, 'config.json')) ? join(base, 'config.json') : null;
   const cfg = cfgPath ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};

@@ -119,10 +119,12 @@ export function registerTrain(program: Command): void {
       const r = evaluate(model, split, { progress: `eval ${o.split}` });
       const t = o.tta ? evaluate(model, split, { tta: o.tta as TtaLevel, progress: `eval ${o.split} (TTA ${o.tta})` }) : undefined;
       const c = countComplexity(model);
+      const summary: Partial<typeof r> = { ...r };
+      delete summary.correct; // per-image results stay out of the printed summary
       console.log(
         JSON.stringify({
           split: o.split,
-          ...r,
+          ...summary,
           ...(t ? { ttaLevel: t.tta, ttaAccuracy: t.accuracy, ttaLoss: t.loss } : {}),
           params: c.params,
           flops: c.flops,

@@ -25,6 +25,30 @@ export interface AuraCriterionOptions extends AuraOptions {
   threads?: number;
   /** aura only: false forces the TypeScript counting loop (the reference). */
   native?: boolean;
+  /**
+   * aura only, our variant ('aura-red', docs/method.md): weight lambda of a redundancy term. A filter
+   * whose maps share much aura MI with its siblings' carries less unique information, so its score
+   * becomes z(relevance) - lambda z(redundancy), z standardising within the layer, redundancy the
+   * mean aura MI with the other filters of its layer (mRMR's relevance-minus-redundancy, Peng 2005).
+   */
+  redundancy?: number;
+}
+
+/** (v - mean) / sd within a layer (zeros when constant). */
+function zscore(v: Float64Array): Float64Array {
+  const n = v.length;
+  const m = v.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / n);
+  return Float64Array.from(v, (x) => (sd > 0 ? (x - m) / sd : 0));
+}
+
+/** Mean of each row of a square matrix without its diagonal. */
+export function meanOffDiagonal(m: Float64Array, n: number): Float64Array {
+  return Float64Array.from({ length: n }, (_, i) => {
+    let t = 0;
+    for (let k = 0; k < n; k++) if (k !== i) t += m[i * n + k];
+    return n > 1 ? t / (n - 1) : 0;
+  });
 }
 
 function reduceRows(mi: Float64Array, rows: number, cols: number, how: 'sum' | 'max'): Float64Array {
@@ -38,8 +62,9 @@ function reduceRows(mi: Float64Array, rows: number, cols: number, how: 'sum' | '
 }
 
 export function auraImportance(o: AuraCriterionOptions = {}): Importance {
+  const lambda = o.redundancy ?? 0;
   return {
-    name: 'aura',
+    name: lambda > 0 ? 'aura-red' : 'aura',
     uses: 'labels',
     needs: (units, taps) => ({
       labels: units.flatMap((u, k) =>
@@ -67,10 +92,14 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
             Y = store.labels.get(`${taps[k].child}@1`)!;
           // the native kernel when built (threads across parent filters), else the TS loop over workers
           const kernel = o.native === false ? null : auraKernelOrWarn(o.threads);
-          const { mi } = kernel
-            ? spatialMIMatrix(X, Y, { ...o, kernel })
-            : await parallelSpatialMIMatrix(X, Y, { ...o, threads: o.threads });
-          scores = reduceRows(mi, X.channels, Y.channels, o.reduce ?? 'sum');
+          const miOf = async (A: typeof X, B: typeof X) =>
+            (kernel ? spatialMIMatrix(A, B, { ...o, kernel }) : await parallelSpatialMIMatrix(A, B, { ...o, threads: o.threads })).mi;
+          scores = reduceRows(await miOf(X, Y), X.channels, Y.channels, o.reduce ?? 'sum');
+          if (lambda > 0) {
+            const red = zscore(meanOffDiagonal(await miOf(X, X), X.channels));
+            const rel = zscore(scores);
+            scores = Float64Array.from(rel, (r, i) => r - lambda * red[i]);
+          }
         }
         out.push({ conv: u.conv, scores, seconds: (performance.now() - t0) / 1000 });
       }

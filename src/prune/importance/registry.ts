@@ -9,7 +9,7 @@ import { buildStore, mergeNeeds, StoreOptions } from './store.js';
 import { unitTaps } from './taps.js';
 import type { Importance, TapPoint, UnitScores } from './types.js';
 
-export const CRITERIA = ['aura', 'aura-descriptor', 'mint', 'hrank', 'l1', 'random', 'label-mi'] as const;
+export const CRITERIA = ['aura', 'aura-red', 'aura-descriptor', 'mint', 'hrank', 'l1', 'random', 'label-mi'] as const;
 export type CriterionName = (typeof CRITERIA)[number];
 
 export interface CriterionOptions {
@@ -20,7 +20,9 @@ export interface CriterionOptions {
 export function criterion(name: string, o: CriterionOptions = {}): Importance {
   switch (name) {
     case 'aura':
-      return auraImportance(o.aura);
+      return auraImportance({ ...o.aura, redundancy: 0 });
+    case 'aura-red':
+      return auraImportance({ ...o.aura, redundancy: o.aura?.redundancy || 0.5 });
     case 'aura-descriptor':
       return auraDescriptorImportance(o.aura);
     case 'mint':

@@ -1,0 +1,190 @@
+/** `auraprune study`: the criterion study (src/experiment/study.ts) and its report. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  readLines,
+  runStudy,
+  analyseStudy,
+  scoringCosts,
+  StudyLine,
+  StudyOptions,
+  StudyStage,
+  VARIANTS,
+  StabilityRow,
+} from '../../experiment/study.js';
+import { studyHtml, studyMarkdown, StudyDoc } from '../../report/study.js';
+import type { TrainConfig } from '../../train/loop.js';
+import { finetuneRecipe } from '../../train/recipes.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { claimRunDir } from '../../util/rundir.js';
+import { int, num, setupBackend } from '../options.js';
+import { machine, resolveBase } from './experiment.js';
+import { loadData } from './train.js';
+
+/** The five-plus criteria every budget compares. */
+export const MAIN = ['aura', 'aura-red', 'mint', 'hrank', 'l1', 'label-mi', 'random'];
+/** The criteria given the full recovery fine-tune. */
+export const FULL = ['aura', 'aura-red', 'l1', 'hrank', 'random'];
+/** Aura's own choices and the other estimators, compared at the cheap budgets. */
+export const ABLATIONS = [
+  'aura-max',
+  'aura-descriptor',
+  'aura-descriptor-ksg',
+  'mint-g8',
+  'aura-L4',
+  'aura-L16',
+  'aura-N8',
+  'aura-bn',
+  'aura-c10',
+  'aura-c100',
+];
+
+export function studyPlan(quick: boolean): Pick<StudyOptions, 'stages' | 'stability'> & { seeds: number[] } {
+  if (quick)
+    return {
+      seeds: [1],
+      stages: [
+        { budget: 'none', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
+        { budget: 'epoch', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
+      ],
+    };
+  const stages: StudyStage[] = [
+    { budget: 'none', variants: MAIN, targets: [0.2, 0.3, 0.5, 0.7], allocations: ['uniform'] },
+    { budget: 'none', variants: MAIN, targets: [0.5], allocations: ['sensitivity'] },
+    { budget: 'none', variants: ABLATIONS, targets: [0.5], allocations: ['uniform'] },
+    { budget: 'epoch', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
+    { budget: 'full', variants: FULL, targets: [0.5], allocations: ['uniform'] },
+  ];
+  return {
+    seeds: [1, 2, 3],
+    stages,
+    stability: {
+      variants: ['aura', 'aura-red', 'aura-descriptor', 'mint', 'hrank', 'label-mi'],
+      sizes: [5, 10, 25, 100],
+      sigmas: [0.05, 0.1, 0.2],
+    },
+  };
+}
+
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function registerStudy(program: Command): void {
+  program
+    .command('study')
+    .description(
+      'does aura MI prune better, faster, more robustly? criteria at equal allocation, four budgets, seeds, intervals (resumable)',
+    )
+    .requiredOption('--base <dir>', 'training run directory (runs/X) of the base model')
+    .option('--out <dir>', 'study directory', 'exp/study')
+    .option('--quick', 'one target (50% FLOPs), one seed, budgets raw / BN / one epoch, main criteria only')
+    .option('--seeds <list>', 'seeds (default 1,2,3; --quick: 1)')
+    .option('--variants <list>', `restrict every stage to these variants (${Object.keys(VARIANTS).join(', ')})`)
+    .option('--full-epochs <n>', 'epochs of the recovery fine-tune (budget "full")', int, 4)
+    .option('--lr-scale <f>', "fine-tune peak lr as a fraction of the base recipe's", num, 0.5)
+    .option('--per-class <n>', 'calibration images per class', int, 50)
+    .option('--levels <g>', 'aura quantisation levels', int, 8)
+    .option('--recalibrate-bn <n>', 'batch-norm re-estimation batches after surgery', int, 4)
+    .option('--no-stability', 'skip the ranking-stability measurements')
+    .option('--report-only', 'rebuild study.json, study.md and report.html from the results so far')
+    .option('--data <dir>', 'CIFAR-10 binary folder')
+    .option('--threads <n>', 'libtorch threads', int)
+    .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+    .action(async (o) => {
+      const t0 = performance.now();
+      const backend = await setupBackend(o);
+      const b = await resolveBase(o.base);
+      if (!b.paramGroups && !b.batch) process.stderr.write(`note: ${o.base} has no training config.json; fine-tunes use the SGD recipe\n`);
+      const plan = studyPlan(!!o.quick);
+      const seeds = o.seeds ? list(o.seeds).map(Number) : plan.seeds;
+      const only = o.variants ? new Set(list(o.variants)) : null;
+      for (const v of only ?? [])
+        if (!VARIANTS[v]) throw new Error(`--variants: unknown variant ${v}; choose from ${Object.keys(VARIANTS).join(', ')}`);
+      const stages = plan.stages
+        .map((s) => ({ ...s, variants: s.variants.filter((v) => !only || only.has(v)) }))
+        .filter((s) => s.variants.length);
+      const ft = (epochs: number) => {
+        const cfg: Partial<TrainConfig> = finetuneRecipe(b, {
+          epochs,
+          lrScale: o.lrScale,
+          seed: 1,
+          batch: b.paramGroups === 'airbench' ? undefined : 128,
+        });
+        delete cfg.seed; // each cell supplies its own
+        return cfg as Omit<TrainConfig, 'seed'>;
+      };
+      const settings = {
+        perClass: o.perClass,
+        levels: o.levels,
+        where: 'relu' as const,
+        by: 'flops' as const,
+        maxRemove: 0.9,
+        recalBatches: o.recalibrateBn,
+        epoch: ft(1),
+        full: ft(o.fullEpochs),
+        sensitivityCriterion: 'l1',
+        noisySigma: 0.1,
+      };
+      const opts: StudyOptions = {
+        settings,
+        seeds,
+        stages,
+        stability:
+          o.stability && plan.stability
+            ? { ...plan.stability, variants: plan.stability.variants.filter((v) => !only || only.has(v)) }
+            : undefined,
+      };
+      const baseDir = resolve(o.base);
+      // the settings that shape every cell's numbers; the plan (which cells) may grow between runs
+      const { release } = claimRunDir(
+        o.out,
+        { base: baseDir, valSize: b.valSize ?? null, splitSeed: b.seed ?? null, trainLimit: b.trainLimit ?? null, ...settings },
+        { resume: true, marker: 'results.jsonl', record: { command: 'study', seeds, stages, stability: opts.stability ?? null } },
+      );
+      try {
+        const data = await loadData(o.data, b.valSize ?? 5000, b.seed ?? 1, b.trainLimit);
+        if (!o.reportOnly) await runStudy(b.model, data, o.out, opts);
+        const path = await writeStudyReport(o.out, data.test.n, {
+          settings: { ...settings, seeds, stages },
+          machine: machine(backend),
+          command: `auraprune study --base ${o.base} --out ${o.out}${o.quick ? ' --quick' : ''}`,
+          wallMinutes: (performance.now() - t0) / 60000,
+        });
+        console.log(readFileSync(join(o.out, 'study.md'), 'utf8'));
+        console.log(`report: ${path}`);
+      } finally {
+        release();
+      }
+    });
+}
+
+/** study.json, study.md and report.html from results.jsonl and stability.json. */
+export async function writeStudyReport(
+  out: string,
+  testN: number,
+  meta: Pick<StudyDoc, 'settings' | 'machine' | 'command' | 'wallMinutes'>,
+): Promise<string> {
+  const lines = readLines<StudyLine>(join(out, 'results.jsonl'));
+  const base = JSON.parse(readFileSync(join(out, 'base.json'), 'utf8'));
+  const stability: StabilityRow[] = existsSync(join(out, 'stability.json'))
+    ? JSON.parse(readFileSync(join(out, 'stability.json'), 'utf8'))
+    : [];
+  const variants = [...new Set(lines.map((l) => l.variant))];
+  const seeds = [...new Set(lines.map((l) => l.seed))];
+  const doc: StudyDoc = {
+    base: { testAcc: base.testAcc, testAccNoisy: base.testAccNoisy, params: base.params, flops: base.flops },
+    rows: analyseStudy(lines, testN),
+    stability,
+    costs: scoringCosts(out, variants, seeds),
+    ...meta,
+  };
+  writeFileAtomic(join(out, 'study.json'), JSON.stringify(doc, null, 1));
+  writeFileAtomic(join(out, 'study.md'), studyMarkdown(doc) + '\n');
+  const path = resolve(join(out, 'report.html'));
+  writeFileAtomic(path, studyHtml(doc));
+  return path;
+}

@@ -1,0 +1,559 @@
+/**
+ * `auraprune study`: does aura MI prune better, more cheaply and more robustly than the baselines?
+ *
+ * - Ranking at equal allocation: for each target and allocation ('uniform', or one 'sensitivity'
+ *   allocation measured once with a reference criterion) the kept count of every layer is computed
+ *   once and shared, so criteria differ only in which filters they keep.
+ * - Budgets: test accuracy right after surgery (raw), after batch-norm re-estimation on calibration
+ *   images (bn), after a one-epoch fine-tune (epoch) and after the recovery fine-tune (full).
+ * - Seeds choose the calibration sample and the fine-tune order; every comparison pairs a criterion
+ *   with the same seed's cell of the other criterion, on the same test images (eval/bootstrap.ts).
+ * - Stability: Spearman / top-half overlap of rankings across disjoint calibration samples, across
+ *   calibration sizes and under input noise; efficiency: scoring wall time on the same images.
+ *
+ * Cells are lines of results.jsonl keyed by (budget, allocation, variant, target, seed); finished
+ * cells are never rerun or rewritten, fine-tunes resume from their checkpoints, and the directory
+ * records the settings that shape its numbers (a rerun with other settings is refused).
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { CifarSplit } from '../data/cifar10.js';
+import { balancedSample, subset } from '../data/pipeline.js';
+import { bootstrapMean, Interval, meanSd, packBits, pairedBootstrap, unpackBits, verdict } from '../eval/bootstrap.js';
+import { countComplexity } from '../eval/complexity.js';
+import { evaluate } from '../eval/evaluate.js';
+import { spearman, topKOverlap } from '../eval/ranking.js';
+import { allocateSensitivity, allocateUniform } from '../prune/allocate/allocate.js';
+import { measureSensitivity, SensitivityResult } from '../prune/allocate/sensitivity.js';
+import type { AuraCriterionOptions } from '../prune/importance/aura.js';
+import type { MintOptions } from '../prune/importance/mint.js';
+import { scoreModel } from '../prune/importance/registry.js';
+import type { TapPoint } from '../prune/importance/types.js';
+import { pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
+import { costModel } from '../prune/select/cost.js';
+import { pruningUnits } from '../prune/surgery/graph.js';
+import { recalibrateBatchNorm } from '../train/bn.js';
+import { trainModel, TrainConfig } from '../train/loop.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { Progress } from '../util/progress.js';
+import { Rng } from '../util/rng.js';
+
+/** A criterion with its options: the study's unit of comparison (criteria and aura's own ablations). */
+export interface Variant {
+  criterion: string;
+  aura?: AuraCriterionOptions;
+  mint?: MintOptions;
+  /** quantisation levels of the label maps (aura criteria); default the study's */
+  levels?: number;
+  where?: TapPoint;
+  /** calibration images per class; default the study's */
+  perClass?: number;
+  /** a baseline (not one of ours): compared against as "the best baseline" */
+  baseline?: boolean;
+  about: string;
+}
+
+/** Every variant the study knows, in one table. */
+export const VARIANTS: Record<string, Variant> = {
+  aura: { criterion: 'aura', about: 'aura MI with the next layer, summed over its filters (the method)' },
+  'aura-max': { criterion: 'aura', aura: { reduce: 'max' }, about: 'aura, max over child filters' },
+  'aura-red': { criterion: 'aura-red', about: 'ours: aura relevance minus sibling redundancy (z-scored, lambda 0.5)' },
+  'aura-descriptor': { criterion: 'aura-descriptor', about: 'binned MI between per-image aura entropies' },
+  'aura-descriptor-ksg': { criterion: 'aura-descriptor', aura: { estimator: 'ksg' }, about: 'as above with the KSG estimator' },
+  'aura-L4': { criterion: 'aura', levels: 4, about: 'aura, 4 grey levels' },
+  'aura-L16': { criterion: 'aura', levels: 16, about: 'aura, 16 grey levels' },
+  'aura-N8': { criterion: 'aura', aura: { neighbourhood: '8' }, about: 'aura, 8-neighbourhood' },
+  'aura-bn': { criterion: 'aura', where: 'bn', about: 'aura on maps tapped after batch norm (before the activation)' },
+  'aura-c10': { criterion: 'aura', perClass: 10, about: 'aura from 100 calibration images' },
+  'aura-c100': { criterion: 'aura', perClass: 100, about: 'aura from 1000 calibration images' },
+  mint: { criterion: 'mint', mint: { groups: 1 << 20 }, baseline: true, about: 'MINT, one group per filter (same granularity as aura)' },
+  'mint-g8': { criterion: 'mint', mint: { groups: 8 }, baseline: true, about: 'MINT at its grouped setting (8 groups per layer)' },
+  hrank: { criterion: 'hrank', baseline: true, about: 'HRank: mean rank of the feature maps' },
+  l1: { criterion: 'l1', baseline: true, about: 'L1 norm of the filter weights' },
+  'label-mi': { criterion: 'label-mi', baseline: true, about: 'binned MI of the mean activation with the class' },
+  random: { criterion: 'random', baseline: true, about: 'random scores (seeded)' },
+};
+
+export const OURS = (v: string) => !VARIANTS[v]?.baseline;
+
+export type Budget = 'none' | 'epoch' | 'full';
+export type StudyAllocation = 'uniform' | 'sensitivity';
+
+export interface StudyStage {
+  budget: Budget;
+  variants: string[];
+  targets: number[];
+  allocations: StudyAllocation[];
+}
+
+export interface StudySettings {
+  /** calibration images per class (default sample) */
+  perClass: number;
+  levels: number;
+  where: TapPoint;
+  by: 'flops' | 'params';
+  maxRemove: number;
+  recalBatches: number;
+  epoch: Omit<TrainConfig, 'seed'>;
+  full: Omit<TrainConfig, 'seed'>;
+  /** criterion whose per-layer sensitivity curves give the shared 'sensitivity' allocation */
+  sensitivityCriterion: string;
+  /** sigma (pixel scale 0..1) of the Gaussian noise on the noisy test set of full cells */
+  noisySigma: number;
+}
+
+export interface StabilityPlan {
+  variants: string[];
+  /** calibration images per class compared with the default-size ranking of a disjoint sample */
+  sizes: number[];
+  sigmas: number[];
+}
+
+export interface StudyOptions {
+  settings: StudySettings;
+  seeds: number[];
+  stages: StudyStage[];
+  stability?: StabilityPlan;
+  stopAfterCells?: number;
+  quiet?: boolean;
+}
+
+export interface StudyLine {
+  key: string;
+  budget: Budget;
+  allocation: StudyAllocation;
+  variant: string;
+  target: number;
+  seed: number;
+  flopsRemoved: number;
+  paramsRemoved: number;
+  kept: number[];
+  /** budget none: raw and batch-norm re-estimated accuracy (per-image results packed) */
+  testAccRaw?: number;
+  testAccBn?: number;
+  correctRaw?: string;
+  correctBn?: string;
+  /** budgets epoch / full */
+  testAcc?: number;
+  valAcc?: number;
+  correct?: string;
+  testAccNoisy?: number;
+  finetuneSeconds?: number;
+  scoringSeconds: number;
+  activationSeconds: number;
+}
+
+export const studyKey = (b: Budget, a: StudyAllocation, v: string, t: number, s: number) => `${b}|${a}|${v}|${t}|${s}`;
+
+export function readLines<T>(path: string): T[] {
+  if (!existsSync(path)) return [];
+  const out: T[] = [];
+  for (const l of readFileSync(path, 'utf8').split('\n')) {
+    if (!l.trim()) continue;
+    try {
+      out.push(JSON.parse(l));
+    } catch {
+      // a line torn by a kill mid-write: that cell simply runs again
+    }
+  }
+  return out;
+}
+
+/** Seeded uint8 copy of a split with Gaussian pixel noise of `sigma` (0..1 scale), clipped. */
+export function noisyCopy(split: CifarSplit, sigma: number, seed: number): CifarSplit {
+  const rng = new Rng(seed);
+  const images = Uint8Array.from(split.images, (p) => Math.min(255, Math.max(0, Math.round(p + 255 * sigma * rng.normal()))));
+  return { images, labels: split.labels, n: split.n };
+}
+
+/** `parts` class-balanced samples of `perClass` images per class with no image in common. */
+export function disjointSamples(split: CifarSplit, perClass: number, parts: number, seed: number): CifarSplit[] {
+  const big = balancedSample(split, perClass * parts, seed);
+  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  big.labels.forEach((l, i) => byClass[l].push(i));
+  return Array.from({ length: parts }, (_, p) =>
+    subset(
+      big,
+      byClass.flatMap((g) => g.slice(p * perClass, (p + 1) * perClass)).sort((a, b) => a - b),
+    ),
+  );
+}
+
+type Data = { train: CifarSplit; val: CifarSplit; test: CifarSplit };
+
+/** Kept counts per unit for every (allocation, target) the plan uses: computed once, shared by all variants. */
+export async function studyAllocations(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<Record<string, number[]>> {
+  const path = join(out, 'allocations.json');
+  const have: Record<string, number[]> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+  const units = pruningUnits(base);
+  const cost = costModel(base, units);
+  const s = o.settings;
+  let sens: SensitivityResult | null = null;
+  for (const st of o.stages)
+    for (const a of st.allocations)
+      for (const t of st.targets) {
+        const key = `${a}|${t}`;
+        if (have[key]) continue;
+        const target = { by: s.by, fraction: t };
+        if (a === 'uniform') have[key] = allocateUniform(cost, target, { maxRemove: s.maxRemove }).kept;
+        else {
+          sens ??= await sensitivityCurves(base, data, out, o);
+          have[key] = allocateSensitivity(cost, sens.curves, target, sens.baseLoss, { maxRemove: s.maxRemove }).kept;
+        }
+        writeFileAtomic(path, JSON.stringify(have, null, 1));
+      }
+  return have;
+}
+
+async function sensitivityCurves(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<SensitivityResult> {
+  const path = join(out, 'sensitivity.json');
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
+  const s = o.settings;
+  const units = pruningUnits(base);
+  const [r] = await scoreModel(base, balancedSample(data.train, s.perClass, 0), [s.sensitivityCriterion], {
+    quantize: { levels: s.levels, zeroBin: true },
+    where: s.where,
+    seed: 0,
+    quiet: true,
+  });
+  const evalSet = subset(
+    data.val,
+    Array.from({ length: Math.min(1000, data.val.n) }, (_, i) => i),
+  );
+  const res = await measureSensitivity(
+    base,
+    units,
+    r.scores.map((x) => x.scores),
+    balancedSample(data.train, Math.min(100, s.perClass * 2), 0),
+    evalSet,
+    { recalBatches: s.recalBatches, quiet: o.quiet },
+  );
+  writeFileAtomic(path, JSON.stringify({ criterion: s.sensitivityCriterion, ...res }));
+  return res;
+}
+
+/** Scores of one variant for one seed (and optionally another sample or input noise), cached in scores/. */
+export async function variantScores(
+  base: LayersModel,
+  data: Data,
+  out: string,
+  settings: StudySettings,
+  variant: string,
+  seed: number,
+  o: { tag?: string; sample?: CifarSplit; inputNoise?: number; quiet?: boolean } = {},
+): Promise<ScoresFile> {
+  const v = VARIANTS[variant];
+  if (!v) throw new Error(`unknown study variant ${variant}; choose from ${Object.keys(VARIANTS).join(', ')}`);
+  const path = join(out, 'scores', `${variant}-s${seed}${o.tag ? '-' + o.tag : ''}.json`);
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
+  mkdirSync(join(out, 'scores'), { recursive: true });
+  const perClass = v.perClass ?? settings.perClass;
+  const sample = o.sample ?? balancedSample(data.train, perClass, seed);
+  const [r] = await scoreModel(base, sample, [v.criterion], {
+    quantize: { levels: v.levels ?? settings.levels, zeroBin: true },
+    aura: v.aura,
+    mint: v.mint,
+    where: v.where ?? settings.where,
+    seed,
+    quiet: true,
+    ...(o.inputNoise ? { inputNoise: { sigma: o.inputNoise, seed: seed + 1 } } : {}),
+  });
+  const file = toScoresFile(r, { variant, images: sample.n, seed, tag: o.tag ?? null });
+  writeFileAtomic(path, JSON.stringify(file));
+  return file;
+}
+
+const cellCost = (b: Budget, s: StudySettings) => (b === 'none' ? 1 : b === 'epoch' ? 6 * s.epoch.epochs : 6 * s.full.epochs);
+
+export async function runStudy(
+  base: LayersModel,
+  data: Data,
+  out: string,
+  o: StudyOptions,
+): Promise<{ lines: StudyLine[]; newCells: number; complete: boolean }> {
+  mkdirSync(out, { recursive: true });
+  const s = o.settings;
+  const resultsPath = join(out, 'results.jsonl');
+  const done = new Set(readLines<StudyLine>(resultsPath).map((l) => l.key));
+  const basePath = join(out, 'base.json');
+  if (!existsSync(basePath)) {
+    const c = countComplexity(base);
+    const t = evaluate(base, data.test);
+    writeFileAtomic(
+      basePath,
+      JSON.stringify({
+        valAcc: evaluate(base, data.val).accuracy,
+        testAcc: t.accuracy,
+        correct: packBits(t.correct),
+        testAccNoisy: evaluate(base, noisyCopy(data.test, s.noisySigma, 7)).accuracy,
+        params: c.params,
+        flops: c.flops,
+      }),
+    );
+  }
+  const counts = await studyAllocations(base, data, out, o);
+  // cheap budgets first (every variant), then the fine-tunes; seeds inside, so intervals fill in early
+  const order: Budget[] = ['none', 'epoch', 'full'];
+  const cells = order.flatMap((b) =>
+    o.seeds.flatMap((seed) =>
+      o.stages
+        .filter((st) => st.budget === b)
+        .flatMap((st) =>
+          st.allocations.flatMap((a) =>
+            st.variants.flatMap((v) => st.targets.map((t) => ({ budget: b, allocation: a, variant: v, target: t, seed }))),
+          ),
+        ),
+    ),
+  );
+  const unique = [...new Map(cells.map((c) => [studyKey(c.budget, c.allocation, c.variant, c.target, c.seed), c])).entries()];
+  const total = unique.reduce((a, [, c]) => a + cellCost(c.budget, s), 0);
+  let work = unique.filter(([k]) => done.has(k)).reduce((a, [, c]) => a + cellCost(c.budget, s), 0);
+  const bar = o.quiet ? null : new Progress('study', total, 'unit');
+  let newCells = 0;
+  const noisyTest = noisyCopy(data.test, s.noisySigma, 7);
+  for (const [key, c] of unique) {
+    if (done.has(key)) continue;
+    if (o.stopAfterCells !== undefined && newCells >= o.stopAfterCells) return { lines: readLines(resultsPath), newCells, complete: false };
+    bar?.update(work, `${c.budget} ${c.allocation} ${c.variant} -${c.target} s${c.seed}`);
+    const scores = await variantScores(base, data, out, s, c.variant, c.seed);
+    const { model: pruned, report } = await pruneWithScores(
+      base,
+      scores,
+      { by: s.by, fraction: c.target },
+      { counts: counts[`${c.allocation}|${c.target}`] },
+    );
+    const line: StudyLine = {
+      key,
+      budget: c.budget,
+      allocation: c.allocation,
+      variant: c.variant,
+      target: c.target,
+      seed: c.seed,
+      flopsRemoved: report.achieved.flops,
+      paramsRemoved: report.achieved.params,
+      kept: report.units.map((u) => u.kept.length),
+      scoringSeconds: scores.scoringSeconds,
+      activationSeconds: scores.activationSeconds,
+    };
+    const calib = balancedSample(data.train, s.perClass, c.seed);
+    const recal = () =>
+      s.recalBatches > 0 && recalibrateBatchNorm(pruned, calib, { batches: s.recalBatches, batch: Math.min(256, calib.n), seed: c.seed });
+    if (c.budget === 'none') {
+      const raw = evaluate(pruned, data.test);
+      recal();
+      const bn = evaluate(pruned, data.test);
+      Object.assign(line, {
+        testAccRaw: raw.accuracy,
+        testAccBn: bn.accuracy,
+        correctRaw: packBits(raw.correct),
+        correctBn: packBits(bn.correct),
+      });
+    } else {
+      recal();
+      const t0 = performance.now();
+      const cfg = c.budget === 'epoch' ? s.epoch : s.full;
+      const cellDir = join(out, 'cells', key.replace(/\|/g, '_'));
+      const ft = await trainModel(pruned, { ...cfg, seed: c.seed }, data, cellDir, { resume: true, quiet: true });
+      Object.assign(line, {
+        testAcc: ft.test!.accuracy,
+        valAcc: ft.bestValAcc,
+        correct: packBits(ft.test!.correct),
+        testAccNoisy: c.budget === 'full' ? evaluate(ft.model, noisyTest).accuracy : undefined,
+        finetuneSeconds: (performance.now() - t0) / 1000,
+      });
+      if (ft.model !== pruned) ft.model.dispose();
+    }
+    pruned.dispose();
+    appendFileSync(resultsPath, JSON.stringify(line) + '\n');
+    done.add(key);
+    newCells++;
+    work += cellCost(c.budget, s);
+    bar?.update(work);
+  }
+  if (o.stability) await runStability(base, data, out, o);
+  return { lines: readLines(resultsPath), newCells, complete: true };
+}
+
+export interface StabilityRow {
+  variant: string;
+  kind: 'disjoint' | 'size' | 'noise';
+  /** images per class (size), sigma (noise) or the default size (disjoint) */
+  param: number;
+  spearman: Interval;
+  topHalf: Interval;
+}
+
+function agreement(a: ScoresFile, b: ScoresFile): { spearman: number[]; topHalf: number[] } {
+  const sp: number[] = [],
+    th: number[] = [];
+  a.units.forEach((u, i) => {
+    const v = b.units[i].scores;
+    const r = spearman(u.scores, v);
+    sp.push(Number.isNaN(r) ? 1 : r);
+    th.push(topKOverlap(u.scores, v, Math.max(1, Math.floor(u.scores.length / 2))));
+  });
+  return { spearman: sp, topHalf: th };
+}
+
+/**
+ * Ranking stability per variant; each statistic is averaged over layers within a seed, and the
+ * interval is a bootstrap over (seed, layer) values. Rows are cached in stability.json.
+ */
+export async function runStability(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<StabilityRow[]> {
+  const p = o.stability!;
+  const s = o.settings;
+  const path = join(out, 'stability.json');
+  const rows: StabilityRow[] = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : [];
+  const have = new Set(rows.map((r) => `${r.variant}|${r.kind}|${r.param}`));
+  const bar = o.quiet ? null : new Progress('stability', p.variants.length * (1 + p.sizes.length + p.sigmas.length), 'row');
+  let n = 0;
+  for (const variant of p.variants) {
+    const per = VARIANTS[variant].perClass ?? s.perClass;
+    const jobs: Array<{ kind: StabilityRow['kind']; param: number }> = [
+      { kind: 'disjoint', param: per },
+      ...p.sizes.map((x) => ({ kind: 'size' as const, param: x })),
+      ...p.sigmas.map((x) => ({ kind: 'noise' as const, param: x })),
+    ];
+    for (const job of jobs) {
+      bar?.update(n++, `${variant} ${job.kind} ${job.param}`);
+      if (have.has(`${variant}|${job.kind}|${job.param}`)) continue;
+      const sp: number[] = [],
+        th: number[] = [];
+      for (const seed of o.seeds) {
+        const maxPer = Math.max(per, ...p.sizes);
+        // two disjoint pools: the reference ranking always comes from A, the compared one from B
+        const [A, B] = disjointSamples(data.train, maxPer, 2, 1000 + seed);
+        const first = (x: CifarSplit, k: number) => {
+          const byClass: number[][] = Array.from({ length: 10 }, () => []);
+          x.labels.forEach((l, i) => byClass[l].push(i));
+          return subset(
+            x,
+            byClass.flatMap((g) => g.slice(0, k)).sort((a, b) => a - b),
+          );
+        };
+        const ref = await variantScores(base, data, out, s, variant, seed, { tag: `stabA${per}`, sample: first(A, per) });
+        let other: ScoresFile;
+        if (job.kind === 'disjoint')
+          other = await variantScores(base, data, out, s, variant, seed, { tag: `stabB${per}`, sample: first(B, per) });
+        else if (job.kind === 'size')
+          other = await variantScores(base, data, out, s, variant, seed, { tag: `stabB${job.param}`, sample: first(B, job.param) });
+        else
+          other = await variantScores(base, data, out, s, variant, seed, {
+            tag: `stabA${per}n${job.param}`,
+            sample: first(A, per),
+            inputNoise: job.param,
+          });
+        const g = agreement(ref, other);
+        sp.push(...g.spearman);
+        th.push(...g.topHalf);
+      }
+      rows.push({ variant, ...job, spearman: bootstrapMean(sp), topHalf: bootstrapMean(th) });
+      writeFileAtomic(path, JSON.stringify(rows, null, 1));
+    }
+  }
+  bar?.update(n);
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// analysis
+
+export type Measure = 'raw' | 'bn' | 'epoch' | 'full';
+export const MEASURES: Measure[] = ['raw', 'bn', 'epoch', 'full'];
+
+export interface StudyRow {
+  measure: Measure;
+  allocation: StudyAllocation;
+  target: number;
+  variant: string;
+  seeds: number[];
+  flopsRemoved: number;
+  mean: number;
+  sd: number;
+  noisy?: { mean: number; sd: number };
+  vsRandom?: Interval & { verdict: string };
+  vsBestBaseline?: Interval & { baseline: string; verdict: string };
+}
+
+function measureOf(l: StudyLine, m: Measure): { acc: number; bits: string } | null {
+  if (m === 'raw') return l.testAccRaw !== undefined ? { acc: l.testAccRaw, bits: l.correctRaw! } : null;
+  if (m === 'bn') return l.testAccBn !== undefined ? { acc: l.testAccBn, bits: l.correctBn! } : null;
+  return l.budget === m && l.testAcc !== undefined ? { acc: l.testAcc, bits: l.correct! } : null;
+}
+
+/**
+ * Per (measure, allocation, target, variant): mean and sd over seeds, and paired bootstrap
+ * intervals against random and against the best baseline of the same group (the baseline with the
+ * highest mean, chosen on the same test numbers, which favours the baseline).
+ */
+export function analyseStudy(lines: StudyLine[], testN: number, o: { resamples?: number } = {}): StudyRow[] {
+  const groups = new Map<string, Map<string, Map<number, { acc: number; bits: string; line: StudyLine }>>>();
+  for (const l of lines)
+    for (const m of MEASURES) {
+      const x = measureOf(l, m);
+      if (!x) continue;
+      const g = `${m}|${l.allocation}|${l.target}`;
+      if (!groups.has(g)) groups.set(g, new Map());
+      const byVariant = groups.get(g)!;
+      if (!byVariant.has(l.variant)) byVariant.set(l.variant, new Map());
+      byVariant.get(l.variant)!.set(l.seed, { ...x, line: l });
+    }
+  const rows: StudyRow[] = [];
+  for (const [g, byVariant] of groups) {
+    const [m, allocation, target] = g.split('|');
+    const stats = new Map([...byVariant].map(([v, seeds]) => [v, meanSd([...seeds.values()].map((x) => x.acc))]));
+    const baselines = [...byVariant.keys()].filter((v) => VARIANTS[v]?.baseline && v !== 'random');
+    const best = baselines.sort((a, b) => stats.get(b)!.mean - stats.get(a)!.mean)[0];
+    const paired = (v: string, ref: string) => {
+      const a = byVariant.get(v)!,
+        b = byVariant.get(ref);
+      const common = [...a.keys()].filter((s) => b?.has(s)).sort((x, y) => x - y);
+      if (!b || !common.length || v === ref) return undefined;
+      const iv = pairedBootstrap(
+        common.map((s) => unpackBits(a.get(s)!.bits, testN)),
+        common.map((s) => unpackBits(b.get(s)!.bits, testN)),
+        { resamples: o.resamples },
+      );
+      return { ...iv, verdict: verdict(iv) };
+    };
+    for (const [v, seeds] of byVariant) {
+      const ls = [...seeds.values()].map((x) => x.line);
+      const noisy = ls.filter((l) => l.testAccNoisy !== undefined).map((l) => l.testAccNoisy!);
+      const vb = best && v !== best ? paired(v, best) : undefined;
+      rows.push({
+        measure: m as Measure,
+        allocation: allocation as StudyAllocation,
+        target: Number(target),
+        variant: v,
+        seeds: [...seeds.keys()].sort((a, b) => a - b),
+        flopsRemoved: meanSd(ls.map((l) => l.flopsRemoved)).mean,
+        ...stats.get(v)!,
+        noisy: m === 'full' && noisy.length ? meanSd(noisy) : undefined,
+        vsRandom: paired(v, 'random'),
+        vsBestBaseline: vb ? { ...vb, baseline: best } : undefined,
+      });
+    }
+  }
+  const mi = (m: Measure) => MEASURES.indexOf(m);
+  return rows.sort(
+    (a, b) => mi(a.measure) - mi(b.measure) || a.allocation.localeCompare(b.allocation) || a.target - b.target || b.mean - a.mean,
+  );
+}
+
+/** Scoring cost per variant (mean over the seeds' main scores): the efficiency table. */
+export function scoringCosts(out: string, variants: string[], seeds: number[]) {
+  return variants
+    .map((v) => {
+      const files = seeds.map((s) => join(out, 'scores', `${v}-s${s}.json`)).filter(existsSync);
+      if (!files.length) return null;
+      const f = files.map((p) => JSON.parse(readFileSync(p, 'utf8')) as ScoresFile);
+      return {
+        variant: v,
+        images: (f[0].config?.images as number) ?? 0,
+        scoringSeconds: meanSd(f.map((x) => x.scoringSeconds)),
+        activationSeconds: meanSd(f.map((x) => x.activationSeconds)),
+      };
+    })
+    .filter((x): x is NonNullable<typeof x> => !!x);
+}

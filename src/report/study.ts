@@ -1,0 +1,261 @@
+/**
+ * The study's answer as Markdown (printed, and pasted into the README by whoever reruns it) and as
+ * a self-contained HTML report whose first paragraph says what was compared and how to read it.
+ */
+import type { Interval } from '../eval/bootstrap.js';
+import { Measure, MEASURES, StabilityRow, StudyRow, VARIANTS } from '../experiment/study.js';
+import { lineChart, Series } from './svg.js';
+
+export interface StudyDoc {
+  base: { testAcc: number; testAccNoisy?: number; params: number; flops: number };
+  rows: StudyRow[];
+  stability: StabilityRow[];
+  costs: Array<{
+    variant: string;
+    images: number;
+    scoringSeconds: { mean: number; sd: number };
+    activationSeconds: { mean: number; sd: number };
+  }>;
+  settings: Record<string, unknown>;
+  machine: string;
+  command: string;
+  wallMinutes?: number;
+}
+
+const MEASURE_TEXT: Record<Measure, string> = {
+  raw: 'right after pruning (no fine-tune)',
+  bn: 'after batch-norm re-estimation (no weight update)',
+  epoch: 'after a one-epoch fine-tune',
+  full: 'after the recovery fine-tune',
+};
+const pt = (x: number) => (100 * x).toFixed(2);
+const ivs = (i?: Interval & { verdict: string }) =>
+  i ? `${i.mean >= 0 ? '+' : ''}${pt(i.mean)} [${pt(i.lo)}, ${pt(i.hi)}] ${i.verdict}` : '-';
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** One line per claim, following only from the intervals. */
+export function verdicts(d: StudyDoc): { better: string[]; faster: string; robust: string } {
+  const better: string[] = [];
+  for (const ours of ['aura', 'aura-red']) {
+    const mine = d.rows.filter((r) => r.variant === ours);
+    if (!mine.length) continue;
+    const parts = mine.map(
+      (r) =>
+        `${r.measure} ${r.allocation} -${Math.round(100 * r.target)}%: vs random ${r.vsRandom?.verdict ?? 'n/a'}` +
+        (r.vsBestBaseline ? `, vs ${r.vsBestBaseline.baseline} ${r.vsBestBaseline.verdict}` : ''),
+    );
+    const n = (w: string) => mine.filter((r) => r.vsRandom?.verdict === w).length;
+    better.push(
+      `${ours}: ahead of random in ${n('ahead')}, behind in ${n('behind')}, no difference in ${n('no difference')} of ${mine.length} cells (${parts.join('; ')})`,
+    );
+  }
+  const cost = (v: string) => d.costs.find((c) => c.variant === v);
+  const a = cost('aura');
+  const others = d.costs.filter((c) => c.variant !== 'aura' && !c.variant.startsWith('aura'));
+  const faster = a
+    ? `aura scores in ${a.scoringSeconds.mean.toFixed(1)} s on ${a.images} images (plus ${a.activationSeconds.mean.toFixed(1)} s of forward passes); ` +
+      others.map((c) => `${c.variant} ${c.scoringSeconds.mean.toFixed(2)} s`).join(', ')
+    : 'not measured';
+  const st = (v: string, kind: string) => d.stability.filter((r) => r.variant === v && r.kind === kind);
+  const dis = d.stability.filter((r) => r.kind === 'disjoint');
+  const auraDis = dis.find((r) => r.variant === 'aura');
+  const robust = auraDis
+    ? `Spearman across disjoint calibration samples: ${dis.map((r) => `${r.variant} ${r.spearman.mean.toFixed(3)} [${r.spearman.lo.toFixed(3)}, ${r.spearman.hi.toFixed(3)}]`).join(', ')}; ` +
+      `aura is ${dis.filter((r) => r !== auraDis && r.spearman.hi < auraDis.spearman.lo).length} times clearly more stable and ${dis.filter((r) => r !== auraDis && r.spearman.lo > auraDis.spearman.hi).length} times clearly less stable than the ${dis.length - 1} others (non-overlapping intervals); under noise sigma ${st(
+        'aura',
+        'noise',
+      )
+        .map((r) => `${r.param}: ${r.spearman.mean.toFixed(3)}`)
+        .join(', ')}`
+    : 'not measured';
+  return { better, faster, robust };
+}
+
+export function studyMarkdown(d: StudyDoc): string {
+  const out: string[] = [];
+  out.push(
+    `Base: test ${pt(d.base.testAcc)}%, ${(d.base.params / 1e6).toFixed(2)} M params, ${(d.base.flops / 1e6).toFixed(1)} M FLOPs. Machine: ${d.machine}.${d.wallMinutes !== undefined ? ` Wall time of this invocation: ${d.wallMinutes.toFixed(1)} min.` : ''}`,
+  );
+  out.push(`Command: \`${d.command}\``);
+  out.push(
+    'Every criterion keeps the same number of filters in every layer (equal allocation); numbers are test accuracy in % (mean +- sd over seeds); differences are paired (same seed, same test images) with 95% bootstrap intervals over seeds and test images; "no difference" means the interval covers zero.',
+  );
+  for (const m of MEASURES) {
+    const rows = d.rows.filter((r) => r.measure === m);
+    if (!rows.length) continue;
+    out.push(`\n**Accuracy ${MEASURE_TEXT[m]}**\n`);
+    out.push(
+      '| allocation | FLOPs target | variant | seeds | test acc % | vs random (pt) | vs best baseline (pt) |' +
+        (m === 'full' ? ' noisy test % |' : ''),
+    );
+    out.push('|---|---|---|---|---|---|---|' + (m === 'full' ? '---|' : ''));
+    for (const r of rows)
+      out.push(
+        `| ${r.allocation} | ${Math.round(100 * r.target)}% (${(100 * r.flopsRemoved).toFixed(1)}%) | ${r.variant} | ${r.seeds.length} | ${pt(r.mean)} +- ${pt(r.sd)} | ${ivs(r.vsRandom)} | ${r.vsBestBaseline ? `${r.vsBestBaseline.baseline}: ${ivs(r.vsBestBaseline)}` : '-'} |` +
+          (m === 'full' ? ` ${r.noisy ? `${pt(r.noisy.mean)} +- ${pt(r.noisy.sd)}` : '-'} |` : ''),
+      );
+  }
+  if (d.stability.length) {
+    out.push('\n**Ranking stability** (mean over seeds and layers, 95% bootstrap interval)\n');
+    out.push('| variant | comparison | Spearman | top-half overlap |');
+    out.push('|---|---|---|---|');
+    for (const r of d.stability)
+      out.push(
+        `| ${r.variant} | ${r.kind === 'disjoint' ? `disjoint samples, ${10 * r.param} images each` : r.kind === 'size' ? `${10 * r.param} vs default images (disjoint)` : `input noise sigma ${r.param}`} | ${r.spearman.mean.toFixed(3)} [${r.spearman.lo.toFixed(3)}, ${r.spearman.hi.toFixed(3)}] | ${r.topHalf.mean.toFixed(3)} [${r.topHalf.lo.toFixed(3)}, ${r.topHalf.hi.toFixed(3)}] |`,
+      );
+  }
+  if (d.costs.length) {
+    out.push('\n**Scoring cost** (whole network, same calibration images per variant unless the variant changes them)\n');
+    out.push('| variant | images | scoring s | forward passes s |');
+    out.push('|---|---|---|---|');
+    for (const c of d.costs)
+      out.push(`| ${c.variant} | ${c.images} | ${c.scoringSeconds.mean.toFixed(2)} | ${c.activationSeconds.mean.toFixed(2)} |`);
+  }
+  const v = verdicts(d);
+  out.push('\n**Verdicts**\n');
+  for (const b of v.better) out.push(`- Better? ${b}`);
+  out.push(`- Faster? ${v.faster}`);
+  out.push(`- More robust? ${v.robust}`);
+  return out.join('\n');
+}
+
+/** Horizontal interval plot ("forest plot") of paired differences, in points. */
+function forest(id: string, title: string, items: Array<{ name: string; iv: Interval }>): string {
+  const w = 560,
+    rowH = 22,
+    l = 150,
+    r = 20,
+    t = 30;
+  const h = t + rowH * items.length + 30;
+  const vals = items.flatMap((x) => [x.iv.lo, x.iv.hi, 0]).map((x) => 100 * x);
+  const lo = Math.min(...vals),
+    hi = Math.max(...vals);
+  const span = hi - lo || 1;
+  const X = (v: number) => l + ((100 * v - lo + 0.05 * span) / (1.1 * span)) * (w - l - r);
+  let s = `<text x="${w / 2}" y="18" text-anchor="middle" font-size="13">${esc(title)}</text>`;
+  s += `<line x1="${X(0)}" y1="${t - 5}" x2="${X(0)}" y2="${h - 25}" stroke="#999" stroke-dasharray="4 3"/>`;
+  items.forEach((it, i) => {
+    const y = t + rowH * i + rowH / 2;
+    const c = it.iv.lo > 0 ? '#2ca02c' : it.iv.hi < 0 ? '#d62728' : '#555';
+    s += `<text x="${l - 8}" y="${y + 4}" text-anchor="end" font-size="12">${esc(it.name)}</text>`;
+    s += `<line x1="${X(it.iv.lo)}" y1="${y}" x2="${X(it.iv.hi)}" y2="${y}" stroke="${c}" stroke-width="2"/>`;
+    s += `<circle cx="${X(it.iv.mean)}" cy="${y}" r="4" fill="${c}"/>`;
+  });
+  s += `<text x="${(l + w - r) / 2}" y="${h - 6}" text-anchor="middle" font-size="12">difference in test accuracy (points), 95% interval</text>`;
+  return `<svg id="${id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${s}</svg>`;
+}
+
+function mdToHtml(md: string): string {
+  // tables and bullets of studyMarkdown only
+  const lines = md.split('\n');
+  const html: string[] = [];
+  let inTable = false;
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (line.startsWith('|')) {
+      if (/^\|[-| ]+\|$/.test(line)) continue;
+      const cells = line
+        .slice(1, -1)
+        .split('|')
+        .map((c) => esc(c.trim()));
+      if (!inTable) {
+        html.push('<table><tr>' + cells.map((c) => `<th>${c}</th>`).join('') + '</tr>');
+        inTable = true;
+      } else html.push('<tr>' + cells.map((c) => `<td>${c}</td>`).join('') + '</tr>');
+      continue;
+    }
+    if (inTable) {
+      html.push('</table>');
+      inTable = false;
+    }
+    if (!line) continue;
+    const inline = esc(line)
+      .replace(/\*\*(.+?)\*\*/g, '<h3>$1</h3>')
+      .replace(/`(.+?)`/g, '<code>$1</code>');
+    html.push(line.startsWith('- ') ? `<p>&bull; ${inline.slice(2)}</p>` : inline.startsWith('<h3>') ? inline : `<p>${inline}</p>`);
+  }
+  if (inTable) html.push('</table>');
+  return html.join('\n');
+}
+
+export function studyHtml(d: StudyDoc): string {
+  const parts: string[] = [];
+  parts.push('<h1>Does aura MI prune better, faster and more robustly?</h1>');
+  parts.push(
+    `<p>This report compares filter-ranking criteria for structured pruning on one trained CIFAR-10 base model. Every criterion is given the same number of filters to keep in every layer (one allocation, shared), so the only thing that differs is <em>which</em> filters each criterion removes. Accuracy is measured at four budgets: right after pruning, after re-estimating batch-norm statistics on calibration images, after a one-epoch fine-tune and after the recovery fine-tune. Seeds change the calibration sample and the fine-tune order; every difference is paired with the same seed's cell and the same test images, and its 95% bootstrap interval decides the verdict: an interval that covers zero is reported as "no difference". Green intervals are ahead of the reference, red behind, grey no difference. Scoring time and ranking stability (across disjoint calibration samples, sample sizes and input noise) answer the other two claims.</p>`,
+  );
+  const main = [...new Set(d.rows.map((r) => r.variant))];
+  for (const m of MEASURES) {
+    const rows = d.rows.filter((r) => r.measure === m && r.allocation === 'uniform');
+    if (!rows.length) continue;
+    const targets = [...new Set(rows.map((r) => r.target))];
+    parts.push(`<h2>Accuracy ${MEASURE_TEXT[m]}</h2><div class="row">`);
+    if (targets.length > 1) {
+      const series: Series[] = main
+        .filter((v) => rows.filter((r) => r.variant === v).length > 1)
+        .map((v) => ({
+          name: v,
+          points: rows
+            .filter((r) => r.variant === v)
+            .map((r) => ({ x: 100 * r.flopsRemoved, y: 100 * r.mean, lo: 100 * (r.mean - r.sd), hi: 100 * (r.mean + r.sd) })),
+        }));
+      if (series.length)
+        parts.push(
+          lineChart(`chart-${m}-flops`, `Test accuracy ${MEASURE_TEXT[m]} (mean +- sd)`, 'FLOPs removed (%)', 'test accuracy (%)', series),
+        );
+    }
+    for (const t of targets) {
+      const items = rows.filter((r) => r.target === t && r.vsRandom).map((r) => ({ name: r.variant, iv: r.vsRandom! }));
+      if (items.length)
+        parts.push(forest(`chart-${m}-diff-${Math.round(100 * t)}`, `vs random, -${Math.round(100 * t)}% FLOPs, ${m}`, items));
+    }
+    parts.push('</div>');
+  }
+  if (d.stability.length) {
+    parts.push('<h2>Ranking stability</h2><div class="row">');
+    const vs = [...new Set(d.stability.map((r) => r.variant))];
+    const mk = (kind: string, xl: string, scale: number): string =>
+      lineChart(
+        `chart-stability-${kind}`,
+        `Spearman vs ${xl}`,
+        xl,
+        'Spearman rho',
+        vs.map((v) => ({
+          name: v,
+          points: d.stability
+            .filter((r) => r.variant === v && r.kind === kind)
+            .map((r) => ({ x: scale * r.param, y: r.spearman.mean, lo: r.spearman.lo, hi: r.spearman.hi })),
+        })),
+      );
+    if (d.stability.some((r) => r.kind === 'noise')) parts.push(mk('noise', 'input noise sigma', 1));
+    if (d.stability.some((r) => r.kind === 'size')) parts.push(mk('size', 'calibration images', 10));
+    parts.push('</div>');
+  }
+  const q = d.rows.filter((r) => r.measure === 'bn' && r.allocation === 'uniform');
+  if (d.costs.length && q.length) {
+    const t = q.map((r) => r.target).sort((a, b) => a - b)[Math.floor(q.length / 2)] ?? q[0].target;
+    const pts = d.costs
+      .map((c, i) => ({ c, i, r: q.find((r) => r.variant === c.variant && r.target === t) }))
+      .filter((x) => x.r && x.c.scoringSeconds.mean > 0);
+    if (pts.length)
+      parts.push(
+        `<h2>Time vs quality</h2>` +
+          lineChart(
+            'chart-time-quality',
+            `Scoring time vs accuracy after BN re-estimation (-${Math.round(100 * t)}% FLOPs)`,
+            'log10 scoring seconds',
+            'test accuracy (%)',
+            pts.map((x) => ({ name: x.c.variant, points: [{ x: Math.log10(x.c.scoringSeconds.mean), y: 100 * x.r!.mean }] })),
+          ),
+      );
+  }
+  parts.push('<h2>Tables and verdicts</h2>');
+  parts.push(mdToHtml(studyMarkdown(d)));
+  parts.push('<h2>Variants</h2><table><tr><th>variant</th><th>what it is</th></tr>');
+  for (const v of main) parts.push(`<tr><td>${esc(v)}</td><td>${esc(VARIANTS[v]?.about ?? '')}</td></tr>`);
+  parts.push('</table>');
+  parts.push(`<h2>Settings</h2><pre>${esc(JSON.stringify(d.settings, null, 1))}</pre>`);
+  const css =
+    'body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}svg.chart{border:1px solid #eee;margin:6px}';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>auraprune study</title><style>${css}</style></head><body>${parts.join('\n')}</body></html>`;
+}

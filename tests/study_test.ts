@@ -1,0 +1,180 @@
+/**
+ * The criterion study: equal allocation really is equal, comparisons pair the same seed's cells,
+ * a killed study resumes without touching finished cells, and the report explains itself.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
+import { CifarSplit, loadCifar10 } from '../src/data/cifar10.js';
+import { subset, trainValSplit } from '../src/data/pipeline.js';
+import { packBits } from '../src/eval/bootstrap.js';
+import { analyseStudy, disjointSamples, noisyCopy, readLines, runStudy, StudyLine, StudyOptions } from '../src/experiment/study.js';
+import { buildModel } from '../src/models/zoo.js';
+import { meanOffDiagonal } from '../src/prune/importance/aura.js';
+import { pruningUnits } from '../src/prune/surgery/graph.js';
+import { studyHtml, studyMarkdown } from '../src/report/study.js';
+import { trainModel } from '../src/train/loop.js';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { CIFAR_DIR, NEEDS_CIFAR, SMALL_SGD } from './helpers/fixtures.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'auraprune-study-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+before(async () => {
+  setFallbackLogger(() => {});
+  await useBestBackend();
+});
+
+let cached: { train: CifarSplit; val: CifarSplit; test: CifarSplit } | null = null;
+function getData() {
+  if (!cached) {
+    const { train, val } = trainValSplit(loadCifar10(CIFAR_DIR, 'train', { limit: 1200 }), 200, 1);
+    cached = {
+      train,
+      val,
+      test: subset(
+        loadCifar10(CIFAR_DIR, 'test', { limit: 300 }),
+        Array.from({ length: 300 }, (_, i) => i),
+      ),
+    };
+  }
+  return cached;
+}
+let baseModel: LayersModel | null = null;
+async function base() {
+  baseModel ??= (
+    await trainModel(
+      buildModel('fast', { width: 0.125, seed: 1 }),
+      SMALL_SGD,
+      { train: getData().train, val: getData().val },
+      join(tmp, 'base'),
+      { quiet: true },
+    )
+  ).model;
+  return baseModel;
+}
+
+const opts: StudyOptions = {
+  settings: {
+    perClass: 5,
+    levels: 8,
+    where: 'relu',
+    by: 'flops',
+    maxRemove: 0.9,
+    recalBatches: 1,
+    epoch: { ...SMALL_SGD, epochs: 1 },
+    full: { ...SMALL_SGD, epochs: 1 },
+    sensitivityCriterion: 'l1',
+    noisySigma: 0.1,
+  },
+  seeds: [1, 2],
+  stages: [
+    { budget: 'none', variants: ['aura', 'aura-red', 'l1', 'random'], targets: [0.4], allocations: ['uniform', 'sensitivity'] },
+    { budget: 'epoch', variants: ['aura', 'random'], targets: [0.4], allocations: ['uniform'] },
+  ],
+  quiet: true,
+};
+
+describe('criterion study', NEEDS_CIFAR, () => {
+  test('equal allocation: every variant keeps identical counts per layer in a cell, chosen differently; kill and resume keep finished cells', async () => {
+    const m = await base();
+    const dir = join(tmp, 'study');
+    const part = await runStudy(m, getData(), dir, { ...opts, stopAfterCells: 3 });
+    assert.equal(part.complete, false);
+    const before = readFileSync(join(dir, 'results.jsonl'), 'utf8');
+    const full = await runStudy(m, getData(), dir, opts);
+    assert.equal(full.complete, true);
+    assert.equal(full.newCells, 4 * 2 * 2 + 2 * 2 - 3, 'only unfinished cells ran');
+    assert.ok(readFileSync(join(dir, 'results.jsonl'), 'utf8').startsWith(before), 'finished cells byte-identical');
+    const lines = readLines<StudyLine>(join(dir, 'results.jsonl'));
+    const units = pruningUnits(m);
+    for (const alloc of ['uniform', 'sensitivity']) {
+      const cell = lines.filter((l) => l.allocation === alloc && l.budget === 'none');
+      assert.equal(cell.length, 8);
+      for (const l of cell) assert.deepEqual(l.kept, cell[0].kept, `${l.variant} s${l.seed} ${alloc}: same kept counts`);
+      assert.ok(
+        cell[0].kept.some((k, i) => k < units[i].filters),
+        'something was pruned',
+      );
+      assert.ok(Math.abs(cell[0].flopsRemoved - 0.4) < 0.08, `FLOPs removed ${cell[0].flopsRemoved}`);
+    }
+    const uni = lines.filter((l) => l.allocation === 'uniform' && l.budget === 'none').map((l) => l.kept);
+    const sens = lines.filter((l) => l.allocation === 'sensitivity' && l.budget === 'none').map((l) => l.kept);
+    assert.notDeepEqual(uni[0], sens[0], 'the sensitivity allocation differs from the uniform one on this model');
+    // different criteria keep different filters: their raw accuracies are not all identical
+    const raws = new Set(lines.filter((l) => l.budget === 'none' && l.seed === 1 && l.allocation === 'uniform').map((l) => l.correctRaw));
+    assert.ok(raws.size > 1, 'criteria chose different filters');
+    const epoch = lines.filter((l) => l.budget === 'epoch');
+    assert.equal(epoch.length, 4);
+    for (const l of epoch) assert.ok(l.testAcc! > 0.1, `fine-tuned ${l.variant} ${l.testAcc}`);
+
+    const rows = analyseStudy(lines, getData().test.n, { resamples: 200 });
+    const r = rows.find((x) => x.measure === 'epoch' && x.variant === 'aura')!;
+    assert.deepEqual(r.seeds, [1, 2]);
+    assert.ok(r.vsRandom && r.vsRandom.lo <= r.vsRandom.mean && r.vsRandom.mean <= r.vsRandom.hi);
+    const doc = {
+      base: { testAcc: 0.5, params: 1, flops: 1 },
+      rows,
+      stability: [],
+      costs: [],
+      settings: {},
+      machine: 'test',
+      command: 'auraprune study',
+    };
+    const md = studyMarkdown(doc);
+    assert.match(md, /Accuracy after batch-norm re-estimation/);
+    assert.match(md, /Better\? aura: ahead of random in \d+/);
+    const html = studyHtml(doc);
+    assert.match(html, /<p>This report compares filter-ranking criteria/);
+    assert.match(html, /id="chart-epoch-diff-40"/);
+  });
+
+  test('the paired difference uses the same seed of random: pairing by seed gives exactly zero where mis-pairing would not', () => {
+    const bits = (v: number) => packBits(new Uint8Array(100).fill(v));
+    const line = (variant: string, seed: number, v: number): StudyLine => ({
+      key: `none|uniform|${variant}|0.5|${seed}`,
+      budget: 'none',
+      allocation: 'uniform',
+      variant,
+      target: 0.5,
+      seed,
+      flopsRemoved: 0.5,
+      paramsRemoved: 0.5,
+      kept: [1],
+      testAccRaw: v,
+      testAccBn: v,
+      correctRaw: bits(v),
+      correctBn: bits(v),
+      scoringSeconds: 0,
+      activationSeconds: 0,
+    });
+    // seed 1: both right everywhere; seed 2: both wrong everywhere (random's lines listed in the other order)
+    const rows = analyseStudy([line('aura', 1, 1), line('aura', 2, 0), line('random', 2, 0), line('random', 1, 1)], 100, {
+      resamples: 100,
+    });
+    const r = rows.find((x) => x.measure === 'raw' && x.variant === 'aura')!;
+    assert.deepEqual([r.vsRandom!.mean, r.vsRandom!.lo, r.vsRandom!.hi], [0, 0, 0]);
+    assert.equal(r.vsRandom!.verdict, 'no difference');
+  });
+
+  test('disjoint calibration samples share no image; noise changes pixels by about sigma', () => {
+    const d = getData().train;
+    const [a, b] = disjointSamples(d, 10, 2, 3);
+    assert.equal(a.n, 100);
+    const key = (s: CifarSplit, i: number) => Buffer.from(s.images.subarray(i * 3072, (i + 1) * 3072)).toString('base64');
+    const inA = new Set(Array.from({ length: a.n }, (_, i) => key(a, i)));
+    for (let i = 0; i < b.n; i++) assert.ok(!inA.has(key(b, i)));
+    const n = noisyCopy(a, 0.1, 1);
+    let s2 = 0;
+    for (let i = 0; i < n.images.length; i++) s2 += (n.images[i] - a.images[i]) ** 2;
+    const sd = Math.sqrt(s2 / n.images.length) / 255;
+    assert.ok(sd > 0.08 && sd < 0.105, `noise sd ${sd} (clipping lowers it a little)`);
+  });
+
+  test('redundancy: mean over the other filters of a layer, by hand', () => {
+    // [[9,1,2],[1,9,3],[2,3,9]] -> rows without the diagonal: (1+2)/2, (1+3)/2, (2+3)/2
+    assert.deepEqual(Array.from(meanOffDiagonal(Float64Array.from([9, 1, 2, 1, 9, 3, 2, 3, 9]), 3)), [1.5, 2, 2.5]);
+  });
+});
