@@ -20,6 +20,7 @@ import { Allocation, pruneWithScores, ScoresFile, toScoresFile } from '../prune/
 import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { readJsonLines, repairJsonLines } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
 
 export interface ExperimentOptions {
@@ -70,11 +71,7 @@ export interface ResultLine {
 }
 
 export function readResults(path: string): ResultLine[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
+  return readJsonLines<ResultLine>(path);
 }
 
 export const cellKey = (c: string, t: number, seed: number) => `${c}|${t}|${seed}`;
@@ -87,7 +84,7 @@ export async function runExperiment(
 ): Promise<{ results: ResultLine[]; newCells: number; complete: boolean }> {
   mkdirSync(join(out, 'scores'), { recursive: true });
   const resultsPath = join(out, 'results.jsonl');
-  const done = new Set(readResults(resultsPath).map((r) => r.key));
+  const done = new Set(repairJsonLines<ResultLine>(resultsPath).map((r) => r.key));
   const basePath = join(out, 'base.json');
   if (!existsSync(basePath)) {
     const c = countComplexity(base);

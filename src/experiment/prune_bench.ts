@@ -24,7 +24,7 @@ import { pruningUnits } from '../prune/surgery/graph.js';
 import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { readResults } from './grid.js';
+import { repairJsonLines } from '../util/jsonl.js';
 import { Rng } from '../util/rng.js';
 
 export interface PruneCell {
@@ -85,7 +85,7 @@ export async function runPruneBench(
 ): Promise<Array<Record<string, unknown>>> {
   mkdirSync(out, { recursive: true });
   const resultsPath = join(out, 'results.jsonl');
-  const done = new Set(readResults(resultsPath).map((r) => r.key));
+  const done = new Set(repairJsonLines<{ key: string }>(resultsPath).map((r) => r.key));
   const base = await loadModel(baseDir);
   const baseC = countComplexity(base);
   const basePath = join(out, 'base.json');

@@ -36,6 +36,7 @@ import { pruningUnits } from '../prune/surgery/graph.js';
 import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { readJsonLines, repairJsonLines } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 
@@ -146,19 +147,7 @@ export interface StudyLine {
 
 export const studyKey = (b: Budget, a: StudyAllocation, v: string, t: number, s: number) => `${b}|${a}|${v}|${t}|${s}`;
 
-export function readLines<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
-  const out: T[] = [];
-  for (const l of readFileSync(path, 'utf8').split('\n')) {
-    if (!l.trim()) continue;
-    try {
-      out.push(JSON.parse(l));
-    } catch {
-      // a line torn by a kill mid-write: that cell simply runs again
-    }
-  }
-  return out;
-}
+export const readLines = readJsonLines;
 
 /** Seeded uint8 copy of a split with Gaussian pixel noise of `sigma` (0..1 scale), clipped. */
 export function noisyCopy(split: CifarSplit, sigma: number, seed: number): CifarSplit {
@@ -275,7 +264,7 @@ export async function runStudy(
   mkdirSync(out, { recursive: true });
   const s = o.settings;
   const resultsPath = join(out, 'results.jsonl');
-  const done = new Set(readLines<StudyLine>(resultsPath).map((l) => l.key));
+  const done = new Set(repairJsonLines<StudyLine>(resultsPath).map((l) => l.key));
   const basePath = join(out, 'base.json');
   if (!existsSync(basePath)) {
     const c = countComplexity(base);

@@ -82,6 +82,82 @@ function specBytes(s: tf.io.WeightsManifestEntry, jsonPath: string): number {
   return n;
 }
 
+/** Largest input we build a model for (values per image): 16 M, e.g. 2048 x 2048 x 4. */
+export const MAX_INPUT_VALUES = 2 ** 24;
+
+interface LayerJson {
+  class_name?: string;
+  config?: Record<string, unknown> & { layers?: LayerJson[]; name?: string };
+}
+
+/**
+ * Checks an untrusted topology against its weights manifest before any layer is built: building
+ * allocates every weight at the size the topology declares, so a topology declaring Dense(200000)
+ * beside a 56-byte weights file would allocate gigabytes before the mismatch surfaced. Every
+ * dimension a layer's config fixes (units, filters, kernel size) must match the manifest's shape of
+ * that layer's kernel, and declared input shapes are bounded.
+ */
+export function checkTopology(topology: unknown, specs: tf.io.WeightsManifestEntry[], jsonPath: string): void {
+  const shapes = new Map<string, number[][]>();
+  for (const s of specs) {
+    const parts = s.name.split('/');
+    const layer = parts.length > 1 ? parts[parts.length - 2] : s.name;
+    shapes.set(layer, [...(shapes.get(layer) ?? []), s.shape as number[]]);
+  }
+  const pair = (v: unknown): [number, number] | null =>
+    typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number') ? [v[0], v[1]] : null;
+  const visit = (l: LayerJson) => {
+    const c = l.config ?? {};
+    if (Array.isArray(c.layers)) c.layers.forEach(visit);
+    const name = String(c.name ?? '?');
+    const cls = l.class_name ?? '?';
+    const have = shapes.get(name) ?? [];
+    const refuse = (what: string) => {
+      throw new Error(
+        `${jsonPath}: layer ${name} (${cls}) declares ${what}, which its weights manifest does not hold (${have.map((x) => JSON.stringify(x)).join(', ') || 'no weights'}); the topology and the weights do not belong together`,
+      );
+    };
+    const shapeIn = c.batch_input_shape ?? c.batchInputShape ?? c.input_shape;
+    if (Array.isArray(shapeIn)) {
+      const dims = shapeIn.filter((d) => d !== null);
+      if (
+        !dims.every((d) => Number.isInteger(d) && (d as number) > 0) ||
+        dims.reduce((a: number, d) => a * (d as number), 1) > MAX_INPUT_VALUES
+      )
+        throw new Error(
+          `${jsonPath}: layer ${name} declares input shape ${JSON.stringify(shapeIn)}; more than ${MAX_INPUT_VALUES} values per example or not positive integers`,
+        );
+    }
+    const k = pair(c.kernel_size);
+    if (cls === 'Dense') {
+      if (!have.some((s) => s.length === 2 && s[1] === c.units)) refuse(`${c.units} units`);
+    } else if (cls === 'Conv2D' || cls === 'Conv2DTranspose') {
+      const at = cls === 'Conv2D' ? 3 : 2;
+      if (!k || !have.some((s) => s.length === 4 && s[0] === k[0] && s[1] === k[1] && s[at] === c.filters))
+        refuse(`${c.filters} filters of size ${JSON.stringify(c.kernel_size)}`);
+    } else if (cls === 'DepthwiseConv2D') {
+      if (!k || !have.some((s) => s.length === 4 && s[0] === k[0] && s[1] === k[1] && s[3] === (c.depth_multiplier ?? 1)))
+        refuse(`a ${JSON.stringify(c.kernel_size)} depthwise kernel`);
+    } else if (cls === 'SeparableConv2D') {
+      if (
+        !k ||
+        !have.some((s) => s.length === 4 && s[0] === k[0] && s[1] === k[1]) ||
+        !have.some((s) => s.length === 4 && s[0] === 1 && s[3] === c.filters)
+      )
+        refuse(`${c.filters} filters of size ${JSON.stringify(c.kernel_size)}`);
+    } else if (cls === 'BatchNormalization') {
+      if (!have.length) refuse('batch-norm statistics');
+      const n = have[0][0];
+      if (!have.every((s) => s.length === 1 && s[0] === n)) refuse('per-channel vectors of one length');
+    } else if (cls === 'Embedding') {
+      if (!have.some((s) => s.length === 2 && s[0] === c.input_dim && s[1] === c.output_dim))
+        refuse(`a ${c.input_dim} x ${c.output_dim} table`);
+    }
+  };
+  const root = topology as LayerJson & { model_config?: LayerJson };
+  visit(root.model_config ?? root);
+}
+
 /**
  * Loads a model saved by saveModel (or any tfjs layers model whose weights are float32/int32 files
  * in its directory) from a directory or model.json path. Model directories are treated as untrusted:
@@ -112,6 +188,7 @@ export async function loadModel(pathOrDir: string): Promise<tfl.LayersModel> {
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const expected = specs.reduce((a, s) => a + specBytes(s, jsonPath), 0);
   if (expected > MAX_WEIGHT_BYTES) throw new Error(`${jsonPath} declares ${expected} bytes of weights, more than this tool loads`);
+  checkTopology(json.modelTopology, specs, jsonPath);
   const files = json.weightsManifest.flatMap((g) => g.paths).map((p) => weightsFile(dir, p, jsonPath));
   const sizes = files.map((f) => statSync(f).size);
   const total = sizes.reduce((a, b) => a + b, 0);

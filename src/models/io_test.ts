@@ -77,3 +77,65 @@ test('untrusted model directories: weights paths outside the directory, devices,
   // the untouched copy still loads
   await loadModel(good);
 });
+
+test('a topology that does not match its weights manifest is refused before any layer is built', async () => {
+  // the reported case: Dense(200000) beside a 56-byte weights file would allocate gigabytes if built
+  const d = join(dir, 'oversize');
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'weights.bin'), Buffer.alloc(56));
+  const topology = {
+    class_name: 'Sequential',
+    config: {
+      name: 's',
+      layers: [
+        { class_name: 'Flatten', config: { name: 'f', batch_input_shape: [null, 2, 2, 3] } },
+        { class_name: 'Dense', config: { name: 'big', units: 200000, use_bias: true } },
+      ],
+    },
+  };
+  writeFileSync(
+    join(d, 'model.json'),
+    JSON.stringify({
+      modelTopology: topology,
+      weightsManifest: [
+        {
+          paths: ['weights.bin'],
+          weights: [
+            { name: 'big/kernel', shape: [12, 1], dtype: 'float32' },
+            { name: 'big/bias', shape: [2], dtype: 'float32' },
+          ],
+        },
+      ],
+    }),
+  );
+  const rss0 = process.memoryUsage().rss;
+  await assert.rejects(loadModel(d), /layer big \(Dense\) declares 200000 units, which its weights manifest does not hold/);
+  assert.ok(process.memoryUsage().rss - rss0 < 200 * 2 ** 20, 'nothing large was allocated');
+  // an absurd input shape is refused too
+  topology.config.layers[0].config.batch_input_shape = [null, 100000, 100000, 3];
+  writeFileSync(
+    join(d, 'model.json'),
+    JSON.stringify({
+      modelTopology: topology,
+      weightsManifest: [
+        {
+          paths: ['weights.bin'],
+          weights: [
+            { name: 'big/kernel', shape: [12, 1], dtype: 'float32' },
+            { name: 'big/bias', shape: [2], dtype: 'float32' },
+          ],
+        },
+      ],
+    }),
+  );
+  await assert.rejects(loadModel(d), /declares input shape/);
+});
+
+test('every zoo model (and the airbench network) passes the topology check and round-trips', async () => {
+  for (const name of ['airbench', 'vgg16', 'resnet20', 'resnet9', 'fast'] as const) {
+    const m = buildModel(name, { width: 0.25, seed: 1 });
+    await saveModel(m, join(dir, `zoo-${name}`));
+    const back = await loadModel(join(dir, `zoo-${name}`));
+    assert.equal(back.countParams(), m.countParams(), name);
+  }
+});

@@ -80,6 +80,11 @@ export function studyMarkdown(d: StudyDoc): string {
   out.push(
     'Every criterion keeps the same number of filters in every layer (equal allocation); numbers are test accuracy in % (mean +- sd over seeds); differences are paired (same seed, same test images) with 95% bootstrap intervals over seeds and test images; "no difference" means the interval covers zero.',
   );
+  const few = d.rows.filter((r) => r.seeds.length < 3);
+  if (few.length)
+    out.push(
+      `Caution: ${few.length} of ${d.rows.length} rows have fewer than 3 seeds; their intervals reflect the test images' sampling only, not the variation between calibration samples and fine-tune orders.`,
+    );
   for (const m of MEASURES) {
     const rows = d.rows.filter((r) => r.measure === m);
     if (!rows.length) continue;

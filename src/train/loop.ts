@@ -3,7 +3,7 @@
  * every epoch (resume continues exactly), metrics.jsonl, the best model chosen by validation
  * accuracy, and the test accuracy measured once, at the end, on that model.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -11,6 +11,7 @@ import type { CifarSplit } from '../data/cifar10.js';
 import { alternatingFlipBase, AugmentOptions, epochBatches, fillBatch } from '../data/pipeline.js';
 import { evaluate, EvalResult, TtaLevel } from '../eval/evaluate.js';
 import { loadModel, saveModel } from '../models/io.js';
+import { readJsonLines } from '../util/jsonl.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -161,12 +162,8 @@ export async function trainModel(
     sgd.restore(ck.opt.filter((o) => !o.name.startsWith(Lookahead.PREFIX)));
     state = ck.state;
     // keep metrics of completed epochs only
-    const kept = existsSync(metricsPath)
-      ? readFileSync(metricsPath, 'utf8')
-          .split('\n')
-          .filter((l) => l && JSON.parse(l).epoch <= state.epoch)
-      : [];
-    writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
+    const kept = readJsonLines<{ epoch: number }>(metricsPath).filter((m) => m.epoch <= state.epoch);
+    writeFileAtomic(metricsPath, kept.map((m) => JSON.stringify(m) + '\n').join(''));
     if (!opts.quiet) process.stderr.write(`resuming ${out} after epoch ${state.epoch}\n`);
   } else {
     writeFileAtomic(metricsPath, '');

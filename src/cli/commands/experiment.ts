@@ -15,6 +15,7 @@ import { trainModel, TrainConfig } from '../../train/loop.js';
 import { airbenchRecipe, finetuneRecipe } from '../../train/recipes.js';
 import { initWhitening } from '../../models/airbench.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { readJsonLines } from '../../util/jsonl.js';
 import { int, num, setupBackend } from '../options.js';
 import { scoreOptions, ScoreCliOptions } from './prune.js';
 import { loadData } from './train.js';
@@ -189,10 +190,7 @@ export function registerExperiment(program: Command): void {
       if (!existsSync(join(o.dir, 'metrics.jsonl')))
         throw new Error(`${o.dir} has neither results.jsonl (experiment) nor metrics.jsonl (training run)`);
       const read = (f: string) => (existsSync(join(o.dir, f)) ? JSON.parse(readFileSync(join(o.dir, f), 'utf8')) : undefined);
-      const metrics = readFileSync(join(o.dir, 'metrics.jsonl'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
+      const metrics = readJsonLines<Parameters<typeof buildTrainingReport>[1][number]>(join(o.dir, 'metrics.jsonl'));
       const path = resolve(join(o.dir, 'report.html'));
       writeFileAtomic(path, buildTrainingReport(`auraprune training run: ${o.dir}`, metrics, read('result.json'), read('config.json')));
       if (o.png) await exportChartPngs(path, join(o.dir, 'png'));
