@@ -12,9 +12,20 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 
+/** JSON with object keys sorted at every depth (a replacer array would drop nested keys). */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => canonicalJson(x ?? null)).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v ?? null);
+}
+
 export function settingsHash(settings: Record<string, unknown>): string {
-  const canon = JSON.stringify(settings, Object.keys(settings).sort());
-  return createHash('sha256').update(canon).digest('hex').slice(0, 16);
+  return createHash('sha256').update(canonicalJson(settings)).digest('hex').slice(0, 16);
 }
 
 function alive(pid: number): boolean {
@@ -73,7 +84,11 @@ export function claimRunDir(
     if (held && existsSync(cfgPath)) {
       const old = JSON.parse(readFileSync(cfgPath, 'utf8')) as { settings?: Record<string, unknown>; settingsHash?: string };
       if (!o.resume) throw new Error(`${dir} already holds a run; pass --resume to continue it or choose another --out`);
-      if (old.settingsHash && old.settingsHash !== hash) {
+      // compare the recorded settings themselves (hashes written by older versions were computed differently)
+      const differs = old.settings
+        ? canonicalJson(old.settings) !== canonicalJson(settings)
+        : !!old.settingsHash && old.settingsHash !== hash;
+      if (differs) {
         const keys = [...new Set([...Object.keys(old.settings ?? {}), ...Object.keys(settings)])].filter(
           (k) => JSON.stringify(old.settings?.[k]) !== JSON.stringify(settings[k]),
         );

@@ -54,3 +54,8 @@ test('atomic writes replace the target and leave no temp file', () => {
     [],
   );
 });
+
+test('the settings hash sees nested settings and ignores key order', () => {
+  assert.notEqual(settingsHash({ finetune: { epochs: 1, lr: 0.1 } }), settingsHash({ finetune: { epochs: 2, lr: 0.1 } }));
+  assert.equal(settingsHash({ a: 1, b: { c: [1, { d: 2, e: 3 }] } }), settingsHash({ b: { c: [1, { e: 3, d: 2 }] }, a: 1 }));
+});

@@ -15,6 +15,7 @@ import { trainModel, TrainConfig } from '../../train/loop.js';
 import { airbenchRecipe, finetuneRecipe } from '../../train/recipes.js';
 import { initWhitening } from '../../models/airbench.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { claimRunDir } from '../../util/rundir.js';
 import { readJsonLines } from '../../util/jsonl.js';
 import { int, num, setupBackend } from '../options.js';
 import { scoreOptions, ScoreCliOptions } from './prune.js';
@@ -140,9 +141,25 @@ export function registerExperiment(program: Command): void {
         allocation: o.allocation,
         recalBatches: o.recalibrateBn,
       };
-      writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ command: 'experiment', base: o.base, backend, ...opts }, null, 1));
+      // the directory owns the settings that shape its cells; the grid (criteria, targets, seeds) may grow
+      const { criteria, targets, seeds, ...shaping } = opts;
+      const { release } = claimRunDir(
+        o.out,
+        {
+          base: resolve(o.base),
+          valSize: b.valSize ?? o.valSize,
+          splitSeed: b.seed ?? o.seed,
+          trainLimit: b.trainLimit ?? null,
+          ...shaping,
+        },
+        {
+          resume: true,
+          marker: 'results.jsonl',
+          record: { command: 'experiment', base: o.base, backend, criteria, targets, seeds, ...shaping },
+        },
+      );
       const t0 = performance.now();
-      await runExperiment(b.model, data, o.out, opts);
+      await runExperiment(b.model, data, o.out, opts).finally(release);
       const path = await writeReport(o.out, `auraprune experiment: ${o.base}`, backend, o.png);
       console.log(table(o.out));
       console.log(`report: ${path} (${((performance.now() - t0) / 60000).toFixed(1)} min)`);
@@ -222,6 +239,13 @@ export function registerExperiment(program: Command): void {
           Array.from({ length: 2000 }, (_, i) => i),
         ),
       };
+      // a rerun into the same --out continues only the same settings (never mixes old and new numbers)
+      const { release } = claimRunDir(
+        o.out,
+        { trainImages: o.trainImages, epochs: o.epochs, data: 'cifar10' },
+        { resume: true, marker: 'base', record: { command: 'demo' } },
+      );
+      process.once('exit', release);
       const runDir = join(o.out, 'base');
       // the airbench preset's network at half width and recipe at batch 256 (12k images give ~45 steps per epoch)
       const cfg = airbenchRecipe({ epochs: o.epochs, batch: 256, seed: 1 });

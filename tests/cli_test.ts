@@ -1,0 +1,64 @@
+/**
+ * The command line as a user runs it: a rerun into an experiment directory with different settings is
+ * refused with the keys that differ, and the finished cells and config.json are left untouched.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
+import { saveModel } from '../src/models/io.js';
+import { buildModel } from '../src/models/zoo.js';
+import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'auraprune-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+before(async () => {
+  setFallbackLogger(() => {});
+  await useBestBackend();
+});
+const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts');
+const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 300_000 });
+
+describe('command line', NEEDS_CIFAR, () => {
+  test('experiment: a rerun with other fine-tune settings is refused and changes nothing', async () => {
+    const base = join(tmp, 'base');
+    await saveModel(buildModel('fast', { width: 0.125, seed: 1 }), join(base, 'best'));
+    writeFileSync(join(base, 'config.json'), JSON.stringify({ valSize: 500, seed: 1 }));
+    const out = join(tmp, 'exp');
+    const args = [
+      'experiment',
+      '--base',
+      base,
+      '--out',
+      out,
+      '--criteria',
+      'random',
+      '--targets',
+      '0.3',
+      '--seeds',
+      '1',
+      '--per-class',
+      '5',
+      '--finetune-images',
+      '200',
+      '--data',
+      CIFAR_DIR,
+    ];
+    const first = cli(...args, '--finetune-epochs', '1');
+    assert.equal(first.status, 0, first.stderr);
+    const results = readFileSync(join(out, 'results.jsonl'), 'utf8');
+    const config = readFileSync(join(out, 'config.json'), 'utf8');
+    const second = cli(...args, '--finetune-epochs', '2');
+    assert.notEqual(second.status, 0);
+    assert.match(second.stderr, /was run with other settings \(finetune: .*\); --resume continues only the same run, use another --out/);
+    assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8'), results);
+    assert.equal(readFileSync(join(out, 'config.json'), 'utf8'), config);
+    // the same settings with a larger grid continue in place
+    const third = cli(...args.map((a) => (a === '0.3' ? '0.3,0.4' : a)), '--finetune-epochs', '1');
+    assert.equal(third.status, 0, third.stderr);
+    assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 2);
+  });
+});
