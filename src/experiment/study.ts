@@ -301,8 +301,14 @@ export async function runStudy(
   const bar = o.quiet ? null : new Progress('study', total, 'unit');
   let newCells = 0;
   const noisyTest = noisyCopy(data.test, s.noisySigma, 7);
+  let stabilityDone = false;
   for (const [key, c] of unique) {
     if (done.has(key)) continue;
+    // stability (scoring only) before the long recovery fine-tunes, so a session's worth of work covers every part
+    if (c.budget === 'full' && o.stability && !stabilityDone) {
+      await runStability(base, data, out, o);
+      stabilityDone = true;
+    }
     if (o.stopAfterCells !== undefined && newCells >= o.stopAfterCells) return { lines: readLines(resultsPath), newCells, complete: false };
     bar?.update(work, `${c.budget} ${c.allocation} ${c.variant} -${c.target} s${c.seed}`);
     const scores = await variantScores(base, data, out, s, c.variant, c.seed);
@@ -360,7 +366,7 @@ export async function runStudy(
     work += cellCost(c.budget, s);
     bar?.update(work);
   }
-  if (o.stability) await runStability(base, data, out, o);
+  if (o.stability && !stabilityDone) await runStability(base, data, out, o);
   return { lines: readLines(resultsPath), newCells, complete: true };
 }
 

@@ -50,7 +50,7 @@ export function studyPlan(quick: boolean): Pick<StudyOptions, 'stages' | 'stabil
       ],
     };
   const stages: StudyStage[] = [
-    { budget: 'none', variants: MAIN, targets: [0.2, 0.3, 0.5, 0.7], allocations: ['uniform'] },
+    { budget: 'none', variants: MAIN, targets: [0.2, 0.5, 0.7], allocations: ['uniform'] },
     { budget: 'none', variants: MAIN, targets: [0.5], allocations: ['sensitivity'] },
     { budget: 'none', variants: ABLATIONS, targets: [0.5], allocations: ['uniform'] },
     { budget: 'epoch', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
