@@ -59,10 +59,21 @@ export function transformBatch(x: tf.Tensor4D, flip: boolean, dy = 0, dx = 0): t
   });
 }
 
-/** Logits of `model` on `x` under TTA level `tta`. */
+/** True when the model's output is a softmax (a Softmax layer or a layer with softmax activation). */
+export function endsInSoftmax(model: LayersModel): boolean {
+  if (model.outputs.length !== 1) return false;
+  const last = model.outputs[0].sourceLayer;
+  const cfg = last.getConfig() as { activation?: string };
+  return last.getClassName() === 'Softmax' || cfg.activation === 'softmax';
+}
+
+/** Logits of `model` on `x` under TTA level `tta` (log-probabilities for a model ending in softmax). */
 export function ttaLogits(model: LayersModel, x: tf.Tensor4D, tta: TtaLevel): tf.Tensor2D {
+  const probs = endsInSoftmax(model);
   return tf.tidy(() => {
-    const run = (t: tf.Tensor4D) => model.apply(t, { training: false }) as tf.Tensor2D;
+    const out = (t: tf.Tensor4D) => model.apply(t, { training: false }) as tf.Tensor2D;
+    // softmax(log p) = p, so the loss of a softmax model is its true cross-entropy
+    const run = probs ? (t: tf.Tensor4D) => tf.log(tf.maximum(out(t), 1e-30)) as tf.Tensor2D : out;
     const mirror = (t: tf.Tensor4D) => tf.mul(tf.add(run(t), run(transformBatch(t, true))), 0.5) as tf.Tensor2D;
     if (tta === 0) return run(x);
     if (tta === 1) return mirror(x);

@@ -12,6 +12,7 @@ import { alternatingFlipBase, AugmentOptions, epochBatches, fillBatch } from '..
 import { evaluate, EvalResult, TtaLevel } from '../eval/evaluate.js';
 import { loadModel, saveModel } from '../models/io.js';
 import { readJsonLines } from '../util/jsonl.js';
+import { logitsView } from '../models/logits.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -157,6 +158,16 @@ export async function trainModel(
   const sgd = makeSgd(cfg);
   let state: TrainState = { epoch: 0, rngState: cfg.seed >>> 0, step: 0, bestValAcc: -1, bestEpoch: -1 };
   const ck = opts.resume ? await loadCheckpoint(ckptDir) : null;
+  // a model ending in softmax trains through its logits (models/logits.ts)
+  const view = ck ? null : await logitsView(initial);
+  if (view?.removed) {
+    model = view.model;
+    if (!opts.quiet)
+      process.stderr.write(
+        `note: the model ends in softmax (${view.removed}); training its logits with softmax cross-entropy. The saved models output logits: apply softmax at inference.\n`,
+      );
+  }
+  if (opts.teacher) opts = { ...opts, teacher: (await logitsView(opts.teacher)).model };
   if (ck) {
     model = ck.model;
     sgd.restore(ck.opt.filter((o) => !o.name.startsWith(Lookahead.PREFIX)));
