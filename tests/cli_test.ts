@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
 import { saveModel } from '../src/models/io.js';
 import { buildModel } from '../src/models/zoo.js';
@@ -60,5 +61,46 @@ describe('command line', NEEDS_CIFAR, () => {
     const third = cli(...args.map((a) => (a === '0.3' ? '0.3,0.4' : a)), '--finetune-epochs', '1');
     assert.equal(third.status, 0, third.stderr);
     assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 2);
+  });
+
+  test('train --model DIR: a user model trains from its directory; a wrong input shape or name fails before anything is written', async () => {
+    const user = join(tmp, 'user');
+    await saveModel(buildModel('fast', { width: 0.125, seed: 2 }), user);
+    const out = join(tmp, 'user-run');
+    const ok = cli(
+      'train',
+      '--model',
+      user,
+      '--epochs',
+      '1',
+      '--train-limit',
+      '300',
+      '--val-size',
+      '100',
+      '--tta',
+      '0',
+      '--out',
+      out,
+      '--data',
+      CIFAR_DIR,
+    );
+    assert.equal(ok.status, 0, ok.stderr);
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    assert.equal(cfg.settings.model.dir, user);
+    assert.match(cfg.settings.model.sha256, /^[0-9a-f]{16}$/);
+    // a 28x28x1 model: one line naming the directory and the data set, no run directory left behind
+    const mnist = join(tmp, 'mnist');
+    const x = tfl.input({ shape: [28, 28, 1] });
+    const y = tfl.layers.dense({ units: 10 }).apply(tfl.layers.flatten().apply(x)) as tfl.SymbolicTensor;
+    await saveModel(tfl.model({ inputs: x, outputs: y }), mnist);
+    for (const [model, msg] of [
+      [mnist, /mnist: the model takes inputs of shape \[\[28,28,1\]\]; auraprune trains and evaluates on CIFAR-10/],
+      ['no-such-model', /--model no-such-model: neither a zoo model .* nor a directory holding model.json/],
+    ] as const) {
+      const bad = cli('train', '--model', model, '--out', join(tmp, 'never'), '--data', CIFAR_DIR);
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, msg);
+      assert.equal(existsSync(join(tmp, 'never')), false, 'nothing written');
+    }
   });
 });

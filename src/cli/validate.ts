@@ -7,7 +7,6 @@
 import { cpus } from 'node:os';
 import { ALLOCATIONS } from '../prune/pipeline.js';
 import { CRITERIA } from '../prune/importance/registry.js';
-import { MODEL_NAMES } from '../models/zoo.js';
 import { PRESETS } from '../train/recipes.js';
 import { SCHEDULES } from '../train/schedule.js';
 
@@ -73,7 +72,6 @@ export const OPTION_RULES: Record<string, Rule> = {
   noiseOn: { choices: ['input', 'activations'] },
   activation: { choices: ['gelu', 'relu'] },
   preset: { choices: Object.keys(PRESETS) },
-  model: { choices: MODEL_NAMES },
   criterion: { choices: CRITERIA },
 };
 
@@ -81,7 +79,7 @@ const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCas
 
 /**
  * Checks the parsed options of `command` against OPTION_RULES; returns the (possibly clamped)
- * options or throws a one-line error. `model` is an enum only for `train` (elsewhere it is a path).
+ * options or throws a one-line error. `model` (a zoo name or a directory) is checked by the command itself.
  */
 export function validateOptions(
   command: string,
@@ -91,7 +89,6 @@ export function validateOptions(
   for (const [k, v] of Object.entries(opts)) {
     const rule = OPTION_RULES[k];
     if (!rule || v === undefined || typeof v === 'boolean') continue;
-    if (k === 'model' && command !== 'train') continue;
     if (k === 'criterion' && typeof v === 'string' && v.includes(',')) {
       for (const c of v.split(','))
         if (!CRITERIA.includes(c as never)) throw new Error(`${flag(k)}: unknown criterion ${c}; choose from ${CRITERIA.join(', ')}`);

@@ -15,7 +15,7 @@ import { balancedSample, subset } from '../data/pipeline.js';
 import { countComplexity } from '../eval/complexity.js';
 import { evaluate, TtaLevel } from '../eval/evaluate.js';
 import { compareSpeed } from '../eval/speed.js';
-import { loadModel, saveModel } from '../models/io.js';
+import { loadCifarModel, saveModel } from '../models/io.js';
 import { measureSensitivity } from '../prune/allocate/sensitivity.js';
 import { scoreModel } from '../prune/importance/registry.js';
 import { Allocation, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
@@ -86,7 +86,7 @@ export async function runPruneBench(
   mkdirSync(out, { recursive: true });
   const resultsPath = join(out, 'results.jsonl');
   const done = new Set(repairJsonLines<{ key: string }>(resultsPath).map((r) => r.key));
-  const base = await loadModel(baseDir);
+  const base = await loadCifarModel(baseDir);
   const baseC = countComplexity(base);
   const basePath = join(out, 'base.json');
   let baseInfo: Record<string, unknown>;
@@ -166,7 +166,7 @@ export async function runPruneBench(
         });
         ftSeconds += (performance.now() - f0) / 1000;
         // the fine-tune's best-by-validation model goes on (the test set is only measured)
-        const best = await loadModel(join(cellDir, `round${k}`, 'best'));
+        const best = await loadCifarModel(join(cellDir, `round${k}`, 'best'));
         if (r.model !== best) r.model.dispose();
         model = best;
         after = evaluate(model, data.test).accuracy;

@@ -4,6 +4,7 @@
  * handler without tfjs-node, so these are small custom IOHandlers. Writes are atomic (temp + rename).
  */
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -226,4 +227,29 @@ export async function loadModel(pathOrDir: string): Promise<tfl.LayersModel> {
   return tfl.loadLayersModel(
     tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: data.buffer as ArrayBuffer }),
   );
+}
+
+/** Refuses a model whose input is not one CIFAR-10 image (32x32x3, channels last), naming the source. */
+export function checkCifarInput(model: tfl.LayersModel, source: string): void {
+  const shape = model.inputs.length === 1 ? model.inputs[0].shape : null;
+  if (!shape || shape.length !== 4 || shape[1] !== 32 || shape[2] !== 32 || shape[3] !== 3)
+    throw new Error(
+      `${source}: the model takes inputs of shape ${JSON.stringify(model.inputs.map((i) => i.shape.slice(1)))}; auraprune trains and evaluates on CIFAR-10 (one 32x32x3 image, channels last): give the model a [32, 32, 3] input`,
+    );
+}
+
+/** loadModel plus the CIFAR-10 input check: what every command that feeds the model CIFAR-10 uses. */
+export async function loadCifarModel(pathOrDir: string): Promise<tfl.LayersModel> {
+  const m = await loadModel(pathOrDir);
+  checkCifarInput(m, pathOrDir);
+  return m;
+}
+
+/** sha256 (16 hex digits) of a model directory's model.json and weights files, for run settings. */
+export function modelFingerprint(pathOrDir: string): string {
+  const jsonPath = pathOrDir.endsWith('.json') ? pathOrDir : join(pathOrDir, MODEL_JSON);
+  const h = createHash('sha256').update(readFileSync(jsonPath));
+  const json = JSON.parse(readFileSync(jsonPath, 'utf8')) as { weightsManifest?: Array<{ paths: string[] }> };
+  for (const p of (json.weightsManifest ?? []).flatMap((g) => g.paths)) h.update(readFileSync(weightsFile(dirname(jsonPath), p, jsonPath)));
+  return h.digest('hex').slice(0, 16);
 }

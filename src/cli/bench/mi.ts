@@ -160,13 +160,13 @@ export async function benchMiOnModel(
   modelPath: string,
   o: { perClass: number; levels: number; seed: number; data?: string; unit?: number; mintPairs: number },
 ): Promise<Record<string, unknown>> {
-  const { loadModel } = await import('../../models/io.js');
+  const { loadCifarModel } = await import('../../models/io.js');
   const { loadData } = await import('../commands/train.js');
   const { balancedSample } = await import('../../data/pipeline.js');
   const { pruningUnits } = await import('../../prune/surgery/graph.js');
   const { unitTaps } = await import('../../prune/importance/taps.js');
   const { buildStore } = await import('../../prune/importance/store.js');
-  const model = await loadModel(modelPath);
+  const model = await loadCifarModel(modelPath);
   const data = await loadData(o.data, 5000, o.seed);
   const sample = balancedSample(data.train, o.perClass, o.seed);
   const units = pruningUnits(model);

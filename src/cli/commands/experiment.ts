@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { balancedSample, subset } from '../../data/pipeline.js';
 import { readResults, runExperiment } from '../../experiment/grid.js';
 import { robustness } from '../../experiment/robustness.js';
-import { loadModel } from '../../models/io.js';
+import { loadCifarModel } from '../../models/io.js';
 import { buildModel } from '../../models/zoo.js';
 import { CRITERIA } from '../../prune/importance/registry.js';
 import { buildReport, buildTrainingReport, summarise } from '../../report/html.js';
@@ -38,7 +38,7 @@ export async function resolveBase(base: string) {
   const cfgPath = existsSync(join(base, 'config.json')) ? join(base, 'config.json') : null;
   const cfg = cfgPath ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
   return {
-    model: await loadModel(modelDir),
+    model: await loadCifarModel(modelDir),
     valSize: cfg.valSize as number | undefined,
     seed: cfg.seed as number | undefined,
     trainSize: cfg.trainSize as number | undefined,
@@ -173,7 +173,7 @@ export function registerExperiment(program: Command): void {
     .option('--out <dir>', 'directory for robustness.json (an experiment directory adds it to its report)', 'exp/robustness')
     .action(async (o) => {
       const backend = await setupBackend(o);
-      const model = await loadModel(o.model);
+      const model = await loadCifarModel(o.model);
       const data = await loadData(o.data, o.valSize, o.seed);
       const rows = await robustness(model, balancedSample(data.train, o.perClass, o.seed), list(o.criteria), nums(o.sigmas), {
         ...gridOptions(o).scoring,
@@ -257,7 +257,7 @@ export function registerExperiment(program: Command): void {
       const net = buildModel('airbench', { width: 0.5, seed: 1 });
       initWhitening(net, data.train);
       await trainModel(net, cfg, data, runDir, { resume: true });
-      const base = await loadModel(join(runDir, 'best'));
+      const base = await loadCifarModel(join(runDir, 'best'));
       say('2/3 scoring with aura, l1 and random; pruning 50% of FLOPs (the same fraction from every layer); fine-tuning each for 2 epochs');
       const expDir = join(o.out, 'experiment');
       const finetune = finetuneRecipe(cfg, { epochs: 2, lrScale: 0.5, seed: 1 });

@@ -6,7 +6,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample, subset } from '../../data/pipeline.js';
 import { countComplexity } from '../../eval/complexity.js';
 import { evaluate, TtaLevel } from '../../eval/evaluate.js';
-import { loadModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../../models/io.js';
+import { loadCifarModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../../models/io.js';
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import type { TapPoint } from '../../prune/importance/types.js';
 import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
@@ -103,7 +103,7 @@ export function registerPrune(program: Command): void {
     .option('--out <file>', 'scores JSON (one criterion) or a directory (several)', 'scores.json')
     .action(async (o) => {
       await setupBackend(o);
-      const model = await loadModel(o.model);
+      const model = await loadCifarModel(o.model);
       const names = String(o.criterion).split(',');
       const files = await scoreWith(model, names, o);
       if (files.length === 1) writeFileAtomic(o.out, JSON.stringify({ ...files[0], model: o.model }));
@@ -146,7 +146,7 @@ export function registerPrune(program: Command): void {
       const target = parseTarget(o);
       if (!ALLOCATIONS.includes(o.allocation))
         throw new Error(`--allocation must be one of ${ALLOCATIONS.join(', ')}, got ${o.allocation}`);
-      const model = await loadModel(o.model);
+      const model = await loadCifarModel(o.model);
       const scores: ScoresFile = o.scores ? JSON.parse(readFileSync(o.scores, 'utf8')) : (await scoreWith(model, [o.criterion], o))[0];
       const run = trainingRunSettings(o.model);
       const data = await loadData(o.data, run.valSize ?? o.valSize, run.seed ?? o.seed, run.trainLimit);
@@ -224,7 +224,7 @@ export function registerPrune(program: Command): void {
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       await setupBackend(o);
-      let model = await loadModel(o.model);
+      let model = await loadCifarModel(o.model);
       let folded: Array<[string, string]> = [];
       if (o.foldBn) ({ model, folded } = await foldBatchNorm(model));
       const { bytes } = await saveModel(model, o.out, { exportedFrom: o.model, foldedBatchNorm: folded.length });
@@ -317,13 +317,13 @@ export async function finetuneAndCompare(
   const tta = (o.tta ?? 0) as TtaLevel;
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, 'config.json'), JSON.stringify({ command: 'finetune', pruned: prunedDir, source, ...cfg }, null, 1));
-  const pruned = await loadModel(prunedDir);
+  const pruned = await loadCifarModel(prunedDir);
   const beforeFt = evaluate(pruned, data.val);
-  const teacher = o.distill ? await loadModel(source!) : undefined;
+  const teacher = o.distill ? await loadCifarModel(source!) : undefined;
   const ft0 = performance.now();
   const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet, teacher });
   const ftSeconds = (performance.now() - ft0) / 1000;
-  const best = await loadModel(join(out, 'best'));
+  const best = await loadCifarModel(join(out, 'best'));
   await saveModel(best, out);
   if (existsSync(join(prunedDir, 'prune-report.json'))) copyFileSync(join(prunedDir, 'prune-report.json'), join(out, 'prune-report.json'));
   const describe = async (m: LayersModel, dir: string) => {
@@ -338,7 +338,7 @@ export async function finetuneAndCompare(
     };
   };
   const after = await describe(best, out);
-  const sourceModel = source ? await loadModel(source) : null;
+  const sourceModel = source ? await loadCifarModel(source) : null;
   const original = sourceModel ? await describe(sourceModel, source!.endsWith('.json') ? join(source!, '..') : source!) : null;
   // speed with batch norm folded (how a model is deployed), original and pruned measured alternately
   const speed = sourceModel ? compareSpeed((await foldBatchNorm(sourceModel)).model, (await foldBatchNorm(best)).model) : null;

@@ -1,8 +1,10 @@
 /** `auraprune train` and `auraprune eval`. */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { countComplexity } from '../../eval/complexity.js';
 import { evaluate } from '../../eval/evaluate.js';
-import { loadModel } from '../../models/io.js';
+import { loadCifarModel, modelFingerprint } from '../../models/io.js';
 import { buildModel, MODEL_NAMES } from '../../models/zoo.js';
 import { initWhitening } from '../../models/airbench.js';
 import { PRESETS } from '../../train/recipes.js';
@@ -67,18 +69,29 @@ export function registerTrain(program: Command): void {
         paramGroups: p.paramGroups ?? 'standard',
         lookahead: p.lookahead,
       };
-      const model = o.model ?? p.model;
+      const model: string = o.model ?? p.model;
+      // --model is a zoo name or a directory holding a user's model.json; checked before anything is written
+      const userDir = existsSync(join(model, 'model.json')) || (model.endsWith('.json') && existsSync(model)) ? model : null;
+      if (!userDir && !(MODEL_NAMES as readonly string[]).includes(model))
+        throw new Error(`--model ${model}: neither a zoo model (${MODEL_NAMES.join(', ')}) nor a directory holding model.json`);
+      const userModel = userDir ? await loadCifarModel(userDir) : null;
       // a model other than the preset's starts at its own full width, not the preset's
-      const width = o.width ?? (model === p.model ? p.width : 1);
+      const width = userDir ? null : (o.width ?? (model === p.model ? p.width : 1));
       const data = await loadData(o.data, o.valSize, o.seed, o.trainLimit);
-      const settings = { model, width, valSize: data.val.n, trainLimit: o.trainLimit ?? null, ...cfg };
+      const settings = {
+        model: userDir ? { dir: resolve(userDir), sha256: modelFingerprint(userDir) } : model,
+        width,
+        valSize: data.val.n,
+        trainLimit: o.trainLimit ?? null,
+        ...cfg,
+      };
       claimRunDir(o.out, settings, {
         resume: o.resume,
         marker: 'checkpoint',
         record: { command: 'train', backend, dataDir: data.dir, trainSize: data.train.n, ...settings },
       });
       const t0 = performance.now();
-      const net = buildModel(model, { width, seed: o.seed });
+      const net = userModel ?? buildModel(model as (typeof MODEL_NAMES)[number], { width: width ?? 1, seed: o.seed });
       // the airbench network's first conv whitens 2x2 patches of the training images
       if (model === 'airbench') initWhitening(net, data.train);
       const r = await trainModel(net, cfg, data, o.out, { resume: o.resume, tta: o.tta });
@@ -112,7 +125,7 @@ export function registerTrain(program: Command): void {
     .action(async (o) => {
       if (![0, 1, 2].includes(o.tta)) throw new Error(`--tta must be 0, 1 or 2, got ${o.tta}`);
       await setupBackend(o);
-      const model = await loadModel(o.model);
+      const model = await loadCifarModel(o.model);
       const data = await loadData(o.data, o.valSize, o.seed);
       const split = o.split === 'val' ? data.val : o.split === 'test' ? data.test : null;
       if (!split) throw new Error(`--split must be val or test, got ${o.split}`);
