@@ -6,7 +6,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample, subset } from '../../data/pipeline.js';
 import { countComplexity } from '../../eval/complexity.js';
 import { evaluate, TtaLevel } from '../../eval/evaluate.js';
-import { loadCifarModel, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../../models/io.js';
+import { loadCifarModel, modelFingerprint, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../../models/io.js';
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import type { TapPoint } from '../../prune/importance/types.js';
 import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
@@ -18,6 +18,7 @@ import { compareSpeed } from '../../eval/speed.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { claimRunDir } from '../../util/rundir.js';
 import { int, num, setupBackend } from '../options.js';
 import { loadData, trainingRunSettings } from './train.js';
 
@@ -245,6 +246,7 @@ export function registerPrune(program: Command): void {
     .option('--label-smoothing <e>', 'label smoothing', num, 0)
     .option('--seed <s>', 'seed', int, 1)
     .option('--val-size <n>', 'validation size (as in training)', int, 5000)
+    .option('--train-limit <n>', "fine-tune on the first N images of the base run's training split (quick runs)", int)
     .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--out <dir>', 'output directory (default: <model>/finetuned)')
     .option('--resume', 'continue an interrupted fine-tune')
@@ -274,6 +276,7 @@ export async function finetuneAndCompare(
     labelSmoothing: number;
     seed: number;
     valSize: number;
+    trainLimit?: number;
     data?: string;
     resume?: boolean;
     quiet?: boolean;
@@ -290,7 +293,19 @@ export async function finetuneAndCompare(
   // use the validation split the original model was trained with (its run's config.json), so
   // "validation" never contains images the original saw in training
   const trained = source ? trainingRunSettings(source) : {};
-  const data = await loadData(o.data, trained.valSize ?? o.valSize, trained.seed ?? o.seed, trained.trainLimit);
+  if (source && !existsSync(source))
+    throw new Error(`${cfgPath} names source model ${source}, which does not exist; restore it or drop --distill`);
+  const split = await loadData(o.data, trained.valSize ?? o.valSize, trained.seed ?? o.seed, trained.trainLimit);
+  const data =
+    o.trainLimit && o.trainLimit < split.train.n
+      ? {
+          ...split,
+          train: subset(
+            split.train,
+            Array.from({ length: o.trainLimit }, (_, i) => i),
+          ),
+        }
+      : split;
   const kind = (o.recipe ?? 'auto') === 'auto' ? (trained.paramGroups === 'airbench' ? 'airbench' : 'sgd') : o.recipe;
   if (kind !== 'airbench' && kind !== 'sgd') throw new Error(`--recipe must be auto, airbench or sgd, got ${o.recipe}`);
   const cfg: TrainConfig =
@@ -315,9 +330,20 @@ export async function finetuneAndCompare(
     cfg.distill = { temperature: o.temperature ?? 4, alpha: o.alpha ?? 0.5 };
   }
   const tta = (o.tta ?? 0) as TtaLevel;
-  mkdirSync(out, { recursive: true });
-  writeFileAtomic(join(out, 'config.json'), JSON.stringify({ command: 'finetune', pruned: prunedDir, source, ...cfg }, null, 1));
   const pruned = await loadCifarModel(prunedDir);
+  // the output directory owns its settings: --resume continues only the same fine-tune
+  const { release } = claimRunDir(
+    out,
+    {
+      pruned: resolve(prunedDir),
+      prunedSha256: modelFingerprint(prunedDir),
+      source: source ?? null,
+      trainLimit: o.trainLimit ?? null,
+      ...cfg,
+    },
+    { resume: o.resume, marker: 'checkpoint', record: { command: 'finetune', pruned: resolve(prunedDir), source } },
+  );
+  process.once('exit', release);
   const beforeFt = evaluate(pruned, data.val);
   const teacher = o.distill ? await loadCifarModel(source!) : undefined;
   const ft0 = performance.now();
