@@ -184,6 +184,53 @@ export function poolMaps(
 }
 
 /**
+ * Where each pixel of a coarser lattice lies on a finer one, per axis: output pixel i covers input
+ * rows [i*stride + offset, i*stride + offset + size - 1] (clamped to the map). `poolMaps` is the case
+ * size = stride = factor, offset 0.
+ */
+export interface AxisWindow {
+  size: number;
+  stride: number;
+  offset: number;
+  out: number;
+}
+
+/** Max (or mean) of NHWC maps over the windows `wy` x `wx`: brings a parent layer onto a child's lattice. */
+export function alignMaps(
+  values: Float32Array,
+  shape: [number, number, number, number],
+  wy: AxisWindow,
+  wx: AxisWindow,
+  mode: 'max' | 'avg' = 'max',
+): { values: Float32Array; shape: [number, number, number, number] } {
+  const [N, H, W, C] = shape;
+  const h = wy.out,
+    w = wx.out;
+  const out = new Float32Array(N * h * w * C);
+  const span = (a: AxisWindow, i: number, n: number): [number, number] => {
+    const lo = Math.min(n - 1, Math.max(0, i * a.stride + a.offset));
+    return [lo, Math.max(lo, Math.min(n - 1, i * a.stride + a.offset + a.size - 1))];
+  };
+  for (let n = 0; n < N; n++)
+    for (let y = 0; y < h; y++) {
+      const [y0, y1] = span(wy, y, H);
+      for (let x = 0; x < w; x++) {
+        const [x0, x1] = span(wx, x, W);
+        for (let c = 0; c < C; c++) {
+          let m = mode === 'max' ? -Infinity : 0;
+          for (let yy = y0; yy <= y1; yy++)
+            for (let xx = x0; xx <= x1; xx++) {
+              const v = values[((n * H + yy) * W + xx) * C + c];
+              m = mode === 'max' ? (v > m ? v : m) : m + v;
+            }
+          out[((n * h + y) * w + x) * C + c] = mode === 'max' ? m : m / ((y1 - y0 + 1) * (x1 - x0 + 1));
+        }
+      }
+    }
+  return { values: out, shape: [N, h, w, C] };
+}
+
+/**
  * Aura descriptor (docs/method.md section 2, second reading): one pooled-over-nothing aura entropy per
  * (channel, image) map. Returns Float64Array [channels x n].
  */

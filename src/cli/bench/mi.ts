@@ -13,6 +13,7 @@ import { mintConditionalMI } from '../../info/mint_geometric.js';
 import { parallelSpatialMIMatrix } from '../../info/parallel.js';
 import { availableParallelism } from 'node:os';
 import { nativeAuraKernel } from '../../prune/importance/aura_kernel.js';
+import { labelKey } from '../../prune/importance/types.js';
 
 export interface MiBenchOptions {
   images: number;
@@ -185,7 +186,7 @@ export async function benchMiOnModel(
     },
     { quantize: { levels: o.levels, zeroBin: true }, quiet: true },
   );
-  const X = store.labels.get(`${t.self}@${t.pool}`)!,
+  const X = store.labels.get(labelKey(t.self, t.pool))!,
     Y = store.labels.get(`${t.child}@1`)!;
   const n = store.n;
   const [{ updates }, tAura] = time(() => spatialMIMatrix(X, Y));

@@ -14,7 +14,7 @@ import { AuraOptions } from '../../info/aura.js';
 import { auraDescriptors, spatialMIMatrix } from '../../info/spatial_mi.js';
 import { auraKernelOrWarn } from './aura_kernel.js';
 import { parallelSpatialMIMatrix } from '../../info/parallel.js';
-import { Importance, timed, UnitScores } from './types.js';
+import { Importance, labelKey, timed, UnitScores } from './types.js';
 
 export interface AuraCriterionOptions extends AuraOptions {
   /** How child MIs combine into a filter's score: 'sum' (default) or 'max'. */
@@ -88,8 +88,12 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
             mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10),
           );
         } else {
-          const X = store.labels.get(`${taps[k].self}@${taps[k].pool}`)!,
+          const X = store.labels.get(labelKey(taps[k].self, taps[k].pool))!,
             Y = store.labels.get(`${taps[k].child}@1`)!;
+          if (X.h !== Y.h || X.w !== Y.w)
+            throw new Error(
+              `aura: the maps of ${taps[k].self} (${X.h}x${X.w} after alignment) and of the next layer's ${taps[k].child} (${Y.h}x${Y.w}) do not line up; the path between them is not a chain of convs, pooling and shape-neutral layers; score this model with another criterion (--criterion l1)`,
+            );
           // the native kernel when built (threads across parent filters), else the TS loop over workers
           const kernel = o.native === false ? null : auraKernelOrWarn(o.threads);
           const miOf = async (A: typeof X, B: typeof X) =>

@@ -11,6 +11,7 @@ import { poolMaps, spatialMIMatrix } from '../../info/spatial_mi.js';
 import { pruningUnits } from '../surgery/graph.js';
 import { buildStore } from './store.js';
 import { unitTaps } from './taps.js';
+import { labelKey } from './types.js';
 
 export interface InspectData {
   pair: { parent: string; child: string; rows: number; cols: number; mi: number[] };
@@ -48,7 +49,7 @@ export function inspectAura(
     },
     { quantize: { levels: G, zeroBin: true }, quiet: true },
   );
-  const X = store.labels.get(`${taps[k].self}@${taps[k].pool}`)!,
+  const X = store.labels.get(labelKey(taps[k].self, taps[k].pool))!,
     Y = store.labels.get(`${taps[k].child}@1`)!;
   const { mi } = spatialMIMatrix(X, Y);
   const examples: InspectData['examples'] = [];

@@ -8,9 +8,9 @@ import { forEachActivationBatch } from '../../activations/collect.js';
 import type { CifarSplit } from '../../data/cifar10.js';
 import { quantizeMap, QuantizeOptions } from '../../info/quantize.js';
 import { matrixRank } from '../../info/rank.js';
-import { poolMaps } from '../../info/spatial_mi.js';
+import { alignMaps, poolMaps } from '../../info/spatial_mi.js';
 import { Rng } from '../../util/rng.js';
-import type { ActivationStore, Needs } from './types.js';
+import { ActivationStore, labelKey, Needs, Pool } from './types.js';
 
 export interface StoreOptions {
   quantize?: QuantizeOptions;
@@ -23,11 +23,11 @@ export interface StoreOptions {
 }
 
 export function mergeNeeds(list: Needs[]): Needs {
-  const labels = new Map<string, { layer: string; pool: number }>();
+  const labels = new Map<string, { layer: string; pool: Pool }>();
   const means = new Set<string>(),
     ranks = new Set<string>();
   for (const n of list) {
-    n.labels?.forEach((l) => labels.set(`${l.layer}@${l.pool}`, l));
+    n.labels?.forEach((l) => labels.set(labelKey(l.layer, l.pool), l));
     n.means?.forEach((m) => means.add(m));
     n.ranks?.forEach((r) => ranks.add(r));
   }
@@ -67,8 +67,11 @@ export function buildStore(model: LayersModel, sample: CifarSplit, needs: Needs,
       }
       let t0 = performance.now();
       for (const need of (needs.labels ?? []).filter((l) => l.layer === b.layer)) {
-        const key = `${need.layer}@${need.pool}`;
-        const p = poolMaps(values, [bn, H, W, C], need.pool, 'max');
+        const key = labelKey(need.layer, need.pool);
+        const p =
+          typeof need.pool === 'number'
+            ? poolMaps(values, [bn, H, W, C], need.pool, 'max')
+            : alignMaps(values, [bn, H, W, C], need.pool.y, need.pool.x, 'max');
         const [, h, w] = p.shape;
         let st = store.labels.get(key);
         if (!st) {

@@ -4,15 +4,27 @@
  * time it took.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { LabelStack } from '../../info/spatial_mi.js';
+import type { AxisWindow, LabelStack } from '../../info/spatial_mi.js';
 import type { PruningUnit } from '../surgery/graph.js';
 
 /** Where activations are read for a conv: its raw output, after its BN, or after its ReLU. */
 export type TapPoint = 'conv' | 'bn' | 'relu';
 
+/**
+ * How a layer's maps are brought onto another lattice before quantisation: a max-pool factor, or
+ * windows per axis (a child conv's stride, padding and kernel centre, with pooling around it).
+ */
+export type Pool = number | { y: AxisWindow; x: AxisWindow };
+
+/** Key of a label stack in the store. */
+export const labelKey = (layer: string, pool: Pool): string =>
+  typeof pool === 'number'
+    ? `${layer}@${pool}`
+    : `${layer}@${[pool.y, pool.x].map((a) => `${a.size}/${a.stride}/${a.offset}/${a.out}`).join('x')}`;
+
 export interface UnitTaps {
-  /** Pooling factor that brings the self tap's maps onto the child tap's lattice (1 when equal). */
-  pool: number;
+  /** What brings the self tap's maps onto the child tap's lattice (1 when they are equal). */
+  pool: Pool;
   /** layer read for the unit's own filters */
   self: string;
   /** layer read for the consumer conv's filters (null when the consumer is the classifier) */
@@ -22,7 +34,7 @@ export interface UnitTaps {
 /** What a criterion needs from the activation pass. */
 export interface Needs {
   /** label maps of `layer`, max-pooled by `pool` before quantisation */
-  labels?: Array<{ layer: string; pool: number }>;
+  labels?: Array<{ layer: string; pool: Pool }>;
   /** per-(filter, image) spatial means */
   means?: string[];
   /** per-filter mean feature-map rank (HRank) */
@@ -32,7 +44,7 @@ export interface Needs {
 export interface ActivationStore {
   n: number;
   classLabels: Uint8Array;
-  labels: Map<string, LabelStack>; // key `${layer}@${pool}`
+  labels: Map<string, LabelStack>; // key labelKey(layer, pool)
   means: Map<string, Float64Array>; // [C x n]
   ranks: Map<string, Float64Array>; // [C]
   /** seconds spent building each kind of aggregate inside the activation pass */
