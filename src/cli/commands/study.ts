@@ -60,7 +60,7 @@ export function studyPlan(quick: boolean): Pick<StudyOptions, 'stages' | 'stabil
     seeds: [1, 2, 3],
     stages,
     stability: {
-      variants: ['aura', 'aura-red', 'aura-descriptor', 'mint', 'hrank', 'label-mi'],
+      variants: ['aura', 'aura-red', 'aura-descriptor', 'mint-g8', 'hrank', 'label-mi'],
       sizes: [5, 10, 25, 100],
       sigmas: [0.05, 0.1, 0.2],
     },
