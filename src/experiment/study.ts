@@ -274,6 +274,7 @@ export async function runStudy(
       JSON.stringify({
         valAcc: evaluate(base, data.val).accuracy,
         testAcc: t.accuracy,
+        testN: t.n,
         correct: packBits(t.correct),
         testAccNoisy: evaluate(base, noisyCopy(data.test, s.noisySigma, 7)).accuracy,
         params: c.params,

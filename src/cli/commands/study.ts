@@ -139,6 +139,21 @@ export function registerStudy(program: Command): void {
             : undefined,
       };
       const baseDir = resolve(o.base);
+      if (o.reportOnly) {
+        // read-only: works while a study is running in the directory (every file it reads is written atomically)
+        const cfgPath = join(o.out, 'config.json');
+        if (!existsSync(cfgPath) || !existsSync(join(o.out, 'base.json')))
+          throw new Error(`${o.out} holds no study yet (no config.json/base.json); run the study first`);
+        const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+        const path = await writeStudyReport(o.out, 10000, {
+          settings: { ...cfg.settings, seeds: cfg.seeds, stages: cfg.stages },
+          machine: machine(backend),
+          command: `auraprune study --base ${o.base} --out ${o.out}`,
+        });
+        console.log(readFileSync(join(o.out, 'study.md'), 'utf8'));
+        console.log(`report: ${path}`);
+        return;
+      }
       // the settings that shape every cell's numbers; the plan (which cells) may grow between runs
       const { release } = claimRunDir(
         o.out,
@@ -147,7 +162,7 @@ export function registerStudy(program: Command): void {
       );
       try {
         const data = await loadData(o.data, b.valSize ?? 5000, b.seed ?? 1, b.trainLimit);
-        if (!o.reportOnly) await runStudy(b.model, data, o.out, opts);
+        await runStudy(b.model, data, o.out, opts);
         const path = await writeStudyReport(o.out, data.test.n, {
           settings: { ...settings, seeds, stages },
           machine: machine(backend),
@@ -177,7 +192,7 @@ export async function writeStudyReport(
   const seeds = [...new Set(lines.map((l) => l.seed))];
   const doc: StudyDoc = {
     base: { testAcc: base.testAcc, testAccNoisy: base.testAccNoisy, params: base.params, flops: base.flops },
-    rows: analyseStudy(lines, testN),
+    rows: analyseStudy(lines, base.testN ?? testN),
     stability,
     costs: scoringCosts(out, variants, seeds),
     ...meta,
