@@ -11,6 +11,7 @@ import { registerTrain } from './commands/train.js';
 import { registerPrune } from './commands/prune.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerStudy } from './commands/study.js';
+import { registerWeb } from './commands/web.js';
 import { int, num, setupBackend } from './options.js';
 import { validateOptions } from './validate.js';
 
@@ -26,6 +27,7 @@ registerTrain(program);
 registerPrune(program);
 registerExperiment(program);
 registerStudy(program);
+registerWeb(program);
 
 const bench = program.command('bench').description('benchmarks that print one JSON line');
 bench

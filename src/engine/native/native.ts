@@ -63,7 +63,7 @@ let cached: NativeAddon | null | undefined;
 let loadError = '';
 
 /** Walks up from this file to the package root (works from src/ under tsx and from dist/). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);

@@ -1,0 +1,63 @@
+/** `auraprune web`: the original and pruned model side by side in the browser (src/web/page.ts, web/). */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadCifarModel } from '../../models/io.js';
+import { prepareWebDir, serveDir } from '../../web/page.js';
+import { int, setupBackend } from '../options.js';
+import { loadData } from './train.js';
+
+/** The pruned model of a prune or finetune output directory and the original it came from. */
+function resolveRun(run: string): { pruned: string; original: string } {
+  const cfgPath = join(run, 'config.json');
+  if (!existsSync(cfgPath) || !existsSync(join(run, 'model.json')))
+    throw new Error(
+      `${run}: expected the output directory of \`auraprune prune\` or \`finetune\` (model.json + config.json); or give --original and --pruned`,
+    );
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  const source = cfg.source ?? cfg.settings?.source;
+  if (typeof source !== 'string') throw new Error(`${cfgPath} names no source model; give --original DIR`);
+  return { pruned: run, original: source };
+}
+
+export function registerWeb(program: Command): void {
+  program
+    .command('web')
+    .description('compare the original and pruned model in a browser: accuracy, agreement, size, latency per tfjs backend')
+    .argument('[run]', 'output directory of `prune` or `finetune` (its config.json names the original)')
+    .option('--original <dir>', 'original model directory')
+    .option('--pruned <dir>', 'pruned model directory')
+    .option('--images <n>', 'CIFAR-10 test images shipped with the page', int, 500)
+    .option('--out <dir>', 'directory to lay the page out in (default: <run or pruned>/web)')
+    .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', int, 8080)
+    .option('--no-serve', 'only write the directory')
+    .option('--data <dir>', 'CIFAR-10 binary folder')
+    .option('--backend <name>', 'Node backend for the reference figures: libtorch | cpu | auto', 'auto')
+    .action(async (run: string | undefined, o) => {
+      await setupBackend(o);
+      const paths = o.original && o.pruned ? { original: o.original, pruned: o.pruned } : run ? resolveRun(run) : null;
+      if (!paths) throw new Error('give a prune/finetune output directory, or --original DIR and --pruned DIR');
+      const [original, pruned] = [await loadCifarModel(paths.original), await loadCifarModel(paths.pruned)];
+      const data = await loadData(o.data, 5000, 1);
+      const out = o.out ?? join(run ?? paths.pruned, 'web');
+      const manifest = await prepareWebDir(
+        [
+          { name: 'original', model: original },
+          { name: 'pruned', model: pruned },
+        ],
+        data.test,
+        out,
+        { images: o.images, source: resolve(paths.original) },
+      );
+      console.log(
+        JSON.stringify({
+          out,
+          images: manifest.images.n,
+          models: manifest.models.map(({ name, params, flops, nodeAccuracy }) => ({ name, params, flops, nodeAccuracy })),
+        }),
+      );
+      if (!o.serve) return;
+      const { url } = await serveDir(out, o.port);
+      console.log(`serving ${out} at ${url} (Ctrl-C to stop)`);
+    });
+}

@@ -1,0 +1,102 @@
+/**
+ * The browser page for a pruned model (web/, built into dist/web by Vite): `prepareWebDir` lays out a
+ * directory the page can be served from (the page, both models re-saved by our loader, the first N
+ * CIFAR-10 test images as raw bytes, a manifest with Node's figures for the same images), and
+ * `serveDir` serves it on localhost. Models are loaded through the untrusted-file loader and written
+ * again, so nothing but a clean model.json + weights.bin reaches the served directory.
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { CifarSplit } from '../data/cifar10.js';
+import { subset } from '../data/pipeline.js';
+import { countComplexity } from '../eval/complexity.js';
+import { evaluate } from '../eval/evaluate.js';
+import { packageRoot } from '../engine/native/native.js';
+import { saveModel } from '../models/io.js';
+import { writeFileAtomic } from '../util/atomic.js';
+
+export function webBuildDir(): string {
+  return join(packageRoot(), 'dist', 'web');
+}
+
+export interface WebModel {
+  name: string;
+  model: LayersModel;
+}
+
+export interface WebManifest {
+  models: Array<{ name: string; url: string; params: number; flops: number; bytes: number; nodeAccuracy: number }>;
+  images: { url: string; labels: string; n: number };
+  source?: string;
+}
+
+/** Writes the page, the models, `n` test images and the manifest into `out`. */
+export async function prepareWebDir(
+  models: WebModel[],
+  test: CifarSplit,
+  out: string,
+  o: { images?: number; source?: string } = {},
+): Promise<WebManifest> {
+  const build = webBuildDir();
+  if (!existsSync(join(build, 'index.html'))) throw new Error(`the browser page is not built (${build}): run \`npm run build\``);
+  mkdirSync(out, { recursive: true });
+  cpSync(build, out, { recursive: true });
+  const n = Math.min(o.images ?? 500, test.n);
+  const imgs = subset(
+    test,
+    Array.from({ length: n }, (_, i) => i),
+  );
+  mkdirSync(join(out, 'data'), { recursive: true });
+  writeFileAtomic(join(out, 'data', 'images.bin'), imgs.images);
+  writeFileAtomic(join(out, 'data', 'labels.bin'), imgs.labels);
+  const entries: WebManifest['models'] = [];
+  for (const m of models) {
+    if (!/^[a-z0-9-]+$/.test(m.name)) throw new Error(`model name ${m.name}: lower-case letters, digits and '-' only`);
+    const { bytes } = await saveModel(m.model, join(out, 'models', m.name));
+    const c = countComplexity(m.model);
+    entries.push({
+      name: m.name,
+      url: `models/${m.name}/model.json`,
+      params: c.params,
+      flops: c.flops,
+      bytes,
+      nodeAccuracy: evaluate(m.model, imgs).accuracy,
+    });
+  }
+  const manifest: WebManifest = { models: entries, images: { url: 'data/images.bin', labels: 'data/labels.bin', n }, source: o.source };
+  writeFileAtomic(join(out, 'data', 'manifest.json'), JSON.stringify(manifest, null, 1));
+  return manifest;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream',
+  '.css': 'text/css',
+};
+
+/** Serves the files under `dir` (nothing outside it) on 127.0.0.1:`port` (0: any free port). */
+export function serveDir(dir: string, port = 0): Promise<{ url: string; server: Server }> {
+  const root = resolve(dir);
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    const file = normalize(join(root, path === '/' ? 'index.html' : path));
+    if ((file !== root && !file.startsWith(root + sep)) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => {
+      const a = server.address();
+      ok({ url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : port}/`, server });
+    });
+  });
+}
