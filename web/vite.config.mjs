@@ -1,10 +1,10 @@
-// Builds the browser page (web/) into dist/web as static files; `auraprune web` serves them with a run's models.
+// Builds the browser page (web/) into dist/browser as static files; `auraprune web` serves them with a run's models.
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-const outDir = fileURLToPath(new URL('../dist/web', import.meta.url));
+const outDir = fileURLToPath(new URL('../dist/browser', import.meta.url));
 const wasmDir = fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist', import.meta.url));
 
 export default defineConfig({

@@ -1,5 +1,5 @@
 /**
- * The browser page for a pruned model (web/, built into dist/web by Vite): `prepareWebDir` lays out a
+ * The browser page for a pruned model (web/, built into dist/browser by Vite): `prepareWebDir` lays out a
  * directory the page can be served from (the page, both models re-saved by our loader, the first N
  * CIFAR-10 test images as raw bytes, a manifest with Node's figures for the same images), and
  * `serveDir` serves it on localhost. Models are loaded through the untrusted-file loader and written
@@ -18,7 +18,7 @@ import { saveModel } from '../models/io.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export function webBuildDir(): string {
-  return join(packageRoot(), 'dist', 'web');
+  return join(packageRoot(), 'dist', 'browser');
 }
 
 export interface WebModel {

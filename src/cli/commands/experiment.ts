@@ -45,6 +45,8 @@ export async function resolveBase(base: string) {
     trainLimit: (cfg.trainLimit ?? undefined) as number | undefined,
     paramGroups: cfg.paramGroups as string | undefined,
     batch: cfg.batch as number | undefined,
+    /** where the base run read CIFAR-10 (used when --data is not given) */
+    dataDir: (typeof cfg.dataDir === 'string' && existsSync(cfg.dataDir) ? cfg.dataDir : undefined) as string | undefined,
   };
 }
 
@@ -119,7 +121,7 @@ export function registerExperiment(program: Command): void {
       if (o.allocation === 'sensitivity')
         throw new Error('--allocation sensitivity is available in `prune` and `bench prune`; experiment takes uniform or global');
       const b = await resolveBase(o.base);
-      const data = await loadData(o.data, b.valSize ?? o.valSize, b.seed ?? o.seed, b.trainLimit);
+      const data = await loadData(o.data ?? b.dataDir, b.valSize ?? o.valSize, b.seed ?? o.seed, b.trainLimit);
       mkdirSync(o.out, { recursive: true });
       // airbench bases are fine-tuned with their own recipe (at half its lr unless --finetune-lr is given)
       const finetune: Omit<TrainConfig, 'seed'> =

@@ -161,7 +161,7 @@ export function registerStudy(program: Command): void {
         { resume: true, marker: 'results.jsonl', record: { command: 'study', seeds, stages, stability: opts.stability ?? null } },
       );
       try {
-        const data = await loadData(o.data, b.valSize ?? 5000, b.seed ?? 1, b.trainLimit);
+        const data = await loadData(o.data ?? b.dataDir, b.valSize ?? 5000, b.seed ?? 1, b.trainLimit);
         await runStudy(b.model, data, o.out, opts);
         const path = await writeStudyReport(o.out, data.test.n, {
           settings: { ...settings, seeds, stages },
