@@ -36,3 +36,20 @@ test('CIFAR ResNet-56 (projection shortcuts): within 1% of 0.85 M params and 125
   assert.ok(Math.abs(c.params / 0.85e6 - 1) < 0.01, `params ${c.params}`);
   assert.ok(Math.abs(c.flops / 125.5e6 - 1) < 0.01, `flops ${c.flops}`);
 });
+
+test('hand-computed: separable and transposed convs', () => {
+  const m = tfl.sequential();
+  // 8x8x3 -> separable 3x3, multiplier 2, 5 filters, same: depthwise 8*8*(3*2)*9, pointwise 8*8*5*6
+  m.add(tfl.layers.separableConv2d({ inputShape: [8, 8, 3], filters: 5, kernelSize: 3, depthMultiplier: 2, padding: 'same' }));
+  // 8x8x5 -> transposed 3x3, stride 2, 4 filters: each of 8*8 input pixels scatters 3*3*4 outputs x 5 inputs
+  m.add(tfl.layers.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }));
+  const c = countComplexity(m);
+  assert.deepEqual(
+    c.layers.map((l) => l.flops),
+    [8 * 8 * 6 * 9 + 8 * 8 * 5 * 6, 8 * 8 * 9 * 4 * 5],
+  );
+  assert.deepEqual(
+    c.layers.map((l) => l.params),
+    [9 * 3 * 2 + 6 * 5 + 5, 9 * 4 * 5 + 4],
+  );
+});
