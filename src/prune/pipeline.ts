@@ -8,7 +8,7 @@ import type { ScoreResult } from './importance/registry.js';
 import { allocateSensitivity, allocateUniform, keepTopK, SensitivityCurve } from './allocate/allocate.js';
 import { costModel, CostModel } from './select/cost.js';
 import { selectGlobal, selectPerLayer, SelectOptions } from './select/select.js';
-import { pruningUnits, PruningUnit } from './surgery/graph.js';
+import { IntactConv, pruningUnits, PruningUnit } from './surgery/graph.js';
 import { pruneModel, PruneRecord } from './surgery/rebuild.js';
 
 export type PruneTarget = { by: 'params' | 'flops'; fraction: number } | { ratio: number };
@@ -74,6 +74,8 @@ export interface PruneReport {
   scoringSeconds: number;
   activationSeconds: number;
   units: Array<PruneRecord & { scores: number[]; seconds: number }>;
+  /** convs left with all their filters, and why */
+  intact: IntactConv[];
 }
 
 export async function pruneWithScores(
@@ -82,7 +84,8 @@ export async function pruneWithScores(
   target: PruneTarget,
   o: PlanOptions = {},
 ): Promise<{ model: LayersModel; report: PruneReport }> {
-  const units = pruningUnits(model);
+  const intact: IntactConv[] = [];
+  const units = pruningUnits(model, intact);
   const byConv = new Map(scores.units.map((u) => [u.conv, u]));
   const s = units.map((u) => {
     const e = byConv.get(u.conv);
@@ -109,6 +112,7 @@ export async function pruneWithScores(
       scoringSeconds: scores.scoringSeconds,
       activationSeconds: scores.activationSeconds,
       units: history.map((h) => ({ ...h, scores: byConv.get(h.conv)!.scores, seconds: byConv.get(h.conv)!.seconds })),
+      intact,
     },
   };
 }

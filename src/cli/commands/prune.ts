@@ -176,6 +176,7 @@ export function registerPrune(program: Command): void {
       const valRaw = evaluate(pruned, data.val, { progress: 'validation (raw)' }).accuracy;
       const used = recalibrateBatchNorm(pruned, calib, { batches: o.recalibrateBn, seed: o.seed });
       const valRecal = used ? evaluate(pruned, data.val, { progress: 'validation (BN re-estimated)' }).accuracy : valRaw;
+      for (const c of report.intact) process.stderr.write(`left intact: ${c.conv}: ${c.reason}\n`);
       await saveModel(pruned, o.out);
       writeFileAtomic(
         join(o.out, 'prune-report.json'),

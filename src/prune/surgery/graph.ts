@@ -64,20 +64,36 @@ export function checkSupported(model: LayersModel): void {
   }
 }
 
-export function pruningUnits(model: LayersModel): PruningUnit[] {
+/** A conv that pruning leaves intact, and why (reported by `prune` and in prune-report.json). */
+export interface IntactConv {
+  conv: string;
+  reason: string;
+}
+
+export function pruningUnits(model: LayersModel, intact: IntactConv[] = []): PruningUnit[] {
   checkSupported(model);
   const consumers = consumersOf(model);
   const units: PruningUnit[] = [];
   for (const layer of model.layers) {
+    if (layer.getClassName() !== 'Conv2D') continue;
     // frozen layers (e.g. airbench's data-derived whitening filters) are the user's choice to keep intact
-    if (layer.getClassName() !== 'Conv2D' || !layer.trainable) continue;
+    if (!layer.trainable) {
+      intact.push({ conv: layer.name, reason: 'frozen (trainable: false)' });
+      continue;
+    }
     const followers: string[] = [];
     let poolFactor: number;
     let cur = layer;
     let unit: PruningUnit | null = null;
+    let reason = '';
     for (;;) {
       const next = consumers.get(cur.name) ?? [];
-      if (next.length !== 1) break;
+      if (next.length !== 1) {
+        reason = next.length
+          ? `its output feeds ${next.length} layers (${next.map((l) => l.name).join(', ')}); they would all have to lose the same channels`
+          : 'it is a model output';
+        break;
+      }
       const n = next[0];
       const cls = n.getClassName();
       if (PASSTHROUGH.has(cls)) {
@@ -90,23 +106,35 @@ export function pruningUnits(model: LayersModel): PruningUnit[] {
       const filters = (layer.getConfig() as { filters: number }).filters;
       if (cls === 'Conv2D') unit = { conv: layer.name, filters, followers, consumer: n.name, consumerKind: 'conv', spatial: 1, poolFactor };
       else if (cls === 'Flatten' || GLOBAL_POOL.has(cls)) {
-        const after = consumers.get(n.name) ?? [];
+        // shape-neutral layers (Dropout) may sit between the flatten/pooling and the dense layer
+        const between: string[] = [];
+        let after = consumers.get(n.name) ?? [];
+        while (after.length === 1 && after[0].getClassName() === 'Dropout') {
+          between.push(after[0].name);
+          after = consumers.get(after[0].name) ?? [];
+        }
         if (after.length === 1 && after[0].getClassName() === 'Dense') {
           const s = cur.outputShape as number[];
           unit = {
             conv: layer.name,
             filters,
-            followers: [...followers, n.name],
+            followers: [...followers, n.name, ...between],
             consumer: after[0].name,
             consumerKind: cls === 'Flatten' ? 'dense-flatten' : 'dense-global',
             spatial: cls === 'Flatten' ? s[1] * s[2] : 1,
             poolFactor,
           };
-        }
-      }
+        } else
+          reason = `after ${n.name} (${cls}) comes ${after.map((l) => `${l.name} (${l.getClassName()})`).join(', ') || 'nothing'}, not a Dense layer`;
+      } else
+        reason =
+          cls === 'Add'
+            ? `its output joins a residual sum (${n.name}); the other branch would have to lose the same channels`
+            : `its consumer ${n.name} (${cls}) cannot lose input channels`;
       break;
     }
     if (unit) units.push(unit);
+    else intact.push({ conv: layer.name, reason });
   }
   return units;
 }

@@ -133,3 +133,62 @@ describe('selection', () => {
     assert.throws(() => selectGlobal(scores, cost, { by: 'flops', fraction: 0.999 }), /cannot remove|target/);
   });
 });
+
+describe('a user model from outside the zoo', NEEDS_CIFAR, () => {
+  /** stride-2, valid, dilated and BN-free convs, a residual add, a frozen conv, dropout between flatten and dense */
+  function userModel(): tfl.LayersModel {
+    const init = (seed: number) => tfl.initializers.glorotUniform({ seed });
+    const x = tfl.input({ shape: [32, 32, 3] });
+    let y = tfl.layers
+      .conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', name: 'Stem_Conv', kernelInitializer: init(1) })
+      .apply(x) as tfl.SymbolicTensor;
+    y = tfl.layers.batchNormalization({ name: 'stem_bn' }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.reLU().apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers
+      .conv2d({ filters: 8, kernelSize: 3, padding: 'valid', name: 'valid.conv', activation: 'relu', kernelInitializer: init(2) })
+      .apply(y) as tfl.SymbolicTensor;
+    const a = tfl.layers
+      .conv2d({ filters: 8, kernelSize: 3, padding: 'same', dilationRate: 2, name: 'dilated', kernelInitializer: init(3) })
+      .apply(y) as tfl.SymbolicTensor;
+    const b = tfl.layers
+      .conv2d({ filters: 8, kernelSize: 1, name: 'frozen', trainable: false, kernelInitializer: init(4) })
+      .apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.add().apply([a, b]) as tfl.SymbolicTensor;
+    y = tfl.layers
+      .conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'last', activation: 'relu', kernelInitializer: init(5) })
+      .apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.flatten().apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.dropout({ rate: 0.3 }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.dense({ units: 10, name: 'head', kernelInitializer: init(6) }).apply(y) as tfl.SymbolicTensor;
+    return tfl.model({ inputs: x, outputs: y });
+  }
+
+  test('prunable convs found (incl. flatten -> dropout -> dense), the rest listed with a reason; pruned = zeroed original', async () => {
+    const model = userModel();
+    randomiseBn(model, 2);
+    const intact: Array<{ conv: string; reason: string }> = [];
+    const units = pruningUnits(model, intact);
+    assert.deepEqual(
+      units.map((u) => u.conv),
+      ['Stem_Conv', 'last'],
+    );
+    assert.equal(units[1].consumerKind, 'dense-flatten');
+    assert.deepEqual(units[1].followers.length, 2, 'flatten and dropout follow the last conv');
+    assert.deepEqual(
+      intact.map((c) => c.conv),
+      ['valid.conv', 'dilated', 'frozen'],
+    );
+    assert.match(intact[0].reason, /feeds 2 layers \(dilated, frozen\)/);
+    assert.match(intact[1].reason, /residual sum/);
+    assert.match(intact[2].reason, /frozen/);
+    const keep = randomKeep(units, new Rng(3), 0.5);
+    const { model: pruned } = await pruneModel(model, units, keep);
+    zeroFilters(model, units, keep);
+    const x = images(8);
+    const p = (pruned.predict(x) as tf.Tensor).dataSync(),
+      q = (model.predict(x) as tf.Tensor).dataSync();
+    let maxDiff = 0;
+    for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - q[i]));
+    assert.ok(maxDiff < 1e-4, `max |logit diff| ${maxDiff}`);
+  });
+});
