@@ -127,7 +127,7 @@ export function registerStudy(program: Command): void {
         epoch: ft(1),
         full: ft(o.fullEpochs),
         sensitivityCriterion: 'l1',
-        noisySigma: 0.1,
+        noisySigma: 0.02,
       };
       const opts: StudyOptions = {
         settings,
