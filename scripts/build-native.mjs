@@ -3,6 +3,7 @@
 // and exits 0, so `npm ci` always succeeds (the CPU backend is then used).
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,17 +12,26 @@ const nativeDir = join(root, 'src', 'engine', 'native');
 const libtorch = process.env.LIBTORCH;
 const header = libtorch ? join(libtorch, 'include', 'ATen', 'ATen.h') : '/usr/include/ATen/ATen.h';
 const force = process.argv.includes('--force');
+// --check: say what would be used, build nothing
+const check = process.argv.includes('--check');
 
 if (!existsSync(header)) {
   const msg = `[auraprune] libtorch not found (${header}); the fast 'libtorch' backend is not built and the slow tfjs CPU backend will be used. ` +
-    `Install it with 'apt-get install -y libtorch-dev' (or set LIBTORCH=/path/to/libtorch) and run 'npm run build:native'.`;
+    `Install it with 'apt-get install -y libtorch-dev' (or set LIBTORCH=/path/to/libtorch) and run 'npx auraprune build-native'.`;
   console.warn(msg);
   process.exit(force ? 1 : 0);
 }
-const gyp = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-if (!existsSync(gyp)) {
-  console.warn('[auraprune] node-gyp missing (dev dependencies not installed); skipping the native build.');
+// node-gyp is a dependency: beside us in a checkout, hoisted into the consumer's node_modules when installed
+let gyp = null;
+try {
+  gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
+} catch {
+  console.warn('[auraprune] node-gyp not found (dependencies not installed); skipping the native build.');
   process.exit(force ? 1 : 0);
+}
+if (check) {
+  console.log(JSON.stringify({ libtorchHeader: header, nodeGyp: gyp, nativeDir }));
+  process.exit(0);
 }
 // node's own headers (Debian's nodejs ships them under <prefix>/include/node): without npm's config
 // node-gyp would try to download them, which fails offline

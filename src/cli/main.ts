@@ -3,7 +3,10 @@
  * auraprune command line. Subcommands only parse arguments and wire modules; this is the one place
  * that reads argv/env and chooses the backend.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Command } from 'commander';
+import { packageRoot } from '../engine/native/native.js';
 import { benchEngine } from './bench/engine.js';
 import { benchMi, benchMiOnModel } from './bench/mi.js';
 import { benchTrain } from './bench/train.js';
@@ -28,6 +31,16 @@ registerPrune(program);
 registerExperiment(program);
 registerStudy(program);
 registerWeb(program);
+
+program
+  .command('build-native')
+  .description('build the libtorch addon (the fast backend) for this installation; needs libtorch-dev and a C++ toolchain')
+  .option('--check', 'only print what would be used')
+  .action((o) => {
+    const script = join(packageRoot(), 'scripts', 'build-native.mjs');
+    const r = spawnSync(process.execPath, [script, '--force', ...(o.check ? ['--check'] : [])], { stdio: 'inherit' });
+    process.exitCode = r.status ?? 1;
+  });
 
 const bench = program.command('bench').description('benchmarks that print one JSON line');
 bench

@@ -109,7 +109,7 @@ function runPytorch(o: EngineBenchOptions): Record<string, unknown> | { error: s
 
 export async function benchEngine(o: EngineBenchOptions): Promise<Record<string, unknown>> {
   if (!registerLibtorchBackend({ threads: o.threads }))
-    throw new Error('libtorch backend unavailable: install libtorch-dev and run npm run build:native');
+    throw new Error('libtorch backend unavailable: install libtorch-dev and run npx auraprune build-native');
   const out: Record<string, unknown> = {
     bench: 'engine',
     model: o.model,

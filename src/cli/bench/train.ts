@@ -80,7 +80,7 @@ function pytorch(o: TrainBenchOptions): { train_img_s: number; torch: string } |
 
 export async function benchTrain(o: TrainBenchOptions): Promise<Record<string, unknown>> {
   if (!registerLibtorchBackend({ threads: o.threads }))
-    throw new Error('libtorch backend unavailable: install libtorch-dev and run npm run build:native');
+    throw new Error('libtorch backend unavailable: install libtorch-dev and run npx auraprune build-native');
   await tf.setBackend('libtorch');
   const a: number[] = [],
     b: number[] = [];

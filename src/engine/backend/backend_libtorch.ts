@@ -26,7 +26,8 @@ export class LibtorchBackend extends KernelBackend {
   /** Native op code for `name`; throws if the addon lacks it (a build/version mismatch). */
   code(name: string): number {
     const c = this.codes[name];
-    if (c === undefined) throw new Error(`libtorch backend: native op ${name} missing from the addon; rebuild it (npm run build:native)`);
+    if (c === undefined)
+      throw new Error(`libtorch backend: native op ${name} missing from the addon; rebuild it (npx auraprune build-native)`);
     return c;
   }
 

@@ -82,7 +82,7 @@ export function loadNative(): NativeAddon | null {
   if (cached !== undefined) return cached;
   const path = addonPath();
   if (!existsSync(path)) {
-    loadError = `native addon not built (${path} missing): install libtorch (apt-get install -y libtorch-dev) and run npm run build:native`;
+    loadError = `native addon not built (${path} missing): install libtorch (apt-get install -y libtorch-dev) and run npx auraprune build-native`;
     cached = null;
     return cached;
   }

@@ -37,7 +37,7 @@ export function auraKernelOrWarn(
   if (!k && !warned) {
     warned = true;
     warn(
-      `[auraprune] aura: native counting kernel unavailable (${nativeLoadError() || 'addon without it; run npm run build:native'}); using the TypeScript loop`,
+      `[auraprune] aura: native counting kernel unavailable (${nativeLoadError() || 'addon without it; run npx auraprune build-native'}); using the TypeScript loop`,
     );
   }
   return k;
