@@ -40,6 +40,8 @@ export const OPTION_RULES: Record<string, Rule> = {
   minKeep: { int: true, min: 1, max: 100000 },
   targetFlops: { min: 0, max: 1, open: true },
   targetParams: { min: 0, max: 1, open: true },
+  targetSpeedup: { min: 1, max: 100, open: true },
+  latencyBatch: { int: true, min: 1, max: 4096 },
   ratio: { min: 0, max: 1 },
   recalibrateBn: { int: true, min: 0, max: 10000 },
   recalBatches: { int: true, min: 0, max: 10000 },
@@ -109,8 +111,9 @@ export function validateOptions(
       );
   }
   const out = { ...opts };
-  const given = ['targetFlops', 'targetParams', 'ratio'].filter((k) => opts[k] !== undefined);
-  if (given.length > 1) throw new Error(`give only one of --target-flops, --target-params and --ratio (got ${given.map(flag).join(', ')})`);
+  const given = ['targetFlops', 'targetParams', 'targetSpeedup', 'ratio'].filter((k) => opts[k] !== undefined);
+  if (given.length > 1)
+    throw new Error(`give only one of --target-flops, --target-params, --target-speedup and --ratio (got ${given.map(flag).join(', ')})`);
   const cores = cpus().length;
   if (typeof opts.threads === 'number' && opts.threads > cores) {
     warn(`auraprune: --threads ${opts.threads} is more than the ${cores} cores here; using ${cores}`);

@@ -18,13 +18,22 @@ export function trainingRunSettings(modelPath: string): {
   trainLimit?: number;
   paramGroups?: string;
   batch?: number;
+  /** where the run read CIFAR-10 (when it still exists), used when no --data is given */
+  dataDir?: string;
 } {
   const dir = modelPath.endsWith('.json') ? join(modelPath, '..') : modelPath;
   for (const f of [join(dir, 'config.json'), join(dir, '..', 'config.json')]) {
     if (!existsSync(f)) continue;
     const c = JSON.parse(readFileSync(f, 'utf8'));
     if (c.command === 'train' || c.command === 'demo')
-      return { valSize: c.valSize, seed: c.seed, trainLimit: c.trainLimit ?? undefined, paramGroups: c.paramGroups, batch: c.batch };
+      return {
+        valSize: c.valSize,
+        seed: c.seed,
+        trainLimit: c.trainLimit ?? undefined,
+        paramGroups: c.paramGroups,
+        batch: c.batch,
+        dataDir: typeof c.dataDir === 'string' && existsSync(c.dataDir) ? c.dataDir : undefined,
+      };
   }
   return {};
 }

@@ -7,11 +7,13 @@ import { countComplexity } from '../eval/complexity.js';
 import type { ScoreResult } from './importance/registry.js';
 import { allocateSensitivity, allocateUniform, keepTopK, SensitivityCurve } from './allocate/allocate.js';
 import { costModel, CostModel } from './select/cost.js';
+import { LatencyTable, predictedSpeedup, withLatency } from './allocate/latency.js';
 import { selectGlobal, selectPerLayer, SelectOptions } from './select/select.js';
 import { IntactConv, pruningUnits, PruningUnit } from './surgery/graph.js';
 import { pruneModel, PruneRecord } from './surgery/rebuild.js';
 
-export type PruneTarget = { by: 'params' | 'flops'; fraction: number } | { ratio: number };
+/** `latency` needs a measured latency table (PlanOptions.latency); fraction = 1 - 1/speed-up. */
+export type PruneTarget = { by: 'params' | 'flops' | 'latency'; fraction: number } | { ratio: number };
 
 /** How many filters each layer keeps: see allocate/allocate.ts. `global` decides it from the scores. */
 export const ALLOCATIONS = ['uniform', 'global', 'sensitivity'] as const;
@@ -21,6 +23,8 @@ export interface PlanOptions extends SelectOptions {
   allocation?: Allocation;
   /** Required by 'sensitivity'. */
   sensitivity?: { curves: SensitivityCurve[]; baseLoss: number };
+  /** Measured layer times (allocate/latency.ts): required by `by: 'latency'` targets. */
+  latency?: LatencyTable;
   /** Kept counts per unit decided elsewhere (e.g. one allocation shared by every criterion); overrides `allocation`. */
   counts?: number[];
 }
@@ -40,7 +44,10 @@ export function planKeep(
   if (o.counts) return { kept: keepTopK(scores, o.counts), allocation: 'given' };
   if ('ratio' in target) return { kept: selectPerLayer(scores, target.ratio, o), allocation: 'ratio' };
   const allocation = o.allocation ?? 'uniform';
-  if (allocation === 'global') return { kept: selectGlobal(scores, cost, target, o).kept, allocation };
+  if (allocation === 'global') {
+    if (target.by === 'latency') throw new Error('a speed-up target needs --allocation uniform or sensitivity');
+    return { kept: selectGlobal(scores, cost, { by: target.by, fraction: target.fraction }, o).kept, allocation };
+  }
   if (allocation === 'uniform') return { kept: keepTopK(scores, allocateUniform(cost, target, o).kept), allocation };
   if (!o.sensitivity) throw new Error('sensitivity allocation needs measured curves (measureSensitivity)');
   return { kept: keepTopK(scores, allocateSensitivity(cost, o.sensitivity.curves, target, o.sensitivity.baseLoss, o).kept), allocation };
@@ -68,7 +75,7 @@ export interface PruneReport {
   criterion: string;
   target: PruneTarget;
   allocation: string;
-  achieved: { params: number; flops: number };
+  achieved: { params: number; flops: number; predictedSpeedup?: number };
   original: { params: number; flops: number };
   pruned: { params: number; flops: number };
   scoringSeconds: number;
@@ -95,7 +102,7 @@ export async function pruneWithScores(
       );
     return Float64Array.from(e.scores);
   });
-  const cost = costModel(model, units);
+  const cost = o.latency ? withLatency(costModel(model, units), o.latency) : costModel(model, units);
   const { kept, allocation } = planKeep(units, cost, s, target, o);
   const { model: pruned, history } = await pruneModel(model, units, new Map(units.map((u, i) => [u.conv, kept[i]])));
   const before = countComplexity(model),
@@ -106,7 +113,18 @@ export async function pruneWithScores(
       criterion: scores.criterion,
       target,
       allocation,
-      achieved: { params: 1 - after.params / before.params, flops: 1 - after.flops / before.flops },
+      achieved: {
+        params: 1 - after.params / before.params,
+        flops: 1 - after.flops / before.flops,
+        ...(o.latency
+          ? {
+              predictedSpeedup: predictedSpeedup(
+                cost,
+                kept.map((k) => k.length),
+              ),
+            }
+          : {}),
+      },
       original: { params: before.params, flops: before.flops },
       pruned: { params: after.params, flops: after.flops },
       scoringSeconds: scores.scoringSeconds,

@@ -11,6 +11,7 @@ import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import type { TapPoint } from '../../prune/importance/types.js';
 import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
 import { measureSensitivity } from '../../prune/allocate/sensitivity.js';
+import { measureLatency } from '../../prune/allocate/latency.js';
 import { pruningUnits } from '../../prune/surgery/graph.js';
 import { recalibrateBatchNorm } from '../../train/bn.js';
 import { finetuneRecipe } from '../../train/recipes.js';
@@ -61,7 +62,10 @@ export async function scoreWith(
   o: ScoreCliOptions,
   extra: { inputNoise?: { sigma: number; seed: number }; activationNoise?: { sigma: number; seed: number }; quiet?: boolean } = {},
 ): Promise<ScoresFile[]> {
-  const data = await loadData(o.data, o.valSize, o.seed);
+  // the calibration sample comes from the training split of the run the model came from
+  const modelPath = (o as { model?: unknown }).model;
+  const run = typeof modelPath === 'string' ? trainingRunSettings(modelPath) : {};
+  const data = await loadData(o.data ?? run.dataDir, run.valSize ?? o.valSize, run.seed ?? o.seed, run.trainLimit);
   const sample = balancedSample(data.train, o.perClass, o.seed);
   const res = await scoreModel(model, sample, criteria, {
     where: o.where,
@@ -86,10 +90,15 @@ export async function scoreWith(
   return res.map((r) => toScoresFile(r, config));
 }
 
-export function parseTarget(o: { targetFlops?: number; targetParams?: number; ratio?: number }): PruneTarget {
-  const given = [o.targetFlops, o.targetParams, o.ratio].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new Error('give exactly one of --target-flops F, --target-params F or --ratio R (fractions to remove, e.g. 0.5)');
+export function parseTarget(o: { targetFlops?: number; targetParams?: number; targetSpeedup?: number; ratio?: number }): PruneTarget {
+  const given = [o.targetFlops, o.targetParams, o.targetSpeedup, o.ratio].filter((v) => v !== undefined).length;
+  if (given !== 1)
+    throw new Error(
+      'give exactly one of --target-flops F, --target-params F (fractions to remove, e.g. 0.5), --target-speedup S (e.g. 2) or --ratio R',
+    );
   if (o.ratio !== undefined) return { ratio: o.ratio };
+  // a speed-up S removes the fraction 1 - 1/S of the predicted time
+  if (o.targetSpeedup !== undefined) return { by: 'latency', fraction: 1 - 1 / o.targetSpeedup };
   return o.targetFlops !== undefined ? { by: 'flops', fraction: o.targetFlops } : { by: 'params', fraction: o.targetParams! };
 }
 
@@ -125,6 +134,8 @@ export function registerPrune(program: Command): void {
     .option('--criterion <name>', 'criterion when no --scores file', 'aura')
     .option('--target-flops <f>', 'fraction of FLOPs to remove (global selection)', num)
     .option('--target-params <f>', 'fraction of parameters to remove (global selection)', num)
+    .option('--target-speedup <s>', 'predicted speed-up on this backend (layer times measured at --latency-batch)', num)
+    .option('--latency-batch <n>', 'batch size at which --target-speedup is measured (1: per-request latency)', int, 1)
     .option('--ratio <r>', 'fraction of filters to remove from every prunable layer', num)
     .option('--max-remove <f>', 'largest fraction of one layer that may be removed', num, 0.9)
     .option('--min-keep <n>', 'filters always kept per layer', int, 1)
@@ -150,7 +161,7 @@ export function registerPrune(program: Command): void {
       const model = await loadCifarModel(o.model);
       const scores: ScoresFile = o.scores ? JSON.parse(readFileSync(o.scores, 'utf8')) : (await scoreWith(model, [o.criterion], o))[0];
       const run = trainingRunSettings(o.model);
-      const data = await loadData(o.data, run.valSize ?? o.valSize, run.seed ?? o.seed, run.trainLimit);
+      const data = await loadData(o.data ?? run.dataDir, run.valSize ?? o.valSize, run.seed ?? o.seed, run.trainLimit);
       const calib = balancedSample(data.train, o.perClass, o.seed);
       let sensitivity;
       if (o.allocation === 'sensitivity') {
@@ -164,7 +175,12 @@ export function registerPrune(program: Command): void {
         sensitivity = await measureSensitivity(model, units, s, calib, evalSet, { recalBatches: o.recalibrateBn || 4, seed: o.seed });
         writeFileAtomic(join(o.out, 'sensitivity.json'), JSON.stringify(sensitivity));
       }
+      const latency =
+        'by' in target && target.by === 'latency' ? measureLatency(model, pruningUnits(model), { batch: o.latencyBatch }) : undefined;
+      if (latency)
+        process.stderr.write(`measured layer times at batch ${latency.batch}: whole model ${(1000 * latency.base).toFixed(2)} ms\n`);
       const { model: pruned, report } = await pruneWithScores(model, scores, target, {
+        latency,
         maxRemove: o.maxRemove,
         minKeep: o.minKeep,
         normalize: o.normalize,
@@ -296,7 +312,7 @@ export async function finetuneAndCompare(
   const trained = source ? trainingRunSettings(source) : {};
   if (source && !existsSync(source))
     throw new Error(`${cfgPath} names source model ${source}, which does not exist; restore it or drop --distill`);
-  const split = await loadData(o.data, trained.valSize ?? o.valSize, trained.seed ?? o.seed, trained.trainLimit);
+  const split = await loadData(o.data ?? trained.dataDir, trained.valSize ?? o.valSize, trained.seed ?? o.seed, trained.trainLimit);
   const data =
     o.trainLimit && o.trainLimit < split.train.n
       ? {

@@ -13,7 +13,8 @@
  */
 import type { CostModel } from '../select/cost.js';
 
-export type CostTarget = { by: 'params' | 'flops'; fraction: number };
+/** `latency`: fraction of the predicted time removed (a cost model with a latency table, allocate/latency.ts). */
+export type CostTarget = { by: 'params' | 'flops' | 'latency'; fraction: number };
 
 export interface AllocateOptions {
   /** Filters always kept per unit. Default 1. */
@@ -33,8 +34,10 @@ export function keptAt(n: number, r: number, o: AllocateOptions = {}): number {
 }
 
 /** Reduction of the cost (fraction of the original removed) for kept counts. */
-export function reduction(cost: CostModel, kept: ArrayLike<number>, by: 'params' | 'flops'): number {
-  return 1 - cost.count(kept)[by] / cost.total[by];
+export function reduction(cost: CostModel, kept: ArrayLike<number>, by: CostTarget['by']): number {
+  const total = cost.total[by];
+  if (total === undefined) throw new Error('a latency target needs measured layer times (withLatency)');
+  return 1 - cost.count(kept)[by]! / total;
 }
 
 /**

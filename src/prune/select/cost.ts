@@ -17,9 +17,9 @@ interface Term {
 
 export interface CostModel {
   units: PruningUnit[];
-  total: { params: number; flops: number };
-  /** params and FLOPs when unit u keeps kept[u] filters */
-  count(kept: ArrayLike<number>): { params: number; flops: number };
+  total: { params: number; flops: number; latency?: number };
+  /** params and FLOPs (and predicted latency, when a latency table was attached) when unit u keeps kept[u] filters */
+  count(kept: ArrayLike<number>): { params: number; flops: number; latency?: number };
 }
 
 export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
