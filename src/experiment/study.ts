@@ -283,17 +283,13 @@ export async function runStudy(
     );
   }
   const counts = await studyAllocations(base, data, out, o);
-  // cheap budgets first (every variant), then the fine-tunes; seeds inside, so intervals fill in early
-  const order: Budget[] = ['none', 'epoch', 'full'];
-  const cells = order.flatMap((b) =>
+  // stages in the plan's order (its priority: the main comparison first), every seed within a stage,
+  // so a session's worth of work gives complete paired intervals for what it covers
+  const cells = o.stages.flatMap((st) =>
     o.seeds.flatMap((seed) =>
-      o.stages
-        .filter((st) => st.budget === b)
-        .flatMap((st) =>
-          st.allocations.flatMap((a) =>
-            st.variants.flatMap((v) => st.targets.map((t) => ({ budget: b, allocation: a, variant: v, target: t, seed }))),
-          ),
-        ),
+      st.allocations.flatMap((a) =>
+        st.variants.flatMap((v) => st.targets.map((t) => ({ budget: st.budget, allocation: a, variant: v, target: t, seed }))),
+      ),
     ),
   );
   const unique = [...new Map(cells.map((c) => [studyKey(c.budget, c.allocation, c.variant, c.target, c.seed), c])).entries()];

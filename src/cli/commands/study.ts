@@ -49,11 +49,13 @@ export function studyPlan(quick: boolean): Pick<StudyOptions, 'stages' | 'stabil
         { budget: 'epoch', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
       ],
     };
+  // in priority order: the main comparison (50% FLOPs, no fine-tune and one epoch) on every seed first
   const stages: StudyStage[] = [
-    { budget: 'none', variants: MAIN, targets: [0.2, 0.5, 0.7], allocations: ['uniform'] },
+    { budget: 'none', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
+    { budget: 'epoch', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
+    { budget: 'none', variants: MAIN, targets: [0.2, 0.7], allocations: ['uniform'] },
     { budget: 'none', variants: MAIN, targets: [0.5], allocations: ['sensitivity'] },
     { budget: 'none', variants: ABLATIONS, targets: [0.5], allocations: ['uniform'] },
-    { budget: 'epoch', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
     { budget: 'full', variants: FULL, targets: [0.5], allocations: ['uniform'] },
   ];
   return {
