@@ -53,6 +53,36 @@ export function summarise(results: ResultLine[]): CellSummary[] {
     .sort((a, b) => a.criterion.localeCompare(b.criterion) || a.target - b.target);
 }
 
+/**
+ * The report's first paragraph, generated from the numbers: what was compared on which base, and
+ * what the results say per target (the best criterion, and where random is as good, by the spread
+ * of its seeds).
+ */
+export function summaryParagraph(inp: ReportInput): string {
+  const cells = summarise(inp.results);
+  if (!cells.length) return 'No finished cells yet.';
+  const criteria = [...new Set(cells.map((c) => c.criterion))];
+  const targets = [...new Set(cells.map((c) => c.target))].sort((a, b) => a - b);
+  const seeds = Math.max(...cells.map((c) => c.seeds));
+  const parts = [
+    `This report compares ${criteria.length} filter-selection criteria (${criteria.join(', ')}) for pruning ${inp.base ? `a base model with ${pct(inp.base.testAcc)}% test accuracy (${(inp.base.params / 1e6).toFixed(2)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs)` : 'one base model'} on CIFAR-10, at ${targets.map((t) => `${Math.round(100 * t)}%`).join(', ')} of ${inp.results[0].by === 'params' ? 'parameters' : 'FLOPs'} removed, each pruned model fine-tuned with the same budget, ${seeds} seed${seeds > 1 ? 's' : ''} per cell; accuracies are test accuracy of the best-by-validation epoch.`,
+  ];
+  for (const t of targets) {
+    const row = cells.filter((c) => c.target === t).sort((a, b) => b.testAcc - a.testAcc);
+    const best = row[0];
+    const random = row.find((c) => c.criterion === 'random');
+    let s = `At ${Math.round(100 * t)}%: ${best.criterion} is best with ${pct(best.testAcc)}%${inp.base ? ` (${(100 * (best.testAcc - inp.base.testAcc)).toFixed(2)} pt against the base)` : ''}`;
+    if (random && random !== best)
+      s +=
+        random.testHi >= best.testLo
+          ? `; random (${pct(random.testAcc)}%) is as good as ${best.criterion} here (their seeds' ranges overlap)`
+          : `; random reaches ${pct(random.testAcc)}%`;
+    else if (random === best) s += ' (random selection is the best criterion here)';
+    parts.push(s + '.');
+  }
+  return parts.join(' ');
+}
+
 export function buildReport(inp: ReportInput): string {
   const cells = summarise(inp.results);
   const criteria = [...new Set(cells.map((c) => c.criterion))];
@@ -65,6 +95,7 @@ export function buildReport(inp: ReportInput): string {
     }));
   const parts: string[] = [];
   parts.push(`<h1>${esc(inp.title)}</h1>`);
+  parts.push(`<p id="summary">${esc(summaryParagraph(inp))}</p>`);
   if (inp.machine) parts.push(`<p class="meta">${esc(inp.machine)}</p>`);
   if (inp.base)
     parts.push(

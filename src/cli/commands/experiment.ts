@@ -279,6 +279,11 @@ export function registerExperiment(program: Command): void {
       await runExperiment(base, data, expDir, opts);
       say('3/3 report');
       const path = await writeReport(expDir, 'auraprune demo (airbench preset at half width, CIFAR-10 subset)', backend);
+      console.log(
+        `Each row: the base model with 50% of its FLOPs removed (the same fraction from every layer; the criterion picks which filters), ` +
+          `then fine-tuned for 2 epochs. val acc: on ${data.val.n} held-out training images; test acc: on the first ${data.test.n} CIFAR-10 test images; ` +
+          `scoring s: time to score every filter.\n`,
+      );
       console.log(table(expDir));
       console.log(`\nreport: ${path}\ndemo wall time: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
     });

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ResultLine } from '../experiment/grid.js';
+import { buildReport, summaryParagraph } from './html.js';
+
+const line = (criterion: string, target: number, seed: number, testAcc: number): ResultLine => ({
+  key: `${criterion}|${target}|${seed}`,
+  criterion,
+  target,
+  by: 'flops',
+  seed,
+  params: 1,
+  flops: 1,
+  paramsRemoved: target,
+  flopsRemoved: target,
+  valAccPruned: 0.5,
+  valAcc: testAcc,
+  testAcc,
+  bestEpoch: 1,
+  scoringSeconds: 1,
+  activationSeconds: 1,
+  finetuneSeconds: 1,
+  keptPerLayer: { c: 4 },
+});
+
+test('the first paragraph names the base accuracy, the best criterion per target, and says when random is as good', () => {
+  const results = [
+    line('aura', 0.5, 1, 0.9),
+    line('aura', 0.5, 2, 0.91),
+    line('random', 0.5, 1, 0.905),
+    line('random', 0.5, 2, 0.89),
+    line('aura', 0.7, 1, 0.85),
+    line('random', 0.7, 1, 0.8),
+  ];
+  const base = { valAcc: 0.93, testAcc: 0.92, params: 1e6, flops: 1e8 };
+  const p = summaryParagraph({ title: 't', base, results });
+  assert.match(p, /base model with 92\.00% test accuracy/);
+  assert.match(p, /At 50%: aura is best with 90\.50% \(-1\.50 pt against the base\); random \(89\.75%\) is as good as aura here/);
+  assert.match(p, /At 70%: aura is best with 85\.00% \(-7\.00 pt against the base\); random reaches 80\.00%\./);
+  assert.match(buildReport({ title: 't', base, results }), /<p id="summary">This report compares 2 filter-selection criteria/);
+});
