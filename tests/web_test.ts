@@ -17,7 +17,7 @@ import { scoreModel } from '../src/prune/importance/registry.js';
 import { pruneWithScores, toScoresFile } from '../src/prune/pipeline.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
 import { trainModel } from '../src/train/loop.js';
-import { prepareWebDir, serveDir, webBuildDir } from '../src/web/page.js';
+import { prepareWebDir, runPageHeadless, serveDir, webBuildDir } from '../src/web/page.js';
 import { CIFAR_DIR, NEEDS_CIFAR, normalisedImages, SMALL_SGD } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-web-'));
@@ -58,28 +58,10 @@ describe('browser page', missing ? { skip: missing } : NEEDS_CIFAR, () => {
     const [po, pp] = [argmax(original), argmax(pruned)];
     const nodeAgreement = po.reduce((a, v, i) => a + (v === pp[i] ? 1 : 0), 0) / 200;
     const { url, server } = await serveDir(dir, 0);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(url);
-      await page.waitForSelector('#status[data-done]', { timeout: 240_000 });
-      assert.equal(await page.getAttribute('#status', 'data-done'), '1', await page.textContent('#status'));
-      const res = JSON.parse((await page.textContent('#results-json'))!) as {
-        offered: string[];
-        results: Array<{
-          backend: string;
-          available: boolean;
-          error?: string;
-          agreement?: number;
-          models: Record<string, { accuracy: number; batch1: { median: number }; batch32: { median: number } }>;
-        }>;
-      };
+      const { results: res, errors, browser } = await runPageHeadless(url, { chromium: CHROMIUM, args: CHROMIUM_ARGS, timeoutMs: 240_000 });
       const usable = res.results.filter((r) => r.available && !r.error).map((r) => r.backend);
-      process.stderr.write(`browser offered ${res.offered.join(', ')}; usable ${usable.join(', ')}\n`);
+      process.stderr.write(`${browser}: offered ${res.offered.join(', ')}; usable ${usable.join(', ')}\n`);
       for (const b of ['cpu', 'wasm']) {
         const r = res.results.find((x) => x.backend === b);
         assert.ok(r && r.available && !r.error, `${b}: ${r?.error ?? 'not offered'}`);
@@ -94,9 +76,7 @@ describe('browser page', missing ? { skip: missing } : NEEDS_CIFAR, () => {
         );
       }
       assert.deepEqual(errors, []);
-      await page.screenshot({ path: join(tmp, 'page.png'), fullPage: true });
     } finally {
-      await browser.close();
       server.close();
     }
   });

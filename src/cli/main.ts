@@ -125,6 +125,22 @@ bench
     await prepareBench(o);
   });
 
+bench
+  .command('web')
+  .description('the browser page in headless Chromium: per backend, accuracy and batch-1/32 latency of the original and each pruned model')
+  .requiredOption('--original <dir>', 'original model directory')
+  .requiredOption('--pruned <list>', 'pruned model directories, comma-separated')
+  .option('--images <n>', 'test images', int, 300)
+  .option('--out <dir>', 'where to lay the page out', 'exp/bench-web')
+  .option('--screenshot <file>', 'save a full-page screenshot of the first comparison')
+  .option('--data <dir>', 'CIFAR-10 binary folder')
+  .option('--json', 'print JSON (the only output format)', true)
+  .action(async (o) => {
+    await setupBackend({});
+    const { benchWeb } = await import('./commands/web.js');
+    await benchWeb(o);
+  });
+
 program.parseAsync().catch((e: Error) => {
   console.error(`auraprune: ${e.message}`);
   process.exit(1);

@@ -100,3 +100,43 @@ export function serveDir(dir: string, port = 0): Promise<{ url: string; server: 
     });
   });
 }
+
+/** What the page leaves in #results-json. */
+export interface PageResults {
+  userAgent: string;
+  images: number;
+  offered: string[];
+  results: Array<{
+    backend: string;
+    available: boolean;
+    error?: string;
+    agreement?: number;
+    models: Record<string, { accuracy: number; batch1: { median: number; p90: number }; batch32: { median: number; p90: number } }>;
+  }>;
+}
+
+/**
+ * Opens `url` in headless Chromium (playwright-core with the system's chromium), waits for the page to
+ * finish and returns its results, the browser version, console errors and (optionally) a screenshot.
+ */
+export async function runPageHeadless(
+  url: string,
+  o: { chromium: string; args: string[]; timeoutMs?: number; screenshot?: string },
+): Promise<{ results: PageResults; browser: string; errors: string[] }> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: o.chromium, args: o.args });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForSelector('#status[data-done]', { timeout: o.timeoutMs ?? 600_000 });
+    if ((await page.getAttribute('#status', 'data-done')) !== '1') throw new Error(`the page failed: ${await page.textContent('#status')}`);
+    const results = JSON.parse((await page.textContent('#results-json'))!) as PageResults;
+    if (o.screenshot) await page.screenshot({ path: o.screenshot, fullPage: true });
+    return { results, browser: browser.version(), errors };
+  } finally {
+    await browser.close();
+  }
+}

@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadCifarModel } from '../../models/io.js';
-import { prepareWebDir, serveDir } from '../../web/page.js';
+import { prepareWebDir, runPageHeadless, serveDir } from '../../web/page.js';
 import { int, setupBackend } from '../options.js';
-import { loadData } from './train.js';
+import { loadData, trainingRunSettings } from './train.js';
 
 /** The pruned model of a prune or finetune output directory and the original it came from. */
 function resolveRun(run: string): { pruned: string; original: string } {
@@ -60,4 +60,59 @@ export function registerWeb(program: Command): void {
       const { url } = await serveDir(out, o.port);
       console.log(`serving ${out} at ${url} (Ctrl-C to stop)`);
     });
+}
+
+/** `bench web`: one JSON line per pruned model with the browser's figures beside Node's. */
+export async function benchWeb(o: {
+  original: string;
+  pruned: string;
+  images: number;
+  out: string;
+  screenshot?: string;
+  data?: string;
+}): Promise<void> {
+  const { CHROMIUM, CHROMIUM_ARGS } = await import('../../report/png.js');
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  const original = await loadCifarModel(o.original);
+  const data = await loadData(o.data ?? trainingRunSettings(o.original).dataDir, 5000, 1);
+  for (const [i, p] of o.pruned.split(',').entries()) {
+    const dir = join(o.out, `cmp${i}`);
+    const manifest = await prepareWebDir(
+      [
+        { name: 'original', model: original },
+        { name: 'pruned', model: await loadCifarModel(p) },
+      ],
+      data.test,
+      dir,
+      { images: o.images, source: resolve(o.original) },
+    );
+    const { url, server } = await serveDir(dir, 0);
+    try {
+      const r = await runPageHeadless(url, { chromium: CHROMIUM, args: CHROMIUM_ARGS, screenshot: i === 0 ? o.screenshot : undefined });
+      const speedups = r.results.results
+        .filter((b) => b.available && !b.error)
+        .map((b) => ({
+          backend: b.backend,
+          agreement: b.agreement,
+          accuracy: Object.fromEntries(Object.entries(b.models).map(([k, v]) => [k, v.accuracy])),
+          batch1Ms: Object.fromEntries(Object.entries(b.models).map(([k, v]) => [k, v.batch1.median])),
+          batch32Ms: Object.fromEntries(Object.entries(b.models).map(([k, v]) => [k, v.batch32.median])),
+          speedupBatch1: b.models.original.batch1.median / b.models.pruned.batch1.median,
+          speedupBatch32: b.models.original.batch32.median / b.models.pruned.batch32.median,
+        }));
+      console.log(
+        JSON.stringify({
+          pruned: p,
+          browser: r.browser,
+          images: manifest.images.n,
+          flops: manifest.models.map((m) => m.flops),
+          nodeAccuracy: manifest.models.map((m) => m.nodeAccuracy),
+          consoleErrors: r.errors.length,
+          backends: speedups,
+        }),
+      );
+    } finally {
+      server.close();
+    }
+  }
 }
