@@ -25,16 +25,49 @@ function renameRefs(v: unknown, from: string, to: string): unknown {
   return v;
 }
 
+const lastAxis = (l: tfl.layers.Layer) => {
+  const axis = (l.getConfig() as { axis: number | number[] }).axis;
+  return axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3));
+};
+
+/** True when every channel's BN multiplier gamma / sqrt(var + eps) is >= 0 (BN is then monotone per channel). */
+function nonNegativeScale(bn: tfl.layers.Layer): boolean {
+  const cfg = bn.getConfig() as { scale: boolean };
+  if (!cfg.scale) return true;
+  return bn
+    .getWeights()[0]
+    .dataSync()
+    .every((g) => g >= 0);
+}
+
+/**
+ * Folds BN into the conv before it, also across a pooling layer between them (airbench: conv -> pool ->
+ * BN): average pooling commutes with any per-channel affine map, max pooling with a non-decreasing one
+ * (every BN multiplier >= 0, checked per model), so BN(pool(conv(x))) = pool(BN'(conv(x))) and the BN
+ * goes into the conv's kernel and bias as above.
+ */
 export async function foldBatchNorm(model: tfl.LayersModel): Promise<{ model: tfl.LayersModel; folded: Array<[string, string]> }> {
   const consumers = consumersOf(model);
   const pairs: Array<[string, string]> = [];
+  // what the BN's readers read instead once it is gone: the conv itself, or the pooling layer
+  const replacement = new Map<string, string>();
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'Conv2D') continue;
     const next = consumers.get(layer.name) ?? [];
-    if (next.length === 1 && next[0].getClassName() === 'BatchNormalization') {
-      const axis = (next[0].getConfig() as { axis: number | number[] }).axis;
-      if (axis === -1 || axis === 3 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === 3)))
-        pairs.push([layer.name, next[0].name]);
+    if (next.length !== 1) continue;
+    let bn = next[0],
+      via: string | null = null;
+    const cls = bn.getClassName();
+    if (cls === 'MaxPooling2D' || cls === 'AveragePooling2D') {
+      const after = consumers.get(bn.name) ?? [];
+      if (after.length !== 1 || after[0].getClassName() !== 'BatchNormalization') continue;
+      if (cls === 'MaxPooling2D' && !nonNegativeScale(after[0] as tfl.layers.Layer)) continue;
+      via = bn.name;
+      bn = after[0];
+    }
+    if (bn.getClassName() === 'BatchNormalization' && lastAxis(bn as tfl.layers.Layer)) {
+      pairs.push([layer.name, bn.name]);
+      replacement.set(bn.name, via ?? layer.name);
     }
   }
   const json = model.toJSON(null, false) as unknown as { class_name: string; config: { layers: Json[]; output_layers?: unknown[] } };
@@ -44,8 +77,9 @@ export async function foldBatchNorm(model: tfl.LayersModel): Promise<{ model: tf
     const c = layers.find((l) => l.config.name === conv)!;
     c.config.use_bias = true;
     // carry the BN's input spec role: anything reading the BN now reads the conv
-    layers = layers.map((l) => (l.inbound_nodes ? { ...l, inbound_nodes: renameRefs(l.inbound_nodes, bn, conv) as unknown[] } : l));
-    if (json.config.output_layers) json.config.output_layers = renameRefs(json.config.output_layers, bn, conv) as unknown[];
+    const to = replacement.get(bn) ?? conv;
+    layers = layers.map((l) => (l.inbound_nodes ? { ...l, inbound_nodes: renameRefs(l.inbound_nodes, bn, to) as unknown[] } : l));
+    if (json.config.output_layers) json.config.output_layers = renameRefs(json.config.output_layers, bn, to) as unknown[];
   }
   json.config.layers = layers.filter((l) => !bnNames.has(l.config.name));
   const folded = await tfl.models.modelFromJSON({ modelTopology: json as never } as never);
