@@ -126,9 +126,9 @@ describe('criterion study', NEEDS_CIFAR, () => {
     const md = studyMarkdown(doc);
     assert.match(md, /Accuracy after batch-norm re-estimation/);
     assert.match(md, /Better\? aura: ahead of random in \d+/);
-    const html = studyHtml(doc);
+    const html = await studyHtml(doc);
     assert.match(html, /<p>This report compares filter-ranking criteria/);
-    assert.match(html, /id="chart-epoch-diff-40"/);
+    assert.match(html, /<figure class="chart" id="chart-epoch-diff-40"><svg/);
   });
 
   test('the paired difference uses the same seed of random: pairing by seed gives exactly zero where mis-pairing would not', () => {

@@ -4,7 +4,7 @@
  */
 import type { Interval } from '../eval/bootstrap.js';
 import { Measure, MEASURES, StabilityRow, StudyRow, VARIANTS } from '../experiment/study.js';
-import { lineChart, Series } from './svg.js';
+import { forestSpec, lineSpec, renderChart, scatterLogXSpec } from './vega.js';
 
 export interface StudyDoc {
   base: { testAcc: number; testAccNoisy?: number; params: number; flops: number };
@@ -124,32 +124,6 @@ export function studyMarkdown(d: StudyDoc): string {
   return out.join('\n');
 }
 
-/** Horizontal interval plot ("forest plot") of paired differences, in points. */
-function forest(id: string, title: string, items: Array<{ name: string; iv: Interval }>): string {
-  const w = 560,
-    rowH = 22,
-    l = 150,
-    r = 20,
-    t = 30;
-  const h = t + rowH * items.length + 30;
-  const vals = items.flatMap((x) => [x.iv.lo, x.iv.hi, 0]).map((x) => 100 * x);
-  const lo = Math.min(...vals),
-    hi = Math.max(...vals);
-  const span = hi - lo || 1;
-  const X = (v: number) => l + ((100 * v - lo + 0.05 * span) / (1.1 * span)) * (w - l - r);
-  let s = `<text x="${w / 2}" y="18" text-anchor="middle" font-size="13">${esc(title)}</text>`;
-  s += `<line x1="${X(0)}" y1="${t - 5}" x2="${X(0)}" y2="${h - 25}" stroke="#999" stroke-dasharray="4 3"/>`;
-  items.forEach((it, i) => {
-    const y = t + rowH * i + rowH / 2;
-    const c = it.iv.lo > 0 ? '#2ca02c' : it.iv.hi < 0 ? '#d62728' : '#555';
-    s += `<text x="${l - 8}" y="${y + 4}" text-anchor="end" font-size="12">${esc(it.name)}</text>`;
-    s += `<line x1="${X(it.iv.lo)}" y1="${y}" x2="${X(it.iv.hi)}" y2="${y}" stroke="${c}" stroke-width="2"/>`;
-    s += `<circle cx="${X(it.iv.mean)}" cy="${y}" r="4" fill="${c}"/>`;
-  });
-  s += `<text x="${(l + w - r) / 2}" y="${h - 6}" text-anchor="middle" font-size="12">difference in test accuracy (points), 95% interval</text>`;
-  return `<svg id="${id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${s}</svg>`;
-}
-
 function mdToHtml(md: string): string {
   // tables and bullets of studyMarkdown only
   const lines = md.split('\n');
@@ -183,77 +157,102 @@ function mdToHtml(md: string): string {
   return html.join('\n');
 }
 
-export function studyHtml(d: StudyDoc): string {
+export async function studyHtml(d: StudyDoc): Promise<string> {
   const parts: string[] = [];
   parts.push('<h1>Does aura MI prune better, faster and more robustly?</h1>');
   parts.push(
-    `<p>This report compares filter-ranking criteria for structured pruning on one trained CIFAR-10 base model. Every criterion is given the same number of filters to keep in every layer (one allocation, shared), so the only thing that differs is <em>which</em> filters each criterion removes. Accuracy is measured at four budgets: right after pruning, after re-estimating batch-norm statistics on calibration images, after a one-epoch fine-tune and after the recovery fine-tune. Seeds change the calibration sample and the fine-tune order; every difference is paired with the same seed's cell and the same test images, and its 95% bootstrap interval decides the verdict: an interval that covers zero is reported as "no difference". Green intervals are ahead of the reference, red behind, grey no difference. Scoring time and ranking stability (across disjoint calibration samples, sample sizes and input noise) answer the other two claims.</p>`,
+    `<p>This report compares filter-ranking criteria for structured pruning on one trained CIFAR-10 base model (test accuracy ${pt(d.base.testAcc)}%). Every criterion is given the same number of filters to keep in every layer (one allocation, shared), so the only thing that differs is <em>which</em> filters each criterion removes. Accuracy is measured at four budgets: right after pruning, after re-estimating batch-norm statistics on calibration images, after a one-epoch fine-tune and after the recovery fine-tune. Seeds change the calibration sample and the fine-tune order; every difference is paired with the same seed's cell and the same test images, and its 95% bootstrap interval decides the verdict: an interval that covers zero is reported as "no difference". Green intervals are ahead of the reference, red behind, grey no difference. Scoring time and ranking stability (across disjoint calibration samples, sample sizes and input noise) answer the other two claims; the verdicts are at the end.</p>`,
   );
   const main = [...new Set(d.rows.map((r) => r.variant))];
   for (const m of MEASURES) {
     const rows = d.rows.filter((r) => r.measure === m && r.allocation === 'uniform');
     if (!rows.length) continue;
-    const targets = [...new Set(rows.map((r) => r.target))];
+    const targets = [...new Set(rows.map((r) => r.target))].sort((a, b) => a - b);
     parts.push(`<h2>Accuracy ${MEASURE_TEXT[m]}</h2><div class="row">`);
     if (targets.length > 1) {
-      const series: Series[] = main
-        .filter((v) => rows.filter((r) => r.variant === v).length > 1)
-        .map((v) => ({
-          name: v,
-          points: rows
-            .filter((r) => r.variant === v)
-            .map((r) => ({ x: 100 * r.flopsRemoved, y: 100 * r.mean, lo: 100 * (r.mean - r.sd), hi: 100 * (r.mean + r.sd) })),
-        }));
-      if (series.length)
+      const multi = main.filter((v) => rows.filter((r) => r.variant === v).length > 1);
+      if (multi.length)
         parts.push(
-          lineChart(`chart-${m}-flops`, `Test accuracy ${MEASURE_TEXT[m]} (mean +- sd)`, 'FLOPs removed (%)', 'test accuracy (%)', series),
+          await renderChart(
+            `chart-${m}-flops`,
+            lineSpec({
+              title: `Test accuracy ${MEASURE_TEXT[m]} (mean, bars +- sd over seeds)`,
+              x: 'FLOPs removed (%)',
+              y: 'test accuracy (%)',
+              points: rows
+                .filter((r) => multi.includes(r.variant))
+                .map((r) => ({
+                  series: r.variant,
+                  x: 100 * r.flopsRemoved,
+                  y: 100 * r.mean,
+                  lo: 100 * (r.mean - r.sd),
+                  hi: 100 * (r.mean + r.sd),
+                })),
+              reference: { y: 100 * d.base.testAcc, label: 'unpruned base' },
+            }),
+          ),
         );
     }
     for (const t of targets) {
-      const items = rows.filter((r) => r.target === t && r.vsRandom).map((r) => ({ name: r.variant, iv: r.vsRandom! }));
+      const items = rows
+        .filter((r) => r.target === t && r.vsRandom)
+        .map((r) => ({
+          name: r.variant,
+          mean: 100 * r.vsRandom!.mean,
+          lo: 100 * r.vsRandom!.lo,
+          hi: 100 * r.vsRandom!.hi,
+          verdict: r.vsRandom!.verdict,
+        }));
       if (items.length)
-        parts.push(forest(`chart-${m}-diff-${Math.round(100 * t)}`, `vs random, -${Math.round(100 * t)}% FLOPs, ${m}`, items));
+        parts.push(
+          await renderChart(
+            `chart-${m}-diff-${Math.round(100 * t)}`,
+            forestSpec({
+              title: `Difference to random, -${Math.round(100 * t)}% FLOPs, ${m} (95% interval)`,
+              x: 'test accuracy difference (points)',
+              items,
+            }),
+          ),
+        );
     }
     parts.push('</div>');
   }
   if (d.stability.length) {
     parts.push('<h2>Ranking stability</h2><div class="row">');
-    const vs = [...new Set(d.stability.map((r) => r.variant))];
-    const mk = (kind: string, xl: string, scale: number): string =>
-      lineChart(
+    const mk = (kind: string, x: string, scale: number) =>
+      renderChart(
         `chart-stability-${kind}`,
-        `Spearman vs ${xl}`,
-        xl,
-        'Spearman rho',
-        vs.map((v) => ({
-          name: v,
+        lineSpec({
+          title: `Spearman correlation of rankings vs ${x} (95% interval)`,
+          x,
+          y: 'Spearman rho',
           points: d.stability
-            .filter((r) => r.variant === v && r.kind === kind)
-            .map((r) => ({ x: scale * r.param, y: r.spearman.mean, lo: r.spearman.lo, hi: r.spearman.hi })),
-        })),
+            .filter((r) => r.kind === kind)
+            .map((r) => ({ series: r.variant, x: scale * r.param, y: r.spearman.mean, lo: r.spearman.lo, hi: r.spearman.hi })),
+        }),
       );
-    if (d.stability.some((r) => r.kind === 'noise')) parts.push(mk('noise', 'input noise sigma', 1));
-    if (d.stability.some((r) => r.kind === 'size')) parts.push(mk('size', 'calibration images', 10));
+    if (d.stability.some((r) => r.kind === 'noise')) parts.push(await mk('noise', 'input noise sigma', 1));
+    if (d.stability.some((r) => r.kind === 'size')) parts.push(await mk('size', 'calibration images', 10));
     parts.push('</div>');
   }
-  const q = d.rows.filter((r) => r.measure === 'bn' && r.allocation === 'uniform');
-  if (d.costs.length && q.length) {
-    const t = q.map((r) => r.target).sort((a, b) => a - b)[Math.floor(q.length / 2)] ?? q[0].target;
-    const pts = d.costs
-      .map((c, i) => ({ c, i, r: q.find((r) => r.variant === c.variant && r.target === t) }))
-      .filter((x) => x.r && x.c.scoringSeconds.mean > 0);
-    if (pts.length)
-      parts.push(
-        `<h2>Time vs quality</h2>` +
-          lineChart(
-            'chart-time-quality',
-            `Scoring time vs accuracy after BN re-estimation (-${Math.round(100 * t)}% FLOPs)`,
-            'log10 scoring seconds',
-            'test accuracy (%)',
-            pts.map((x) => ({ name: x.c.variant, points: [{ x: Math.log10(x.c.scoringSeconds.mean), y: 100 * x.r!.mean }] })),
-          ),
-      );
-  }
+  const q = d.rows.filter((r) => r.measure === 'bn' && r.allocation === 'uniform' && r.target === 0.5);
+  const items = d.costs
+    .map((c) => ({ c, r: q.find((r) => r.variant === c.variant) }))
+    .filter((x) => x.r && x.c.scoringSeconds.mean > 0)
+    .map((x) => ({ name: x.c.variant, x: x.c.scoringSeconds.mean, y: 100 * x.r!.mean }));
+  if (items.length)
+    parts.push(
+      `<h2>Time vs quality</h2>` +
+        (await renderChart(
+          'chart-time-quality',
+          scatterLogXSpec({
+            title: 'Scoring time vs accuracy after BN re-estimation (-50% FLOPs)',
+            x: 'scoring seconds (log scale)',
+            y: 'test accuracy (%)',
+            items,
+          }),
+        )),
+    );
   parts.push('<h2>Tables and verdicts</h2>');
   parts.push(mdToHtml(studyMarkdown(d)));
   parts.push('<h2>Variants</h2><table><tr><th>variant</th><th>what it is</th></tr>');
@@ -261,6 +260,6 @@ export function studyHtml(d: StudyDoc): string {
   parts.push('</table>');
   parts.push(`<h2>Settings</h2><pre>${esc(JSON.stringify(d.settings, null, 1))}</pre>`);
   const css =
-    'body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}svg.chart{border:1px solid #eee;margin:6px}';
+    'body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}figure.chart{margin:6px;border:1px solid #eee}';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>auraprune study</title><style>${css}</style></head><body>${parts.join('\n')}</body></html>`;
 }

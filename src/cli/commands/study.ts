@@ -202,6 +202,6 @@ export async function writeStudyReport(
   writeFileAtomic(join(out, 'study.json'), JSON.stringify(doc, null, 1));
   writeFileAtomic(join(out, 'study.md'), studyMarkdown(doc) + '\n');
   const path = resolve(join(out, 'report.html'));
-  writeFileAtomic(path, studyHtml(doc));
+  writeFileAtomic(path, await studyHtml(doc));
   return path;
 }
