@@ -100,7 +100,7 @@ describe('experiment grid', NEEDS_CIFAR, () => {
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`file://${html}`);
       assert.deepEqual(errors, []);
-      const ids = await page.$$eval('svg.chart', (els) => els.map((e) => e.id));
+      const ids = await page.$$eval('.chart', (els) => els.map((e) => e.id));
       for (const id of ['chart-acc-flops', 'chart-acc-params', 'chart-scoring-time', 'chart-kept', 'chart-mi-heatmap'])
         assert.ok(ids.includes(id), `chart ${id} present`);
       for (const id of ids) {

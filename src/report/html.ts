@@ -5,7 +5,8 @@
 import type { ResultLine } from '../experiment/grid.js';
 import type { RobustnessRow } from '../experiment/robustness.js';
 import type { InspectData } from '../prune/importance/inspect.js';
-import { barChart, groupedBars, heatmap, image, lineChart, Series } from './svg.js';
+import { groupedBars, heatmap, image } from './svg.js';
+import { lineSpec, renderChart, scatterLogXSpec } from './vega.js';
 
 export interface ReportInput {
   title: string;
@@ -83,16 +84,9 @@ export function summaryParagraph(inp: ReportInput): string {
   return parts.join(' ');
 }
 
-export function buildReport(inp: ReportInput): string {
+export async function buildReport(inp: ReportInput): Promise<string> {
   const cells = summarise(inp.results);
   const criteria = [...new Set(cells.map((c) => c.criterion))];
-  const series = (x: (c: CellSummary) => number): Series[] =>
-    criteria.map((name) => ({
-      name,
-      points: cells
-        .filter((c) => c.criterion === name)
-        .map((c) => ({ x: 100 * x(c), y: 100 * c.testAcc, lo: 100 * c.testLo, hi: 100 * c.testHi })),
-    }));
   const parts: string[] = [];
   parts.push(`<h1>${esc(inp.title)}</h1>`);
   parts.push(`<p id="summary">${esc(summaryParagraph(inp))}</p>`);
@@ -102,22 +96,31 @@ export function buildReport(inp: ReportInput): string {
       `<p>Base model: validation ${pct(inp.base.valAcc)}%, test ${pct(inp.base.testAcc)}%, ${(inp.base.params / 1e6).toFixed(3)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs. Models were chosen by validation accuracy; test accuracy is reported, never used for selection.</p>`,
     );
   parts.push('<h2>Accuracy after fine-tuning</h2><div class="row">');
+  const points = (x: (c: CellSummary) => number) =>
+    cells.map((c) => ({ series: c.criterion, x: 100 * x(c), y: 100 * c.testAcc, lo: 100 * c.testLo, hi: 100 * c.testHi }));
+  const reference = inp.base ? { y: 100 * inp.base.testAcc, label: 'unpruned base' } : undefined;
   parts.push(
-    lineChart(
+    await renderChart(
       'chart-acc-flops',
-      'Test accuracy vs FLOPs removed',
-      'FLOPs removed (%)',
-      'test accuracy (%)',
-      series((c) => c.flopsRemoved),
+      lineSpec({
+        title: 'Test accuracy vs FLOPs removed (bars: min-max over seeds)',
+        x: 'FLOPs removed (%)',
+        y: 'test accuracy (%)',
+        points: points((c) => c.flopsRemoved),
+        reference,
+      }),
     ),
   );
   parts.push(
-    lineChart(
+    await renderChart(
       'chart-acc-params',
-      'Test accuracy vs parameters removed',
-      'parameters removed (%)',
-      'test accuracy (%)',
-      series((c) => c.paramsRemoved),
+      lineSpec({
+        title: 'Test accuracy vs parameters removed',
+        x: 'parameters removed (%)',
+        y: 'test accuracy (%)',
+        points: points((c) => c.paramsRemoved),
+        reference,
+      }),
     ),
   );
   parts.push('</div>');
@@ -131,21 +134,31 @@ export function buildReport(inp: ReportInput): string {
   }
   parts.push('</table>');
   parts.push('<h2>Cost of scoring</h2>');
-  const times = criteria.map((name) => ({ name, value: Math.max(1e-3, cells.filter((c) => c.criterion === name)[0].scoringSeconds) }));
-  parts.push(barChart('chart-scoring-time', 'Scoring time per criterion (log scale)', 'seconds (log)', times, true));
+  parts.push(
+    await renderChart(
+      'chart-scoring-time',
+      scatterLogXSpec({
+        title: 'Scoring time per criterion vs its mean test accuracy',
+        x: 'scoring seconds (log scale)',
+        y: 'mean test accuracy (%)',
+        items: criteria.map((name) => {
+          const mine = cells.filter((c) => c.criterion === name);
+          return { name, x: Math.max(1e-3, mine[0].scoringSeconds), y: (100 * mine.reduce((a, c) => a + c.testAcc, 0)) / mine.length };
+        }),
+      }),
+    ),
+  );
   if (inp.robustness?.length) {
-    const rc = [...new Set(inp.robustness.map((r) => r.criterion))];
     parts.push(`<h2>Ranking stability under noise (${esc(inp.robustness[0].where)})</h2>`);
     parts.push(
-      lineChart(
+      await renderChart(
         'chart-robustness',
-        'Spearman correlation with the noise-free ranking',
-        'noise sigma',
-        'Spearman rho',
-        rc.map((name) => ({
-          name,
-          points: inp.robustness!.filter((r) => r.criterion === name).map((r) => ({ x: r.sigma, y: r.spearman })),
-        })),
+        lineSpec({
+          title: 'Spearman correlation with the noise-free ranking',
+          x: 'noise sigma',
+          y: 'Spearman rho',
+          points: inp.robustness.map((r) => ({ series: r.criterion, x: r.sigma, y: r.spearman })),
+        }),
       ),
     );
   }
@@ -188,21 +201,37 @@ export function buildReport(inp: ReportInput): string {
 }
 
 /** A training run's curves (accuracy and loss per epoch) as a small self-contained page. */
-export function buildTrainingReport(
+export async function buildTrainingReport(
   title: string,
   metrics: Array<{ epoch: number; trainAcc: number; valAcc: number; trainLoss: number; valLoss: number; lr: number; seconds: number }>,
   result?: { testAccuracy?: number; bestEpoch?: number },
   config?: Record<string, unknown>,
-): string {
+): Promise<string> {
   const wall = metrics.reduce((a, m) => a + m.seconds, 0);
-  const acc = lineChart('chart-train-acc', 'Accuracy per epoch', 'epoch', 'accuracy (%)', [
-    { name: 'train (augmented)', points: metrics.map((m) => ({ x: m.epoch, y: 100 * m.trainAcc })) },
-    { name: 'validation', points: metrics.map((m) => ({ x: m.epoch, y: 100 * m.valAcc })) },
-  ]);
-  const loss = lineChart('chart-train-loss', 'Loss per epoch', 'epoch', 'loss', [
-    { name: 'train', points: metrics.map((m) => ({ x: m.epoch, y: m.trainLoss })) },
-    { name: 'validation', points: metrics.map((m) => ({ x: m.epoch, y: m.valLoss })) },
-  ]);
+  const acc = await renderChart(
+    'chart-train-acc',
+    lineSpec({
+      title: 'Accuracy per epoch',
+      x: 'epoch',
+      y: 'accuracy (%)',
+      points: metrics.flatMap((m) => [
+        { series: 'train (augmented)', x: m.epoch, y: 100 * m.trainAcc },
+        { series: 'validation', x: m.epoch, y: 100 * m.valAcc },
+      ]),
+    }),
+  );
+  const loss = await renderChart(
+    'chart-train-loss',
+    lineSpec({
+      title: 'Loss per epoch',
+      x: 'epoch',
+      y: 'loss',
+      points: metrics.flatMap((m) => [
+        { series: 'train', x: m.epoch, y: m.trainLoss },
+        { series: 'validation', x: m.epoch, y: m.valLoss },
+      ]),
+    }),
+  );
   const summary = `<p>${metrics.length} epochs, ${(wall / 60).toFixed(1)} min of training and validation${result?.testAccuracy !== undefined ? `; best epoch ${result.bestEpoch} by validation accuracy, test accuracy ${pct(result.testAccuracy)}% (measured once)` : ''}.</p>`;
   const cfg = config ? `<pre>${esc(JSON.stringify(config, null, 1))}</pre>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title></head><body style="font-family:system-ui,sans-serif;margin:24px"><h1>${esc(title)}</h1>${summary}<div style="display:flex;flex-wrap:wrap;gap:16px">${acc}${loss}</div>${cfg}</body></html>`;

@@ -23,7 +23,7 @@ const line = (criterion: string, target: number, seed: number, testAcc: number):
   keptPerLayer: { c: 4 },
 });
 
-test('the first paragraph names the base accuracy, the best criterion per target, and says when random is as good', () => {
+test('the first paragraph names the base accuracy, the best criterion per target, and says when random is as good', async () => {
   const results = [
     line('aura', 0.5, 1, 0.9),
     line('aura', 0.5, 2, 0.91),
@@ -37,5 +37,5 @@ test('the first paragraph names the base accuracy, the best criterion per target
   assert.match(p, /base model with 92\.00% test accuracy/);
   assert.match(p, /At 50%: aura is best with 90\.50% \(-1\.50 pt against the base\); random \(89\.75%\) is as good as aura here/);
   assert.match(p, /At 70%: aura is best with 85\.00% \(-7\.00 pt against the base\); random reaches 80\.00%\./);
-  assert.match(buildReport({ title: 't', base, results }), /<p id="summary">This report compares 2 filter-selection criteria/);
+  assert.match(await buildReport({ title: 't', base, results }), /<p id="summary">This report compares 2 filter-selection criteria/);
 });

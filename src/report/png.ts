@@ -32,7 +32,7 @@ export async function exportChartPngs(htmlPath: string, outDir: string): Promise
     await page.goto(pathToFileURL(htmlPath).href);
     mkdirSync(outDir, { recursive: true });
     const files: string[] = [];
-    for (const el of await page.$$('svg.chart')) {
+    for (const el of await page.$$('.chart')) {
       const id = await el.getAttribute('id');
       if (!id) continue;
       const f = join(outDir, `${id}.png`);

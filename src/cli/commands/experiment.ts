@@ -52,7 +52,7 @@ export async function resolveBase(base: string) {
 
 export async function writeReport(out: string, title: string, backend: string, pngs = false): Promise<string> {
   const read = (f: string) => (existsSync(join(out, f)) ? JSON.parse(readFileSync(join(out, f), 'utf8')) : undefined);
-  const html = buildReport({
+  const html = await buildReport({
     title,
     base: read('base.json'),
     results: readResults(join(out, 'results.jsonl')),
@@ -211,7 +211,10 @@ export function registerExperiment(program: Command): void {
       const read = (f: string) => (existsSync(join(o.dir, f)) ? JSON.parse(readFileSync(join(o.dir, f), 'utf8')) : undefined);
       const metrics = readJsonLines<Parameters<typeof buildTrainingReport>[1][number]>(join(o.dir, 'metrics.jsonl'));
       const path = resolve(join(o.dir, 'report.html'));
-      writeFileAtomic(path, buildTrainingReport(`auraprune training run: ${o.dir}`, metrics, read('result.json'), read('config.json')));
+      writeFileAtomic(
+        path,
+        await buildTrainingReport(`auraprune training run: ${o.dir}`, metrics, read('result.json'), read('config.json')),
+      );
       if (o.png) await exportChartPngs(path, join(o.dir, 'png'));
       console.log(path);
     });
