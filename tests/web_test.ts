@@ -59,7 +59,18 @@ describe('browser page', missing ? { skip: missing } : NEEDS_CIFAR, () => {
     const nodeAgreement = po.reduce((a, v, i) => a + (v === pp[i] ? 1 : 0), 0) / 200;
     const { url, server } = await serveDir(dir, 0);
     try {
-      const { results: res, errors, browser } = await runPageHeadless(url, { chromium: CHROMIUM, args: CHROMIUM_ARGS, timeoutMs: 240_000 });
+      const files = (name: string) => ['model.json', 'weights.bin'].map((f) => join(dir, 'models', name, f));
+      const {
+        results: res,
+        errors,
+        browser,
+        filesResults,
+      } = await runPageHeadless(url, {
+        chromium: CHROMIUM,
+        args: CHROMIUM_ARGS,
+        timeoutMs: 240_000,
+        files: { original: files('original'), pruned: files('pruned') },
+      });
       const usable = res.results.filter((r) => r.available && !r.error).map((r) => r.backend);
       process.stderr.write(`${browser}: offered ${res.offered.join(', ')}; usable ${usable.join(', ')}\n`);
       for (const b of ['cpu', 'wasm']) {
@@ -75,6 +86,9 @@ describe('browser page', missing ? { skip: missing } : NEEDS_CIFAR, () => {
           `${b} agreement ${r.agreement} vs Node ${nodeAgreement}`,
         );
       }
+      // the same models chosen as files on the page give the same accuracies
+      const cpu = filesResults!.results.find((x) => x.backend === 'cpu')!;
+      for (const m of manifest.models) assert.ok(Math.abs(cpu.models[m.name].accuracy - m.nodeAccuracy) <= 0.005, `files ${m.name}`);
       assert.deepEqual(errors, []);
     } finally {
       server.close();

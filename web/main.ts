@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CIFAR_MEAN, CIFAR_STD } from '../src/data/pipeline.js';
 
@@ -18,6 +19,8 @@ interface ModelEntry {
   flops: number;
   bytes: number;
   nodeAccuracy?: number;
+  /** files chosen by the user (model.json + weights) instead of a URL */
+  files?: File[];
 }
 interface Manifest {
   models: ModelEntry[];
@@ -113,8 +116,34 @@ function gallery(images: Uint8Array, labels: Uint8Array, preds: Record<string, I
   }
 }
 
+/** The user's own two models: model.json + weights files chosen on the page (read locally, never uploaded). */
+function setupFiles(manifest: Manifest) {
+  const pick = (name: string) => document.getElementById(`files-${name}`) as HTMLInputElement;
+  (document.getElementById('run-files') as HTMLButtonElement).onclick = async () => {
+    const chosen = ['original', 'pruned'].map((name) => ({ name, files: Array.from(pick(name).files ?? []) }));
+    if (chosen.some((c) => !c.files.some((f) => f.name.endsWith('.json'))))
+      return status('choose model.json and its weights file(s) for both models');
+    const models: ModelEntry[] = chosen.map((c) => ({
+      name: c.name,
+      url: '',
+      params: 0,
+      flops: 0,
+      bytes: c.files.reduce((a, f) => a + f.size, 0),
+      files: [c.files.find((f) => f.name.endsWith('.json'))!, ...c.files.filter((f) => !f.name.endsWith('.json'))],
+    }));
+    $('gallery').innerHTML = '';
+    delete $('status').dataset.done;
+    await run({ ...manifest, models }).catch((e) => status(`error: ${(e as Error).message}`));
+  };
+}
+
 async function main() {
   const manifest: Manifest = await (await fetch('./data/manifest.json')).json();
+  setupFiles(manifest);
+  await run(manifest);
+}
+
+async function run(manifest: Manifest) {
   const n = manifest.images.n;
   const images = new Uint8Array(await (await fetch(manifest.images.url)).arrayBuffer());
   const labels = new Uint8Array(await (await fetch(manifest.images.labels)).arrayBuffer());
@@ -124,9 +153,9 @@ async function main() {
     'models',
     ['model', 'params', 'MFLOPs', 'bytes', 'Node accuracy %'],
     manifest.models.map((m) => [
-      m.name,
-      m.params.toLocaleString(),
-      (m.flops / 1e6).toFixed(1),
+      m.name + (m.files ? ' (your files)' : ''),
+      m.params ? m.params.toLocaleString() : '-',
+      m.flops ? (m.flops / 1e6).toFixed(1) : '-',
       m.bytes.toLocaleString(),
       m.nodeAccuracy !== undefined ? (100 * m.nodeAccuracy).toFixed(2) : '-',
     ]),
@@ -145,7 +174,7 @@ async function main() {
       const preds: Record<string, Int32Array> = {};
       for (const m of manifest.models) {
         status(`${backend}: ${m.name}`);
-        const model = await tfl.loadLayersModel(m.url);
+        const model = await tfl.loadLayersModel(m.files ? tf.io.browserFiles(m.files) : m.url);
         const p = await predictAll(model, x, n);
         preds[m.name] = p;
         let correct = 0;

@@ -121,8 +121,8 @@ export interface PageResults {
  */
 export async function runPageHeadless(
   url: string,
-  o: { chromium: string; args: string[]; timeoutMs?: number; screenshot?: string },
-): Promise<{ results: PageResults; browser: string; errors: string[] }> {
+  o: { chromium: string; args: string[]; timeoutMs?: number; screenshot?: string; files?: { original: string[]; pruned: string[] } },
+): Promise<{ results: PageResults; browser: string; errors: string[]; filesResults?: PageResults }> {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: o.chromium, args: o.args });
   try {
@@ -135,7 +135,17 @@ export async function runPageHeadless(
     if ((await page.getAttribute('#status', 'data-done')) !== '1') throw new Error(`the page failed: ${await page.textContent('#status')}`);
     const results = JSON.parse((await page.textContent('#results-json'))!) as PageResults;
     if (o.screenshot) await page.screenshot({ path: o.screenshot, fullPage: true });
-    return { results, browser: browser.version(), errors };
+    let filesResults: PageResults | undefined;
+    if (o.files) {
+      // the same comparison from files chosen on the page (read locally by tf.io.browserFiles)
+      await page.click('details summary');
+      await page.setInputFiles('#files-original', o.files.original);
+      await page.setInputFiles('#files-pruned', o.files.pruned);
+      await page.click('#run-files');
+      await page.waitForSelector('#status[data-done]', { timeout: o.timeoutMs ?? 600_000 });
+      filesResults = JSON.parse((await page.textContent('#results-json'))!) as PageResults;
+    }
+    return { results, browser: browser.version(), errors, filesResults };
   } finally {
     await browser.close();
   }
