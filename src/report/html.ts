@@ -206,6 +206,8 @@ export async function buildTrainingReport(
   metrics: Array<{ epoch: number; trainAcc: number; valAcc: number; trainLoss: number; valLoss: number; lr: number; seconds: number }>,
   result?: { testAccuracy?: number; bestEpoch?: number },
   config?: Record<string, unknown>,
+  /** link to the browser comparison page of this run (`auraprune web`), when laid out */
+  webPage?: string,
 ): Promise<string> {
   const wall = metrics.reduce((a, m) => a + m.seconds, 0);
   const acc = await renderChart(
@@ -233,6 +235,9 @@ export async function buildTrainingReport(
     }),
   );
   const summary = `<p>${metrics.length} epochs, ${(wall / 60).toFixed(1)} min of training and validation${result?.testAccuracy !== undefined ? `; best epoch ${result.bestEpoch} by validation accuracy, test accuracy ${pct(result.testAccuracy)}% (measured once)` : ''}.</p>`;
-  const cfg = config ? `<pre>${esc(JSON.stringify(config, null, 1))}</pre>` : '';
+  const cfg =
+    (webPage
+      ? `<p id="web-link">In the browser: <a href="${esc(webPage)}">the original and this model side by side</a> (accuracy, agreement and latency per tfjs backend; serve it with <code>auraprune web</code>).</p>`
+      : '') + (config ? `<pre>${esc(JSON.stringify(config, null, 1))}</pre>` : '');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title></head><body style="font-family:system-ui,sans-serif;margin:24px"><h1>${esc(title)}</h1>${summary}<div style="display:flex;flex-wrap:wrap;gap:16px">${acc}${loss}</div>${cfg}</body></html>`;
 }

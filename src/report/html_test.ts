@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ResultLine } from '../experiment/grid.js';
-import { buildReport, summaryParagraph } from './html.js';
+import { buildReport, buildTrainingReport, summaryParagraph } from './html.js';
 
 const line = (criterion: string, target: number, seed: number, testAcc: number): ResultLine => ({
   key: `${criterion}|${target}|${seed}`,
@@ -38,4 +38,13 @@ test('the first paragraph names the base accuracy, the best criterion per target
   assert.match(p, /At 50%: aura is best with 90\.50% \(-1\.50 pt against the base\); random \(89\.75%\) is as good as aura here/);
   assert.match(p, /At 70%: aura is best with 85\.00% \(-7\.00 pt against the base\); random reaches 80\.00%\./);
   assert.match(await buildReport({ title: 't', base, results }), /<p id="summary">This report compares 2 filter-selection criteria/);
+});
+
+test('a run report links its browser comparison page when one was laid out', async () => {
+  const m = [{ epoch: 1, trainAcc: 0.5, valAcc: 0.5, trainLoss: 1, valLoss: 1, lr: 0.1, seconds: 1 }];
+  assert.match(
+    await buildTrainingReport('t', m, undefined, undefined, 'web/index.html'),
+    /<p id="web-link">In the browser: <a href="web\/index.html">/,
+  );
+  assert.doesNotMatch(await buildTrainingReport('t', m), /web-link/);
 });

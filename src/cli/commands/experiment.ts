@@ -213,7 +213,13 @@ export function registerExperiment(program: Command): void {
       const path = resolve(join(o.dir, 'report.html'));
       writeFileAtomic(
         path,
-        await buildTrainingReport(`auraprune training run: ${o.dir}`, metrics, read('result.json'), read('config.json')),
+        await buildTrainingReport(
+          `auraprune training run: ${o.dir}`,
+          metrics,
+          read('result.json'),
+          read('config.json'),
+          existsSync(join(o.dir, 'web', 'index.html')) ? 'web/index.html' : undefined,
+        ),
       );
       if (o.png) await exportChartPngs(path, join(o.dir, 'png'));
       console.log(path);
