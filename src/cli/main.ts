@@ -69,9 +69,18 @@ bench
   .option('--model <dir>', "also measure on this trained model's real activations (one adjacent layer pair)")
   .option('--per-class <n>', 'calibration images per class for --model', int, 100)
   .option('--mint-pairs <n>', 'filter pairs MINT is timed on (scaled to all pairs)', int, 32)
+  .option(
+    '--mint-published <list>',
+    "time one MINT estimator call at these sample sizes (MINT's own: 2000,6500) and project a VGG-16 layer pair",
+  )
   .option('--data <dir>', 'CIFAR-10 binary folder (with --model)')
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {
+    if (o.mintPublished) {
+      const { benchMintPublished } = await import('./bench/mi.js');
+      for (const r of benchMintPublished(String(o.mintPublished).split(',').map(Number))) console.log(JSON.stringify({ mintPublished: r }));
+      return;
+    }
     console.log(JSON.stringify(await benchMi(o)));
     if (o.model) {
       await setupBackend({});

@@ -225,3 +225,25 @@ export async function benchMiOnModel(
     ratio_mint_over_aura: +(mintAll / tAura).toFixed(1),
   };
 }
+
+/**
+ * One MINT estimator call at the sizes MINT's authors used (n spatial means per filter group, 8
+ * filters per group: VGG-16's 512-filter layers in 64 groups), on Gaussian data (the cost depends on
+ * n and d only), and the projection to the 4,096 calls of one VGG-16 layer pair.
+ */
+export function benchMintPublished(
+  ns: number[],
+  d = 8,
+): Array<{ n: number; d: number; secondsPerCall: number; projectedSecondsPerVggLayerPair: number }> {
+  const rng = new Rng(3);
+  const rows = (n: number, dim: number) => ({ data: Float64Array.from({ length: n * dim }, () => rng.normal()), n, d: dim });
+  return ns.map((n) => {
+    const X = rows(n, d),
+      Y = rows(n, d),
+      Z = rows(n, 1);
+    const t0 = performance.now();
+    mintConditionalMI(X, Y, Z, { seed: 1 });
+    const s = (performance.now() - t0) / 1000;
+    return { n, d, secondsPerCall: s, projectedSecondsPerVggLayerPair: 4096 * s };
+  });
+}
