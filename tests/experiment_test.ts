@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
-import { CifarSplit, loadCifar10 } from '../src/data/cifar10.js';
-import { balancedSample, subset, trainValSplit } from '../src/data/pipeline.js';
+import { balancedSample } from '../src/data/pipeline.js';
 import { ExperimentOptions, readResults, runExperiment } from '../src/experiment/grid.js';
 import { robustness } from '../src/experiment/robustness.js';
 import { spearman } from '../src/eval/ranking.js';
@@ -18,9 +17,8 @@ import { writeReport } from '../src/cli/commands/experiment.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { greyVariance } from './helpers/png.js';
-import { CIFAR_DIR, NEEDS_CIFAR, SMALL_SGD } from './helpers/fixtures.js';
+import { NEEDS_CIFAR, SMALL_SGD, smallSplits } from './helpers/fixtures.js';
 
-const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-exp-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 before(async () => {
@@ -29,21 +27,7 @@ before(async () => {
 });
 
 // loaded on first use, so the file loads (and its tests skip) without CIFAR-10
-let cached: { train: CifarSplit; val: CifarSplit; test: CifarSplit } | null = null;
-function getData() {
-  if (!cached) {
-    const { train, val } = trainValSplit(loadCifar10(DIR, 'train', { limit: 1000 }), 200, 1);
-    cached = {
-      train,
-      val,
-      test: subset(
-        loadCifar10(DIR, 'test', { limit: 300 }),
-        Array.from({ length: 300 }, (_, i) => i),
-      ),
-    };
-  }
-  return cached;
-}
+const getData = () => smallSplits(1000, 200, 300);
 const cfg: TrainConfig = SMALL_SGD;
 const opts: ExperimentOptions = {
   criteria: ['aura', 'l1', 'random'],

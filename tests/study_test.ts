@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
-import { CifarSplit, loadCifar10 } from '../src/data/cifar10.js';
-import { subset, trainValSplit } from '../src/data/pipeline.js';
+import type { CifarSplit } from '../src/data/cifar10.js';
 import { packBits } from '../src/eval/bootstrap.js';
 import { analyseStudy, disjointSamples, noisyCopy, readLines, runStudy, StudyLine, StudyOptions } from '../src/experiment/study.js';
 import { buildModel } from '../src/models/zoo.js';
@@ -18,7 +17,7 @@ import { pruningUnits } from '../src/prune/surgery/graph.js';
 import { studyHtml, studyMarkdown } from '../src/report/study.js';
 import { trainModel } from '../src/train/loop.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { CIFAR_DIR, NEEDS_CIFAR, SMALL_SGD } from './helpers/fixtures.js';
+import { NEEDS_CIFAR, SMALL_SGD, smallSplits } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-study-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,21 +26,7 @@ before(async () => {
   await useBestBackend();
 });
 
-let cached: { train: CifarSplit; val: CifarSplit; test: CifarSplit } | null = null;
-function getData() {
-  if (!cached) {
-    const { train, val } = trainValSplit(loadCifar10(CIFAR_DIR, 'train', { limit: 1200 }), 200, 1);
-    cached = {
-      train,
-      val,
-      test: subset(
-        loadCifar10(CIFAR_DIR, 'test', { limit: 300 }),
-        Array.from({ length: 300 }, (_, i) => i),
-      ),
-    };
-  }
-  return cached;
-}
+const getData = () => smallSplits(1200, 200, 300);
 let baseModel: LayersModel | null = null;
 async function base() {
   baseModel ??= (

@@ -10,6 +10,7 @@ import type { CifarSplit } from '../data/cifar10.js';
 import { evaluate } from '../eval/evaluate.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { Rng } from '../util/rng.js';
+import { SMALL_SGD } from '../../tests/helpers/fixtures.js';
 import { logitsView } from './logits.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'auraprune-logits-'));
@@ -46,20 +47,7 @@ function net(head: 'logits' | 'softmax-layer' | 'softmax-activation'): tfl.Layer
   return tfl.model({ inputs: x, outputs: y });
 }
 
-const cfg: TrainConfig = {
-  epochs: 1,
-  batch: 32,
-  lr: 0.05,
-  schedule: 'constant',
-  warmupEpochs: 0,
-  weightDecay: 5e-4,
-  decay: 'l2',
-  momentum: 0.9,
-  nesterov: true,
-  labelSmoothing: 0,
-  seed: 3,
-  augment: { pad: 0, flip: false },
-};
+const cfg: TrainConfig = { ...SMALL_SGD, lr: 0.05, schedule: 'constant', seed: 3, augment: { pad: 0, flip: false } };
 const data = { train: synthetic(256, 1), val: synthetic(64, 2) };
 
 test('a model ending in softmax (a layer or an activation) trains exactly as the same model without it', async () => {

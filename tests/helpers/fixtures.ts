@@ -1,8 +1,8 @@
 /** Shared test fixtures: where the real CIFAR-10 lives, and models with non-trivial BN statistics. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { cacheDir, CifarSplit } from '../../src/data/cifar10.js';
-import { fillBatch } from '../../src/data/pipeline.js';
+import { cacheDir, CifarSplit, loadCifar10 } from '../../src/data/cifar10.js';
+import { fillBatch, trainValSplit } from '../../src/data/pipeline.js';
 import type { TrainConfig } from '../../src/train/loop.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -68,3 +68,25 @@ export const SMALL_SGD: TrainConfig = {
   seed: 1,
   augment: { pad: 4, flip: true },
 };
+
+const splitCache = new Map<string, { train: CifarSplit; val: CifarSplit; test: CifarSplit }>();
+/**
+ * Small real splits for grid tests (loaded on first use, so a file without CIFAR-10 still loads and its
+ * tests skip): the first `trainLimit` training records minus a stratified `valSize` validation split,
+ * and the first `testN` test images.
+ */
+export function smallSplits(trainLimit: number, valSize: number, testN: number): { train: CifarSplit; val: CifarSplit; test: CifarSplit } {
+  const key = `${trainLimit}/${valSize}/${testN}`;
+  if (!splitCache.has(key)) {
+    const { train, val } = trainValSplit(loadCifar10(CIFAR_DIR, 'train', { limit: trainLimit }), valSize, 1);
+    splitCache.set(key, { train, val, test: loadCifar10(CIFAR_DIR, 'test', { limit: testN }) });
+  }
+  return splitCache.get(key)!;
+}
+
+/** Largest |a - b| / (1 + |a|) over two equally long arrays (the equivalence tests' measure). */
+export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / (1 + Math.abs(a[i])));
+  return d;
+}

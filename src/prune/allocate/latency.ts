@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CostModel } from '../select/cost.js';
+import { CostModel, unitMaps } from '../select/cost.js';
 import type { PruningUnit } from '../surgery/graph.js';
 
 export interface LatencyTable {
@@ -75,13 +75,7 @@ function alone(layer: tfl.layers.Layer): LayersModel {
 export function measureLatency(model: LayersModel, units: PruningUnit[], o: { batch?: number; repeats?: number } = {}): LatencyTable {
   const batch = o.batch ?? 1,
     repeats = o.repeats ?? 7;
-  const outOf = new Map<string, number>(),
-    inOf = new Map<string, number>();
-  units.forEach((u, k) => {
-    outOf.set(u.conv, k);
-    u.followers.forEach((f) => outOf.set(f, k));
-    inOf.set(u.consumer, k);
-  });
+  const { outOf, inOf } = unitMaps(units);
   const run = (m: LayersModel) => {
     const x = tf.zeros([batch, ...(m.inputs[0].shape.slice(1) as number[])]);
     const t = timeIt(() => m.predict(x) as tf.Tensor, repeats);

@@ -22,8 +22,11 @@ export interface CostModel {
   count(kept: ArrayLike<number>): { params: number; flops: number; latency?: number };
 }
 
-export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
-  const c = countComplexity(model);
+/**
+ * Which unit's kept filters scale each layer: `outOf` a layer whose output channels are a unit's
+ * filters (the conv and its followers), `inOf` a layer whose input channels are (the consumer).
+ */
+export function unitMaps(units: PruningUnit[]): { outOf: Map<string, number>; inOf: Map<string, number> } {
   const outOf = new Map<string, number>(),
     inOf = new Map<string, number>();
   units.forEach((u, k) => {
@@ -31,6 +34,12 @@ export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
     u.followers.forEach((f) => outOf.set(f, k));
     inOf.set(u.consumer, k);
   });
+  return { outOf, inOf };
+}
+
+export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
+  const c = countComplexity(model);
+  const { outOf, inOf } = unitMaps(units);
   const terms: Term[] = [];
   for (const l of c.layers) {
     if (l.params === 0 && l.flops === 0) continue;

@@ -5,7 +5,7 @@ import { setFallbackLogger, useBestBackend } from '../../engine/backend/index.js
 import { buildModel } from '../../models/zoo.js';
 import { countComplexity } from '../../eval/complexity.js';
 import { foldBatchNorm } from './fold_bn.js';
-import { randomiseBn } from '../../../tests/helpers/fixtures.js';
+import { maxRelDiff, randomiseBn } from '../../../tests/helpers/fixtures.js';
 
 before(async () => {
   setFallbackLogger(() => {});
@@ -25,8 +25,7 @@ for (const [name, width] of [
     const x = tf.randomNormal([4, 32, 32, 3], 0, 1, 'float32', 5);
     const a = (m.predict(x) as tf.Tensor).dataSync(),
       b = (f.predict(x) as tf.Tensor).dataSync();
-    let d = 0;
-    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / (1 + Math.abs(a[i])));
+    const d = maxRelDiff(a, b);
     assert.ok(d < 1e-4, `max relative difference ${d}`);
     assert.equal(f.layers.length, m.layers.length - folded.length);
     assert.ok(folded.length > 0);
@@ -55,8 +54,7 @@ test('conv -> max-pool -> BN folds only when every BN multiplier is non-negative
   const x = tf.randomNormal([4, 32, 32, 3], 0, 1, 'float32', 5);
   const a = (m.predict(x) as tf.Tensor).dataSync(),
     b = (f.predict(x) as tf.Tensor).dataSync();
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / (1 + Math.abs(a[i])));
+  const d = maxRelDiff(a, b);
   assert.ok(d < 1e-4, `max relative difference ${d}`);
   for (const l of bns.slice(1)) {
     const afterPool = m.getLayer(l.name).inboundNodes[0].inboundLayers[0].getClassName() === 'MaxPooling2D';
