@@ -76,6 +76,91 @@ export function readResults(path: string): ResultLine[] {
 
 export const cellKey = (c: string, t: number, seed: number) => `${c}|${t}|${seed}`;
 
+export interface CellSpec {
+  criterion: string;
+  target: number;
+  seed: number;
+}
+
+type Data = { train: CifarSplit; val: CifarSplit; test: CifarSplit };
+
+const scorePath = (out: string, criterion: string, seed: number) => join(out, 'scores', `${criterion}-s${seed}.json`);
+
+/** Scores of `criteria` for `seed`, cached in out/scores (missing ones from one shared activation pass). */
+export async function ensureScores(
+  base: LayersModel,
+  data: Data,
+  out: string,
+  o: ExperimentOptions,
+  seed: number,
+  criteria: string[],
+): Promise<void> {
+  mkdirSync(join(out, 'scores'), { recursive: true });
+  const pending = criteria.filter((c) => !existsSync(scorePath(out, c, seed)));
+  if (!pending.length) return;
+  const res = await scoreModel(base, balancedSample(data.train, o.perClass, seed), pending, {
+    ...o.scoring,
+    where: o.where,
+    seed,
+    quiet: o.quiet,
+  });
+  for (const r of res)
+    writeFileAtomic(scorePath(out, r.criterion, seed), JSON.stringify(toScoresFile(r, { perClass: o.perClass, where: o.where, seed })));
+}
+
+/** One cell: prune with the cached scores, evaluate raw and after BN re-estimation, fine-tune, evaluate. */
+export async function runCell(base: LayersModel, data: Data, out: string, o: ExperimentOptions, cell: CellSpec): Promise<ResultLine> {
+  const { criterion, target, seed } = cell;
+  await ensureScores(base, data, out, o, seed, [criterion]);
+  const scores: ScoresFile = JSON.parse(readFileSync(scorePath(out, criterion, seed), 'utf8'));
+  const { model: pruned, report } = await pruneWithScores(
+    base,
+    scores,
+    { by: o.by, fraction: target },
+    { maxRemove: o.maxRemove, normalize: o.normalize, allocation: o.allocation ?? 'uniform' },
+  );
+  const testAccRaw = evaluate(pruned, data.test).accuracy;
+  const calib = balancedSample(data.train, o.perClass, seed);
+  if ((o.recalBatches ?? 4) > 0) recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches ?? 4, batch: Math.min(256, calib.n), seed });
+  const testAccRecalBn = evaluate(pruned, data.test).accuracy;
+  const valAccPruned = evaluate(pruned, data.val).accuracy;
+  const t0 = performance.now();
+  const cellDir = join(out, 'cells', `${criterion}-${target}-s${seed}`);
+  const ftData =
+    o.finetuneImages && o.finetuneImages < data.train.n
+      ? {
+          ...data,
+          train: subset(
+            data.train,
+            new Rng(seed).shuffle(Int32Array.from({ length: data.train.n }, (_, i) => i)).subarray(0, o.finetuneImages),
+          ),
+        }
+      : data;
+  const ft = await trainModel(pruned, { ...o.finetune, seed }, ftData, cellDir, { resume: true, quiet: true });
+  return {
+    key: cellKey(criterion, target, seed),
+    criterion,
+    target,
+    by: o.by,
+    seed,
+    params: report.pruned.params,
+    flops: report.pruned.flops,
+    paramsRemoved: report.achieved.params,
+    flopsRemoved: report.achieved.flops,
+    valAccPruned,
+    testAccRaw,
+    testAccRecalBn,
+    allocation: report.allocation,
+    valAcc: ft.bestValAcc,
+    testAcc: ft.test!.accuracy,
+    bestEpoch: ft.bestEpoch,
+    scoringSeconds: scores.scoringSeconds,
+    activationSeconds: scores.activationSeconds,
+    finetuneSeconds: (performance.now() - t0) / 1000,
+    keptPerLayer: Object.fromEntries(report.units.map((u) => [u.conv, u.kept.length])),
+  };
+}
+
 export async function runExperiment(
   base: LayersModel,
   data: { train: CifarSplit; val: CifarSplit; test: CifarSplit },
@@ -107,19 +192,14 @@ export async function runExperiment(
   let finished = cells.filter((c) => done.has(cellKey(c.criterion, c.target, c.seed))).length;
   let newCells = 0;
   for (const seed of o.seeds) {
-    // scores for this seed: cached per criterion, missing ones from one shared activation pass
-    const scorePath = (c: string) => join(out, 'scores', `${c}-s${seed}.json`);
-    const pending = o.criteria.filter((c) => !existsSync(scorePath(c)) && o.targets.some((t) => !done.has(cellKey(c, t, seed))));
-    if (pending.length) {
-      const res = await scoreModel(base, balancedSample(data.train, o.perClass, seed), pending, {
-        ...o.scoring,
-        where: o.where,
-        seed,
-        quiet: o.quiet,
-      });
-      for (const r of res)
-        writeFileAtomic(scorePath(r.criterion), JSON.stringify(toScoresFile(r, { perClass: o.perClass, where: o.where, seed })));
-    }
+    await ensureScores(
+      base,
+      data,
+      out,
+      o,
+      seed,
+      o.criteria.filter((c) => o.targets.some((t) => !done.has(cellKey(c, t, seed)))),
+    );
     for (const criterion of o.criteria) {
       for (const target of o.targets) {
         const key = cellKey(criterion, target, seed);
@@ -127,54 +207,7 @@ export async function runExperiment(
         if (o.stopAfterCells !== undefined && newCells >= o.stopAfterCells)
           return { results: readResults(resultsPath), newCells, complete: false };
         bar?.update(finished, `${criterion} ${o.by} -${target} seed ${seed}`);
-        const scores: ScoresFile = JSON.parse(readFileSync(scorePath(criterion), 'utf8'));
-        const { model: pruned, report } = await pruneWithScores(
-          base,
-          scores,
-          { by: o.by, fraction: target },
-          { maxRemove: o.maxRemove, normalize: o.normalize, allocation: o.allocation ?? 'uniform' },
-        );
-        const testAccRaw = evaluate(pruned, data.test).accuracy;
-        const calib = balancedSample(data.train, o.perClass, seed);
-        if ((o.recalBatches ?? 4) > 0)
-          recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches ?? 4, batch: Math.min(256, calib.n), seed });
-        const testAccRecalBn = evaluate(pruned, data.test).accuracy;
-        const valAccPruned = evaluate(pruned, data.val).accuracy;
-        const t0 = performance.now();
-        const cellDir = join(out, 'cells', `${criterion}-${target}-s${seed}`);
-        const ftData =
-          o.finetuneImages && o.finetuneImages < data.train.n
-            ? {
-                ...data,
-                train: subset(
-                  data.train,
-                  new Rng(seed).shuffle(Int32Array.from({ length: data.train.n }, (_, i) => i)).subarray(0, o.finetuneImages),
-                ),
-              }
-            : data;
-        const ft = await trainModel(pruned, { ...o.finetune, seed }, ftData, cellDir, { resume: true, quiet: true });
-        const line: ResultLine = {
-          key,
-          criterion,
-          target,
-          by: o.by,
-          seed,
-          params: report.pruned.params,
-          flops: report.pruned.flops,
-          paramsRemoved: report.achieved.params,
-          flopsRemoved: report.achieved.flops,
-          valAccPruned,
-          testAccRaw,
-          testAccRecalBn,
-          allocation: report.allocation,
-          valAcc: ft.bestValAcc,
-          testAcc: ft.test!.accuracy,
-          bestEpoch: ft.bestEpoch,
-          scoringSeconds: scores.scoringSeconds,
-          activationSeconds: scores.activationSeconds,
-          finetuneSeconds: (performance.now() - t0) / 1000,
-          keptPerLayer: Object.fromEntries(report.units.map((u) => [u.conv, u.kept.length])),
-        };
+        const line = await runCell(base, data, out, o, { criterion, target, seed });
         appendFileSync(resultsPath, JSON.stringify(line) + '\n');
         done.add(key);
         newCells++;

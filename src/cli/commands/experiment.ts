@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { balancedSample, subset } from '../../data/pipeline.js';
 import { readResults, runExperiment } from '../../experiment/grid.js';
+import { runExperimentOnQueue, startWorker } from '../../experiment/queue.js';
 import { robustness } from '../../experiment/robustness.js';
 import { loadCifarModel } from '../../models/io.js';
 import { buildModel } from '../../models/zoo.js';
@@ -116,6 +117,7 @@ export function registerExperiment(program: Command): void {
     .option('--recalibrate-bn <n>', 'batch-norm re-estimation batches after surgery (0: off)', int, 4)
     .option('--png', 'also export the charts as PNG (needs chromium + playwright-core)')
     .option('--out <dir>', 'experiment directory', 'exp/run')
+    .option('--queue <url>', 'run the cells on BullMQ workers (`auraprune worker --queue URL`) via redis://HOST:PORT; paths must be shared')
     .action(async (o) => {
       const backend = await setupBackend(o);
       if (o.allocation === 'sensitivity')
@@ -161,7 +163,24 @@ export function registerExperiment(program: Command): void {
         },
       );
       const t0 = performance.now();
-      await runExperiment(b.model, data, o.out, opts).finally(release);
+      if (o.queue) {
+        // cells run on workers; this process writes results.jsonl and the report as they arrive
+        const modelDir = existsSync(join(o.base, 'best', 'model.json')) ? join(o.base, 'best') : o.base;
+        const r = await runExperimentOnQueue(
+          o.queue,
+          {
+            out: o.out,
+            baseDir: modelDir,
+            data: { dataDir: data.dir, valSize: data.val.n, seed: b.seed ?? o.seed, trainLimit: b.trainLimit },
+            options: { ...opts, quiet: true },
+          },
+          {
+            onLine: (l) => process.stderr.write(`cell ${l.key}: test ${(100 * l.testAcc).toFixed(2)}%\n`),
+            onFailed: (k, e) => process.stderr.write(`cell ${k} failed after its retries: ${e}\n`),
+          },
+        ).finally(release);
+        if (r.failed.length) process.exitCode = 1;
+      } else await runExperiment(b.model, data, o.out, opts).finally(release);
       const path = await writeReport(o.out, `auraprune experiment: ${o.base}`, backend, o.png);
       console.log(table(o.out));
       console.log(`report: ${path} (${((performance.now() - t0) / 60000).toFixed(1)} min)`);
@@ -223,6 +242,26 @@ export function registerExperiment(program: Command): void {
       );
       if (o.png) await exportChartPngs(path, join(o.dir, 'png'));
       console.log(path);
+    });
+
+  program
+    .command('worker')
+    .description('run experiment cells from a BullMQ queue (any number of workers, on any machine sharing the paths)')
+    .requiredOption('--queue <url>', 'redis://HOST:PORT')
+    .option('--concurrency <n>', 'cells at once in this process', int, 1)
+    .option('--threads <n>', 'libtorch threads', int)
+    .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+    .action(async (o) => {
+      await setupBackend(o);
+      const w = startWorker(o.queue, {
+        concurrency: o.concurrency,
+        log: (s) => process.stderr.write(`${new Date().toISOString()} ${s}\n`),
+      });
+      process.stderr.write(`worker on ${o.queue}; Ctrl-C stops it (a cell in progress is taken over by another worker)\n`);
+      const stop = () => void w.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await new Promise(() => {});
     });
 
   program

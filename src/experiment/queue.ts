@@ -1,0 +1,150 @@
+/**
+ * Experiment cells as jobs on BullMQ over Redis, so one grid can use several machines
+ * (`auraprune experiment ... --queue redis://HOST:PORT` and `auraprune worker --queue ...`).
+ *
+ * - The submitting side enqueues the cells results.jsonl does not hold yet. A job's id is the
+ *   directory's settings hash plus the cell key, so a rerun (or a second submitter) adds nothing twice.
+ * - A worker runs a cell exactly as a local run does (grid.ts `runCell`) and returns its result line;
+ *   the submitter writes results.jsonl (and the report) as results arrive. Workers read the base model
+ *   and write scores and fine-tune checkpoints under the experiment directory, so they need the same
+ *   paths (a shared filesystem); a cell restarted on another worker resumes from its checkpoint there.
+ * - Failures use the engine's own mechanisms: a worker that dies leaves a stalled job that another
+ *   worker takes over; errors are retried with exponential backoff; a cell failing `attempts` times is
+ *   reported with its error instead of being retried forever.
+ */
+import { appendFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { loadData } from '../data/splits.js';
+import { loadCifarModel } from '../models/io.js';
+import { repairJsonLines } from '../util/jsonl.js';
+import { settingsHash } from '../util/rundir.js';
+import { cellKey, CellSpec, ExperimentOptions, ResultLine, runCell } from './grid.js';
+
+export const QUEUE_NAME = 'auraprune-cells';
+
+/** Where a worker finds the submitter's data split (the base run's settings). */
+export interface DataSpec {
+  dataDir?: string;
+  valSize: number;
+  seed: number;
+  trainLimit?: number;
+}
+
+export interface CellJob {
+  out: string;
+  baseDir: string;
+  data: DataSpec;
+  options: ExperimentOptions;
+  cell: CellSpec;
+}
+
+/** ioredis connection options from redis://[:password@]host:port[/db]. */
+export function connectionFrom(url: string): { host: string; port: number; password?: string; db?: number; maxRetriesPerRequest: null } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`--queue ${url}: expected redis://HOST:PORT`);
+  }
+  if (u.protocol !== 'redis:') throw new Error(`--queue ${url}: expected redis://HOST:PORT`);
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: Number(u.port || 6379),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
+    maxRetriesPerRequest: null,
+  };
+}
+
+/**
+ * Enqueues the grid's missing cells and waits for them; result lines are appended to results.jsonl
+ * as they arrive. Returns the cells that failed for good, with their errors.
+ */
+export async function runExperimentOnQueue(
+  url: string,
+  job: Omit<CellJob, 'cell'>,
+  o: { attempts?: number; backoffMs?: number; onLine?: (l: ResultLine) => void; onFailed?: (key: string, error: string) => void } = {},
+): Promise<{ newCells: number; failed: Array<{ key: string; error: string }> }> {
+  const connection = connectionFrom(url);
+  const out = resolve(job.out);
+  const resultsPath = resolve(out, 'results.jsonl');
+  const done = new Set(repairJsonLines<ResultLine>(resultsPath).map((r) => r.key));
+  const opts = job.options;
+  const cells = opts.seeds.flatMap((seed) =>
+    opts.criteria.flatMap((criterion) => opts.targets.map((target) => ({ criterion, target, seed }))),
+  );
+  const missing = cells.filter((c) => !done.has(cellKey(c.criterion, c.target, c.seed)));
+  const queue = new Queue(QUEUE_NAME, { connection });
+  const events = new QueueEvents(QUEUE_NAME, { connection });
+  // cells of one directory with one set of settings share an id prefix: resubmitting adds nothing
+  const prefix = settingsHash({
+    out,
+    baseDir: resolve(job.baseDir),
+    data: job.data,
+    options: { ...opts, criteria: [], targets: [], seeds: [] },
+  });
+  const failed: Array<{ key: string; error: string }> = [];
+  let newCells = 0;
+  try {
+    await events.waitUntilReady();
+    const jobs = await Promise.all(
+      missing.map((cell) =>
+        queue.add('cell', { ...job, out, baseDir: resolve(job.baseDir), cell } satisfies CellJob, {
+          jobId: `${prefix}-${cellKey(cell.criterion, cell.target, cell.seed).replace(/[|:]/g, '_')}`,
+          attempts: o.attempts ?? 3,
+          backoff: { type: 'exponential', delay: o.backoffMs ?? 10_000 },
+          removeOnComplete: { age: 7 * 86400 },
+          removeOnFail: { age: 7 * 86400 },
+        }),
+      ),
+    );
+    await Promise.all(
+      jobs.map(async (j, i) => {
+        const key = cellKey(missing[i].criterion, missing[i].target, missing[i].seed);
+        try {
+          const line = (await j.waitUntilFinished(events)) as ResultLine;
+          // the submitter (holding the directory's lock) is the only writer of results.jsonl
+          if (!done.has(line.key)) {
+            appendFileSync(resultsPath, JSON.stringify(line) + '\n');
+            done.add(line.key);
+            newCells++;
+          }
+          o.onLine?.(line);
+        } catch (e) {
+          failed.push({ key, error: (e as Error).message });
+          o.onFailed?.(key, (e as Error).message);
+        }
+      }),
+    );
+  } finally {
+    await events.close();
+    await queue.close();
+  }
+  return { newCells, failed };
+}
+
+/** A worker: runs cells from the queue until closed. Models and data are cached per base and split. */
+export function startWorker(
+  url: string,
+  o: { concurrency?: number; log?: (s: string) => void } = {},
+): { close: () => Promise<void>; worker: Worker } {
+  const connection = connectionFrom(url);
+  const models = new Map<string, Promise<LayersModel>>();
+  const splits = new Map<string, ReturnType<typeof loadData>>();
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (job: Job<CellJob>) => {
+      const { baseDir, data, out, options, cell } = job.data;
+      if (!models.has(baseDir)) models.set(baseDir, loadCifarModel(baseDir));
+      const dk = JSON.stringify(data);
+      if (!splits.has(dk)) splits.set(dk, loadData(data.dataDir, data.valSize, data.seed, data.trainLimit));
+      const [base, split] = await Promise.all([models.get(baseDir)!, splits.get(dk)!]);
+      o.log?.(`cell ${cellKey(cell.criterion, cell.target, cell.seed)} of ${out} (attempt ${job.attemptsMade + 1})`);
+      return runCell(base, split, out, { ...options, quiet: true }, cell);
+    },
+    { connection, concurrency: o.concurrency ?? 1 },
+  );
+  return { worker, close: () => worker.close() };
+}
