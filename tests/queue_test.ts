@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
 import { loadData } from '../src/data/splits.js';
 import { ExperimentOptions, readResults, runExperiment } from '../src/experiment/grid.js';
-import { runExperimentOnQueue, startWorker } from '../src/experiment/queue.js';
+import { runExperimentOnQueue, runStudyOnQueue, startWorker } from '../src/experiment/queue.js';
+import { readLines, runStudy, StudyLine, StudyOptions } from '../src/experiment/study.js';
 import { saveModel } from '../src/models/io.js';
 import { buildModel } from '../src/models/zoo.js';
 import { trainModel } from '../src/train/loop.js';
@@ -96,6 +97,42 @@ describe(
         );
         assert.equal(bad.failed.length, 1);
         assert.match(bad.failed[0].error, /cannot remove 99\.5% of flops/);
+        // a small study through the queue equals the same study run locally
+        const studyOpts: StudyOptions = {
+          settings: {
+            perClass: 5,
+            levels: 8,
+            where: 'relu',
+            by: 'flops',
+            maxRemove: 0.9,
+            recalBatches: 1,
+            epoch: { ...SMALL_SGD, epochs: 1 },
+            full: { ...SMALL_SGD, epochs: 1 },
+            sensitivityCriterion: 'l1',
+            noisySigma: 0.02,
+          },
+          seeds: [1],
+          stages: [{ budget: 'none', variants: ['aura', 'l1'], targets: [0.4], allocations: ['uniform'] }],
+          quiet: true,
+        };
+        await runStudy(base, data, join(tmp, 'study-local'), studyOpts);
+        const sq = await runStudyOnQueue(
+          url,
+          { out: join(tmp, 'study-queued'), baseDir, data: spec, options: studyOpts },
+          { base, split: data },
+        );
+        assert.deepEqual(sq.failed, []);
+        assert.equal(sq.newCells, 2);
+        const stripS = (l: StudyLine) => ({ ...l, scoringSeconds: 0, activationSeconds: 0 });
+        const byKey = (a: StudyLine, b: StudyLine) => a.key.localeCompare(b.key);
+        assert.deepEqual(
+          readLines<StudyLine>(join(tmp, 'study-queued', 'results.jsonl'))
+            .map(stripS)
+            .sort(byKey),
+          readLines<StudyLine>(join(tmp, 'study-local', 'results.jsonl'))
+            .map(stripS)
+            .sort(byKey),
+        );
       } finally {
         await w.close();
       }

@@ -1,6 +1,6 @@
 /**
- * Experiment cells as jobs on BullMQ over Redis, so one grid can use several machines
- * (`auraprune experiment ... --queue redis://HOST:PORT` and `auraprune worker --queue ...`).
+ * Experiment and study cells as jobs on BullMQ over Redis, so one grid can use several machines
+ * (`auraprune experiment|study ... --queue redis://HOST:PORT` and `auraprune worker --queue ...`).
  *
  * - The submitting side enqueues the cells results.jsonl does not hold yet. A job's id is the
  *   directory's settings hash plus the cell key, so a rerun (or a second submitter) adds nothing twice.
@@ -12,8 +12,8 @@
  *   worker takes over; errors are retried with exponential backoff; a cell failing `attempts` times is
  *   reported with its error instead of being retried forever.
  */
-import { appendFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Job, Queue, QueueEvents, Worker } from 'bullmq';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadData } from '../data/splits.js';
@@ -21,6 +21,18 @@ import { loadCifarModel } from '../models/io.js';
 import { repairJsonLines } from '../util/jsonl.js';
 import { settingsHash } from '../util/rundir.js';
 import { cellKey, CellSpec, ExperimentOptions, ResultLine, runCell } from './grid.js';
+import {
+  noisyCopy,
+  prepareStudy,
+  runStability,
+  runStudyCell,
+  StudyCell,
+  studyCells,
+  studyKey,
+  StudyLine,
+  StudyOptions,
+  StudySettings,
+} from './study.js';
 
 export const QUEUE_NAME = 'auraprune-cells';
 
@@ -33,11 +45,22 @@ export interface DataSpec {
 }
 
 export interface CellJob {
+  kind?: 'experiment';
   out: string;
   baseDir: string;
   data: DataSpec;
   options: ExperimentOptions;
   cell: CellSpec;
+}
+
+/** A study cell (study.ts): the directory's allocations.json holds the shared counts. */
+export interface StudyCellJob {
+  kind: 'study';
+  out: string;
+  baseDir: string;
+  data: DataSpec;
+  settings: StudySettings;
+  cell: StudyCell;
 }
 
 /** ioredis connection options from redis://[:password@]host:port[/db]. */
@@ -125,6 +148,75 @@ export async function runExperimentOnQueue(
   return { newCells, failed };
 }
 
+/**
+ * The study's missing cells on the queue (the submitter prepares base.json and the shared allocations
+ * first, and runs the stability part itself afterwards); lines are appended as they arrive.
+ */
+export async function runStudyOnQueue(
+  url: string,
+  job: { out: string; baseDir: string; data: DataSpec; options: StudyOptions },
+  local: { base: LayersModel; split: Awaited<ReturnType<typeof loadData>> },
+  o: { attempts?: number; backoffMs?: number; onLine?: (l: StudyLine) => void; onFailed?: (key: string, error: string) => void } = {},
+): Promise<{ newCells: number; failed: Array<{ key: string; error: string }> }> {
+  const connection = connectionFrom(url);
+  const out = resolve(job.out);
+  const resultsPath = resolve(out, 'results.jsonl');
+  const done = new Set(repairJsonLines<StudyLine>(resultsPath).map((r) => r.key));
+  await prepareStudy(local.base, local.split, out, job.options);
+  const missing = studyCells(job.options).filter(([k]) => !done.has(k));
+  const queue = new Queue(QUEUE_NAME, { connection });
+  const events = new QueueEvents(QUEUE_NAME, { connection });
+  const prefix = settingsHash({ out, baseDir: resolve(job.baseDir), data: job.data, settings: job.options.settings });
+  const failed: Array<{ key: string; error: string }> = [];
+  let newCells = 0;
+  try {
+    await events.waitUntilReady();
+    const jobs = await Promise.all(
+      missing.map(([key, cell], i) =>
+        queue.add(
+          'study-cell',
+          {
+            kind: 'study',
+            out,
+            baseDir: resolve(job.baseDir),
+            data: job.data,
+            settings: job.options.settings,
+            cell,
+          } satisfies StudyCellJob,
+          // the plan's order is its priority
+          {
+            jobId: `${prefix}-${key.replace(/[|:]/g, '_')}`,
+            priority: Math.min(2_000_000, i + 1),
+            attempts: o.attempts ?? 3,
+            backoff: { type: 'exponential', delay: o.backoffMs ?? 10_000 },
+          },
+        ),
+      ),
+    );
+    await Promise.all(
+      jobs.map(async (j, i) => {
+        try {
+          const line = (await j.waitUntilFinished(events)) as StudyLine;
+          if (!done.has(line.key)) {
+            appendFileSync(resultsPath, JSON.stringify(line) + '\n');
+            done.add(line.key);
+            newCells++;
+          }
+          o.onLine?.(line);
+        } catch (e) {
+          failed.push({ key: missing[i][0], error: (e as Error).message });
+          o.onFailed?.(missing[i][0], (e as Error).message);
+        }
+      }),
+    );
+  } finally {
+    await events.close();
+    await queue.close();
+  }
+  if (job.options.stability) await runStability(local.base, local.split, out, job.options);
+  return { newCells, failed };
+}
+
 /** A worker: runs cells from the queue until closed. Models and data are cached per base and split. */
 export function startWorker(
   url: string,
@@ -133,14 +225,26 @@ export function startWorker(
   const connection = connectionFrom(url);
   const models = new Map<string, Promise<LayersModel>>();
   const splits = new Map<string, ReturnType<typeof loadData>>();
+  const noisy = new Map<string, ReturnType<typeof noisyCopy>>();
   const worker = new Worker(
     QUEUE_NAME,
-    async (job: Job<CellJob>) => {
-      const { baseDir, data, out, options, cell } = job.data;
+    async (job: Job<CellJob | StudyCellJob>) => {
+      const { baseDir, data, out } = job.data;
       if (!models.has(baseDir)) models.set(baseDir, loadCifarModel(baseDir));
       const dk = JSON.stringify(data);
       if (!splits.has(dk)) splits.set(dk, loadData(data.dataDir, data.valSize, data.seed, data.trainLimit));
       const [base, split] = await Promise.all([models.get(baseDir)!, splits.get(dk)!]);
+      if (job.data.kind === 'study') {
+        const { settings, cell } = job.data;
+        o.log?.(
+          `study cell ${studyKey(cell.budget, cell.allocation, cell.variant, cell.target, cell.seed)} of ${out} (attempt ${job.attemptsMade + 1})`,
+        );
+        const counts = JSON.parse(readFileSync(join(out, 'allocations.json'), 'utf8')) as Record<string, number[]>;
+        const nk = `${dk}|${settings.noisySigma}`;
+        if (!noisy.has(nk)) noisy.set(nk, noisyCopy(split.test, settings.noisySigma, 7));
+        return runStudyCell(base, split, out, settings, cell, counts, noisy.get(nk)!);
+      }
+      const { options, cell } = job.data;
       o.log?.(`cell ${cellKey(cell.criterion, cell.target, cell.seed)} of ${out} (attempt ${job.attemptsMade + 1})`);
       return runCell(base, split, out, { ...options, quiet: true }, cell);
     },

@@ -255,16 +255,29 @@ export async function variantScores(
 
 const cellCost = (b: Budget, s: StudySettings) => (b === 'none' ? 1 : b === 'epoch' ? 6 * s.epoch.epochs : 6 * s.full.epochs);
 
-export async function runStudy(
-  base: LayersModel,
-  data: Data,
-  out: string,
-  o: StudyOptions,
-): Promise<{ lines: StudyLine[]; newCells: number; complete: boolean }> {
+export interface StudyCell {
+  budget: Budget;
+  allocation: StudyAllocation;
+  variant: string;
+  target: number;
+  seed: number;
+}
+
+/** The plan's cells in priority order (stages in order, every seed within a stage), without repeats. */
+export function studyCells(o: Pick<StudyOptions, 'stages' | 'seeds'>): Array<[string, StudyCell]> {
+  const cells = o.stages.flatMap((st) =>
+    o.seeds.flatMap((seed) =>
+      st.allocations.flatMap((a) =>
+        st.variants.flatMap((v) => st.targets.map((t) => ({ budget: st.budget, allocation: a, variant: v, target: t, seed }))),
+      ),
+    ),
+  );
+  return [...new Map(cells.map((c) => [studyKey(c.budget, c.allocation, c.variant, c.target, c.seed), c as StudyCell])).entries()];
+}
+
+/** base.json (the unpruned reference, with its per-image results) and the shared allocations. */
+export async function prepareStudy(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<Record<string, number[]>> {
   mkdirSync(out, { recursive: true });
-  const s = o.settings;
-  const resultsPath = join(out, 'results.jsonl');
-  const done = new Set(repairJsonLines<StudyLine>(resultsPath).map((l) => l.key));
   const basePath = join(out, 'base.json');
   if (!existsSync(basePath)) {
     const c = countComplexity(base);
@@ -276,23 +289,90 @@ export async function runStudy(
         testAcc: t.accuracy,
         testN: t.n,
         correct: packBits(t.correct),
-        testAccNoisy: evaluate(base, noisyCopy(data.test, s.noisySigma, 7)).accuracy,
+        testAccNoisy: evaluate(base, noisyCopy(data.test, o.settings.noisySigma, 7)).accuracy,
         params: c.params,
         flops: c.flops,
       }),
     );
   }
-  const counts = await studyAllocations(base, data, out, o);
-  // stages in the plan's order (its priority: the main comparison first), every seed within a stage,
-  // so a session's worth of work gives complete paired intervals for what it covers
-  const cells = o.stages.flatMap((st) =>
-    o.seeds.flatMap((seed) =>
-      st.allocations.flatMap((a) =>
-        st.variants.flatMap((v) => st.targets.map((t) => ({ budget: st.budget, allocation: a, variant: v, target: t, seed }))),
-      ),
-    ),
+  return studyAllocations(base, data, out, o);
+}
+
+/** One study cell: the variant's scores, the shared counts, surgery, then the cell's budget. */
+export async function runStudyCell(
+  base: LayersModel,
+  data: Data,
+  out: string,
+  s: StudySettings,
+  c: StudyCell,
+  counts: Record<string, number[]>,
+  noisyTest: CifarSplit,
+): Promise<StudyLine> {
+  const key = studyKey(c.budget, c.allocation, c.variant, c.target, c.seed);
+  const scores = await variantScores(base, data, out, s, c.variant, c.seed);
+  const { model: pruned, report } = await pruneWithScores(
+    base,
+    scores,
+    { by: s.by, fraction: c.target },
+    { counts: counts[`${c.allocation}|${c.target}`] },
   );
-  const unique = [...new Map(cells.map((c) => [studyKey(c.budget, c.allocation, c.variant, c.target, c.seed), c])).entries()];
+  const line: StudyLine = {
+    key,
+    budget: c.budget,
+    allocation: c.allocation,
+    variant: c.variant,
+    target: c.target,
+    seed: c.seed,
+    flopsRemoved: report.achieved.flops,
+    paramsRemoved: report.achieved.params,
+    kept: report.units.map((u) => u.kept.length),
+    scoringSeconds: scores.scoringSeconds,
+    activationSeconds: scores.activationSeconds,
+  };
+  const calib = balancedSample(data.train, s.perClass, c.seed);
+  const recal = () =>
+    s.recalBatches > 0 && recalibrateBatchNorm(pruned, calib, { batches: s.recalBatches, batch: Math.min(256, calib.n), seed: c.seed });
+  if (c.budget === 'none') {
+    const raw = evaluate(pruned, data.test);
+    recal();
+    const bn = evaluate(pruned, data.test);
+    Object.assign(line, {
+      testAccRaw: raw.accuracy,
+      testAccBn: bn.accuracy,
+      correctRaw: packBits(raw.correct),
+      correctBn: packBits(bn.correct),
+    });
+  } else {
+    recal();
+    const t0 = performance.now();
+    const cfg = c.budget === 'epoch' ? s.epoch : s.full;
+    const cellDir = join(out, 'cells', key.replace(/\|/g, '_'));
+    const ft = await trainModel(pruned, { ...cfg, seed: c.seed }, data, cellDir, { resume: true, quiet: true });
+    Object.assign(line, {
+      testAcc: ft.test!.accuracy,
+      valAcc: ft.bestValAcc,
+      correct: packBits(ft.test!.correct),
+      testAccNoisy: c.budget === 'full' ? evaluate(ft.model, noisyTest).accuracy : undefined,
+      finetuneSeconds: (performance.now() - t0) / 1000,
+    });
+    if (ft.model !== pruned) ft.model.dispose();
+  }
+  pruned.dispose();
+  return line;
+}
+
+export async function runStudy(
+  base: LayersModel,
+  data: Data,
+  out: string,
+  o: StudyOptions,
+): Promise<{ lines: StudyLine[]; newCells: number; complete: boolean }> {
+  mkdirSync(out, { recursive: true });
+  const s = o.settings;
+  const resultsPath = join(out, 'results.jsonl');
+  const done = new Set(repairJsonLines<StudyLine>(resultsPath).map((l) => l.key));
+  const counts = await prepareStudy(base, data, out, o);
+  const unique = studyCells(o);
   const total = unique.reduce((a, [, c]) => a + cellCost(c.budget, s), 0);
   let work = unique.filter(([k]) => done.has(k)).reduce((a, [, c]) => a + cellCost(c.budget, s), 0);
   const bar = o.quiet ? null : new Progress('study', total, 'unit');
@@ -308,55 +388,7 @@ export async function runStudy(
     }
     if (o.stopAfterCells !== undefined && newCells >= o.stopAfterCells) return { lines: readLines(resultsPath), newCells, complete: false };
     bar?.update(work, `${c.budget} ${c.allocation} ${c.variant} -${c.target} s${c.seed}`);
-    const scores = await variantScores(base, data, out, s, c.variant, c.seed);
-    const { model: pruned, report } = await pruneWithScores(
-      base,
-      scores,
-      { by: s.by, fraction: c.target },
-      { counts: counts[`${c.allocation}|${c.target}`] },
-    );
-    const line: StudyLine = {
-      key,
-      budget: c.budget,
-      allocation: c.allocation,
-      variant: c.variant,
-      target: c.target,
-      seed: c.seed,
-      flopsRemoved: report.achieved.flops,
-      paramsRemoved: report.achieved.params,
-      kept: report.units.map((u) => u.kept.length),
-      scoringSeconds: scores.scoringSeconds,
-      activationSeconds: scores.activationSeconds,
-    };
-    const calib = balancedSample(data.train, s.perClass, c.seed);
-    const recal = () =>
-      s.recalBatches > 0 && recalibrateBatchNorm(pruned, calib, { batches: s.recalBatches, batch: Math.min(256, calib.n), seed: c.seed });
-    if (c.budget === 'none') {
-      const raw = evaluate(pruned, data.test);
-      recal();
-      const bn = evaluate(pruned, data.test);
-      Object.assign(line, {
-        testAccRaw: raw.accuracy,
-        testAccBn: bn.accuracy,
-        correctRaw: packBits(raw.correct),
-        correctBn: packBits(bn.correct),
-      });
-    } else {
-      recal();
-      const t0 = performance.now();
-      const cfg = c.budget === 'epoch' ? s.epoch : s.full;
-      const cellDir = join(out, 'cells', key.replace(/\|/g, '_'));
-      const ft = await trainModel(pruned, { ...cfg, seed: c.seed }, data, cellDir, { resume: true, quiet: true });
-      Object.assign(line, {
-        testAcc: ft.test!.accuracy,
-        valAcc: ft.bestValAcc,
-        correct: packBits(ft.test!.correct),
-        testAccNoisy: c.budget === 'full' ? evaluate(ft.model, noisyTest).accuracy : undefined,
-        finetuneSeconds: (performance.now() - t0) / 1000,
-      });
-      if (ft.model !== pruned) ft.model.dispose();
-    }
-    pruned.dispose();
+    const line = await runStudyCell(base, data, out, s, c, counts, noisyTest);
     appendFileSync(resultsPath, JSON.stringify(line) + '\n');
     done.add(key);
     newCells++;

@@ -14,6 +14,7 @@ import {
   StabilityRow,
 } from '../../experiment/study.js';
 import { studyHtml, studyMarkdown, StudyDoc } from '../../report/study.js';
+import { runStudyOnQueue } from '../../experiment/queue.js';
 import type { TrainConfig } from '../../train/loop.js';
 import { finetuneRecipe } from '../../train/recipes.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -93,6 +94,7 @@ export function registerStudy(program: Command): void {
     .option('--recalibrate-bn <n>', 'batch-norm re-estimation batches after surgery', int, 4)
     .option('--no-stability', 'skip the ranking-stability measurements')
     .option('--report-only', 'rebuild study.json, study.md and report.html from the results so far')
+    .option('--queue <url>', 'run the cells on BullMQ workers (`auraprune worker --queue URL`) via redis://HOST:PORT; paths must be shared')
     .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
@@ -164,7 +166,25 @@ export function registerStudy(program: Command): void {
       );
       try {
         const data = await loadData(o.data ?? b.dataDir, b.valSize ?? 5000, b.seed ?? 1, b.trainLimit);
-        await runStudy(b.model, data, o.out, opts);
+        if (o.queue) {
+          // cells run on `auraprune worker` processes; this one writes the results and the report
+          const modelDir = existsSync(join(o.base, 'best', 'model.json')) ? join(o.base, 'best') : o.base;
+          const r = await runStudyOnQueue(
+            o.queue,
+            {
+              out: o.out,
+              baseDir: modelDir,
+              data: { dataDir: data.dir, valSize: data.val.n, seed: b.seed ?? 1, trainLimit: b.trainLimit },
+              options: opts,
+            },
+            { base: b.model, split: data },
+            {
+              onLine: (l) => process.stderr.write(`cell ${l.key} done\n`),
+              onFailed: (k, e) => process.stderr.write(`cell ${k} failed after its retries: ${e}\n`),
+            },
+          );
+          if (r.failed.length) process.exitCode = 1;
+        } else await runStudy(b.model, data, o.out, opts);
         const path = await writeStudyReport(o.out, data.test.n, {
           settings: { ...settings, seeds, stages },
           machine: machine(backend),
