@@ -63,7 +63,7 @@ describe(
   'experiment cells on a BullMQ queue',
   hasRedis ? NEEDS_CIFAR : { skip: 'redis-server is not installed (apt-get install redis-server)' },
   () => {
-    test('a worker runs the cells like a local run; resubmitting adds nothing; a failing cell is reported after its attempts', async () => {
+    test('a worker runs experiment and study cells like a local run; resubmitting adds nothing; a failing cell is reported after its attempts', async () => {
       const spec = { dataDir: CIFAR_DIR, valSize: 200, seed: 1, trainLimit: 1000 };
       const data = await loadData(spec.dataDir, spec.valSize, spec.seed, spec.trainLimit);
       const trained = await trainModel(buildModel('fast', { width: 0.125, seed: 1 }), SMALL_SGD, data, join(tmp, 'run'), { quiet: true });

@@ -220,7 +220,7 @@ export async function runStudyOnQueue(
 /** A worker: runs cells from the queue until closed. Models and data are cached per base and split. */
 export function startWorker(
   url: string,
-  o: { concurrency?: number; log?: (s: string) => void } = {},
+  o: { concurrency?: number; lockMinutes?: number; log?: (s: string) => void } = {},
 ): { close: () => Promise<void>; worker: Worker } {
   const connection = connectionFrom(url);
   const models = new Map<string, Promise<LayersModel>>();
@@ -248,7 +248,14 @@ export function startWorker(
       o.log?.(`cell ${cellKey(cell.criterion, cell.target, cell.seed)} of ${out} (attempt ${job.attemptsMade + 1})`);
       return runCell(base, split, out, { ...options, quiet: true }, cell);
     },
-    { connection, concurrency: o.concurrency ?? 1 },
+    {
+      connection,
+      concurrency: o.concurrency ?? 1,
+      // a cell's tensor work blocks the event loop for long stretches, so the lock cannot be renewed on
+      // BullMQ's default 30 s clock: hold it long enough (a dead worker's cell is taken over after this)
+      lockDuration: (o.lockMinutes ?? 30) * 60_000,
+      stalledInterval: (o.lockMinutes ?? 30) * 60_000,
+    },
   );
   return { worker, close: () => worker.close() };
 }

@@ -249,12 +249,14 @@ export function registerExperiment(program: Command): void {
     .description('run experiment cells from a BullMQ queue (any number of workers, on any machine sharing the paths)')
     .requiredOption('--queue <url>', 'redis://HOST:PORT')
     .option('--concurrency <n>', 'cells at once in this process', int, 1)
+    .option('--lock-minutes <n>', "how long a cell's lock lasts without renewal (a dead worker's cell is taken over after it)", int, 30)
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       await setupBackend(o);
       const w = startWorker(o.queue, {
         concurrency: o.concurrency,
+        lockMinutes: o.lockMinutes,
         log: (s) => process.stderr.write(`${new Date().toISOString()} ${s}\n`),
       });
       process.stderr.write(`worker on ${o.queue}; Ctrl-C stops it (a cell in progress is taken over by another worker)\n`);
