@@ -77,6 +77,7 @@ export function pairedBootstrap(
 /** Percentile bootstrap interval of the mean of `xs` (for stability statistics). */
 export function bootstrapMean(xs: number[], o: { resamples?: number; level?: number; seed?: number } = {}): Interval {
   const n = xs.length;
+  if (n === 0) return { mean: NaN, lo: NaN, hi: NaN, n: 0 };
   const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, n);
   const R = o.resamples ?? 2000,
     rng = new Rng(o.seed ?? 12345);

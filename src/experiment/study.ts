@@ -414,7 +414,10 @@ function agreement(a: ScoresFile, b: ScoresFile): { spearman: number[]; topHalf:
   a.units.forEach((u, i) => {
     const v = b.units[i].scores;
     const r = spearman(u.scores, v);
-    sp.push(Number.isNaN(r) ? 1 : r);
+    // a layer where either ranking is constant (e.g. HRank when every map has full rank) says nothing
+    // about stability: it is left out rather than counted as perfectly stable
+    if (Number.isNaN(r)) return;
+    sp.push(r);
     th.push(topKOverlap(u.scores, v, Math.max(1, Math.floor(u.scores.length / 2))));
   });
   return { spearman: sp, topHalf: th };

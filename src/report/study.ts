@@ -104,9 +104,11 @@ export function studyMarkdown(d: StudyDoc): string {
     out.push('\n**Ranking stability** (mean over seeds and layers, 95% bootstrap interval)\n');
     out.push('| variant | comparison | Spearman | top-half overlap |');
     out.push('|---|---|---|---|');
+    const iv3 = (i: Interval) =>
+      i.n === 0 || Number.isNaN(i.mean) ? 'n/a (every layer constant)' : `${i.mean.toFixed(3)} [${i.lo.toFixed(3)}, ${i.hi.toFixed(3)}]`;
     for (const r of d.stability)
       out.push(
-        `| ${r.variant} | ${r.kind === 'disjoint' ? `disjoint samples, ${10 * r.param} images each` : r.kind === 'size' ? `${10 * r.param} vs default images (disjoint)` : `input noise sigma ${r.param}`} | ${r.spearman.mean.toFixed(3)} [${r.spearman.lo.toFixed(3)}, ${r.spearman.hi.toFixed(3)}] | ${r.topHalf.mean.toFixed(3)} [${r.topHalf.lo.toFixed(3)}, ${r.topHalf.hi.toFixed(3)}] |`,
+        `| ${r.variant} | ${r.kind === 'disjoint' ? `disjoint samples, ${10 * r.param} images each` : r.kind === 'size' ? `${10 * r.param} vs default images (disjoint)` : `input noise sigma ${r.param}`} | ${iv3(r.spearman)} | ${iv3(r.topHalf)} |`,
       );
   }
   if (d.costs.length) {
