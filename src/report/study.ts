@@ -229,7 +229,7 @@ export async function studyHtml(d: StudyDoc): Promise<string> {
           x,
           y: 'Spearman rho',
           points: d.stability
-            .filter((r) => r.kind === kind)
+            .filter((r) => r.kind === kind && r.spearman.n > 0)
             .map((r) => ({ series: r.variant, x: scale * r.param, y: r.spearman.mean, lo: r.spearman.lo, hi: r.spearman.hi })),
         }),
       );
