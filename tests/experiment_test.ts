@@ -17,7 +17,7 @@ import { writeReport } from '../src/cli/commands/experiment.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { greyVariance } from './helpers/png.js';
-import { NEEDS_CIFAR, SMALL_SGD, smallSplits } from './helpers/fixtures.js';
+import { NEEDS_CIFAR, SMALL_SGD, smallSplits, TINY_GRID } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-exp-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,17 +30,11 @@ before(async () => {
 const getData = () => smallSplits(1000, 200, 300);
 const cfg: TrainConfig = SMALL_SGD;
 const opts: ExperimentOptions = {
+  ...TINY_GRID,
   criteria: ['aura', 'l1', 'random'],
   targets: [0.4],
-  by: 'flops',
   seeds: [1],
   finetune: { ...cfg, epochs: 1 },
-  perClass: 5,
-  where: 'relu',
-  scoring: { quantize: { levels: 8, zeroBin: true } },
-  maxRemove: 0.9,
-  normalize: 'max',
-  quiet: true,
 };
 const strip = (r: ReturnType<typeof readResults>[number]) => ({ ...r, finetuneSeconds: 0, scoringSeconds: 0, activationSeconds: 0 });
 

@@ -17,7 +17,7 @@ import { readLines, runStudy, StudyLine, StudyOptions } from '../src/experiment/
 import { saveModel } from '../src/models/io.js';
 import { buildModel } from '../src/models/zoo.js';
 import { trainModel } from '../src/train/loop.js';
-import { CIFAR_DIR, NEEDS_CIFAR, SMALL_SGD } from './helpers/fixtures.js';
+import { CIFAR_DIR, NEEDS_CIFAR, SMALL_SGD, TINY_GRID, TINY_STUDY_SETTINGS } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-queue-'));
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
@@ -43,20 +43,7 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const opts: ExperimentOptions = {
-  criteria: ['l1', 'random'],
-  targets: [0.4],
-  by: 'flops',
-  seeds: [1],
-  finetune: { ...SMALL_SGD, epochs: 1 },
-  finetuneImages: 200,
-  perClass: 5,
-  where: 'relu',
-  scoring: { quantize: { levels: 8, zeroBin: true } },
-  maxRemove: 0.9,
-  normalize: 'max',
-  quiet: true,
-};
+const opts: ExperimentOptions = { ...TINY_GRID, criteria: ['l1', 'random'], targets: [0.4], seeds: [1], finetuneImages: 200 };
 const strip = (r: ReturnType<typeof readResults>[number]) => ({ ...r, finetuneSeconds: 0, scoringSeconds: 0, activationSeconds: 0 });
 
 describe(
@@ -99,18 +86,7 @@ describe(
         assert.match(bad.failed[0].error, /cannot remove 99\.5% of flops/);
         // a small study through the queue equals the same study run locally
         const studyOpts: StudyOptions = {
-          settings: {
-            perClass: 5,
-            levels: 8,
-            where: 'relu',
-            by: 'flops',
-            maxRemove: 0.9,
-            recalBatches: 1,
-            epoch: { ...SMALL_SGD, epochs: 1 },
-            full: { ...SMALL_SGD, epochs: 1 },
-            sensitivityCriterion: 'l1',
-            noisySigma: 0.02,
-          },
+          settings: TINY_STUDY_SETTINGS,
           seeds: [1],
           stages: [{ budget: 'none', variants: ['aura', 'l1'], targets: [0.4], allocations: ['uniform'] }],
           quiet: true,

@@ -17,7 +17,7 @@ import { pruningUnits } from '../src/prune/surgery/graph.js';
 import { studyHtml, studyMarkdown } from '../src/report/study.js';
 import { trainModel } from '../src/train/loop.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { NEEDS_CIFAR, SMALL_SGD, smallSplits } from './helpers/fixtures.js';
+import { NEEDS_CIFAR, SMALL_SGD, smallSplits, TINY_STUDY_SETTINGS } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-study-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -42,18 +42,7 @@ async function base() {
 }
 
 const opts: StudyOptions = {
-  settings: {
-    perClass: 5,
-    levels: 8,
-    where: 'relu',
-    by: 'flops',
-    maxRemove: 0.9,
-    recalBatches: 1,
-    epoch: { ...SMALL_SGD, epochs: 1 },
-    full: { ...SMALL_SGD, epochs: 1 },
-    sensitivityCriterion: 'l1',
-    noisySigma: 0.1,
-  },
+  settings: { ...TINY_STUDY_SETTINGS, noisySigma: 0.1 },
   seeds: [1, 2],
   stages: [
     { budget: 'none', variants: ['aura', 'aura-red', 'l1', 'random'], targets: [0.4], allocations: ['uniform', 'sensitivity'] },

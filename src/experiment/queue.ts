@@ -108,8 +108,6 @@ export async function runExperimentOnQueue(
     data: job.data,
     options: { ...opts, criteria: [], targets: [], seeds: [] },
   });
-  const failed: Array<{ key: string; error: string }> = [];
-  let newCells = 0;
   try {
     await events.waitUntilReady();
     const jobs = await Promise.all(
@@ -123,28 +121,50 @@ export async function runExperimentOnQueue(
         }),
       ),
     );
-    await Promise.all(
-      jobs.map(async (j, i) => {
-        const key = cellKey(missing[i].criterion, missing[i].target, missing[i].seed);
-        try {
-          const line = (await j.waitUntilFinished(events)) as ResultLine;
-          // the submitter (holding the directory's lock) is the only writer of results.jsonl
-          if (!done.has(line.key)) {
-            appendFileSync(resultsPath, JSON.stringify(line) + '\n');
-            done.add(line.key);
-            newCells++;
-          }
-          o.onLine?.(line);
-        } catch (e) {
-          failed.push({ key, error: (e as Error).message });
-          o.onFailed?.(key, (e as Error).message);
-        }
-      }),
+    return await collect(
+      jobs,
+      missing.map((c) => cellKey(c.criterion, c.target, c.seed)),
+      events,
+      done,
+      resultsPath,
+      o,
     );
   } finally {
     await events.close();
     await queue.close();
   }
+}
+
+/**
+ * Waits for every job and appends each finished cell's line to results.jsonl (the submitter, holding
+ * the directory's lock, is its only writer; a key already there is not repeated).
+ */
+async function collect<L extends { key: string }>(
+  jobs: Job[],
+  keys: string[],
+  events: QueueEvents,
+  done: Set<string>,
+  resultsPath: string,
+  o: { onLine?: (l: L) => void; onFailed?: (key: string, error: string) => void },
+): Promise<{ newCells: number; failed: Array<{ key: string; error: string }> }> {
+  const failed: Array<{ key: string; error: string }> = [];
+  let newCells = 0;
+  await Promise.all(
+    jobs.map(async (j, i) => {
+      try {
+        const line = (await j.waitUntilFinished(events)) as L;
+        if (!done.has(line.key)) {
+          appendFileSync(resultsPath, JSON.stringify(line) + '\n');
+          done.add(line.key);
+          newCells++;
+        }
+        o.onLine?.(line);
+      } catch (e) {
+        failed.push({ key: keys[i], error: (e as Error).message });
+        o.onFailed?.(keys[i], (e as Error).message);
+      }
+    }),
+  );
   return { newCells, failed };
 }
 
@@ -167,8 +187,6 @@ export async function runStudyOnQueue(
   const queue = new Queue(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
   const prefix = settingsHash({ out, baseDir: resolve(job.baseDir), data: job.data, settings: job.options.settings });
-  const failed: Array<{ key: string; error: string }> = [];
-  let newCells = 0;
   try {
     await events.waitUntilReady();
     const jobs = await Promise.all(
@@ -193,28 +211,20 @@ export async function runStudyOnQueue(
         ),
       ),
     );
-    await Promise.all(
-      jobs.map(async (j, i) => {
-        try {
-          const line = (await j.waitUntilFinished(events)) as StudyLine;
-          if (!done.has(line.key)) {
-            appendFileSync(resultsPath, JSON.stringify(line) + '\n');
-            done.add(line.key);
-            newCells++;
-          }
-          o.onLine?.(line);
-        } catch (e) {
-          failed.push({ key: missing[i][0], error: (e as Error).message });
-          o.onFailed?.(missing[i][0], (e as Error).message);
-        }
-      }),
+    const r = await collect(
+      jobs,
+      missing.map(([k]) => k),
+      events,
+      done,
+      resultsPath,
+      o,
     );
+    if (job.options.stability) await runStability(local.base, local.split, out, job.options);
+    return r;
   } finally {
     await events.close();
     await queue.close();
   }
-  if (job.options.stability) await runStability(local.base, local.split, out, job.options);
-  return { newCells, failed };
 }
 
 /** A worker: runs cells from the queue until closed. Models and data are cached per base and split. */

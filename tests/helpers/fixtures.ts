@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { cacheDir, CifarSplit, loadCifar10 } from '../../src/data/cifar10.js';
 import { fillBatch, trainValSplit } from '../../src/data/pipeline.js';
 import type { TrainConfig } from '../../src/train/loop.js';
+import type { StudySettings } from '../../src/experiment/study.js';
+import type { ExperimentOptions } from '../../src/experiment/grid.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { Rng } from '../../src/util/rng.js';
@@ -90,3 +92,29 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / (1 + Math.abs(a[i])));
   return d;
 }
+
+/** Study settings for tests: 5 calibration images per class, one-epoch SMALL_SGD fine-tunes. */
+export const TINY_STUDY_SETTINGS: StudySettings = {
+  perClass: 5,
+  levels: 8,
+  where: 'relu',
+  by: 'flops',
+  maxRemove: 0.9,
+  recalBatches: 1,
+  epoch: { ...SMALL_SGD, epochs: 1 },
+  full: { ...SMALL_SGD, epochs: 1 },
+  sensitivityCriterion: 'l1',
+  noisySigma: 0.02,
+};
+
+/** Experiment-grid options for tests (criteria, targets and seeds set by each test). */
+export const TINY_GRID: Omit<ExperimentOptions, 'criteria' | 'targets' | 'seeds'> = {
+  by: 'flops',
+  finetune: { ...SMALL_SGD, epochs: 1 },
+  perClass: 5,
+  where: 'relu',
+  scoring: { quantize: { levels: 8, zeroBin: true } },
+  maxRemove: 0.9,
+  normalize: 'max',
+  quiet: true,
+};
