@@ -54,7 +54,10 @@ describe('command line', NEEDS_CIFAR, () => {
     const config = readFileSync(join(out, 'config.json'), 'utf8');
     const second = cli(...args, '--finetune-epochs', '2');
     assert.notEqual(second.status, 0);
-    assert.match(second.stderr, /was run with other settings \(finetune: .*\); --resume continues only the same run, use another --out/);
+    assert.match(
+      second.stderr,
+      /was run with other settings \(finetune: .*\); it continues only with the same settings: use another --out for new ones/,
+    );
     assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8'), results);
     assert.equal(readFileSync(join(out, 'config.json'), 'utf8'), config);
     // the same settings with a larger grid continue in place

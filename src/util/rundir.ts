@@ -93,7 +93,7 @@ export function claimRunDir(
           (k) => JSON.stringify(old.settings?.[k]) !== JSON.stringify(settings[k]),
         );
         throw new Error(
-          `${dir} was run with other settings (${keys.map((k) => `${k}: ${JSON.stringify(old.settings?.[k])} -> ${JSON.stringify(settings[k])}`).join(', ')}); --resume continues only the same run, use another --out`,
+          `${dir} was run with other settings (${keys.map((k) => `${k}: ${JSON.stringify(old.settings?.[k])} -> ${JSON.stringify(settings[k])}`).join(', ')}); it continues only with the same settings: use another --out for new ones`,
         );
       }
     }
