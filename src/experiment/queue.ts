@@ -251,8 +251,11 @@ export function startWorker(
         );
         const counts = JSON.parse(readFileSync(join(out, 'allocations.json'), 'utf8')) as Record<string, number[]>;
         const nk = `${dk}|${settings.noisySigma}`;
-        if (!noisy.has(nk)) noisy.set(nk, noisyCopy(split.test, settings.noisySigma, 7));
-        return runStudyCell(base, split, out, settings, cell, counts, noisy.get(nk)!);
+        const noisyTest = () => {
+          if (!noisy.has(nk)) noisy.set(nk, noisyCopy(split.test, settings.noisySigma, 7));
+          return noisy.get(nk)!;
+        };
+        return runStudyCell(base, split, out, settings, cell, counts, noisyTest);
       }
       const { options, cell } = job.data;
       o.log?.(`cell ${cellKey(cell.criterion, cell.target, cell.seed)} of ${out} (attempt ${job.attemptsMade + 1})`);

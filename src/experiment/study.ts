@@ -306,7 +306,7 @@ export async function runStudyCell(
   s: StudySettings,
   c: StudyCell,
   counts: Record<string, number[]>,
-  noisyTest: CifarSplit,
+  noisyTest: () => CifarSplit,
 ): Promise<StudyLine> {
   const key = studyKey(c.budget, c.allocation, c.variant, c.target, c.seed);
   const scores = await variantScores(base, data, out, s, c.variant, c.seed);
@@ -352,7 +352,7 @@ export async function runStudyCell(
       testAcc: ft.test!.accuracy,
       valAcc: ft.bestValAcc,
       correct: packBits(ft.test!.correct),
-      testAccNoisy: c.budget === 'full' ? evaluate(ft.model, noisyTest).accuracy : undefined,
+      testAccNoisy: c.budget === 'full' ? evaluate(ft.model, noisyTest()).accuracy : undefined,
       finetuneSeconds: (performance.now() - t0) / 1000,
     });
     if (ft.model !== pruned) ft.model.dispose();
@@ -377,7 +377,9 @@ export async function runStudy(
   let work = unique.filter(([k]) => done.has(k)).reduce((a, [, c]) => a + cellCost(c.budget, s), 0);
   const bar = o.quiet ? null : new Progress('study', total, 'unit');
   let newCells = 0;
-  const noisyTest = noisyCopy(data.test, s.noisySigma, 7);
+  // built once, and only when a recovery fine-tune is evaluated on it
+  let noisy: CifarSplit | null = null;
+  const noisyTest = () => (noisy ??= noisyCopy(data.test, s.noisySigma, 7));
   let stabilityDone = false;
   for (const [key, c] of unique) {
     if (done.has(key)) continue;

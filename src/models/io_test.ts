@@ -93,41 +93,24 @@ test('a topology that does not match its weights manifest is refused before any 
       ],
     },
   };
-  writeFileSync(
-    join(d, 'model.json'),
-    JSON.stringify({
-      modelTopology: topology,
-      weightsManifest: [
-        {
-          paths: ['weights.bin'],
-          weights: [
-            { name: 'big/kernel', shape: [12, 1], dtype: 'float32' },
-            { name: 'big/bias', shape: [2], dtype: 'float32' },
-          ],
-        },
+  // a 56-byte weights file declared as a 12x1 kernel and a bias of 2
+  const manifest = [
+    {
+      paths: ['weights.bin'],
+      weights: [
+        { name: 'big/kernel', shape: [12, 1], dtype: 'float32' },
+        { name: 'big/bias', shape: [2], dtype: 'float32' },
       ],
-    }),
-  );
+    },
+  ];
+  const writeJson = () => writeFileSync(join(d, 'model.json'), JSON.stringify({ modelTopology: topology, weightsManifest: manifest }));
+  writeJson();
   const rss0 = process.memoryUsage().rss;
   await assert.rejects(loadModel(d), /layer big \(Dense\) declares 200000 units, which its weights manifest does not hold/);
   assert.ok(process.memoryUsage().rss - rss0 < 200 * 2 ** 20, 'nothing large was allocated');
   // an absurd input shape is refused too
   topology.config.layers[0].config.batch_input_shape = [null, 100000, 100000, 3];
-  writeFileSync(
-    join(d, 'model.json'),
-    JSON.stringify({
-      modelTopology: topology,
-      weightsManifest: [
-        {
-          paths: ['weights.bin'],
-          weights: [
-            { name: 'big/kernel', shape: [12, 1], dtype: 'float32' },
-            { name: 'big/bias', shape: [2], dtype: 'float32' },
-          ],
-        },
-      ],
-    }),
-  );
+  writeJson();
   await assert.rejects(loadModel(d), /declares input shape/);
 });
 

@@ -86,6 +86,13 @@ export function smallSplits(trainLimit: number, valSize: number, testN: number):
   return splitCache.get(key)!;
 }
 
+/** Largest |a - b| over two equally long arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
 /** Largest |a - b| / (1 + |a|) over two equally long arrays (the equivalence tests' measure). */
 export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;

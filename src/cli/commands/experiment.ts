@@ -40,6 +40,7 @@ export async function resolveBase(base: string) {
   const cfg = cfgPath ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
   return {
     model: await loadCifarModel(modelDir),
+    modelDir,
     valSize: cfg.valSize as number | undefined,
     seed: cfg.seed as number | undefined,
     trainSize: cfg.trainSize as number | undefined,
@@ -165,12 +166,11 @@ export function registerExperiment(program: Command): void {
       const t0 = performance.now();
       if (o.queue) {
         // cells run on workers; this process writes results.jsonl and the report as they arrive
-        const modelDir = existsSync(join(o.base, 'best', 'model.json')) ? join(o.base, 'best') : o.base;
         const r = await runExperimentOnQueue(
           o.queue,
           {
             out: o.out,
-            baseDir: modelDir,
+            baseDir: b.modelDir,
             data: { dataDir: data.dir, valSize: data.val.n, seed: b.seed ?? o.seed, trainLimit: b.trainLimit },
             options: { ...opts, quiet: true },
           },

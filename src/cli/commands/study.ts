@@ -168,12 +168,11 @@ export function registerStudy(program: Command): void {
         const data = await loadData(o.data ?? b.dataDir, b.valSize ?? 5000, b.seed ?? 1, b.trainLimit);
         if (o.queue) {
           // cells run on `auraprune worker` processes; this one writes the results and the report
-          const modelDir = existsSync(join(o.base, 'best', 'model.json')) ? join(o.base, 'best') : o.base;
           const r = await runStudyOnQueue(
             o.queue,
             {
               out: o.out,
-              baseDir: modelDir,
+              baseDir: b.modelDir,
               data: { dataDir: data.dir, valSize: data.val.n, seed: b.seed ?? 1, trainLimit: b.trainLimit },
               options: opts,
             },

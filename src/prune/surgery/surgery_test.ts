@@ -16,7 +16,7 @@ import { costModel } from '../select/cost.js';
 import { selectGlobal, selectPerLayer } from '../select/select.js';
 import { pruningUnits } from './graph.js';
 import { pruneModel, zeroFilters } from './rebuild.js';
-import { CIFAR_DIR, NEEDS_CIFAR, randomiseBn } from '../../../tests/helpers/fixtures.js';
+import { CIFAR_DIR, maxAbsDiff, NEEDS_CIFAR, randomiseBn } from '../../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-prune-'));
@@ -88,8 +88,7 @@ describe('surgery equivalence: pruned model = original with the removed filters 
       const x = images(16);
       const a = (pruned.predict(x) as tf.Tensor).dataSync(),
         b = (model.predict(x) as tf.Tensor).dataSync();
-      let maxDiff = 0;
-      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      const maxDiff = maxAbsDiff(a, b);
       assert.ok(maxDiff < 1e-4, `max |logit diff| ${maxDiff}`);
       const real = countComplexity(pruned);
       const analytic = costModel(model, units).count(units.map((u) => keep.get(u.conv)!.length));
@@ -187,8 +186,7 @@ describe('a user model from outside the zoo', NEEDS_CIFAR, () => {
     const x = images(8);
     const p = (pruned.predict(x) as tf.Tensor).dataSync(),
       q = (model.predict(x) as tf.Tensor).dataSync();
-    let maxDiff = 0;
-    for (let i = 0; i < p.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p[i] - q[i]));
+    const maxDiff = maxAbsDiff(p, q);
     assert.ok(maxDiff < 1e-4, `max |logit diff| ${maxDiff}`);
   });
 });
