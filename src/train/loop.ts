@@ -212,7 +212,11 @@ export async function trainModel(
       );
       if (!Number.isFinite(loss)) {
         throw new NonFiniteLossError(
-          `training loss became ${loss} at epoch ${epoch}, batch ${bi + 1} (lr ${lr.toPrecision(3)}): lower --lr or add --warmup; the last good checkpoint is kept in ${ckptDir}`,
+          `training loss became ${loss} at epoch ${epoch}, batch ${bi + 1} (lr ${lr.toPrecision(3)}): lower --lr or add --warmup; ${
+            existsSync(join(ckptDir, 'state.json'))
+              ? `the last good checkpoint is kept in ${ckptDir}`
+              : 'no epoch finished, so there is no checkpoint to resume from'
+          }`,
         );
       }
       state.step++;

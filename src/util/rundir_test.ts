@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -53,6 +53,17 @@ test('atomic writes replace the target and leave no temp file', () => {
     readdirSync(tmp).filter((n: string) => n.endsWith('.tmp')),
     [],
   );
+});
+
+test('a symlink planted at the target is replaced, never written through', () => {
+  const outside = join(tmp, 'outside.txt');
+  writeFileSync(outside, 'secret');
+  const f = join(tmp, 'planted.json');
+  symlinkSync(outside, f);
+  writeFileAtomic(f, 'new');
+  assert.equal(readFileSync(outside, 'utf8'), 'secret', 'the symlink target is untouched');
+  assert.equal(lstatSync(f).isSymbolicLink(), false);
+  assert.equal(readFileSync(f, 'utf8'), 'new');
 });
 
 test('the settings hash sees nested settings and ignores key order', () => {

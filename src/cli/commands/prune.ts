@@ -10,6 +10,7 @@ import { loadCifarModel, modelFingerprint, MODEL_JSON, saveModel, WEIGHTS_BIN } 
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import type { TapPoint } from '../../prune/importance/types.js';
 import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
+import { readScoresFile } from '../../prune/scores_file.js';
 import { measureSensitivity } from '../../prune/allocate/sensitivity.js';
 import { measureLatency } from '../../prune/allocate/latency.js';
 import { pruningUnits } from '../../prune/surgery/graph.js';
@@ -116,10 +117,12 @@ export function registerPrune(program: Command): void {
       const model = await loadCifarModel(o.model);
       const names = String(o.criterion).split(',');
       const files = await scoreWith(model, names, o);
-      if (files.length === 1) writeFileAtomic(o.out, JSON.stringify({ ...files[0], model: o.model }));
+      // keyed by the model: `prune --scores` refuses scores of another model (or of other weights)
+      const key = { model: o.model, modelSha256: modelFingerprint(o.model) };
+      if (files.length === 1) writeFileAtomic(o.out, JSON.stringify({ ...files[0], ...key }));
       else {
         mkdirSync(o.out, { recursive: true });
-        for (const f of files) writeFileAtomic(join(o.out, `${f.criterion}.json`), JSON.stringify({ ...f, model: o.model }));
+        for (const f of files) writeFileAtomic(join(o.out, `${f.criterion}.json`), JSON.stringify({ ...f, ...key }));
       }
       console.log(
         JSON.stringify(
@@ -159,7 +162,9 @@ export function registerPrune(program: Command): void {
       if (!ALLOCATIONS.includes(o.allocation))
         throw new Error(`--allocation must be one of ${ALLOCATIONS.join(', ')}, got ${o.allocation}`);
       const model = await loadCifarModel(o.model);
-      const scores: ScoresFile = o.scores ? JSON.parse(readFileSync(o.scores, 'utf8')) : (await scoreWith(model, [o.criterion], o))[0];
+      const scores: ScoresFile = o.scores
+        ? readScoresFile(o.scores, modelFingerprint(o.model))
+        : (await scoreWith(model, [o.criterion], o))[0];
       const run = trainingRunSettings(o.model);
       const data = await loadData(o.data ?? run.dataDir, run.valSize ?? o.valSize, run.seed ?? o.seed, run.trainLimit);
       const calib = balancedSample(data.train, o.perClass, o.seed);
