@@ -11,10 +11,16 @@
  * - Failures use the engine's own mechanisms: a worker that dies leaves a stalled job that another
  *   worker takes over; errors are retried with exponential backoff; a cell failing `attempts` times is
  *   reported with its error instead of being retried forever.
+ * - The submitter follows its jobs by polling their state (not by queue events, which are lost while
+ *   Redis restarts), so a Redis restart only pauses a run; run Redis with `--appendonly yes` so the
+ *   queue itself survives one.
+ * - A job is data from the network: it is checked field by field before use; its paths must lie inside
+ *   the worker's root directory (its working directory unless `--root`), and the CIFAR-10 folder is the
+ *   worker's own (`--data`), never the job's. A malformed job fails at once, without retries.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadData } from '../data/splits.js';
 import { loadCifarModel } from '../models/io.js';
@@ -32,7 +38,9 @@ import {
   StudyLine,
   StudyOptions,
   StudySettings,
+  VARIANTS,
 } from './study.js';
+import { CRITERIA } from '../prune/importance/registry.js';
 
 export const QUEUE_NAME = 'auraprune-cells';
 
@@ -63,20 +71,33 @@ export interface StudyCellJob {
   cell: StudyCell;
 }
 
-/** ioredis connection options from redis://[:password@]host:port[/db]. */
-export function connectionFrom(url: string): { host: string; port: number; password?: string; db?: number; maxRetriesPerRequest: null } {
+/** ioredis connection options from redis://[user:password@]host:port[/db], or rediss:// for TLS. */
+export function connectionFrom(url: string): {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: Record<string, never>;
+  maxRetriesPerRequest: null;
+} {
   let u: URL;
+  const expected = `--queue ${url.replace(/\/\/[^@/]*@/, '//***@')}: expected redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (TLS)`;
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`--queue ${url}: expected redis://HOST:PORT`);
+    throw new Error(expected);
   }
-  if (u.protocol !== 'redis:') throw new Error(`--queue ${url}: expected redis://HOST:PORT`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(expected);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
+  if (db !== undefined && !(Number.isInteger(db) && db >= 0)) throw new Error(expected);
   return {
     host: u.hostname || '127.0.0.1',
     port: Number(u.port || 6379),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
+    ...(db !== undefined ? { db } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
   };
 }
@@ -88,11 +109,12 @@ export function connectionFrom(url: string): { host: string; port: number; passw
 export async function runExperimentOnQueue(
   url: string,
   job: Omit<CellJob, 'cell'>,
-  o: { attempts?: number; backoffMs?: number; onLine?: (l: ResultLine) => void; onFailed?: (key: string, error: string) => void } = {},
+  o: { attempts?: number; backoffMs?: number } & CollectOptions<ResultLine> = {},
 ): Promise<{ newCells: number; failed: Array<{ key: string; error: string }> }> {
   const connection = connectionFrom(url);
   const out = resolve(job.out);
   const resultsPath = resolve(out, 'results.jsonl');
+  mkdirSync(out, { recursive: true }); // workers check that the directory exists where they run
   const done = new Set(repairJsonLines<ResultLine>(resultsPath).map((r) => r.key));
   const opts = job.options;
   const cells = opts.seeds.flatMap((seed) =>
@@ -100,7 +122,7 @@ export async function runExperimentOnQueue(
   );
   const missing = cells.filter((c) => !done.has(cellKey(c.criterion, c.target, c.seed)));
   const queue = new Queue(QUEUE_NAME, { connection });
-  const events = new QueueEvents(QUEUE_NAME, { connection });
+  queue.on('error', () => {}); // unreachable Redis: collect() polls again
   // cells of one directory with one set of settings share an id prefix: resubmitting adds nothing
   const prefix = settingsHash({
     out,
@@ -109,7 +131,6 @@ export async function runExperimentOnQueue(
     options: { ...opts, criteria: [], targets: [], seeds: [] },
   });
   try {
-    await events.waitUntilReady();
     const jobs = await Promise.all(
       missing.map((cell) =>
         queue.add('cell', { ...job, out, baseDir: resolve(job.baseDir), cell } satisfies CellJob, {
@@ -122,49 +143,91 @@ export async function runExperimentOnQueue(
       ),
     );
     return await collect(
+      queue,
       jobs,
       missing.map((c) => cellKey(c.criterion, c.target, c.seed)),
-      events,
       done,
       resultsPath,
       o,
     );
   } finally {
-    await events.close();
     await queue.close();
   }
 }
 
+/** What the submitter reports while it waits (cells by state). */
+export interface QueueProgress {
+  done: number;
+  active: number;
+  waiting: number;
+  failed: number;
+  total: number;
+}
+
+export interface CollectOptions<L> {
+  onLine?: (l: L) => void;
+  onFailed?: (key: string, error: string) => void;
+  onProgress?: (p: QueueProgress) => void;
+  /** Milliseconds between polls of the jobs' states (default 1000). */
+  pollMs?: number;
+}
+
 /**
- * Waits for every job and appends each finished cell's line to results.jsonl (the submitter, holding
- * the directory's lock, is its only writer; a key already there is not repeated).
+ * Waits for every job by polling its state and appends each finished cell's line to results.jsonl
+ * (the submitter, holding the directory's lock, is its only writer; a key already there is not
+ * repeated). Polling survives a Redis restart, where event subscriptions would miss what happened
+ * while it was down; an unreachable Redis only delays the next poll.
  */
 async function collect<L extends { key: string }>(
+  queue: Queue,
   jobs: Job[],
   keys: string[],
-  events: QueueEvents,
   done: Set<string>,
   resultsPath: string,
-  o: { onLine?: (l: L) => void; onFailed?: (key: string, error: string) => void },
+  o: CollectOptions<L>,
 ): Promise<{ newCells: number; failed: Array<{ key: string; error: string }> }> {
   const failed: Array<{ key: string; error: string }> = [];
   let newCells = 0;
-  await Promise.all(
-    jobs.map(async (j, i) => {
-      try {
-        const line = (await j.waitUntilFinished(events)) as L;
-        if (!done.has(line.key)) {
-          appendFileSync(resultsPath, JSON.stringify(line) + '\n');
-          done.add(line.key);
-          newCells++;
+  const pending = new Map(jobs.map((j, i) => [j, keys[i]]));
+  let last = '';
+  while (pending.size) {
+    let active = 0;
+    try {
+      for (const [j, key] of [...pending]) {
+        const state = await j.getState();
+        if (state === 'active') active++;
+        if (state !== 'completed' && state !== 'failed') continue;
+        const fresh = await Job.fromId(queue, j.id!);
+        if (!fresh) continue;
+        pending.delete(j);
+        if (state === 'completed') {
+          const line = fresh.returnvalue as L;
+          if (!done.has(line.key)) {
+            appendFileSync(resultsPath, JSON.stringify(line) + '\n');
+            done.add(line.key);
+            newCells++;
+          }
+          o.onLine?.(line);
+        } else {
+          failed.push({ key, error: fresh.failedReason });
+          o.onFailed?.(key, fresh.failedReason);
         }
-        o.onLine?.(line);
-      } catch (e) {
-        failed.push({ key: keys[i], error: (e as Error).message });
-        o.onFailed?.(keys[i], (e as Error).message);
       }
-    }),
-  );
+    } catch {
+      // Redis unreachable (restarting): try again at the next poll
+    }
+    const p = {
+      done: jobs.length - pending.size - failed.length,
+      active,
+      waiting: pending.size - active,
+      failed: failed.length,
+      total: jobs.length,
+    };
+    const now = JSON.stringify(p);
+    if (now !== last) o.onProgress?.(p);
+    last = now;
+    if (pending.size) await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+  }
   return { newCells, failed };
 }
 
@@ -176,7 +239,7 @@ export async function runStudyOnQueue(
   url: string,
   job: { out: string; baseDir: string; data: DataSpec; options: StudyOptions },
   local: { base: LayersModel; split: Awaited<ReturnType<typeof loadData>> },
-  o: { attempts?: number; backoffMs?: number; onLine?: (l: StudyLine) => void; onFailed?: (key: string, error: string) => void } = {},
+  o: { attempts?: number; backoffMs?: number } & CollectOptions<StudyLine> = {},
 ): Promise<{ newCells: number; failed: Array<{ key: string; error: string }> }> {
   const connection = connectionFrom(url);
   const out = resolve(job.out);
@@ -185,10 +248,9 @@ export async function runStudyOnQueue(
   await prepareStudy(local.base, local.split, out, job.options);
   const missing = studyCells(job.options).filter(([k]) => !done.has(k));
   const queue = new Queue(QUEUE_NAME, { connection });
-  const events = new QueueEvents(QUEUE_NAME, { connection });
+  queue.on('error', () => {}); // unreachable Redis: collect() polls again
   const prefix = settingsHash({ out, baseDir: resolve(job.baseDir), data: job.data, settings: job.options.settings });
   try {
-    await events.waitUntilReady();
     const jobs = await Promise.all(
       missing.map(([key, cell], i) =>
         queue.add(
@@ -212,9 +274,9 @@ export async function runStudyOnQueue(
       ),
     );
     const r = await collect(
+      queue,
       jobs,
       missing.map(([k]) => k),
-      events,
       done,
       resultsPath,
       o,
@@ -222,53 +284,151 @@ export async function runStudyOnQueue(
     if (job.options.stability) await runStability(local.base, local.split, out, job.options);
     return r;
   } finally {
-    await events.close();
     await queue.close();
   }
 }
 
-/** A worker: runs cells from the queue until closed. Models and data are cached per base and split. */
-export function startWorker(
-  url: string,
-  o: { concurrency?: number; lockMinutes?: number; log?: (s: string) => void } = {},
-): { close: () => Promise<void>; worker: Worker } {
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isInt = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min;
+const isFraction = (v: unknown) => typeof v === 'number' && v > 0 && v < 1;
+
+/**
+ * Checks a job's payload before anything is read or written for it: its shape and values, and that
+ * its directories lie inside `root` (symlinks resolved). Throws UnrecoverableError (no retries) naming
+ * the job and the first problem.
+ */
+export function checkJob(id: string | undefined, data: unknown, root: string): CellJob | StudyCellJob {
+  const bad = (what: string): never => {
+    throw new UnrecoverableError(`malformed job ${id ?? '?'}: ${what}`);
+  };
+  if (!isObj(data)) bad('the payload is not an object');
+  const d = data as Record<string, unknown>;
+  if (d.kind !== undefined && d.kind !== 'experiment' && d.kind !== 'study') bad(`unknown kind ${JSON.stringify(d.kind)}`);
+  const realRoot = realpathSync(root);
+  const inside = (field: 'out' | 'baseDir') => {
+    const v = d[field];
+    if (typeof v !== 'string' || !v) bad(`${field} is not a path`);
+    const p = resolve(realRoot, v as string);
+    // resolve symlinks of what exists, so a link inside the root cannot point outside it
+    const real = existsSync(p) ? realpathSync(p) : p;
+    const rel = relative(realRoot, real);
+    if (rel.startsWith('..') || isAbsolute(rel))
+      bad(`${field} ${v} is outside the worker's root ${realRoot} (start the worker with --root)`);
+    if (!existsSync(real)) bad(`${field} ${v} does not exist on this worker (the paths must be shared)`);
+  };
+  inside('out');
+  inside('baseDir');
+  const spec = d.data;
+  if (!isObj(spec) || !isInt(spec.valSize, 1) || !isInt(spec.seed, 0) || !(spec.trainLimit == null || isInt(spec.trainLimit, 1)))
+    bad('data must be {valSize, seed, trainLimit?} with positive integers');
+  const cell = d.cell;
+  if (!isObj(cell) || !isFraction(cell.target) || !isInt(cell.seed, 0)) bad('cell must hold a target in (0, 1) and an integer seed');
+  const c = cell as Record<string, unknown>;
+  if (d.kind === 'study') {
+    if (!isObj(d.settings)) bad('settings is not an object');
+    if (typeof c.variant !== 'string' || !Object.hasOwn(VARIANTS, c.variant)) bad(`unknown variant ${JSON.stringify(c.variant)}`);
+    if (!['none', 'epoch', 'full'].includes(c.budget as string)) bad(`unknown budget ${JSON.stringify(c.budget)}`);
+    if (!['uniform', 'sensitivity'].includes(c.allocation as string)) bad(`unknown allocation ${JSON.stringify(c.allocation)}`);
+  } else {
+    const opts = d.options;
+    if (!isObj(opts) || !isObj(opts.finetune) || !isObj(opts.scoring)) bad('options must hold finetune and scoring settings');
+    if (typeof c.criterion !== 'string' || !(CRITERIA as readonly string[]).includes(c.criterion))
+      bad(`unknown criterion ${JSON.stringify(c.criterion)}`);
+  }
+  return d as unknown as CellJob | StudyCellJob;
+}
+
+export interface WorkerOptions {
+  concurrency?: number;
+  /** libtorch threads and backend of the child processes that run the cells. */
+  threads?: number;
+  backend?: string;
+  /** How long a cell's lock lasts without renewal (default 0.5); a dead worker's cell is taken over after it. */
+  lockMinutes?: number;
+  /** Jobs' directories must lie inside this one (default: the working directory). */
+  root?: string;
+  /** This worker's CIFAR-10 folder (else CIFAR10_DIR or the cache); a job never names one. */
+  data?: string;
+  log?: (s: string) => void;
+}
+
+const models = new Map<string, Promise<LayersModel>>();
+const splits = new Map<string, ReturnType<typeof loadData>>();
+const noisy = new Map<string, ReturnType<typeof noisyCopy>>();
+
+/**
+ * Runs one job's cell (in a worker's child process, queue_processor.ts). Models and data splits are
+ * cached per process, so a child that runs many cells loads them once.
+ */
+export async function processJob(
+  job: Pick<Job<unknown>, 'id' | 'data'>,
+  o: Pick<WorkerOptions, 'root' | 'data'>,
+): Promise<ResultLine | StudyLine> {
+  const root = resolve(o.root ?? process.cwd());
+  const j = checkJob(job.id, job.data, root);
+  const out = resolve(root, j.out);
+  const baseDir = resolve(root, j.baseDir);
+  const data = { valSize: j.data.valSize, seed: j.data.seed, trainLimit: j.data.trainLimit ?? undefined };
+  if (!models.has(baseDir)) models.set(baseDir, loadCifarModel(baseDir));
+  const dk = JSON.stringify(data);
+  if (!splits.has(dk)) splits.set(dk, loadData(o.data, data.valSize, data.seed, data.trainLimit));
+  const [base, split] = await Promise.all([models.get(baseDir)!, splits.get(dk)!]);
+  if (j.kind === 'study') {
+    const { settings, cell } = j;
+    const counts = JSON.parse(readFileSync(join(out, 'allocations.json'), 'utf8')) as Record<string, number[]>;
+    const nk = `${dk}|${settings.noisySigma}`;
+    const noisyTest = () => {
+      if (!noisy.has(nk)) noisy.set(nk, noisyCopy(split.test, settings.noisySigma, 7));
+      return noisy.get(nk)!;
+    };
+    return runStudyCell(base, split, out, settings, cell, counts, noisyTest);
+  }
+  return runCell(base, split, out, { ...j.options, quiet: true }, j.cell);
+}
+
+/** The cell a job holds, for log lines (the payload unchecked: this only prints). */
+function jobLabel(job: Job<unknown>): string {
+  const d = (job.data ?? {}) as { kind?: string; out?: string; cell?: Partial<StudyCell & CellSpec> };
+  const c = d.cell ?? {};
+  return d.kind === 'study'
+    ? `study cell ${studyKey(c.budget!, c.allocation!, c.variant!, c.target!, c.seed!)} of ${d.out}`
+    : `cell ${cellKey(c.criterion!, c.target!, c.seed!)} of ${d.out}`;
+}
+
+/**
+ * A worker: runs cells from the queue until closed. Each cell runs in a child process (BullMQ's
+ * sandboxed processor), so this process's event loop stays free to renew the job's lock while the
+ * child's tensor work blocks its own: a short lock is safe, and a dead worker's cell is taken over
+ * within `lockMinutes`.
+ */
+export function startWorker(url: string, o: WorkerOptions = {}): { close: () => Promise<void>; worker: Worker } {
   const connection = connectionFrom(url);
-  const models = new Map<string, Promise<LayersModel>>();
-  const splits = new Map<string, ReturnType<typeof loadData>>();
-  const noisy = new Map<string, ReturnType<typeof noisyCopy>>();
-  const worker = new Worker(
-    QUEUE_NAME,
-    async (job: Job<CellJob | StudyCellJob>) => {
-      const { baseDir, data, out } = job.data;
-      if (!models.has(baseDir)) models.set(baseDir, loadCifarModel(baseDir));
-      const dk = JSON.stringify(data);
-      if (!splits.has(dk)) splits.set(dk, loadData(data.dataDir, data.valSize, data.seed, data.trainLimit));
-      const [base, split] = await Promise.all([models.get(baseDir)!, splits.get(dk)!]);
-      if (job.data.kind === 'study') {
-        const { settings, cell } = job.data;
-        o.log?.(
-          `study cell ${studyKey(cell.budget, cell.allocation, cell.variant, cell.target, cell.seed)} of ${out} (attempt ${job.attemptsMade + 1})`,
-        );
-        const counts = JSON.parse(readFileSync(join(out, 'allocations.json'), 'utf8')) as Record<string, number[]>;
-        const nk = `${dk}|${settings.noisySigma}`;
-        const noisyTest = () => {
-          if (!noisy.has(nk)) noisy.set(nk, noisyCopy(split.test, settings.noisySigma, 7));
-          return noisy.get(nk)!;
-        };
-        return runStudyCell(base, split, out, settings, cell, counts, noisyTest);
-      }
-      const { options, cell } = job.data;
-      o.log?.(`cell ${cellKey(cell.criterion, cell.target, cell.seed)} of ${out} (attempt ${job.attemptsMade + 1})`);
-      return runCell(base, split, out, { ...options, quiet: true }, cell);
+  const here = import.meta.url;
+  const processor = new URL(`./queue_processor.${here.endsWith('.ts') ? 'ts' : 'js'}`, here);
+  const worker = new Worker(QUEUE_NAME, processor, {
+    connection,
+    concurrency: o.concurrency ?? 1,
+    lockDuration: (o.lockMinutes ?? 0.5) * 60_000,
+    stalledInterval: (o.lockMinutes ?? 0.5) * 60_000,
+    // a cell survives two dead workers before it is failed as "stalled"
+    maxStalledCount: 2,
+    workerForkOptions: {
+      env: {
+        ...process.env,
+        AURAPRUNE_WORKER_ROOT: resolve(o.root ?? process.cwd()),
+        ...(o.data ? { AURAPRUNE_WORKER_DATA: resolve(o.data) } : {}),
+        ...(o.threads ? { AURAPRUNE_WORKER_THREADS: String(o.threads) } : {}),
+        ...(o.backend ? { AURAPRUNE_WORKER_BACKEND: o.backend } : {}),
+      },
     },
-    {
-      connection,
-      concurrency: o.concurrency ?? 1,
-      // a cell's tensor work blocks the event loop for long stretches, so the lock cannot be renewed on
-      // BullMQ's default 30 s clock: hold it long enough (a dead worker's cell is taken over after this)
-      lockDuration: (o.lockMinutes ?? 30) * 60_000,
-      stalledInterval: (o.lockMinutes ?? 30) * 60_000,
-    },
-  );
+  });
+  worker.on('active', (job) => o.log?.(`${jobLabel(job)} (attempt ${job.attemptsMade + 1})`));
+  worker.on('failed', (job, e) => o.log?.(`job ${job?.id ?? '?'} failed: ${e.message}`));
+  // connection errors (Redis restarting) are retried by ioredis; report each kind once, never throw
+  let lastError = '';
+  worker.on('error', (e) => {
+    if (e.message !== lastError) o.log?.(`queue connection: ${e.message} (retrying)`);
+    lastError = e.message;
+  });
   return { worker, close: () => worker.close() };
 }

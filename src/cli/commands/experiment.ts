@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { balancedSample, subset } from '../../data/pipeline.js';
 import { readResults, runExperiment } from '../../experiment/grid.js';
-import { runExperimentOnQueue, startWorker } from '../../experiment/queue.js';
+import { connectionFrom, QueueProgress, runExperimentOnQueue, startWorker } from '../../experiment/queue.js';
 import { robustness } from '../../experiment/robustness.js';
 import { loadCifarModel } from '../../models/io.js';
 import { buildModel } from '../../models/zoo.js';
@@ -101,6 +101,18 @@ function gridOptions(o: ScoreCliOptions & Record<string, unknown>) {
   };
 }
 
+/** One stderr line whenever the queued cells change state, with the rate and an ETA from the cells done so far. */
+export function queueProgressPrinter(): (p: QueueProgress) => void {
+  const t0 = performance.now();
+  return (p) => {
+    const min = (performance.now() - t0) / 60000;
+    const eta = p.done > 0 ? ` ETA ${((min / p.done) * (p.total - p.done - p.failed)).toFixed(1)} min` : '';
+    process.stderr.write(
+      `queue: ${p.done}/${p.total} cells done, ${p.active} running, ${p.waiting} waiting, ${p.failed} failed (${min.toFixed(1)} min${eta})\n`,
+    );
+  };
+}
+
 export function registerExperiment(program: Command): void {
   scoreOptions(program.command('experiment').description('criterion x target x seed grid: prune, fine-tune, evaluate, report (resumable)'))
     .requiredOption('--base <dir>', 'training run directory (runs/X) or a model directory')
@@ -177,6 +189,7 @@ export function registerExperiment(program: Command): void {
           {
             onLine: (l) => process.stderr.write(`cell ${l.key}: test ${(100 * l.testAcc).toFixed(2)}%\n`),
             onFailed: (k, e) => process.stderr.write(`cell ${k} failed after its retries: ${e}\n`),
+            onProgress: queueProgressPrinter(),
           },
         ).finally(release);
         if (r.failed.length) process.exitCode = 1;
@@ -247,19 +260,30 @@ export function registerExperiment(program: Command): void {
   program
     .command('worker')
     .description('run experiment cells from a BullMQ queue (any number of workers, on any machine sharing the paths)')
-    .requiredOption('--queue <url>', 'redis://HOST:PORT')
+    .requiredOption('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS)')
     .option('--concurrency <n>', 'cells at once in this process', int, 1)
-    .option('--lock-minutes <n>', "how long a cell's lock lasts without renewal (a dead worker's cell is taken over after it)", int, 30)
+    .option('--lock-minutes <m>', "how long a cell's lock lasts without renewal (a dead worker's cell is taken over after it)", num, 0.5)
+    .option('--root <dir>', "jobs' directories must lie inside this one (default: the working directory)")
+    .option('--data <dir>', "this worker's CIFAR-10 binary folder (else CIFAR10_DIR or the cache)")
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
-      await setupBackend(o);
+      if (!(o.lockMinutes > 0)) throw new Error(`--lock-minutes must be positive, got ${o.lockMinutes}`);
+      if (o.root && !existsSync(o.root)) throw new Error(`--root ${o.root}: no such directory`);
+      connectionFrom(o.queue); // a bad URL stops here, not in the reconnect loop
+      // this process only holds the queue connection and the locks; cells run in child processes
       const w = startWorker(o.queue, {
         concurrency: o.concurrency,
         lockMinutes: o.lockMinutes,
+        root: o.root,
+        data: o.data,
+        threads: o.threads,
+        backend: o.backend,
         log: (s) => process.stderr.write(`${new Date().toISOString()} ${s}\n`),
       });
-      process.stderr.write(`worker on ${o.queue}; Ctrl-C stops it (a cell in progress is taken over by another worker)\n`);
+      process.stderr.write(
+        `worker on ${o.queue.replace(/\/\/[^@/]*@/, '//***@')}; Ctrl-C stops it (a cell in progress is taken over by another worker)\n`,
+      );
       const stop = () => void w.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

@@ -20,7 +20,7 @@ import { finetuneRecipe } from '../../train/recipes.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { claimRunDir } from '../../util/rundir.js';
 import { int, num, setupBackend } from '../options.js';
-import { machine, resolveBase } from './experiment.js';
+import { machine, queueProgressPrinter, resolveBase } from './experiment.js';
 import { loadData } from './train.js';
 
 /** The five-plus criteria every budget compares. */
@@ -180,6 +180,7 @@ export function registerStudy(program: Command): void {
             {
               onLine: (l) => process.stderr.write(`cell ${l.key} done\n`),
               onFailed: (k, e) => process.stderr.write(`cell ${k} failed after its retries: ${e}\n`),
+              onProgress: queueProgressPrinter(),
             },
           );
           if (r.failed.length) process.exitCode = 1;

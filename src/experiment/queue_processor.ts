@@ -1,0 +1,21 @@
+/**
+ * The child process side of `auraprune worker` (BullMQ's sandboxed processor): sets up the backend
+ * once, then runs each job's cell with processJob. Settings come from the parent's environment.
+ */
+import type { Job } from 'bullmq';
+import { useBestBackend } from '../engine/backend/index.js';
+import { processJob } from './queue.js';
+
+// a parent killed with SIGKILL cannot stop its child: leave rather than finish a cell nobody collects
+process.on('disconnect', () => process.exit(1));
+
+const env = process.env;
+const ready = useBestBackend({
+  backend: env.AURAPRUNE_WORKER_BACKEND ?? 'auto',
+  threads: env.AURAPRUNE_WORKER_THREADS ? Number(env.AURAPRUNE_WORKER_THREADS) : undefined,
+});
+
+export default async function (job: Job<unknown>) {
+  await ready;
+  return processJob(job, { root: env.AURAPRUNE_WORKER_ROOT, data: env.AURAPRUNE_WORKER_DATA });
+}
