@@ -17,6 +17,7 @@ import { writeReport } from '../src/cli/commands/experiment.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { greyVariance } from './helpers/png.js';
+import { overlappingLabels } from './helpers/layout.js';
 import { NEEDS_CIFAR, SMALL_SGD, smallSplits, TINY_GRID } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-exp-'));
@@ -63,38 +64,64 @@ describe('experiment grid', NEEDS_CIFAR, () => {
     const kept = full.results.map((r) => JSON.stringify(r.keptPerLayer));
     assert.equal(new Set(kept).size, 1, `kept counts per layer differ across criteria: ${kept.join(' | ')}`);
     assert.ok(full.results.every((r) => r.allocation === 'uniform' && r.testAccRaw! >= 0 && r.testAccRecalBn! >= 0));
-
-    // the report, in headless Chromium
-    const html = await writeReport(join(tmp, 'a'), 'test report', 'test');
-    if (!existsSync(CHROMIUM)) return; // .ci/run installs chromium; a bare dev machine may not have it
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`file://${html}`);
-      assert.deepEqual(errors, []);
-      const ids = await page.$$eval('.chart', (els) => els.map((e) => e.id));
-      for (const id of ['chart-acc-flops', 'chart-acc-params', 'chart-scoring-time', 'chart-kept', 'chart-mi-heatmap'])
-        assert.ok(ids.includes(id), `chart ${id} present`);
-      for (const id of ids) {
-        const v = greyVariance(await (await page.$(`#${id}`))!.screenshot());
-        assert.ok(v > 50, `chart ${id} is not blank (grey-level variance ${v.toFixed(1)})`);
-      }
-      const rows = await page.$$eval('#results tr[data-criterion]', (trs) =>
-        trs.map((t) => ({ c: t.getAttribute('data-criterion'), acc: Number(t.getAttribute('data-test-acc')) })),
-      );
-      const results = readResults(join(tmp, 'a', 'results.jsonl'));
-      assert.equal(rows.length, results.length);
-      for (const r of rows) assert.equal(r.acc, results.find((x) => x.criterion === r.c)!.testAcc);
-    } finally {
-      await browser.close();
-    }
   });
+
+  test(
+    'the report in headless Chromium: every chart drawn, no label overlapping another, the table equals results.jsonl',
+    existsSync(CHROMIUM) ? {} : { skip: `no Chromium at ${CHROMIUM} (apt-get install chromium)` },
+    async () => {
+      // the grid of the test above (run again here if this test runs alone)
+      if (!existsSync(join(tmp, 'a', 'results.jsonl'))) {
+        const base = (await trainModel(buildModel('fast', { width: 0.125, seed: 1 }), cfg, getData(), join(tmp, 'base2'), { quiet: true }))
+          .model;
+        await runExperiment(base, getData(), join(tmp, 'a'), opts);
+      }
+      const html = await writeReport(join(tmp, 'a'), 'test report', 'test');
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      try {
+        const page = await browser.newPage();
+        // the overlap check itself, on a hand-made chart: two labels on top of each other are found;
+        // slanted neighbours whose boxes only touch on screen, and distant labels, are not
+        await page.setContent(`<figure class="chart" id="probe"><svg width="400" height="200">
+          <text x="10" y="20" font-size="12">first label</text><text x="30" y="22" font-size="12">second</text>
+          <text x="200" y="100" font-size="12">alone</text>
+          <text transform="translate(100,150) rotate(-30)" font-size="12">layer_one</text>
+          <text transform="translate(132,150) rotate(-30)" font-size="12">layer_two</text></svg></figure>`);
+        assert.deepEqual(await overlappingLabels(page), ['probe: "first label" overlaps "second"']);
+        const errors: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`file://${html}`);
+        assert.deepEqual(errors, []);
+        const ids = await page.$$eval('.chart', (els) => els.map((e) => e.id));
+        for (const id of ['chart-acc-flops', 'chart-acc-params', 'chart-scoring-time', 'chart-kept', 'chart-mi-heatmap'])
+          assert.ok(ids.includes(id), `chart ${id} present`);
+        for (const id of ids) {
+          const v = greyVariance(await (await page.$(`#${id}`))!.screenshot());
+          assert.ok(v > 50, `chart ${id} is not blank (grey-level variance ${v.toFixed(1)})`);
+        }
+        assert.deepEqual(await overlappingLabels(page), []);
+        // the heatmap has a colour bar (a gradient legend) and filter indices on both axes
+        const heat = await page.$eval('#chart-mi-heatmap', (e) => ({
+          gradient: !!e.querySelector('linearGradient'),
+          labels: [...e.querySelectorAll('text')].map((t) => t.textContent),
+        }));
+        assert.ok(heat.gradient, 'colour bar');
+        assert.ok(heat.labels.includes('0') && heat.labels.includes('MI (nats)'), `heatmap labels: ${heat.labels.join(' ')}`);
+        const rows = await page.$$eval('#results tr[data-criterion]', (trs) =>
+          trs.map((t) => ({ c: t.getAttribute('data-criterion'), acc: Number(t.getAttribute('data-test-acc')) })),
+        );
+        const results = readResults(join(tmp, 'a', 'results.jsonl'));
+        assert.equal(rows.length, results.length);
+        for (const r of rows) assert.equal(r.acc, results.find((x) => x.criterion === r.c)!.testAcc);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });
 
 describe('robustness statistics', NEEDS_CIFAR, () => {

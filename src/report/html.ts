@@ -5,8 +5,8 @@
 import type { ResultLine } from '../experiment/grid.js';
 import type { RobustnessRow } from '../experiment/robustness.js';
 import type { InspectData } from '../prune/importance/inspect.js';
-import { groupedBars, heatmap, image } from './svg.js';
-import { lineSpec, renderChart, scatterLogXSpec } from './vega.js';
+import { image } from './svg.js';
+import { groupedBarsSpec, heatmapSpec, lineSpec, renderChart, scatterLogXSpec } from './vega.js';
 
 export interface ReportInput {
   title: string;
@@ -171,19 +171,34 @@ export async function buildReport(inp: ReportInput): Promise<string> {
     const layers = Object.keys(chosen[0].keptPerLayer);
     parts.push(`<h2>Filters kept per layer (target ${t}, seed ${chosen[0].seed})</h2>`);
     parts.push(
-      groupedBars(
+      await renderChart(
         'chart-kept',
-        'Filters kept per layer',
-        'filters kept',
-        layers,
-        chosen.map((r) => ({ name: r.criterion, values: layers.map((l) => r.keptPerLayer[l]) })),
+        groupedBarsSpec({
+          title: 'Filters kept per layer',
+          y: 'filters kept',
+          categories: layers,
+          series: chosen.map((r) => ({ name: r.criterion, values: layers.map((l) => r.keptPerLayer[l]) })),
+        }),
       ),
     );
   }
   if (inp.inspect) {
     const p = inp.inspect.pair;
     parts.push(`<h2>Spatial aura MI between ${esc(p.parent)} and ${esc(p.child)}</h2>`);
-    parts.push(heatmap('chart-mi-heatmap', 'aura MI heatmap', p.rows, p.cols, p.mi, `${p.parent} filter`, `${p.child} filter`));
+    parts.push(
+      await renderChart(
+        'chart-mi-heatmap',
+        heatmapSpec({
+          title: 'aura MI heatmap',
+          rows: p.rows,
+          cols: p.cols,
+          values: p.mi,
+          rowLabel: `${p.parent} filter`,
+          colLabel: `${p.child} filter`,
+          value: 'MI (nats)',
+        }),
+      ),
+    );
     parts.push(
       '<h2>Activation map, label map and aura matrix</h2><table id="examples"><tr><th>filter</th><th>activation</th><th>labels</th><th>aura matrix</th><th>H_aura (nats)</th></tr>',
     );

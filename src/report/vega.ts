@@ -123,3 +123,91 @@ export function scatterLogXSpec(o: { title: string; x: string; y: string; items:
     ],
   };
 }
+
+/** Bars grouped by category (e.g. filters kept per layer, one bar per criterion), values on top. */
+export function groupedBarsSpec(o: { title: string; y: string; categories: string[]; series: Array<{ name: string; values: number[] }> }) {
+  const values = o.series.flatMap((s) => o.categories.map((c, i) => ({ category: c, series: s.name, value: s.values[i] })));
+  return {
+    title: o.title,
+    width: { step: Math.max(12, Math.round(60 / Math.max(1, o.series.length))) * o.series.length + 12 },
+    height: 240,
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'category', type: 'nominal', title: null, sort: o.categories, axis: { labelAngle: -30 } },
+      xOffset: { field: 'series', type: 'nominal', sort: o.series.map((s) => s.name) },
+      y: { field: 'value', type: 'quantitative', title: o.y, axis: { format: 'd', tickMinStep: 1 } },
+      color: { field: 'series', type: 'nominal', title: null, sort: o.series.map((s) => s.name) },
+      tooltip: [
+        { field: 'category', type: 'nominal' },
+        { field: 'series', type: 'nominal' },
+        { field: 'value', type: 'quantitative' },
+      ],
+    },
+  };
+}
+
+/**
+ * A rows x cols matrix (row-major values) as a heatmap with filter indices on both axes (every k-th
+ * index labelled so they never crowd) and a colour bar.
+ */
+export function heatmapSpec(o: {
+  title: string;
+  rows: number;
+  cols: number;
+  values: number[];
+  rowLabel: string;
+  colLabel: string;
+  value: string;
+}) {
+  const every = (n: number) => Math.max(1, Math.ceil(n / 16));
+  const ticks = (n: number) => Array.from({ length: n }, (_, i) => i).filter((i) => i % every(n) === 0);
+  const cells = o.values.map((v, k) => ({ row: Math.floor(k / o.cols), col: k % o.cols, value: v }));
+  const side = (n: number) => Math.max(4, Math.min(18, Math.floor(320 / n)));
+  return {
+    title: o.title,
+    width: side(o.cols) * o.cols,
+    height: side(o.rows) * o.rows,
+    data: { values: cells },
+    mark: 'rect',
+    encoding: {
+      x: { field: 'col', type: 'ordinal', title: o.colLabel, axis: { values: ticks(o.cols), labelAngle: 0 } },
+      y: { field: 'row', type: 'ordinal', title: o.rowLabel, axis: { values: ticks(o.rows) } },
+      color: { field: 'value', type: 'quantitative', title: o.value, scale: { scheme: 'viridis' }, legend: { gradientLength: 200 } },
+      tooltip: [
+        { field: 'row', type: 'ordinal', title: o.rowLabel },
+        { field: 'col', type: 'ordinal', title: o.colLabel },
+        { field: 'value', type: 'quantitative', format: '.4f' },
+      ],
+    },
+  };
+}
+
+/**
+ * Two measures of the same items side by side (e.g. scoring time and the accuracy it buys), one row
+ * per item sorted by the first: readable for any number of items, where labels on a scatter collide.
+ */
+export function dotPairSpec(o: {
+  title: string;
+  a: { title: string; log?: boolean };
+  b: { title: string };
+  items: Array<{ name: string; a: number; b: number }>;
+}) {
+  const order = [...o.items].sort((p, q) => p.a - q.a).map((i) => i.name);
+  const y = { field: 'name', type: 'nominal', title: null, sort: order };
+  const panel = (field: 'a' | 'b', title: string, log = false, showY = true) => ({
+    width: 220,
+    height: { step: 18 },
+    mark: { type: 'point', filled: true, size: 50 },
+    encoding: {
+      y: showY ? y : { ...y, axis: null },
+      x: { field, type: 'quantitative', title, scale: log ? { type: 'log' } : { zero: false } },
+      tooltip: [{ field: 'name' }, { field, type: 'quantitative', format: '.3~g' }],
+    },
+  });
+  return {
+    title: o.title,
+    data: { values: o.items },
+    hconcat: [panel('a', o.a.title, o.a.log), panel('b', o.b.title, false, false)],
+  };
+}
