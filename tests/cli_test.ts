@@ -106,4 +106,21 @@ describe('command line', NEEDS_CIFAR, () => {
       assert.equal(existsSync(join(tmp, 'never')), false, 'nothing written');
     }
   });
+  test('demo: a rerun with other settings is refused and leaves the old results alone; the same settings reuse them', () => {
+    const out = join(tmp, 'demo');
+    const args = ['demo', '--data', CIFAR_DIR, '--out', out, '--train-images', '300', '--epochs', '1'];
+    const first = cli(...args);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /test acc: on the first 2000 CIFAR-10 test images/, 'the table explains itself');
+    const results = readFileSync(join(out, 'experiment', 'results.jsonl'), 'utf8');
+    const changed = cli(...args.map((a, i) => (args[i - 1] === '--epochs' ? '2' : a)));
+    assert.notEqual(changed.status, 0);
+    assert.match(changed.stderr, /was run with other settings \(epochs: 1 -> 2\).*use another --out/);
+    assert.doesNotMatch(changed.stdout, /\| aura \|/, 'no old table printed for new settings');
+    assert.equal(readFileSync(join(out, 'experiment', 'results.jsonl'), 'utf8'), results);
+    const again = cli(...args);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /resuming .*base after epoch 1/);
+    assert.equal(readFileSync(join(out, 'experiment', 'results.jsonl'), 'utf8'), results, 'finished cells reused, not rerun');
+  });
 });
