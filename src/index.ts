@@ -44,8 +44,8 @@ export { measureSensitivity } from './prune/allocate/sensitivity.js';
 export { ALLOCATIONS, planKeep, pruneWithScores, toScoresFile } from './prune/pipeline.js';
 export type { Allocation, PruneReport, PruneTarget, ScoresFile } from './prune/pipeline.js';
 export { costModel } from './prune/select/cost.js';
-export { pruningUnits } from './prune/surgery/graph.js';
-export type { PruningUnit } from './prune/surgery/graph.js';
+export { pruningUnits } from './prune/graph/graph.js';
+export type { PruningUnit } from './prune/graph/graph.js';
 export { pruneModel } from './prune/surgery/rebuild.js';
 export { foldBatchNorm } from './prune/surgery/fold_bn.js';
 

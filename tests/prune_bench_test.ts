@@ -15,7 +15,7 @@ import { buildAirbench, initWhitening } from '../src/models/airbench.js';
 import { roundTarget, runPruneBench } from '../src/experiment/prune_bench.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { loadModel } from '../src/models/io.js';
-import { pruningUnits } from '../src/prune/surgery/graph.js';
+import { pruningUnits } from '../src/prune/graph/graph.js';
 import { PRESETS } from '../src/train/recipes.js';
 import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
 

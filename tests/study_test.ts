@@ -13,7 +13,7 @@ import { packBits } from '../src/eval/bootstrap.js';
 import { analyseStudy, disjointSamples, noisyCopy, readLines, runStudy, StudyLine, StudyOptions } from '../src/experiment/study.js';
 import { buildModel } from '../src/models/zoo.js';
 import { meanOffDiagonal } from '../src/prune/importance/aura.js';
-import { pruningUnits } from '../src/prune/surgery/graph.js';
+import { pruningUnits } from '../src/prune/graph/graph.js';
 import { studyHtml, studyMarkdown } from '../src/report/study.js';
 import { trainModel } from '../src/train/loop.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';

@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { quietCpu } from './backend/index.js';
-import { consumersOf } from '../prune/surgery/graph.js';
+import '../models/tfjs_fixes.js';
+import { consumersOf } from '../prune/graph/graph.js';
 
 const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'));
 
@@ -81,4 +82,23 @@ test("the CPU backend's firstUse flag exists (quietCpu turns off its console adv
   assert.equal(typeof cpu.firstUse, 'boolean');
   quietCpu();
   assert.equal(cpu.firstUse, false);
+});
+
+test('tfjs_fixes: a separable conv with depth multiplier 2 survives toJSON -> modelFromJSON (tfjs 4.22 drops it)', async () => {
+  const x = tfl.input({ shape: [8, 8, 3] });
+  const mk = () => tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, depthMultiplier: 2, padding: 'same', name: 'sep' });
+  const m = tfl.model({ inputs: x, outputs: mk().apply(x) as tfl.SymbolicTensor });
+  const layer = m.getLayer('sep');
+  assert.equal(layer.getConfig().depthMultiplier, 2, 'the fixed config carries it');
+  // the library's own getConfig still drops it (else this fix can go)
+  const libraryGetConfig = Object.getPrototypeOf(Object.getPrototypeOf(layer)).getConfig as () => Record<string, unknown>;
+  assert.equal(libraryGetConfig.call(layer).depthMultiplier, undefined);
+  const rebuilt = await tfl.models.modelFromJSON({ modelTopology: m.toJSON(null, false) } as never);
+  assert.deepEqual(
+    rebuilt
+      .getLayer('sep')
+      .getWeights()
+      .map((w) => w.shape),
+    [[3, 3, 3, 2], [1, 1, 6, 4], [4]],
+  );
 });

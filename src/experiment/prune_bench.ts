@@ -20,7 +20,7 @@ import { measureSensitivity } from '../prune/allocate/sensitivity.js';
 import { scoreModel } from '../prune/importance/registry.js';
 import { Allocation, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
-import { pruningUnits } from '../prune/surgery/graph.js';
+import { pruningUnits } from '../prune/graph/graph.js';
 import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';

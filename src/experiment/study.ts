@@ -32,7 +32,7 @@ import { scoreModel } from '../prune/importance/registry.js';
 import type { TapPoint } from '../prune/importance/types.js';
 import { pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { costModel } from '../prune/select/cost.js';
-import { pruningUnits } from '../prune/surgery/graph.js';
+import { pruningUnits } from '../prune/graph/graph.js';
 import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';

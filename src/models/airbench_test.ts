@@ -5,7 +5,7 @@ import { setFallbackLogger, useBestBackend } from '../engine/backend/index.js';
 import { loadCifar10 } from '../data/cifar10.js';
 import { fillBatch, subset } from '../data/pipeline.js';
 import { countComplexity } from '../eval/complexity.js';
-import { pruningUnits } from '../prune/surgery/graph.js';
+import { pruningUnits } from '../prune/graph/graph.js';
 import { buildAirbench, initWhitening, patchCovariance } from './airbench.js';
 import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
 

@@ -9,7 +9,7 @@ import { allocateSensitivity, allocateUniform, keepTopK, SensitivityCurve } from
 import { costModel, CostModel } from './select/cost.js';
 import { LatencyTable, predictedSpeedup, withLatency } from './allocate/latency.js';
 import { selectGlobal, selectPerLayer, SelectOptions } from './select/select.js';
-import { IntactConv, pruningUnits, PruningUnit } from './surgery/graph.js';
+import { IntactConv, pruningUnits, PruningUnit } from './graph/graph.js';
 import { pruneModel, PruneRecord } from './surgery/rebuild.js';
 
 /** `latency` needs a measured latency table (PlanOptions.latency); fraction = 1 - 1/speed-up. */

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import '@tensorflow/tfjs-backend-cpu';
 import { modelFingerprint, saveModel } from '../models/io.js';
 import { buildModel } from '../models/zoo.js';
-import { pruningUnits } from './surgery/graph.js';
+import { pruningUnits } from './graph/graph.js';
 import { MAX_SCORES_BYTES, readScoresFile } from './scores_file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'auraprune-scores-'));

@@ -164,7 +164,7 @@ export async function benchMiOnModel(
   const { loadCifarModel } = await import('../../models/io.js');
   const { loadData } = await import('../commands/train.js');
   const { balancedSample } = await import('../../data/pipeline.js');
-  const { pruningUnits } = await import('../../prune/surgery/graph.js');
+  const { pruningUnits } = await import('../../prune/graph/graph.js');
   const { unitTaps } = await import('../../prune/importance/taps.js');
   const { buildStore } = await import('../../prune/importance/store.js');
   const model = await loadCifarModel(modelPath);

@@ -13,7 +13,7 @@ import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } f
 import { readScoresFile } from '../../prune/scores_file.js';
 import { measureSensitivity } from '../../prune/allocate/sensitivity.js';
 import { measureLatency } from '../../prune/allocate/latency.js';
-import { pruningUnits } from '../../prune/surgery/graph.js';
+import { pruningUnits } from '../../prune/graph/graph.js';
 import { recalibrateBatchNorm } from '../../train/bn.js';
 import { finetuneRecipe } from '../../train/recipes.js';
 import { compareSpeed } from '../../eval/speed.js';

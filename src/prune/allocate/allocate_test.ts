@@ -3,7 +3,7 @@ import { before, describe, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../../engine/backend/index.js';
 import { costModel } from '../select/cost.js';
-import { pruningUnits } from '../surgery/graph.js';
+import { pruningUnits } from '../graph/graph.js';
 import { buildModel } from '../../models/zoo.js';
 import { Rng } from '../../util/rng.js';
 import { allocateSensitivity, allocateUniform, floorKeep, keepTopK, keptAt, reduction } from './allocate.js';

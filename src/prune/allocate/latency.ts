@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { CostModel, unitMaps } from '../select/cost.js';
-import type { PruningUnit } from '../surgery/graph.js';
+import type { PruningUnit } from '../graph/graph.js';
+import { ruleOf } from '../graph/rules.js';
 
 export interface LatencyTable {
   batch: number;
@@ -47,20 +48,9 @@ function inputShapeOf(layer: tfl.layers.Layer): number[] {
   return input.shape.slice(1) as number[];
 }
 
-const FACTORY: Record<string, (c: object) => tfl.layers.Layer> = {
-  Conv2D: (c) => tfl.layers.conv2d(c as never),
-  Dense: (c) => tfl.layers.dense(c as never),
-  BatchNormalization: (c) => tfl.layers.batchNormalization(c as never),
-  ReLU: (c) => tfl.layers.reLU(c as never),
-  Activation: (c) => tfl.layers.activation(c as never),
-  LeakyReLU: (c) => tfl.layers.leakyReLU(c as never),
-  MaxPooling2D: (c) => tfl.layers.maxPooling2d(c as never),
-  AveragePooling2D: (c) => tfl.layers.averagePooling2d(c as never),
-};
-
 /** A one-layer model applying a copy of `layer` (same config and weights) to inputs of its shape. */
 function alone(layer: tfl.layers.Layer): LayersModel {
-  const make = FACTORY[layer.getClassName()];
+  const make = ruleOf(layer)?.make;
   if (!make) throw new Error(`no timing rule for ${layer.getClassName()}`);
   const x = tfl.input({ shape: inputShapeOf(layer) });
   const config = { ...layer.getConfig() } as Record<string, unknown>;
@@ -85,14 +75,13 @@ export function measureLatency(model: LayersModel, units: PruningUnit[], o: { ba
   const base = run(model);
   const pieces: LatencyTable['pieces'] = [];
   for (const layer of model.layers) {
-    const cls = layer.getClassName();
     const inU = inOf.get(layer.name) ?? -1,
       outU = outOf.get(layer.name) ?? -1;
     // the layers whose time changes with pruning: prunable convs, their consumers, and the
     // channel-wise layers between them
-    if (!FACTORY[cls] || (inU < 0 && outU < 0)) continue;
+    if (!ruleOf(layer)?.make || (inU < 0 && outU < 0)) continue;
     const m = alone(layer as tfl.layers.Layer);
-    pieces.push({ layer: layer.name, seconds: run(m), inUnit: inU, outUnit: cls === 'Dense' ? -1 : outU });
+    pieces.push({ layer: layer.name, seconds: run(m), inUnit: inU, outUnit: outU });
     m.dispose();
   }
   const measured = pieces.reduce((a, p) => a + p.seconds, 0);

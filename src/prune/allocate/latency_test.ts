@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../../engine/backend/index.js';
 import { buildModel } from '../../models/zoo.js';
 import { costModel } from '../select/cost.js';
-import { pruningUnits } from '../surgery/graph.js';
+import { pruningUnits } from '../graph/graph.js';
 import { allocateSensitivity, allocateUniform } from './allocate.js';
 import { LatencyTable, measureLatency, predictedSpeedup, withLatency } from './latency.js';
 

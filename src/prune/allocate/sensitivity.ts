@@ -9,7 +9,7 @@ import type { CifarSplit } from '../../data/cifar10.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { recalibrateBatchNorm } from '../../train/bn.js';
 import { Progress } from '../../util/progress.js';
-import type { PruningUnit } from '../surgery/graph.js';
+import type { PruningUnit } from '../graph/graph.js';
 import { pruneModel } from '../surgery/rebuild.js';
 import { keepTopK, keptAt, SensitivityCurve } from './allocate.js';
 

@@ -8,7 +8,7 @@ import type { CifarSplit } from '../../data/cifar10.js';
 import { auraMatrix, entropyOfCounts } from '../../info/aura.js';
 import { quantizeMap } from '../../info/quantize.js';
 import { poolMaps, spatialMIMatrix } from '../../info/spatial_mi.js';
-import { pruningUnits } from '../surgery/graph.js';
+import { pruningUnits } from '../graph/graph.js';
 import { buildStore } from './store.js';
 import { unitTaps } from './taps.js';
 import { labelKey } from './types.js';

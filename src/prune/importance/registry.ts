@@ -1,7 +1,7 @@
 /** Criteria by name (what `--criterion` accepts) and the one-call scoring entry point. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CifarSplit } from '../../data/cifar10.js';
-import { pruningUnits, PruningUnit } from '../surgery/graph.js';
+import { pruningUnits, PruningUnit } from '../graph/graph.js';
 import { auraDescriptorImportance, AuraCriterionOptions, auraImportance } from './aura.js';
 import { mintImportance, MintOptions } from './mint.js';
 import { hrankImportance, l1Importance, labelMiImportance, randomImportance } from './simple.js';

@@ -1,6 +1,7 @@
 /** Resolves where activations are read for each unit (its own filters and its consumer's). */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { consumersOf, PruningUnit } from '../surgery/graph.js';
+import { consumersOf, PruningUnit } from '../graph/graph.js';
+import { isChannelwise, ruleOf } from '../graph/rules.js';
 import type { AxisWindow } from '../../info/spatial_mi.js';
 import type { Pool, TapPoint, UnitTaps } from './types.js';
 
@@ -17,17 +18,16 @@ export function tapOf(model: LayersModel, name: string, where: TapPoint): string
   for (;;) {
     const next = consumers.get(cur) ?? [];
     if (next.length !== 1) return tap;
-    const cls = next[0].getClassName();
-    if (cls === 'BatchNormalization') {
+    const rule = ruleOf(next[0]);
+    if (rule?.normalization && isChannelwise(next[0])) {
       tap = next[0].name;
       if (where === 'bn') return tap;
-    } else if (cls === 'ReLU' || cls === 'Activation' || cls === 'LeakyReLU') return next[0].name;
-    else if (!THROUGH.has(cls)) return tap;
+    } else if (rule?.activation && isChannelwise(next[0])) return next[0].name;
+    // pooling and weightless neutral layers (dropout, noise) are looked through
+    else if (!(rule?.pooling || (isChannelwise(next[0]) && next[0].getWeights().length === 0))) return tap;
     cur = next[0].name;
   }
 }
-
-const THROUGH = new Set(['MaxPooling2D', 'AveragePooling2D', 'Dropout']);
 
 function height(model: LayersModel, layer: string): number {
   return (model.getLayer(layer).outputShape as number[])[1];
@@ -68,8 +68,6 @@ function spatialOp(layer: ReturnType<LayersModel['getLayer']>): Op | null {
   return null;
 }
 
-const SHAPE_NEUTRAL = new Set(['BatchNormalization', 'ReLU', 'Activation', 'LeakyReLU', 'Dropout', 'GaussianNoise', 'SpatialDropout2D']);
-
 /**
  * How the self tap's maps are brought onto the child tap's lattice, from the geometry of every
  * spatial op on the path (pooling windows, the child conv's stride, padding, dilation and kernel
@@ -88,7 +86,8 @@ export function alignment(model: LayersModel, self: string, childConv: string, c
     const op = spatialOp(l);
     if (l.name === childConv) passedChild = true;
     if (op) ops.push(op);
-    else if (!SHAPE_NEUTRAL.has(l.getClassName())) return ratio(model, self, childTap);
+    // any other layer on the path must keep the lattice and the channels (BN, activations, dropout)
+    else if (!isChannelwise(l)) return ratio(model, self, childTap);
     cur = l.name;
   }
   if (cur !== childTap || !passedChild) return ratio(model, self, childTap);

@@ -8,7 +8,7 @@ import { fillBatch } from '../../data/pipeline.js';
 import { quantizeMap } from '../../info/quantize.js';
 import { LabelStack, spatialMIMatrix } from '../../info/spatial_mi.js';
 import { Rng } from '../../util/rng.js';
-import { pruningUnits } from '../surgery/graph.js';
+import { pruningUnits } from '../graph/graph.js';
 import { scoreModel } from './registry.js';
 import { alignment, unitTaps } from './taps.js';
 

@@ -5,7 +5,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { AxisWindow, LabelStack } from '../../info/spatial_mi.js';
-import type { PruningUnit } from '../surgery/graph.js';
+import type { PruningUnit } from '../graph/graph.js';
 
 /** Where activations are read for a conv: its raw output, after its BN, or after its ReLU. */
 export type TapPoint = 'conv' | 'bn' | 'relu';

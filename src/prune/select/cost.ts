@@ -1,12 +1,14 @@
 /**
- * Analytic params/FLOPs of a pruned model as a function of the number of filters kept per unit:
- * every layer's kernel count scales with the kept fraction of its input channels times that of its
- * output channels, biases and batch-norm parameters with the output fraction only. Exact for the
- * layer types surgery supports (checked against countComplexity of the rebuilt model in tests).
+ * Analytic params/FLOPs of a pruned model as a function of the number of filters kept per unit, from
+ * each layer type's cost terms (rules.ts): a conv kernel scales with the kept fraction of its input
+ * channels times that of its output channels, biases and batch-norm parameters with the output
+ * fraction only. Exact for the layer types surgery supports (checked against countComplexity of the
+ * rebuilt model in tests).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { countComplexity } from '../../eval/complexity.js';
-import type { PruningUnit } from '../surgery/graph.js';
+import type { PruningUnit } from '../graph/graph.js';
+import { costTerms } from '../graph/rules.js';
 
 interface Term {
   params: number;
@@ -40,22 +42,16 @@ export function unitMaps(units: PruningUnit[]): { outOf: Map<string, number>; in
 export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
   const c = countComplexity(model);
   const { outOf, inOf } = unitMaps(units);
-  const terms: Term[] = [];
-  for (const l of c.layers) {
-    if (l.params === 0 && l.flops === 0) continue;
-    const layer = model.getLayer(l.name);
-    const cls = layer.getClassName();
-    const ws = layer.trainableWeights.map((w) => w.shape.reduce((a: number, b) => a * (b ?? 1), 1));
-    const inU = inOf.get(l.name) ?? -1,
-      outU = outOf.get(l.name) ?? -1;
-    if (cls === 'Conv2D' || cls === 'Dense') {
-      // kernel scales with in x out, bias with out; FLOPs with in x out
-      terms.push({ params: ws[0], flops: l.flops, inUnit: inU, outUnit: cls === 'Conv2D' ? outU : -1 });
-      if (ws.length > 1) terms.push({ params: ws[1], flops: 0, inUnit: -1, outUnit: cls === 'Conv2D' ? outU : -1 });
-    } else {
-      terms.push({ params: l.params, flops: l.flops, inUnit: -1, outUnit: outU });
-    }
-  }
+  // each layer's cost terms (rules.ts) scale with the kept fraction of the unit feeding its input
+  // channels and/or of the unit whose filters its output channels are
+  const terms: Term[] = model.layers.flatMap((layer) =>
+    costTerms(layer).map((t) => ({
+      params: t.params,
+      flops: t.flops,
+      inUnit: t.in ? (inOf.get(layer.name) ?? -1) : -1,
+      outUnit: t.out ? (outOf.get(layer.name) ?? -1) : -1,
+    })),
+  );
   const frac = (kept: ArrayLike<number>, u: number) => (u < 0 ? 1 : kept[u] / units[u].filters);
   return {
     units,

@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { consumersOf } from './graph.js';
+import { consumersOf } from '../graph/graph.js';
+import { ruleOf } from '../graph/rules.js';
 
 type Json = Record<string, unknown> & {
   class_name: string;
@@ -57,15 +58,15 @@ export async function foldBatchNorm(model: tfl.LayersModel): Promise<{ model: tf
     if (next.length !== 1) continue;
     let bn = next[0],
       via: string | null = null;
-    const cls = bn.getClassName();
-    if (cls === 'MaxPooling2D' || cls === 'AveragePooling2D') {
+    const pooling = ruleOf(bn)?.pooling;
+    if (pooling) {
       const after = consumers.get(bn.name) ?? [];
-      if (after.length !== 1 || after[0].getClassName() !== 'BatchNormalization') continue;
-      if (cls === 'MaxPooling2D' && !nonNegativeScale(after[0] as tfl.layers.Layer)) continue;
+      if (after.length !== 1 || !ruleOf(after[0])?.normalization) continue;
+      if (pooling === 'max' && !nonNegativeScale(after[0] as tfl.layers.Layer)) continue;
       via = bn.name;
       bn = after[0];
     }
-    if (bn.getClassName() === 'BatchNormalization' && lastAxis(bn as tfl.layers.Layer)) {
+    if (ruleOf(bn)?.normalization && lastAxis(bn as tfl.layers.Layer)) {
       pairs.push([layer.name, bn.name]);
       replacement.set(bn.name, via ?? layer.name);
     }

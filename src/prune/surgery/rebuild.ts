@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { PruningUnit } from './graph.js';
+import { PruningUnit } from '../graph/graph.js';
+import { ruleOf } from '../graph/rules.js';
 
 export interface PruneRecord {
   conv: string;
@@ -36,7 +37,7 @@ export async function pruneModel(
   const byConv = new Map(units.map((u) => [u.conv, u]));
   for (const [conv, k] of keep) {
     const u = byConv.get(conv);
-    if (!u) throw new Error(`layer ${conv} is not a prunable conv (coupled by a residual add, shared, or not a Conv2D)`);
+    if (!u) throw new Error(`layer ${conv} is not a prunable conv (coupled by a residual add, shared, or not a convolution)`);
     if (k.length === 0) throw new Error(`layer ${conv}: cannot remove all ${u.filters} filters`);
     if (k.some((i, j) => i < 0 || i >= u.filters || (j > 0 && k[j - 1] >= i)))
       throw new Error(`layer ${conv}: kept indices must be sorted, unique and in [0, ${u.filters})`);
@@ -64,21 +65,10 @@ export async function pruneModel(
       const target = pruned.getLayer(layer.name);
       const ws = layer.getWeights();
       if (ws.length === 0) continue;
-      const cls = layer.getClassName();
       const o = outSel.get(layer.name),
         i = inSel.get(layer.name);
-      const sliced = ws.map((w, wi) => {
-        let t = w;
-        if (cls === 'Conv2D') {
-          if (wi === 0 && i) t = tf.gather(t, i.rows, 2);
-          if (o) t = tf.gather(t, o, wi === 0 ? 3 : 0);
-        } else if (cls === 'Dense') {
-          if (wi === 0 && i) t = tf.gather(t, i.rows, 0);
-        } else if (cls === 'BatchNormalization' && o) {
-          t = tf.gather(t, o, 0);
-        }
-        return t;
-      });
+      const slice = ruleOf(layer)?.slice;
+      const sliced = (o || i) && slice ? slice(ws, { out: o, inp: i?.rows }, layer) : ws;
       target.setWeights(sliced);
     }
   });
@@ -97,8 +87,9 @@ export async function pruneModel(
 }
 
 /**
- * The "masked" reference for testing surgery: a copy of the model where the removed filters'
- * kernels, biases and batch-norm gamma/beta are zero, so those channels are exactly 0 downstream.
+ * The "masked" reference for testing surgery: the model with the removed filters zeroed in the conv
+ * and every channel-wise layer after it (each layer type's `zero` rule), so those channels are
+ * exactly 0 downstream.
  */
 export function zeroFilters(model: tfl.LayersModel, units: PruningUnit[], keep: Map<string, number[]>): void {
   tf.tidy(() => {
@@ -110,11 +101,8 @@ export function zeroFilters(model: tfl.LayersModel, units: PruningUnit[], keep: 
       const m = tf.tensor1d(mask);
       for (const name of [u.conv, ...u.followers]) {
         const layer = model.getLayer(name);
-        const cls = layer.getClassName();
-        const ws = layer.getWeights();
-        if (cls === 'Conv2D') layer.setWeights(ws.map((w) => tf.mul(w, m)));
-        // gamma and beta only: moving statistics stay (gamma = beta = 0 makes the output 0)
-        else if (cls === 'BatchNormalization') layer.setWeights(ws.map((w, wi) => (wi < 2 ? tf.mul(w, m) : w)));
+        const zero = ruleOf(layer)?.zero;
+        if (zero && layer.getWeights().length) layer.setWeights(zero(layer.getWeights(), m, layer));
       }
     }
   });

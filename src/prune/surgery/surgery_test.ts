@@ -14,7 +14,7 @@ import { buildModel } from '../../models/zoo.js';
 import { Rng } from '../../util/rng.js';
 import { costModel } from '../select/cost.js';
 import { selectGlobal, selectPerLayer } from '../select/select.js';
-import { pruningUnits } from './graph.js';
+import { pruningUnits } from '../graph/graph.js';
 import { pruneModel, zeroFilters } from './rebuild.js';
 import { CIFAR_DIR, maxAbsDiff, NEEDS_CIFAR, randomiseBn } from '../../../tests/helpers/fixtures.js';
 
@@ -187,6 +187,88 @@ describe('a user model from outside the zoo', NEEDS_CIFAR, () => {
     const p = (pruned.predict(x) as tf.Tensor).dataSync(),
       q = (model.predict(x) as tf.Tensor).dataSync();
     const maxDiff = maxAbsDiff(p, q);
+    assert.ok(maxDiff < 1e-4, `max |logit diff| ${maxDiff}`);
+  });
+});
+
+describe('depthwise, separable and transposed convs (MobileNet-style)', NEEDS_CIFAR, () => {
+  /**
+   * pointwise conv -> BN -> ReLU -> depthwise (stride 2) -> BN -> ReLU -> pointwise conv -> ReLU ->
+   * separable conv (multiplier 2) -> BN -> ReLU -> transposed conv -> ReLU -> global pooling -> dense
+   */
+  function mobileModel(): tfl.LayersModel {
+    const init = (seed: number) => tfl.initializers.glorotUniform({ seed });
+    const x = tfl.input({ shape: [32, 32, 3] });
+    const ap = (l: tfl.layers.Layer, y: tfl.SymbolicTensor) => l.apply(y) as tfl.SymbolicTensor;
+    let y = ap(tfl.layers.conv2d({ filters: 8, kernelSize: 1, name: 'pw_a', kernelInitializer: init(1) }), x);
+    y = ap(tfl.layers.batchNormalization({ name: 'bn_a' }), y);
+    y = ap(tfl.layers.reLU(), y);
+    y = ap(tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', name: 'dw', depthwiseInitializer: init(2) }), y);
+    y = ap(tfl.layers.batchNormalization({ name: 'bn_dw' }), y);
+    y = ap(tfl.layers.reLU(), y);
+    y = ap(tfl.layers.conv2d({ filters: 12, kernelSize: 1, name: 'pw_b', activation: 'relu', kernelInitializer: init(3) }), y);
+    y = ap(
+      tfl.layers.separableConv2d({
+        filters: 10,
+        kernelSize: 3,
+        depthMultiplier: 2,
+        padding: 'same',
+        name: 'sep',
+        depthwiseInitializer: init(4),
+        pointwiseInitializer: init(5),
+      }),
+      y,
+    );
+    y = ap(tfl.layers.batchNormalization({ name: 'bn_sep' }), y);
+    y = ap(tfl.layers.reLU(), y);
+    y = ap(
+      tfl.layers.conv2dTranspose({
+        filters: 6,
+        kernelSize: 3,
+        padding: 'same',
+        name: 'up',
+        activation: 'relu',
+        kernelInitializer: init(6),
+      }),
+      y,
+    );
+    y = ap(tfl.layers.globalAveragePooling2d({}), y);
+    y = ap(tfl.layers.dense({ units: 10, name: 'head', kernelInitializer: init(7) }), y);
+    return tfl.model({ inputs: x, outputs: y });
+  }
+
+  test('every conv type prunes; the depthwise channels follow their pointwise conv; pruned = zeroed original; params/FLOPs = the analytic count', async () => {
+    const model = mobileModel();
+    randomiseBn(model, 4);
+    // non-zero biases, so a channel left unzeroed anywhere would show in the logits
+    for (const name of ['pw_a', 'dw', 'pw_b', 'sep', 'up'])
+      model.getLayer(name).setWeights(
+        model
+          .getLayer(name)
+          .getWeights()
+          .map((w, i, a) => (i === a.length - 1 ? tf.randomUniform(w.shape, -0.3, 0.3, 'float32', 9) : w)),
+      );
+    const units = pruningUnits(model);
+    assert.deepEqual(
+      units.map((u) => [u.conv, u.consumer, u.consumerKind]),
+      [
+        ['pw_a', 'pw_b', 'conv'],
+        ['pw_b', 'sep', 'conv'],
+        ['sep', 'up', 'conv'],
+        ['up', 'head', 'dense-global'],
+      ],
+    );
+    assert.ok(units[0].followers.includes('dw'), 'the depthwise conv follows pw_a');
+    const keep = randomKeep(units, new Rng(5), 0.5);
+    const { model: pruned } = await pruneModel(model, units, keep);
+    const kept = units.map((u) => keep.get(u.conv)!.length);
+    const predicted = costModel(model, units).count(kept);
+    const counted = countComplexity(pruned);
+    assert.deepEqual({ params: counted.params, flops: counted.flops }, predicted);
+    assert.equal((pruned.getLayer('dw').getWeights()[0].shape as number[])[2], kept[0], 'depthwise channels removed with pw_a');
+    zeroFilters(model, units, keep);
+    const x = images(8);
+    const maxDiff = maxAbsDiff((pruned.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
     assert.ok(maxDiff < 1e-4, `max |logit diff| ${maxDiff}`);
   });
 });

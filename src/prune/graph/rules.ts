@@ -1,0 +1,240 @@
+/**
+ * Everything filter pruning knows about a Keras layer type, in one table (as Torch-Pruning keeps its
+ * per-layer pruners in one registry): its role on the path from a pruned conv to the layer that
+ * consumes its channels, how its weights are sliced when output or input channels go, how removed
+ * channels are zeroed (the reference surgery is tested against), its cost terms (parameters and
+ * multiply-adds, and which of them scale with the kept input / output channels), and what taps and
+ * batch-norm folding need. The coupling graph (graph.ts), surgery (rebuild.ts), the analytic cost
+ * model (select/cost.ts), FLOPs counting (eval/complexity.ts), activation taps and BN folding all
+ * read it. Supporting a layer type is one entry here plus its case in the equivalence test.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import '../../models/tfjs_fixes.js';
+
+export type Layer = LayersModel['layers'][number];
+
+/**
+ * - producer: convolution whose output filters can be removed; it also consumes (slices) input channels.
+ * - channelwise: output channel c depends on input channel c only (BN, activations, pooling, dropout,
+ *   depthwise conv), so it follows a pruned conv's channels; `keeps(layer)` can refuse per config.
+ * - flatten: channels become the rows of a vector (Flatten: H*W rows per channel; global pooling: one).
+ * - dense: consumes a vector, its input rows are sliced.
+ * - join: merges several inputs channel by channel (a residual Add): couples them, so not pruned.
+ * - other: anything else supported (the input, a softmax head).
+ */
+export type Role = 'producer' | 'channelwise' | 'flatten' | 'dense' | 'join' | 'other';
+
+/** A share of a layer's cost that scales with the kept fraction of its input and/or output channels. */
+export interface CostTerm {
+  params: number;
+  flops: number;
+  in: boolean;
+  out: boolean;
+}
+
+export interface LayerRule {
+  role: Role;
+  /** channelwise layers: false when this instance's config breaks the one-to-one channel map */
+  keeps?: (layer: Layer) => boolean;
+  /** weights with output channels `out` and/or input channels (rows) `inp` kept */
+  slice?: (ws: tf.Tensor[], sel: { out?: number[]; inp?: number[] }, layer: Layer) => tf.Tensor[];
+  /** weights with the channels where `mask` is 0 zeroed (so they are exactly 0 downstream) */
+  zero?: (ws: tf.Tensor[], mask: tf.Tensor1D, layer: Layer) => tf.Tensor[];
+  /** cost terms per example; default: the trainable parameters, scaling with the output channels */
+  cost?: (layer: Layer) => CostTerm[];
+  /** taps: an activation (reading after it is what the next layer sees) / a normalisation */
+  activation?: boolean;
+  normalization?: boolean;
+  /** pooling: BN folding may look across it (max pooling only when every BN multiplier is >= 0) */
+  pooling?: 'max' | 'average';
+  /** latency allocation: builds a lone copy of the layer from its config, to time it */
+  make?: (config: Record<string, unknown>) => tfl.layers.Layer;
+}
+
+const size = (s: readonly (number | null)[]) => s.reduce((a: number, b) => a * (b ?? 1), 1);
+const outShape = (l: Layer) => {
+  const s = l.outputShape as unknown;
+  return ((Array.isArray(s) && Array.isArray(s[0]) ? s[0] : s) as Array<number | null>).map((d) => d ?? 1);
+};
+const inShape = (l: Layer) => ((Array.isArray(l.input) ? l.input[0] : l.input).shape as Array<number | null>).map((d) => d ?? 1);
+/** Trainable size of the weight whose name ends in `suffix` (0 when frozen or absent). */
+const trainable = (l: Layer, suffix: string) => {
+  const w = l.trainableWeights.find((v) => v.originalName.endsWith(`/${suffix}`));
+  return w ? size(w.shape) : 0;
+};
+const perChannel = (ws: tf.Tensor[], out?: number[]) => ws.map((w) => (out ? tf.gather(w, out, 0) : w));
+/** Reshapes a channel mask to broadcast along `axis` of a rank-`rank` tensor. */
+const along = (m: tf.Tensor1D, rank: number, axis: number) =>
+  tf.reshape(
+    m,
+    Array.from({ length: rank }, (_, i) => (i === axis ? -1 : 1)),
+  );
+
+const conv: LayerRule = {
+  role: 'producer',
+  // kernel [h, w, in, out], bias [out]
+  slice: (ws, { out, inp }) =>
+    ws.map((w, i) => {
+      let t = w;
+      if (i === 0 && inp) t = tf.gather(t, inp, 2);
+      if (out) t = tf.gather(t, out, i === 0 ? 3 : 0);
+      return t;
+    }),
+  zero: (ws, m) => ws.map((w) => tf.mul(w, m)),
+  cost: (l) => {
+    const k = l.getWeights()[0].shape as number[];
+    const o = outShape(l);
+    return [
+      { params: trainable(l, 'kernel'), flops: o[1] * o[2] * o[3] * k[0] * k[1] * k[2], in: true, out: true },
+      { params: trainable(l, 'bias'), flops: 0, in: false, out: true },
+    ];
+  },
+  make: (c) => tfl.layers.conv2d(c as never),
+};
+
+const convTranspose: LayerRule = {
+  role: 'producer',
+  // kernel [h, w, out, in], bias [out]
+  slice: (ws, { out, inp }) =>
+    ws.map((w, i) => {
+      let t = w;
+      if (i === 0 && inp) t = tf.gather(t, inp, 3);
+      if (out) t = tf.gather(t, out, i === 0 ? 2 : 0);
+      return t;
+    }),
+  zero: (ws, m) => ws.map((w, i) => tf.mul(w, i === 0 ? along(m, 4, 2) : m)),
+  cost: (l) => {
+    // every input pixel scatters a k x k x filters patch, one multiply-add per input channel
+    const k = l.getWeights()[0].shape as number[];
+    const i = inShape(l);
+    return [
+      { params: trainable(l, 'kernel'), flops: i[1] * i[2] * k[0] * k[1] * k[2] * k[3], in: true, out: true },
+      { params: trainable(l, 'bias'), flops: 0, in: false, out: true },
+    ];
+  },
+};
+
+/** Input channel c of a depthwise stage with multiplier m feeds rows c*m .. c*m+m-1 of the next stage. */
+const expand = (inp: number[], m: number) => inp.flatMap((c) => Array.from({ length: m }, (_, j) => c * m + j));
+
+const separable: LayerRule = {
+  role: 'producer',
+  // depthwise [h, w, in, mult], pointwise [1, 1, in*mult, out], bias [out]
+  slice: (ws, { out, inp }) => {
+    const mult = (ws[0].shape as number[])[3];
+    return ws.map((w, i) => {
+      let t = w;
+      if (inp && i === 0) t = tf.gather(t, inp, 2);
+      if (inp && i === 1) t = tf.gather(t, expand(inp, mult), 2);
+      if (out && i === 1) t = tf.gather(t, out, 3);
+      if (out && i === 2) t = tf.gather(t, out, 0);
+      return t;
+    });
+  },
+  zero: (ws, m) => ws.map((w, i) => (i === 0 ? w : tf.mul(w, m))),
+  cost: (l) => {
+    const [dw, pw] = l.getWeights().map((w) => w.shape as number[]);
+    const o = outShape(l);
+    return [
+      // the depthwise stage scales with the input channels, the pointwise with input x output
+      { params: trainable(l, 'depthwise_kernel'), flops: o[1] * o[2] * dw[0] * dw[1] * dw[2] * dw[3], in: true, out: false },
+      { params: trainable(l, 'pointwise_kernel'), flops: o[1] * o[2] * pw[2] * pw[3], in: true, out: true },
+      { params: trainable(l, 'bias'), flops: 0, in: false, out: true },
+    ];
+  },
+};
+
+const depthwise: LayerRule = {
+  role: 'channelwise',
+  // with depth multiplier 1 output channel c is input channel c filtered alone
+  keeps: (l) => ((l.getConfig() as { depthMultiplier?: number }).depthMultiplier ?? 1) === 1,
+  // kernel [h, w, C, 1], bias [C]
+  slice: (ws, { out }) => ws.map((w, i) => (out ? tf.gather(w, out, i === 0 ? 2 : 0) : w)),
+  zero: (ws, m) => ws.map((w, i) => tf.mul(w, i === 0 ? along(m, 4, 2) : m)),
+  cost: (l) => {
+    const k = l.getWeights()[0].shape as number[];
+    const o = outShape(l);
+    return [
+      { params: trainable(l, 'depthwise_kernel'), flops: o[1] * o[2] * o[3] * k[0] * k[1], in: false, out: true },
+      { params: trainable(l, 'bias'), flops: 0, in: false, out: true },
+    ];
+  },
+};
+
+const batchNorm: LayerRule = {
+  role: 'channelwise',
+  // channels last only: a BN over another axis does not follow the conv's filters
+  keeps: (l) => {
+    const a = (l.getConfig() as { axis?: number | number[] }).axis;
+    const ax = Array.isArray(a) ? a : [a ?? -1];
+    return ax.length === 1 && (ax[0] === -1 || ax[0] === 3);
+  },
+  slice: (ws, { out }) => perChannel(ws, out),
+  // gamma and beta only: moving statistics stay (gamma = beta = 0 makes the output 0)
+  zero: (ws, m, l) => ws.map((w, i) => (/\/(gamma|beta)$/.test(l.weights[i].originalName) ? tf.mul(w, m) : w)),
+  normalization: true,
+};
+
+const activationOf = (l: Layer) => (l.getConfig() as { activation?: string }).activation;
+const act = (make?: LayerRule['make']): LayerRule => ({ role: 'channelwise', activation: true, make });
+/** Shape- and channel-neutral layers without weights (noise and dropout are identities at inference). */
+const neutral: LayerRule = { role: 'channelwise' };
+
+export const LAYER_RULES: Record<string, LayerRule> = {
+  Conv2D: conv,
+  Conv2DTranspose: convTranspose,
+  SeparableConv2D: separable,
+  DepthwiseConv2D: depthwise,
+  BatchNormalization: { ...batchNorm, make: (c) => tfl.layers.batchNormalization(c as never) },
+  ReLU: act((c) => tfl.layers.reLU(c as never)),
+  LeakyReLU: act((c) => tfl.layers.leakyReLU(c as never)),
+  ELU: act(),
+  // a softmax over channels mixes them: not channel-wise
+  Activation: { ...act((c) => tfl.layers.activation(c as never)), keeps: (l) => activationOf(l) !== 'softmax' },
+  MaxPooling2D: { role: 'channelwise', pooling: 'max', make: (c) => tfl.layers.maxPooling2d(c as never) },
+  AveragePooling2D: { role: 'channelwise', pooling: 'average', make: (c) => tfl.layers.averagePooling2d(c as never) },
+  Dropout: neutral,
+  SpatialDropout1D: neutral,
+  GaussianNoise: neutral,
+  GaussianDropout: neutral,
+  AlphaDropout: neutral,
+  Flatten: { role: 'flatten' },
+  GlobalAveragePooling2D: { role: 'flatten' },
+  GlobalMaxPooling2D: { role: 'flatten' },
+  Dense: {
+    role: 'dense',
+    // kernel [in, out], bias [out]: only the input rows follow a pruned conv
+    slice: (ws, { inp }) => ws.map((w, i) => (i === 0 && inp ? tf.gather(w, inp, 0) : w)),
+    cost: (l) => {
+      const k = l.getWeights()[0].shape as number[];
+      return [
+        { params: trainable(l, 'kernel'), flops: k[0] * k[1], in: true, out: false },
+        { params: trainable(l, 'bias'), flops: 0, in: false, out: false },
+      ];
+    },
+    make: (c) => tfl.layers.dense(c as never),
+  },
+  Add: { role: 'join' },
+  InputLayer: { role: 'other' },
+  Softmax: { role: 'other' },
+};
+
+export function ruleOf(layer: Layer): LayerRule | undefined {
+  return LAYER_RULES[layer.getClassName()];
+}
+
+/** A channel-wise layer that really keeps channels one to one in this configuration. */
+export function isChannelwise(layer: Layer): boolean {
+  const r = ruleOf(layer);
+  return r?.role === 'channelwise' && (r.keeps?.(layer) ?? true);
+}
+
+/** The layer's cost terms (the default: its trainable parameters, scaling with its output channels). */
+export function costTerms(layer: Layer): CostTerm[] {
+  const r = ruleOf(layer);
+  if (r?.cost) return r.cost(layer);
+  const params = layer.trainableWeights.reduce((a, w) => a + size(w.shape), 0);
+  return params ? [{ params, flops: 0, in: false, out: true }] : [];
+}
