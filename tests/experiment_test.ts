@@ -13,7 +13,7 @@ import { robustness } from '../src/experiment/robustness.js';
 import { spearman } from '../src/eval/ranking.js';
 import { buildModel } from '../src/models/zoo.js';
 import { scoreModel } from '../src/prune/importance/registry.js';
-import { writeReport } from '../src/cli/commands/experiment.js';
+import { writeReport } from '../src/report/experiment.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/report/png.js';
 import { trainModel, TrainConfig } from '../src/train/loop.js';
 import { greyVariance } from './helpers/png.js';

@@ -2,8 +2,21 @@
  * The study's answer as Markdown (printed, and pasted into the README by whoever reruns it) and as
  * a self-contained HTML report whose first paragraph says what was compared and how to read it.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Interval } from '../eval/bootstrap.js';
-import { Measure, MEASURES, StabilityRow, StudyRow, VARIANTS } from '../experiment/study.js';
+import {
+  analyseStudy,
+  Measure,
+  MEASURES,
+  readLines,
+  scoringCosts,
+  StabilityRow,
+  StudyLine,
+  StudyRow,
+  VARIANTS,
+} from '../experiment/study.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { dotPairSpec, forestSpec, lineSpec, renderChart } from './vega.js';
 
 export interface StudyDoc {
@@ -264,4 +277,31 @@ export async function studyHtml(d: StudyDoc): Promise<string> {
   const css =
     'body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:16px}figure.chart{margin:6px;border:1px solid #eee}';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>auraprune study</title><style>${css}</style></head><body>${parts.join('\n')}</body></html>`;
+}
+
+/** study.json, study.md and report.html from results.jsonl and stability.json. */
+export async function writeStudyReport(
+  out: string,
+  testN: number,
+  meta: Pick<StudyDoc, 'settings' | 'machine' | 'command' | 'wallMinutes'>,
+): Promise<string> {
+  const lines = readLines<StudyLine>(join(out, 'results.jsonl'));
+  const base = JSON.parse(readFileSync(join(out, 'base.json'), 'utf8'));
+  const stability: StabilityRow[] = existsSync(join(out, 'stability.json'))
+    ? JSON.parse(readFileSync(join(out, 'stability.json'), 'utf8'))
+    : [];
+  const variants = [...new Set(lines.map((l) => l.variant))];
+  const seeds = [...new Set(lines.map((l) => l.seed))];
+  const doc: StudyDoc = {
+    base: { testAcc: base.testAcc, testAccNoisy: base.testAccNoisy, params: base.params, flops: base.flops },
+    rows: analyseStudy(lines, base.testN ?? testN),
+    stability,
+    costs: scoringCosts(out, variants, seeds),
+    ...meta,
+  };
+  writeFileAtomic(join(out, 'study.json'), JSON.stringify(doc, null, 1));
+  writeFileAtomic(join(out, 'study.md'), studyMarkdown(doc) + '\n');
+  const path = resolve(join(out, 'report.html'));
+  writeFileAtomic(path, await studyHtml(doc));
+  return path;
 }

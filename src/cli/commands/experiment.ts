@@ -1,20 +1,20 @@
-/** `auraprune experiment`, `auraprune robustness`, `auraprune report`, `auraprune demo`. */
+/** `auraprune experiment`, `auraprune robustness`, `auraprune report`, `auraprune worker`, `auraprune demo`. */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { balancedSample, subset } from '../../data/pipeline.js';
-import { readResults, runExperiment } from '../../experiment/grid.js';
+import { balancedSample } from '../../data/pipeline.js';
+import { runExperiment } from '../../experiment/grid.js';
+import { resolveBase } from '../../experiment/base.js';
+import { runDemo } from '../../experiment/demo.js';
+import { table, writeReport } from '../../report/experiment.js';
 import { connectionFrom, QueueProgress, runExperimentOnQueue, startWorker } from '../../experiment/queue.js';
 import { robustness } from '../../experiment/robustness.js';
 import { loadCifarModel } from '../../models/io.js';
-import { buildModel } from '../../models/zoo.js';
 import { CRITERIA } from '../../prune/importance/registry.js';
-import { buildReport, buildTrainingReport, summarise } from '../../report/html.js';
+import { buildTrainingReport } from '../../report/html.js';
 import { exportChartPngs } from '../../report/png.js';
-import { trainModel, TrainConfig } from '../../train/loop.js';
+import type { TrainConfig } from '../../train/loop.js';
 import { airbenchRecipe, finetuneRecipe } from '../../train/recipes.js';
-import { initWhitening } from '../../models/airbench.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { claimRunDir } from '../../util/rundir.js';
 import { readJsonLines } from '../../util/jsonl.js';
@@ -28,64 +28,6 @@ const list = (v: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 const nums = (v: string) => list(v).map(Number);
-
-export function machine(backend: string): string {
-  return `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, backend ${backend}`;
-}
-
-/** The base model and the data split it was trained with (read from its run's config.json). */
-export async function resolveBase(base: string) {
-  const modelDir = existsSync(join(base, 'best', 'model.json')) ? join(base, 'best') : base;
-  const cfgPath = existsSync(join(base, 'config.json')) ? join(base, 'config.json') : null;
-  const cfg = cfgPath ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
-  return {
-    model: await loadCifarModel(modelDir),
-    modelDir,
-    valSize: cfg.valSize as number | undefined,
-    seed: cfg.seed as number | undefined,
-    trainSize: cfg.trainSize as number | undefined,
-    trainLimit: (cfg.trainLimit ?? undefined) as number | undefined,
-    paramGroups: cfg.paramGroups as string | undefined,
-    batch: cfg.batch as number | undefined,
-    /** where the base run read CIFAR-10 (used when --data is not given) */
-    dataDir: (typeof cfg.dataDir === 'string' && existsSync(cfg.dataDir) ? cfg.dataDir : undefined) as string | undefined,
-  };
-}
-
-export async function writeReport(out: string, title: string, backend: string, pngs = false): Promise<string> {
-  const read = (f: string) => (existsSync(join(out, f)) ? JSON.parse(readFileSync(join(out, f), 'utf8')) : undefined);
-  const html = await buildReport({
-    title,
-    base: read('base.json'),
-    results: readResults(join(out, 'results.jsonl')),
-    robustness: read('robustness.json'),
-    inspect: read('inspect.json'),
-    config: read('config.json'),
-    machine: machine(backend),
-  });
-  const path = resolve(join(out, 'report.html'));
-  writeFileAtomic(path, html);
-  if (pngs) {
-    const r = await exportChartPngs(path, join(out, 'png'));
-    if (r.skipped) process.stderr.write(`PNG export skipped: ${r.skipped}\n`);
-  }
-  return path;
-}
-
-export function table(out: string): string {
-  const base = existsSync(join(out, 'base.json')) ? JSON.parse(readFileSync(join(out, 'base.json'), 'utf8')) : null;
-  const rows = summarise(readResults(join(out, 'results.jsonl')));
-  const lines = [
-    '| criterion | target | seeds | FLOPs removed | params removed | val acc | test acc (min-max) | scoring s |',
-    '|---|---|---|---|---|---|---|---|',
-  ];
-  if (base) lines.push(`| (base) | - | - | 0% | 0% | ${(100 * base.valAcc).toFixed(2)}% | ${(100 * base.testAcc).toFixed(2)}% | - |`);
-  for (const c of rows)
-    lines.push(
-      `| ${c.criterion} | ${c.target} | ${c.seeds} | ${(100 * c.flopsRemoved).toFixed(1)}% | ${(100 * c.paramsRemoved).toFixed(1)}% | ${(100 * c.valAcc).toFixed(2)}% | ${(100 * c.testAcc).toFixed(2)}% (${(100 * c.testLo).toFixed(2)}-${(100 * c.testHi).toFixed(2)}) | ${c.scoringSeconds.toFixed(2)} |`,
-    );
-  return lines.join('\n');
-}
 
 function gridOptions(o: ScoreCliOptions & Record<string, unknown>) {
   return {
@@ -304,66 +246,17 @@ export function registerExperiment(program: Command): void {
     .action(async (o) => {
       const t0 = performance.now();
       const backend = await setupBackend(o);
-      const say = (s: string) => process.stderr.write(`\n== ${s} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+      const say = (m: string) => process.stderr.write(`\n== ${m} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
       say(`backend ${backend}; loading CIFAR-10`);
-      const full = await loadData(o.data, 1000, 1, o.trainImages);
-      const data = {
-        train: full.train,
-        val: full.val,
-        test: subset(
-          full.test,
-          Array.from({ length: 2000 }, (_, i) => i),
-        ),
-      };
-      // a rerun into the same --out continues only the same settings (never mixes old and new numbers)
-      const { release } = claimRunDir(
-        o.out,
-        { trainImages: o.trainImages, epochs: o.epochs, data: 'cifar10' },
-        { resume: true, marker: 'base', record: { command: 'demo' } },
-      );
-      process.once('exit', release);
-      const runDir = join(o.out, 'base');
-      // the airbench preset's network at half width and recipe at batch 256 (12k images give ~45 steps per epoch)
-      const cfg = airbenchRecipe({ epochs: o.epochs, batch: 256, seed: 1 });
-      say(`1/3 training the airbench preset (width 0.5) on ${data.train.n} images for ${o.epochs} epochs`);
-      writeFileAtomic(
-        join(mkdirp(runDir), 'config.json'),
-        JSON.stringify({ command: 'demo', model: 'airbench', width: 0.5, valSize: data.val.n, ...cfg }, null, 1),
-      );
-      const net = buildModel('airbench', { width: 0.5, seed: 1 });
-      initWhitening(net, data.train);
-      await trainModel(net, cfg, data, runDir, { resume: true });
-      const base = await loadCifarModel(join(runDir, 'best'));
-      say('2/3 scoring with aura, l1 and random; pruning 50% of FLOPs (the same fraction from every layer); fine-tuning each for 2 epochs');
-      const expDir = join(o.out, 'experiment');
-      const finetune = finetuneRecipe(cfg, { epochs: 2, lrScale: 0.5, seed: 1 });
-      const opts = {
-        criteria: ['aura', 'l1', 'random'],
-        targets: [0.5],
-        by: 'flops' as const,
-        seeds: [1],
-        finetune,
-        perClass: 20,
-        where: 'relu' as const,
-        maxRemove: 0.9,
-        normalize: 'max' as const,
-        scoring: { quantize: { levels: 8, zeroBin: true } },
-      };
-      writeFileAtomic(join(mkdirp(expDir), 'config.json'), JSON.stringify({ command: 'demo', ...opts }, null, 1));
-      await runExperiment(base, data, expDir, opts);
+      const r = await runDemo({ data: o.data, out: o.out, trainImages: o.trainImages, epochs: o.epochs }, say);
       say('3/3 report');
-      const path = await writeReport(expDir, 'auraprune demo (airbench preset at half width, CIFAR-10 subset)', backend);
+      const path = await writeReport(r.expDir, 'auraprune demo (airbench preset at half width, CIFAR-10 subset)', backend);
       console.log(
         `Each row: the base model with 50% of its FLOPs removed (the same fraction from every layer; the criterion picks which filters), ` +
-          `then fine-tuned for 2 epochs. val acc: on ${data.val.n} held-out training images; test acc: on the first ${data.test.n} CIFAR-10 test images; ` +
+          `then fine-tuned for ${r.finetuneEpochs} epochs. val acc: on ${r.valImages} held-out training images; test acc: on the first ${r.testImages} CIFAR-10 test images; ` +
           `scoring s: time to score every filter.\n`,
       );
-      console.log(table(expDir));
+      console.log(table(r.expDir));
       console.log(`\nreport: ${path}\ndemo wall time: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
     });
-}
-
-function mkdirp(d: string): string {
-  mkdirSync(d, { recursive: true });
-  return d;
 }

@@ -1,26 +1,22 @@
 /** `auraprune score`, `auraprune prune`, `auraprune finetune`. */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample, subset } from '../../data/pipeline.js';
-import { countComplexity } from '../../eval/complexity.js';
-import { evaluate, TtaLevel } from '../../eval/evaluate.js';
-import { loadCifarModel, modelFingerprint, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../../models/io.js';
+import { evaluate } from '../../eval/evaluate.js';
+import { loadCifarModel, modelFingerprint, saveModel } from '../../models/io.js';
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import type { TapPoint } from '../../prune/importance/types.js';
 import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
 import { readScoresFile } from '../../prune/scores_file.js';
+import { finetuneAndCompare } from '../../experiment/finetune.js';
 import { measureSensitivity } from '../../prune/allocate/sensitivity.js';
 import { measureLatency } from '../../prune/allocate/latency.js';
 import { pruningUnits } from '../../prune/graph/graph.js';
 import { recalibrateBatchNorm } from '../../train/bn.js';
-import { finetuneRecipe } from '../../train/recipes.js';
-import { compareSpeed } from '../../eval/speed.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
-import { trainModel, TrainConfig } from '../../train/loop.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { claimRunDir } from '../../util/rundir.js';
 import { int, num, setupBackend } from '../options.js';
 import { loadData, trainingRunSettings } from './train.js';
 
@@ -101,10 +97,6 @@ export function parseTarget(o: { targetFlops?: number; targetParams?: number; ta
   // a speed-up S removes the fraction 1 - 1/S of the predicted time
   if (o.targetSpeedup !== undefined) return { by: 'latency', fraction: 1 - 1 / o.targetSpeedup };
   return o.targetFlops !== undefined ? { by: 'flops', fraction: o.targetFlops } : { by: 'params', fraction: o.targetParams! };
-}
-
-function dirBytes(dir: string): number {
-  return [MODEL_JSON, WEIGHTS_BIN].reduce((a, f) => a + (existsSync(join(dir, f)) ? statSync(join(dir, f)).size : 0), 0);
 }
 
 export function registerPrune(program: Command): void {
@@ -284,126 +276,4 @@ export function registerPrune(program: Command): void {
       const report = await finetuneAndCompare(o.model, out, o);
       console.log(JSON.stringify(report));
     });
-}
-
-export async function finetuneAndCompare(
-  prunedDir: string,
-  out: string,
-  o: {
-    epochs: number;
-    batch: number;
-    lr: number;
-    schedule: TrainConfig['schedule'];
-    wd: number;
-    labelSmoothing: number;
-    seed: number;
-    valSize: number;
-    trainLimit?: number;
-    data?: string;
-    resume?: boolean;
-    quiet?: boolean;
-    recipe?: string;
-    lrScale?: number;
-    distill?: boolean;
-    temperature?: number;
-    alpha?: number;
-    tta?: number;
-  },
-) {
-  const cfgPath = join(prunedDir, 'config.json');
-  const source = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')).source as string | undefined) : undefined;
-  // use the validation split the original model was trained with (its run's config.json), so
-  // "validation" never contains images the original saw in training
-  const trained = source ? trainingRunSettings(source) : {};
-  if (source && !existsSync(source))
-    throw new Error(`${cfgPath} names source model ${source}, which does not exist; restore it or drop --distill`);
-  const split = await loadData(o.data ?? trained.dataDir, trained.valSize ?? o.valSize, trained.seed ?? o.seed, trained.trainLimit);
-  const data =
-    o.trainLimit && o.trainLimit < split.train.n
-      ? {
-          ...split,
-          train: subset(
-            split.train,
-            Array.from({ length: o.trainLimit }, (_, i) => i),
-          ),
-        }
-      : split;
-  const kind = (o.recipe ?? 'auto') === 'auto' ? (trained.paramGroups === 'airbench' ? 'airbench' : 'sgd') : o.recipe;
-  if (kind !== 'airbench' && kind !== 'sgd') throw new Error(`--recipe must be auto, airbench or sgd, got ${o.recipe}`);
-  const cfg: TrainConfig =
-    kind === 'airbench'
-      ? finetuneRecipe({ paramGroups: 'airbench', batch: trained.batch }, { epochs: o.epochs, lrScale: o.lrScale ?? 0.5, seed: o.seed })
-      : {
-          epochs: o.epochs,
-          batch: o.batch,
-          lr: o.lr,
-          schedule: o.schedule,
-          warmupEpochs: 0,
-          weightDecay: o.wd,
-          decay: 'l2',
-          momentum: 0.9,
-          nesterov: true,
-          labelSmoothing: o.labelSmoothing,
-          seed: o.seed,
-          augment: { pad: 4, flip: true },
-        };
-  if (o.distill) {
-    if (!source) throw new Error(`--distill needs the unpruned model: ${cfgPath} names no source`);
-    cfg.distill = { temperature: o.temperature ?? 4, alpha: o.alpha ?? 0.5 };
-  }
-  const tta = (o.tta ?? 0) as TtaLevel;
-  const pruned = await loadCifarModel(prunedDir);
-  // the output directory owns its settings: --resume continues only the same fine-tune
-  const { release } = claimRunDir(
-    out,
-    {
-      pruned: resolve(prunedDir),
-      prunedSha256: modelFingerprint(prunedDir),
-      source: source ?? null,
-      trainLimit: o.trainLimit ?? null,
-      ...cfg,
-    },
-    { resume: o.resume, marker: 'checkpoint', record: { command: 'finetune', pruned: resolve(prunedDir), source } },
-  );
-  process.once('exit', release);
-  const beforeFt = evaluate(pruned, data.val);
-  const teacher = o.distill ? await loadCifarModel(source!) : undefined;
-  const ft0 = performance.now();
-  const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet, teacher });
-  const ftSeconds = (performance.now() - ft0) / 1000;
-  const best = await loadCifarModel(join(out, 'best'));
-  await saveModel(best, out);
-  if (existsSync(join(prunedDir, 'prune-report.json'))) copyFileSync(join(prunedDir, 'prune-report.json'), join(out, 'prune-report.json'));
-  const describe = async (m: LayersModel, dir: string) => {
-    const c = countComplexity(m);
-    return {
-      valAcc: evaluate(m, data.val).accuracy,
-      testAcc: evaluate(m, data.test, { progress: o.quiet ? undefined : 'test' }).accuracy,
-      testAccTta: tta ? evaluate(m, data.test, { tta, progress: o.quiet ? undefined : `test (TTA ${tta})` }).accuracy : undefined,
-      params: c.params,
-      flops: c.flops,
-      bytesOnDisk: dirBytes(dir),
-    };
-  };
-  const after = await describe(best, out);
-  const sourceModel = source ? await loadCifarModel(source) : null;
-  const original = sourceModel ? await describe(sourceModel, source!.endsWith('.json') ? join(source!, '..') : source!) : null;
-  // speed with batch norm folded (how a model is deployed), original and pruned measured alternately
-  const speed = sourceModel ? compareSpeed((await foldBatchNorm(sourceModel)).model, (await foldBatchNorm(best)).model) : null;
-  const report = {
-    recipe: kind,
-    distill: cfg.distill ?? null,
-    prunedBeforeFinetuneValAcc: beforeFt.accuracy,
-    bestEpoch: r.bestEpoch,
-    finetuneSeconds: ftSeconds,
-    pruned: after,
-    original,
-    speed,
-    speedup: speed?.speedup ?? null,
-    latencySpeedup: speed?.latencySpeedup ?? null,
-    testAccDrop: original ? original.testAcc - after.testAcc : null,
-    testAccDropTta: original && tta ? original.testAccTta! - after.testAccTta! : null,
-  };
-  writeFileAtomic(join(out, 'compare.json'), JSON.stringify(report, null, 1));
-  return report;
 }

@@ -2,73 +2,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  readLines,
-  runStudy,
-  analyseStudy,
-  scoringCosts,
-  StudyLine,
-  StudyOptions,
-  StudyStage,
-  VARIANTS,
-  StabilityRow,
-} from '../../experiment/study.js';
-import { studyHtml, studyMarkdown, StudyDoc } from '../../report/study.js';
+import { runStudy, StudyOptions, VARIANTS } from '../../experiment/study.js';
+import { studyPlan } from '../../experiment/study_plan.js';
+import { writeStudyReport } from '../../report/study.js';
 import { runStudyOnQueue } from '../../experiment/queue.js';
 import type { TrainConfig } from '../../train/loop.js';
 import { finetuneRecipe } from '../../train/recipes.js';
-import { writeFileAtomic } from '../../util/atomic.js';
 import { claimRunDir } from '../../util/rundir.js';
 import { int, num, setupBackend } from '../options.js';
-import { machine, queueProgressPrinter, resolveBase } from './experiment.js';
+import { resolveBase } from '../../experiment/base.js';
+import { machine } from '../../report/experiment.js';
+import { queueProgressPrinter } from './experiment.js';
 import { loadData } from './train.js';
-
-/** The five-plus criteria every budget compares. */
-export const MAIN = ['aura', 'aura-red', 'mint', 'hrank', 'l1', 'label-mi', 'random'];
-/** The criteria given the full recovery fine-tune. */
-export const FULL = ['aura', 'aura-red', 'l1', 'hrank', 'random'];
-/** Aura's own choices and the other estimators, compared at the cheap budgets. */
-export const ABLATIONS = [
-  'aura-max',
-  'aura-descriptor',
-  'aura-descriptor-ksg',
-  'mint-g8',
-  'aura-L4',
-  'aura-L16',
-  'aura-N8',
-  'aura-bn',
-  'aura-c10',
-  'aura-c100',
-];
-
-export function studyPlan(quick: boolean): Pick<StudyOptions, 'stages' | 'stability'> & { seeds: number[] } {
-  if (quick)
-    return {
-      seeds: [1],
-      stages: [
-        { budget: 'none', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
-        { budget: 'epoch', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
-      ],
-    };
-  // in priority order: the main comparison (50% FLOPs, no fine-tune and one epoch) on every seed first
-  const stages: StudyStage[] = [
-    { budget: 'none', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
-    { budget: 'epoch', variants: MAIN, targets: [0.5], allocations: ['uniform'] },
-    { budget: 'none', variants: MAIN, targets: [0.2, 0.7], allocations: ['uniform'] },
-    { budget: 'none', variants: MAIN, targets: [0.5], allocations: ['sensitivity'] },
-    { budget: 'none', variants: ABLATIONS, targets: [0.5], allocations: ['uniform'] },
-    { budget: 'full', variants: FULL, targets: [0.5], allocations: ['uniform'] },
-  ];
-  return {
-    seeds: [1, 2, 3],
-    stages,
-    stability: {
-      variants: ['aura', 'aura-red', 'aura-descriptor', 'mint-g8', 'hrank', 'label-mi'],
-      sizes: [5, 10, 25, 100],
-      sigmas: [0.05, 0.1, 0.2],
-    },
-  };
-}
 
 const list = (v: string) =>
   v
@@ -197,31 +142,4 @@ export function registerStudy(program: Command): void {
         release();
       }
     });
-}
-
-/** study.json, study.md and report.html from results.jsonl and stability.json. */
-export async function writeStudyReport(
-  out: string,
-  testN: number,
-  meta: Pick<StudyDoc, 'settings' | 'machine' | 'command' | 'wallMinutes'>,
-): Promise<string> {
-  const lines = readLines<StudyLine>(join(out, 'results.jsonl'));
-  const base = JSON.parse(readFileSync(join(out, 'base.json'), 'utf8'));
-  const stability: StabilityRow[] = existsSync(join(out, 'stability.json'))
-    ? JSON.parse(readFileSync(join(out, 'stability.json'), 'utf8'))
-    : [];
-  const variants = [...new Set(lines.map((l) => l.variant))];
-  const seeds = [...new Set(lines.map((l) => l.seed))];
-  const doc: StudyDoc = {
-    base: { testAcc: base.testAcc, testAccNoisy: base.testAccNoisy, params: base.params, flops: base.flops },
-    rows: analyseStudy(lines, base.testN ?? testN),
-    stability,
-    costs: scoringCosts(out, variants, seeds),
-    ...meta,
-  };
-  writeFileAtomic(join(out, 'study.json'), JSON.stringify(doc, null, 1));
-  writeFileAtomic(join(out, 'study.md'), studyMarkdown(doc) + '\n');
-  const path = resolve(join(out, 'report.html'));
-  writeFileAtomic(path, await studyHtml(doc));
-  return path;
 }
