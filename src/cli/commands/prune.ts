@@ -110,7 +110,7 @@ export function registerPrune(program: Command): void {
       const names = String(o.criterion).split(',');
       const files = await scoreWith(model, names, o);
       // keyed by the model: `prune --scores` refuses scores of another model (or of other weights)
-      const key = { model: o.model, modelSha256: modelFingerprint(o.model) };
+      const key = { model: resolve(o.model), modelSha256: modelFingerprint(o.model) };
       if (files.length === 1) writeFileAtomic(o.out, JSON.stringify({ ...files[0], ...key }));
       else {
         mkdirSync(o.out, { recursive: true });
