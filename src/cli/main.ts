@@ -46,7 +46,7 @@ const bench = program.command('bench').description('benchmarks that print one JS
 bench
   .command('engine')
   .description('train/infer img/s of VGG-16-BN on the libtorch backend vs tfjs CPU and PyTorch')
-  .option('--model <name>', 'model', 'vgg16')
+  .option('--model <name>', 'model (vgg16: the network bench/ has in PyTorch)', 'vgg16')
   .option('--width <w>', 'width multiplier', num, 1)
   .option('--batch <n>', 'batch size', int, 128)
   .option('--steps <n>', 'timed steps', int, 5)
@@ -57,6 +57,9 @@ bench
   .option('--python <path>', 'python with torch (Debian python3-torch)', '/usr/bin/python3')
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {
+    // the PyTorch side is the same VGG-16-BN written in bench/; other models have no reference there
+    if (o.model !== 'vgg16')
+      throw new Error(`--model ${o.model}: bench engine measures VGG-16-BN against PyTorch; only vgg16 is available`);
     console.log(JSON.stringify(await benchEngine(o)));
   });
 

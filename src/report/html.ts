@@ -215,7 +215,43 @@ export async function buildReport(inp: ReportInput): Promise<string> {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(inp.title)}</title><style>${css}</style></head><body>${parts.join('\n')}</body></html>`;
 }
 
-/** A training run's curves (accuracy and loss per epoch) as a small self-contained page. */
+/** The parts of a fine-tune's compare.json the report shows. */
+export interface FinetuneCompare {
+  prunedBeforeFinetuneValAcc: number;
+  finetuneSeconds: number;
+  pruned: { valAcc: number; testAcc: number; testAccTta?: number; params: number; flops: number; bytesOnDisk: number };
+  original: { valAcc: number; testAcc: number; testAccTta?: number; params: number; flops: number; bytesOnDisk: number } | null;
+  speedup: number | null;
+  latencySpeedup: number | null;
+}
+
+/** Original, pruned before and after fine-tuning, side by side. */
+function finetuneTable(c: FinetuneCompare): string {
+  const o = c.original;
+  const cell = (v: number | undefined, f: (x: number) => string) => (v === undefined ? '-' : f(v));
+  const acc = (v: number) => `${pct(v)}%`;
+  const rows: Array<[string, string, string, string]> = [
+    ['validation accuracy', cell(o?.valAcc, acc), acc(c.prunedBeforeFinetuneValAcc), acc(c.pruned.valAcc)],
+    ['test accuracy', cell(o?.testAcc, acc), '-', acc(c.pruned.testAcc)],
+    ['params (M)', cell(o?.params, (v) => (v / 1e6).toFixed(3)), (c.pruned.params / 1e6).toFixed(3), (c.pruned.params / 1e6).toFixed(3)],
+    ['FLOPs (M)', cell(o?.flops, (v) => (v / 1e6).toFixed(1)), (c.pruned.flops / 1e6).toFixed(1), (c.pruned.flops / 1e6).toFixed(1)],
+  ];
+  const speed =
+    c.speedup !== null
+      ? ` Measured with batch norm folded, in one process: ${c.speedup.toFixed(2)}x the original's images/s at batch 128${c.latencySpeedup !== null ? `, ${c.latencySpeedup.toFixed(2)}x its batch-1 latency` : ''}.`
+      : '';
+  return (
+    `<h2>Before and after fine-tuning</h2><p id="finetune-summary">The pruned model went from ${acc(c.prunedBeforeFinetuneValAcc)} to ${acc(c.pruned.valAcc)} validation accuracy in ${(c.finetuneSeconds / 60).toFixed(1)} min of fine-tuning` +
+    (o
+      ? `; its test accuracy is ${acc(c.pruned.testAcc)} against the original's ${acc(o.testAcc)} (${(100 * (o.testAcc - c.pruned.testAcc)).toFixed(2)} points lower).`
+      : '.') +
+    `${speed}</p><table id="finetune"><tr><th></th><th>original</th><th>pruned, before fine-tune</th><th>pruned, fine-tuned</th></tr>` +
+    rows.map((r) => `<tr><td>${r.join('</td><td>')}</td></tr>`).join('') +
+    '</table>'
+  );
+}
+
+/** A training (or fine-tune) run's curves (accuracy and loss per epoch) as a small self-contained page. */
 export async function buildTrainingReport(
   title: string,
   metrics: Array<{ epoch: number; trainAcc: number; valAcc: number; trainLoss: number; valLoss: number; lr: number; seconds: number }>,
@@ -223,6 +259,8 @@ export async function buildTrainingReport(
   config?: Record<string, unknown>,
   /** link to the browser comparison page of this run (`auraprune web`), when laid out */
   webPage?: string,
+  /** a fine-tune's compare.json: the page then shows the model before and after, beside the original */
+  compare?: FinetuneCompare,
 ): Promise<string> {
   const wall = metrics.reduce((a, m) => a + m.seconds, 0);
   const acc = await renderChart(
@@ -250,9 +288,12 @@ export async function buildTrainingReport(
     }),
   );
   const summary = `<p>${metrics.length} epochs, ${(wall / 60).toFixed(1)} min of training and validation${result?.testAccuracy !== undefined ? `; best epoch ${result.bestEpoch} by validation accuracy, test accuracy ${pct(result.testAccuracy)}% (measured once)` : ''}.</p>`;
+  const beforeAfter = compare ? finetuneTable(compare) : '';
   const cfg =
+    beforeAfter +
     (webPage
       ? `<p id="web-link">In the browser: <a href="${esc(webPage)}">the original and this model side by side</a> (accuracy, agreement and latency per tfjs backend; serve it with <code>auraprune web</code>).</p>`
-      : '') + (config ? `<pre>${esc(JSON.stringify(config, null, 1))}</pre>` : '');
+      : '') +
+    (config ? `<pre>${esc(JSON.stringify(config, null, 1))}</pre>` : '');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title></head><body style="font-family:system-ui,sans-serif;margin:24px"><h1>${esc(title)}</h1>${summary}<div style="display:flex;flex-wrap:wrap;gap:16px">${acc}${loss}</div>${cfg}</body></html>`;
 }

@@ -48,3 +48,20 @@ test('a run report links its browser comparison page when one was laid out', asy
   );
   assert.doesNotMatch(await buildTrainingReport('t', m), /web-link/);
 });
+
+test('a fine-tune report shows the model before and after fine-tuning beside the original', async () => {
+  const m = [{ epoch: 1, trainAcc: 0.5, valAcc: 0.8, trainLoss: 1, valLoss: 1, lr: 0.1, seconds: 1 }];
+  const side = { valAcc: 0.9, testAcc: 0.9282, params: 1972480, flops: 118147360, bytesOnDisk: 1 };
+  const html = await buildTrainingReport('t', m, undefined, undefined, undefined, {
+    prunedBeforeFinetuneValAcc: 0.7968,
+    finetuneSeconds: 1146,
+    pruned: { ...side, valAcc: 0.915, testAcc: 0.9218, params: 944274, flops: 59105652 },
+    original: side,
+    speedup: 1.547,
+    latencySpeedup: 1.918,
+  });
+  assert.match(html, /went from 79\.68% to 91\.50% validation accuracy in 19\.1 min/);
+  assert.match(html, /its test accuracy is 92\.18% against the original's 92\.82% \(0\.64 points lower\)/);
+  assert.match(html, /1\.55x the original's images\/s at batch 128, 1\.92x its batch-1 latency/);
+  assert.match(html, /<tr><td>FLOPs \(M\)<\/td><td>118\.1<\/td><td>59\.1<\/td><td>59\.1<\/td><\/tr>/);
+});

@@ -185,14 +185,16 @@ export function registerExperiment(program: Command): void {
       const read = (f: string) => (existsSync(join(o.dir, f)) ? JSON.parse(readFileSync(join(o.dir, f), 'utf8')) : undefined);
       const metrics = readJsonLines<Parameters<typeof buildTrainingReport>[1][number]>(join(o.dir, 'metrics.jsonl'));
       const path = resolve(join(o.dir, 'report.html'));
+      const compare = read('compare.json');
       writeFileAtomic(
         path,
         await buildTrainingReport(
-          `auraprune training run: ${o.dir}`,
+          `auraprune ${compare ? 'fine-tune' : 'training run'}: ${o.dir}`,
           metrics,
           read('result.json'),
           read('config.json'),
           existsSync(join(o.dir, 'web', 'index.html')) ? 'web/index.html' : undefined,
+          compare,
         ),
       );
       if (o.png) await exportChartPngs(path, join(o.dir, 'png'));
