@@ -61,7 +61,10 @@ export function summarise(results: ResultLine[]): CellSummary[] {
  */
 export function summaryParagraph(inp: ReportInput): string {
   const cells = summarise(inp.results);
-  if (!cells.length) return 'No finished cells yet.';
+  if (!cells.length)
+    return inp.robustness?.length
+      ? `This report shows how stable each criterion's filter ranking is when Gaussian noise is added (${inp.robustness[0].where}): the Spearman correlation between the ranking with and without noise, per noise level; 1 means the noise changes nothing.`
+      : 'No finished cells yet.';
   const criteria = [...new Set(cells.map((c) => c.criterion))];
   const targets = [...new Set(cells.map((c) => c.target))].sort((a, b) => a - b);
   const seeds = Math.max(...cells.map((c) => c.seeds));
@@ -95,59 +98,62 @@ export async function buildReport(inp: ReportInput): Promise<string> {
     parts.push(
       `<p>Base model: validation ${pct(inp.base.valAcc)}%, test ${pct(inp.base.testAcc)}%, ${(inp.base.params / 1e6).toFixed(3)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs. Models were chosen by validation accuracy; test accuracy is reported, never used for selection.</p>`,
     );
-  parts.push('<h2>Accuracy after fine-tuning</h2><div class="row">');
-  const points = (x: (c: CellSummary) => number) =>
-    cells.map((c) => ({ series: c.criterion, x: 100 * x(c), y: 100 * c.testAcc, lo: 100 * c.testLo, hi: 100 * c.testHi }));
-  const reference = inp.base ? { y: 100 * inp.base.testAcc, label: 'unpruned base' } : undefined;
-  parts.push(
-    await renderChart(
-      'chart-acc-flops',
-      lineSpec({
-        title: 'Test accuracy vs FLOPs removed (bars: min-max over seeds)',
-        x: 'FLOPs removed (%)',
-        y: 'test accuracy (%)',
-        points: points((c) => c.flopsRemoved),
-        reference,
-      }),
-    ),
-  );
-  parts.push(
-    await renderChart(
-      'chart-acc-params',
-      lineSpec({
-        title: 'Test accuracy vs parameters removed',
-        x: 'parameters removed (%)',
-        y: 'test accuracy (%)',
-        points: points((c) => c.paramsRemoved),
-        reference,
-      }),
-    ),
-  );
-  parts.push('</div>');
-  parts.push(
-    '<table id="results"><tr><th>criterion</th><th>target</th><th>seeds</th><th>FLOPs removed %</th><th>params removed %</th><th>val acc %</th><th>test acc % (min-max)</th><th>scoring s</th></tr>',
-  );
-  for (const c of cells) {
+  // a robustness-only report (auraprune robustness) has no pruned cells: no empty sections for them
+  if (cells.length) {
+    parts.push('<h2>Accuracy after fine-tuning</h2><div class="row">');
+    const points = (x: (c: CellSummary) => number) =>
+      cells.map((c) => ({ series: c.criterion, x: 100 * x(c), y: 100 * c.testAcc, lo: 100 * c.testLo, hi: 100 * c.testHi }));
+    const reference = inp.base ? { y: 100 * inp.base.testAcc, label: 'unpruned base' } : undefined;
     parts.push(
-      `<tr data-criterion="${esc(c.criterion)}" data-target="${c.target}" data-test-acc="${c.testAcc}"><td>${esc(c.criterion)}</td><td>${c.target}</td><td>${c.seeds}</td><td>${pct(c.flopsRemoved)}</td><td>${pct(c.paramsRemoved)}</td><td>${pct(c.valAcc)}</td><td>${pct(c.testAcc)} (${pct(c.testLo)}-${pct(c.testHi)})</td><td>${c.scoringSeconds.toFixed(2)}</td></tr>`,
+      await renderChart(
+        'chart-acc-flops',
+        lineSpec({
+          title: 'Test accuracy vs FLOPs removed (bars: min-max over seeds)',
+          x: 'FLOPs removed (%)',
+          y: 'test accuracy (%)',
+          points: points((c) => c.flopsRemoved),
+          reference,
+        }),
+      ),
+    );
+    parts.push(
+      await renderChart(
+        'chart-acc-params',
+        lineSpec({
+          title: 'Test accuracy vs parameters removed',
+          x: 'parameters removed (%)',
+          y: 'test accuracy (%)',
+          points: points((c) => c.paramsRemoved),
+          reference,
+        }),
+      ),
+    );
+    parts.push('</div>');
+    parts.push(
+      '<table id="results"><tr><th>criterion</th><th>target</th><th>seeds</th><th>FLOPs removed %</th><th>params removed %</th><th>val acc %</th><th>test acc % (min-max)</th><th>scoring s</th></tr>',
+    );
+    for (const c of cells) {
+      parts.push(
+        `<tr data-criterion="${esc(c.criterion)}" data-target="${c.target}" data-test-acc="${c.testAcc}"><td>${esc(c.criterion)}</td><td>${c.target}</td><td>${c.seeds}</td><td>${pct(c.flopsRemoved)}</td><td>${pct(c.paramsRemoved)}</td><td>${pct(c.valAcc)}</td><td>${pct(c.testAcc)} (${pct(c.testLo)}-${pct(c.testHi)})</td><td>${c.scoringSeconds.toFixed(2)}</td></tr>`,
+      );
+    }
+    parts.push('</table>');
+    parts.push('<h2>Cost of scoring</h2>');
+    parts.push(
+      await renderChart(
+        'chart-scoring-time',
+        scatterLogXSpec({
+          title: 'Scoring time per criterion vs its mean test accuracy',
+          x: 'scoring seconds (log scale)',
+          y: 'mean test accuracy (%)',
+          items: criteria.map((name) => {
+            const mine = cells.filter((c) => c.criterion === name);
+            return { name, x: Math.max(1e-3, mine[0].scoringSeconds), y: (100 * mine.reduce((a, c) => a + c.testAcc, 0)) / mine.length };
+          }),
+        }),
+      ),
     );
   }
-  parts.push('</table>');
-  parts.push('<h2>Cost of scoring</h2>');
-  parts.push(
-    await renderChart(
-      'chart-scoring-time',
-      scatterLogXSpec({
-        title: 'Scoring time per criterion vs its mean test accuracy',
-        x: 'scoring seconds (log scale)',
-        y: 'mean test accuracy (%)',
-        items: criteria.map((name) => {
-          const mine = cells.filter((c) => c.criterion === name);
-          return { name, x: Math.max(1e-3, mine[0].scoringSeconds), y: (100 * mine.reduce((a, c) => a + c.testAcc, 0)) / mine.length };
-        }),
-      }),
-    ),
-  );
   if (inp.robustness?.length) {
     parts.push(`<h2>Ranking stability under noise (${esc(inp.robustness[0].where)})</h2>`);
     parts.push(

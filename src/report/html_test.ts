@@ -65,3 +65,13 @@ test('a fine-tune report shows the model before and after fine-tuning beside the
   assert.match(html, /1\.55x the original's images\/s at batch 128, 1\.92x its batch-1 latency/);
   assert.match(html, /<tr><td>FLOPs \(M\)<\/td><td>118\.1<\/td><td>59\.1<\/td><td>59\.1<\/td><\/tr>/);
 });
+
+test('a robustness-only report opens with its own summary and has no empty pruning sections', async () => {
+  const robustness = ['aura', 'l1'].flatMap((criterion) =>
+    [0, 0.1].map((sigma) => ({ criterion, sigma, where: 'input' as const, spearman: sigma ? 0.9 : 1, topK: 1, perLayer: [] })),
+  );
+  const html = await buildReport({ title: 't', results: [], robustness });
+  assert.match(html, /<p id="summary">This report shows how stable each criterion's filter ranking is/);
+  assert.doesNotMatch(html, /Accuracy after fine-tuning|Cost of scoring|id="results"/);
+  assert.match(html, /id="chart-robustness"/);
+});
