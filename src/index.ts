@@ -67,3 +67,6 @@ export * as info from './info/index.js';
 
 /** Loads CIFAR-10 (finding or downloading it) and returns the train/validation/test splits. */
 export { loadCifar10Splits } from './data/splits.js';
+
+/** The JSON records commands write and read (scores.json, prune-report.json, results.jsonl, ...). */
+export type * from './records.js';
