@@ -104,7 +104,7 @@ export async function finetuneAndCompare(
     { resume: o.resume, marker: 'checkpoint', record: { command: 'finetune', pruned: resolve(prunedDir), source } },
   );
   process.once('exit', release);
-  const beforeFt = evaluate(pruned, data.val);
+  const beforeFt = evaluate(pruned, data.val, { progress: o.quiet ? undefined : 'validation before fine-tuning' });
   const teacher = o.distill ? await loadCifarModel(source!) : undefined;
   const ft0 = performance.now();
   const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet, teacher });
@@ -115,7 +115,7 @@ export async function finetuneAndCompare(
   const describe = async (m: LayersModel, dir: string) => {
     const c = countComplexity(m);
     return {
-      valAcc: evaluate(m, data.val).accuracy,
+      valAcc: evaluate(m, data.val, { progress: o.quiet ? undefined : 'validation' }).accuracy,
       testAcc: evaluate(m, data.test, { progress: o.quiet ? undefined : 'test' }).accuracy,
       testAccTta: tta ? evaluate(m, data.test, { tta, progress: o.quiet ? undefined : `test (TTA ${tta})` }).accuracy : undefined,
       params: c.params,

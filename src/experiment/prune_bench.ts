@@ -141,9 +141,9 @@ export async function runPruneBench(
         { by: 'flops', fraction: want },
         { allocation: cell.allocation, sensitivity },
       );
-      const raw = evaluate(pruned, data.test);
+      const raw = evaluate(pruned, data.test, { progress: 'test (raw)' });
       recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches, seed: o.seed });
-      const recal = evaluate(pruned, data.test);
+      const recal = evaluate(pruned, data.test, { progress: 'test (BN re-estimated)' });
       if (model !== base) model.dispose();
       model = pruned;
       const ftEpochs = Math.round(cell.epochs / cell.rounds);
@@ -182,8 +182,8 @@ export async function runPruneBench(
       });
     }
     const c = countComplexity(model);
-    const test = evaluate(model, data.test);
-    const tta = o.tta ? evaluate(model, data.test, { tta: o.tta }) : null;
+    const test = evaluate(model, data.test, { progress: 'test' });
+    const tta = o.tta ? evaluate(model, data.test, { tta: o.tta, progress: `test (TTA ${o.tta})` }) : null;
     await saveModel(model, join(cellDir, 'model'));
     const folded = (await foldBatchNorm(model)).model;
     const speed = compareSpeed(baseFolded, folded, { batch: 128, rounds: 3 });
