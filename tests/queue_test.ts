@@ -76,13 +76,15 @@ describe(
   'experiment cells on a BullMQ queue',
   hasRedis ? NEEDS_CIFAR : { skip: 'redis-server is not installed (apt-get install redis-server)' },
   () => {
-    test('a worker runs experiment and study cells like a local run; resubmitting adds nothing; a failing cell is reported after its attempts', async () => {
+    test('two workers run experiment and study cells like a local run; resubmitting adds nothing; a failing cell is reported after its attempts', async () => {
       const { data, baseDir } = await setup();
       const { loadCifarModel } = await import('../src/models/io.js');
       const base = await loadCifarModel(baseDir);
 
       await runExperiment(base, data, join(tmp, 'local'), opts);
+      // two workers share the grid
       const w = startWorker(url, { root: tmp, data: CIFAR_DIR });
+      const w2 = startWorker(url, { root: tmp, data: CIFAR_DIR });
       try {
         const job = { out: join(tmp, 'queued'), baseDir, data: spec, options: opts };
         const r = await runExperimentOnQueue(url, job);
@@ -131,7 +133,7 @@ describe(
             .sort(byKey),
         );
       } finally {
-        await w.close();
+        await Promise.all([w.close(), w2.close()]);
       }
     });
 

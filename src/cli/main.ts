@@ -10,6 +10,7 @@ import { packageRoot } from '../engine/native/native.js';
 import { benchEngine } from './bench/engine.js';
 import { benchMi, benchMiOnModel } from './bench/mi.js';
 import { benchTrain } from './bench/train.js';
+import { benchQueue } from './bench/queue.js';
 import { registerTrain } from './commands/train.js';
 import { registerPrune } from './commands/prune.js';
 import { registerExperiment } from './commands/experiment.js';
@@ -89,6 +90,27 @@ bench
       await setupBackend({});
       console.log(JSON.stringify(await benchMiOnModel(o.model, o)));
     }
+  });
+
+bench
+  .command('queue')
+  .description('the same experiment grid through the BullMQ queue with 1 and 2 worker processes (wall time ratio)')
+  .requiredOption('--base <dir>', 'training run directory of the base model')
+  .option('--workers <list>', 'worker counts to compare', '1,2')
+  .option('--rounds <n>', 'rounds (the order alternates each round)', int, 1)
+  .option('--criteria <list>', 'criteria of the grid', 'l1,random')
+  .option('--targets <list>', 'FLOPs targets of the grid', '0.3,0.5')
+  .option('--finetune-images <n>', 'fine-tune images per cell (one epoch)', int, 2000)
+  .option('--threads <n>', 'libtorch threads shared by the workers (each gets threads / workers)', int, 2)
+  .option('--queue <url>', 'an existing Redis (default: start redis-server on a free loopback port)')
+  .option('--data <dir>', 'CIFAR-10 binary folder')
+  .action(async (o) => {
+    const workers = String(o.workers)
+      .split(',')
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0);
+    if (!workers.length) throw new Error(`--workers: expected a list of positive integers, got ${o.workers}`);
+    console.log(JSON.stringify(await benchQueue({ ...o, workers })));
   });
 
 bench
