@@ -131,6 +131,16 @@ describe('criterion study', NEEDS_CIFAR, () => {
     const r = rows.find((x) => x.measure === 'raw' && x.variant === 'aura')!;
     assert.deepEqual([r.vsRandom!.mean, r.vsRandom!.lo, r.vsRandom!.hi], [0, 0, 0]);
     assert.equal(r.vsRandom!.verdict, 'no difference');
+    // our own variants are compared with the default (aura), by seed; baselines and aura itself are not
+    const withMax = analyseStudy(
+      [line('aura', 1, 0), line('aura', 2, 0), line('aura-max', 1, 1), line('aura-max', 2, 1), line('random', 1, 0), line('l1', 1, 0)],
+      100,
+      { resamples: 100 },
+    ).filter((x) => x.measure === 'raw');
+    const m = withMax.find((x) => x.variant === 'aura-max')!;
+    assert.deepEqual([m.vsDefault!.mean, m.vsDefault!.lo, m.vsDefault!.hi, m.vsDefault!.verdict], [1, 1, 1, 'ahead']);
+    assert.equal(withMax.find((x) => x.variant === 'aura')!.vsDefault, undefined);
+    assert.equal(withMax.find((x) => x.variant === 'l1')!.vsDefault, undefined);
   });
 
   test('disjoint calibration samples share no image; noise changes pixels by about sigma', () => {

@@ -503,6 +503,8 @@ export interface StudyRow {
   noisy?: { mean: number; sd: number };
   vsRandom?: Interval & { verdict: string };
   vsBestBaseline?: Interval & { baseline: string; verdict: string };
+  /** aura's own variants (ablations, aura-red) against the default aura, paired like the others */
+  vsDefault?: Interval & { verdict: string };
 }
 
 function measureOf(l: StudyLine, m: Measure): { acc: number; bits: string } | null {
@@ -561,6 +563,8 @@ export function analyseStudy(lines: StudyLine[], testN: number, o: { resamples?:
         noisy: m === 'full' && noisy.length ? meanSd(noisy) : undefined,
         vsRandom: paired(v, 'random'),
         vsBestBaseline: vb ? { ...vb, baseline: best } : undefined,
+        // a variant of ours becomes the default only if it beats aura with an interval excluding zero
+        vsDefault: v !== 'aura' && v !== 'random' && !VARIANTS[v]?.baseline ? paired(v, 'aura') : undefined,
       });
     }
   }

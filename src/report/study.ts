@@ -113,6 +113,18 @@ export function studyMarkdown(d: StudyDoc): string {
           (m === 'full' ? ` ${r.noisy ? `${pt(r.noisy.mean)} +- ${pt(r.noisy.sd)}` : '-'} |` : ''),
       );
   }
+  const own = d.rows.filter((r) => r.vsDefault);
+  if (own.length) {
+    out.push(
+      "\n**Aura's own choices against the default** (aura: sum over child filters, 8 levels, 4-neighbourhood, after ReLU, 500 images)\n",
+    );
+    out.push('| measure | allocation | FLOPs target | variant | seeds | test acc % | vs aura (pt) |');
+    out.push('|---|---|---|---|---|---|---|');
+    for (const r of own)
+      out.push(
+        `| ${MEASURE_TEXT[r.measure]} | ${r.allocation} | ${Math.round(100 * r.target)}% | ${r.variant} | ${r.seeds.length} | ${pt(r.mean)} +- ${pt(r.sd)} | ${ivs(r.vsDefault)} |`,
+      );
+  }
   if (d.stability.length) {
     out.push('\n**Ranking stability** (mean over seeds and layers, 95% bootstrap interval)\n');
     out.push('| variant | comparison | Spearman | top-half overlap |');
