@@ -294,8 +294,8 @@ const isFraction = (v: unknown) => typeof v === 'number' && v > 0 && v < 1;
 
 /**
  * Checks a job's payload before anything is read or written for it: its shape and values, and that
- * its directories lie inside `root` (symlinks resolved). Throws UnrecoverableError (no retries) naming
- * the job and the first problem.
+ * its directories lie inside `root` (symlinks resolved). Returns the job with those directories as
+ * checked; throws UnrecoverableError (no retries) naming the job and the first problem.
  */
 export function checkJob(id: string | undefined, data: unknown, root: string): CellJob | StudyCellJob {
   const bad = (what: string): never => {
@@ -305,7 +305,7 @@ export function checkJob(id: string | undefined, data: unknown, root: string): C
   const d = data as Record<string, unknown>;
   if (d.kind !== undefined && d.kind !== 'experiment' && d.kind !== 'study') bad(`unknown kind ${JSON.stringify(d.kind)}`);
   const realRoot = realpathSync(root);
-  const inside = (field: 'out' | 'baseDir') => {
+  const inside = (field: 'out' | 'baseDir'): string => {
     const v = d[field];
     if (typeof v !== 'string' || !v) bad(`${field} is not a path`);
     const p = resolve(realRoot, v as string);
@@ -315,9 +315,10 @@ export function checkJob(id: string | undefined, data: unknown, root: string): C
     if (rel.startsWith('..') || isAbsolute(rel))
       bad(`${field} ${v} is outside the worker's root ${realRoot} (start the worker with --root)`);
     if (!existsSync(real)) bad(`${field} ${v} does not exist on this worker (the paths must be shared)`);
+    return real;
   };
-  inside('out');
-  inside('baseDir');
+  const out = inside('out');
+  const baseDir = inside('baseDir');
   const spec = d.data;
   if (!isObj(spec) || !isInt(spec.valSize, 1) || !isInt(spec.seed, 0) || !(spec.trainLimit == null || isInt(spec.trainLimit, 1)))
     bad('data must be {valSize, seed, trainLimit?} with positive integers');
@@ -335,7 +336,8 @@ export function checkJob(id: string | undefined, data: unknown, root: string): C
     if (typeof c.criterion !== 'string' || !(CRITERIA as readonly string[]).includes(c.criterion))
       bad(`unknown criterion ${JSON.stringify(c.criterion)}`);
   }
-  return d as unknown as CellJob | StudyCellJob;
+  // the checked locations (symlinks resolved), so the cell uses exactly what was checked
+  return { ...d, out, baseDir } as unknown as CellJob | StudyCellJob;
 }
 
 export interface WorkerOptions {
@@ -364,10 +366,8 @@ export async function processJob(
   job: Pick<Job<unknown>, 'id' | 'data'>,
   o: Pick<WorkerOptions, 'root' | 'data'>,
 ): Promise<ResultLine | StudyLine> {
-  const root = resolve(o.root ?? process.cwd());
-  const j = checkJob(job.id, job.data, root);
-  const out = resolve(root, j.out);
-  const baseDir = resolve(root, j.baseDir);
+  const j = checkJob(job.id, job.data, resolve(o.root ?? process.cwd()));
+  const { out, baseDir } = j;
   const data = { valSize: j.data.valSize, seed: j.data.seed, trainLimit: j.data.trainLimit ?? undefined };
   if (!models.has(baseDir)) models.set(baseDir, loadCifarModel(baseDir));
   const dk = JSON.stringify(data);

@@ -564,7 +564,7 @@ export function analyseStudy(lines: StudyLine[], testN: number, o: { resamples?:
         vsRandom: paired(v, 'random'),
         vsBestBaseline: vb ? { ...vb, baseline: best } : undefined,
         // a variant of ours becomes the default only if it beats aura with an interval excluding zero
-        vsDefault: v !== 'aura' && v !== 'random' && !VARIANTS[v]?.baseline ? paired(v, 'aura') : undefined,
+        vsDefault: v !== 'aura' && !VARIANTS[v]?.baseline ? paired(v, 'aura') : undefined,
       });
     }
   }
