@@ -70,9 +70,16 @@ bench
   .option('--images <n>', 'images (samples) per map set', int, 1000)
   .option('--levels <g>', 'quantisation levels G', int, 8)
   .option('--seed <s>', 'seed', int, 0)
-  .option('--model <dir>', "also measure on this trained model's real activations (one adjacent layer pair)")
-  .option('--per-class <n>', 'calibration images per class for --model', int, 100)
-  .option('--mint-pairs <n>', 'filter pairs MINT is timed on (scaled to all pairs)', int, 32)
+  .option('--model <dir>', 'instead of synthetic maps: every layer pair of this trained model, on its real activations')
+  .option('--per-class <n>', 'calibration images per class for --model', int, 50)
+  .option('--mint-pairs <n>', 'filter pairs per layer pair MINT (per filter) is timed on, scaled to all pairs', int, 32)
+  .option(
+    '--edges <list>',
+    'with --model: neighbour pairs per image to compare with exact, fractions in (0, 1) or counts (the default is always included)',
+    '0.5,0.1',
+  )
+  .option('--no-ts', 'with --model: skip the TypeScript reference loop (slow on wide models)')
+  .option('--threads <n>', 'threads of the native kernel (default: all cores)', int)
   .option(
     '--mint-published <list>',
     "time one MINT estimator call at these sample sizes (MINT's own: 2000,6500) and project a VGG-16 layer pair",
@@ -85,10 +92,13 @@ bench
       for (const r of benchMintPublished(String(o.mintPublished).split(',').map(Number))) console.log(JSON.stringify({ mintPublished: r }));
       return;
     }
-    console.log(JSON.stringify(await benchMi(o)));
-    if (o.model) {
+    if (!o.model) console.log(JSON.stringify(await benchMi(o)));
+    else {
       await setupBackend({});
-      console.log(JSON.stringify(await benchMiOnModel(o.model, o)));
+      const edges = String(o.edges).split(',').map(Number);
+      if (edges.some((f) => !(f > 0 && (f < 1 || Number.isInteger(f)))))
+        throw new Error(`--edges ${o.edges}: fractions in (0, 1) or counts per image, comma-separated`);
+      console.log(JSON.stringify(await benchMiOnModel(o.model, { ...o, edges })));
     }
   });
 

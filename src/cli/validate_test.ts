@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cpus } from 'node:os';
 import { test } from 'node:test';
 import { validateOptions } from './validate.js';
+import { auraEdges } from './commands/prune.js';
 
 test('option validation: ranges, integers, enums, exclusive targets, thread clamp', () => {
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -34,4 +35,11 @@ test('option validation: ranges, integers, enums, exclusive targets, thread clam
   const out = validateOptions('train', { threads: 1000 }, (s) => warnings.push(s));
   assert.equal(out.threads, cpus().length);
   assert.match(warnings[0], /--threads 1000 is more than the \d+ cores/);
+});
+
+test('--aura-edges takes all, a count or a fraction, and refuses the rest at parse time', () => {
+  assert.equal(auraEdges('all'), 'all');
+  assert.equal(auraEdges('256'), 256);
+  assert.equal(auraEdges('0.25'), 0.25);
+  for (const v of ['0', '-3', '1.5', 'many', 'NaN']) assert.throws(() => auraEdges(v), /a count of neighbour pairs .* or all/, v);
 });

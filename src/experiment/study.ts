@@ -241,7 +241,9 @@ export async function variantScores(
   const sample = o.sample ?? balancedSample(data.train, perClass, seed);
   const [r] = await scoreModel(base, sample, [v.criterion], {
     quantize: { levels: v.levels ?? settings.levels, zeroBin: true },
-    aura: v.aura,
+    // the study's aura scores count every neighbour pair (its records predate sampling; a sampled
+    // score must not mix with them under the same cached name)
+    aura: { edges: 'all', ...v.aura },
     mint: v.mint,
     where: v.where ?? settings.where,
     seed,

@@ -8,18 +8,18 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AuraOptions } from './aura.js';
 import { halfDisplacements } from './aura.js';
-import { LabelStack, spatialMIMatrix } from './spatial_mi.js';
+import { EdgeSampling, LabelStack, sampledEdgeCount, spatialMIMatrix } from './spatial_mi.js';
 
 /** Ordered neighbour-pair updates a full matrix needs (for deciding whether threads pay). */
-export function auraWork(X: LabelStack, Y: LabelStack, opts: AuraOptions = {}): number {
-  const perMap = halfDisplacements(opts).reduce((a, [dy, dx]) => a + 2 * Math.max(0, X.h - dy) * Math.max(0, X.w - Math.abs(dx)), 0);
-  return X.channels * Y.channels * X.n * perMap;
+export function auraWork(X: LabelStack, Y: LabelStack, opts: AuraOptions & EdgeSampling = {}): number {
+  const total = halfDisplacements(opts).reduce((a, [dy, dx]) => a + Math.max(0, X.h - dy) * Math.max(0, X.w - Math.abs(dx)), 0);
+  return X.channels * Y.channels * X.n * 2 * sampledEdgeCount(total, opts.edges);
 }
 
 export async function parallelSpatialMIMatrix(
   X: LabelStack,
   Y: LabelStack,
-  opts: AuraOptions & { threads?: number; minWork?: number } = {},
+  opts: AuraOptions & EdgeSampling & { threads?: number; minWork?: number } = {},
 ): Promise<{ mi: Float64Array; updates: number }> {
   const threads = Math.min(opts.threads ?? availableParallelism(), X.channels);
   if (threads <= 1 || auraWork(X, Y, opts) < (opts.minWork ?? 1e9)) return spatialMIMatrix(X, Y, opts);
@@ -30,7 +30,13 @@ export async function parallelSpatialMIMatrix(
   const chunks = Array.from({ length: threads }, (_, t) =>
     Array.from({ length: X.channels }, (_, r) => r).filter((r) => r % threads === t),
   );
-  const aura = { neighbourhood: opts.neighbourhood, radius: opts.radius };
+  const aura = {
+    neighbourhood: opts.neighbourhood,
+    radius: opts.radius,
+    edges: opts.edges,
+    edgeSeed: opts.edgeSeed,
+    millerMadow: opts.millerMadow,
+  };
   const parts = await Promise.all(
     chunks.map(
       (rows) =>

@@ -152,78 +152,147 @@ export async function benchMi(o: MiBenchOptions): Promise<Record<string, unknown
   };
 }
 
+/** Per layer pair of a trained model: seconds of each estimator, on the same calibration activations. */
+export interface MiModelPair {
+  pair: string;
+  filters: [number, number];
+  lattice: string;
+  /** ordered neighbour pairs the exact joint counts stand for */
+  updates: number;
+  aura_native_s: number;
+  aura_native_1_thread_s: number;
+  aura_native_updates_per_s_per_core: number;
+  second_core_speedup: number;
+  aura_sampled_s: Record<string, number>;
+  aura_ts_s: number | null;
+  aura_descriptor_s: number;
+  mint_per_filter_s: number;
+  mint_g8_s: number;
+  /** the layer's filter ranking with each sample size against the exact count */
+  spearman: Record<string, number>;
+  top50_overlap: Record<string, number>;
+}
+
 /**
- * The same comparison on a trained model's real activations: one adjacent layer pair, class-balanced
- * calibration images. aura runs on all filter pairs; MINT's estimator runs on a sample of filter
- * pairs (per-filter granularity, like aura) and is scaled to all pairs, plus its grouped form.
+ * Every prunable layer pair of a trained model, from one activation pass over class-balanced
+ * calibration images: aura exact (native, all threads and one), aura with sampled neighbour pairs
+ * (each fraction, with the ranking's Spearman and top-50% overlap against exact), aura in TypeScript,
+ * aura-descriptor, MINT at aura's per-filter granularity (its estimator timed on `mintPairs` filter
+ * pairs per layer pair and scaled to all of them) and at its grouped setting (8 groups, run whole).
  */
 export async function benchMiOnModel(
   modelPath: string,
-  o: { perClass: number; levels: number; seed: number; data?: string; unit?: number; mintPairs: number },
+  o: { perClass: number; levels: number; seed: number; data?: string; mintPairs: number; edges: number[]; ts: boolean; threads?: number },
 ): Promise<Record<string, unknown>> {
   const { loadCifarModel } = await import('../../models/io.js');
   const { loadData } = await import('../commands/train.js');
   const { balancedSample } = await import('../../data/pipeline.js');
   const { pruningUnits } = await import('../../prune/graph/graph.js');
   const { unitTaps } = await import('../../prune/importance/taps.js');
-  const { buildStore } = await import('../../prune/importance/store.js');
+  const { buildStore, mergeNeeds } = await import('../../prune/importance/store.js');
+  const { criterion } = await import('../../prune/importance/registry.js');
+  const { spearman, topKOverlap } = await import('../../eval/ranking.js');
+  const { DEFAULT_AURA_EDGES } = await import('../../prune/importance/aura.js');
   const model = await loadCifarModel(modelPath);
   const data = await loadData(o.data, 5000, o.seed);
   const sample = balancedSample(data.train, o.perClass, o.seed);
   const units = pruningUnits(model);
   const taps = unitTaps(model, units, 'relu');
-  const k = o.unit ?? taps.findIndex((t) => t.child !== null);
-  const t = taps[k];
-  const store = buildStore(
-    model,
-    sample,
-    {
-      labels: [
-        { layer: t.self, pool: t.pool },
-        { layer: t.child!, pool: 1 },
-      ],
-      means: [t.self, t.child!],
-    },
-    { quantize: { levels: o.levels, zeroBin: true }, quiet: true },
-  );
-  const X = store.labels.get(labelKey(t.self, t.pool))!,
-    Y = store.labels.get(`${t.child}@1`)!;
+  const cores = o.threads ?? availableParallelism();
+  const make = (name: string, extra: Record<string, unknown>) => criterion(name, { aura: extra, mint: extra });
+  const needs = mergeNeeds([make('aura', {}), make('mint', {}), make('aura-descriptor', {})].map((c) => c.needs(units, taps)));
+  const t0 = performance.now();
+  const store = buildStore(model, sample, needs, { quantize: { levels: o.levels, zeroBin: true }, quiet: true });
+  const collectSeconds = (performance.now() - t0) / 1000;
   const n = store.n;
-  const [{ updates }, tAura] = time(() => spatialMIMatrix(X, Y));
-  const natK = nativeAuraKernel(availableParallelism());
-  const tNative = natK ? time(() => spatialMIMatrix(X, Y, { kernel: natK }))[1] : null;
-  const pm = store.means.get(t.self)!,
-    cm = store.means.get(t.child!)!;
+  const run = async (name: string, extra: Record<string, unknown>) => {
+    const t1 = performance.now();
+    const r = await make(name, extra).score({ model, units, taps, store, seed: o.seed });
+    return { units: r, seconds: (performance.now() - t1) / 1000 };
+  };
+  const fractions = [...new Set([DEFAULT_AURA_EDGES, ...o.edges])];
+  const exact = await run('aura', { edges: 'all', threads: cores });
+  const one = await run('aura', { edges: 'all', threads: 1 });
+  const sampled = new Map<number, Awaited<ReturnType<typeof run>>>();
+  for (const f of fractions) sampled.set(f, await run('aura', { edges: f, threads: cores }));
+  const ts = o.ts ? await run('aura', { edges: 'all', native: false, threads: 1 }) : null;
+  const desc = await run('aura-descriptor', {});
+  const g8 = await run('mint', { groups: 8 });
   const rng = new Rng(o.seed);
-  const pairs = Array.from({ length: o.mintPairs }, () => [rng.int(X.channels), rng.int(Y.channels)]);
-  const [, tMint] = time(() => {
-    for (const [i, j] of pairs)
-      mintConditionalMI({ data: cm.subarray(j * n, (j + 1) * n), n, d: 1 }, { data: pm.subarray(i * n, (i + 1) * n), n, d: 1 }, null, {
-        seed: 1,
-      });
+  const pairs: MiModelPair[] = [];
+  taps.forEach((t, k) => {
+    if (!t.child) return;
+    const X = store.labels.get(labelKey(t.self, t.pool))!,
+      Y = store.labels.get(`${t.child}@1`)!;
+    const pm = store.means.get(t.self)!,
+      cm = store.means.get(t.child)!;
+    const picks = Array.from({ length: o.mintPairs }, () => [rng.int(X.channels), rng.int(Y.channels)]);
+    const [, tMint] = time(() => {
+      for (const [a, b] of picks)
+        mintConditionalMI({ data: cm.subarray(b * n, (b + 1) * n), n, d: 1 }, { data: pm.subarray(a * n, (a + 1) * n), n, d: 1 }, null, {
+          seed: 1,
+        });
+    });
+    const perMap = latticeEdgeCount(X.h, X.w);
+    const updates = 2 * X.channels * Y.channels * n * perMap;
+    const key = (f: number) => String(f);
+    const ref = exact.units[k].scores;
+    pairs.push({
+      pair: `${t.self} -> ${t.child}`,
+      filters: [X.channels, Y.channels],
+      lattice: `${Y.h}x${Y.w}`,
+      updates,
+      aura_native_s: +exact.units[k].seconds.toFixed(4),
+      aura_native_1_thread_s: +one.units[k].seconds.toFixed(4),
+      aura_native_updates_per_s_per_core: Math.round(updates / one.units[k].seconds),
+      second_core_speedup: +(one.units[k].seconds / exact.units[k].seconds).toFixed(2),
+      aura_sampled_s: Object.fromEntries(fractions.map((f) => [key(f), +sampled.get(f)!.units[k].seconds.toFixed(4)])),
+      aura_ts_s: ts ? +ts.units[k].seconds.toFixed(3) : null,
+      aura_descriptor_s: +desc.units[k].seconds.toFixed(3),
+      mint_per_filter_s: +((tMint / o.mintPairs) * X.channels * Y.channels).toFixed(2),
+      mint_g8_s: +g8.units[k].seconds.toFixed(3),
+      spearman: Object.fromEntries(fractions.map((f) => [key(f), +spearman(ref, sampled.get(f)!.units[k].scores).toFixed(4)])),
+      top50_overlap: Object.fromEntries(
+        fractions.map((f) => [key(f), +topKOverlap(ref, sampled.get(f)!.units[k].scores, Math.ceil(ref.length / 2)).toFixed(4)]),
+      ),
+    });
   });
-  const allPairs = X.channels * Y.channels;
-  const mintAll = (tMint / o.mintPairs) * allPairs;
-  const [desc, tDesc] = time(() => [auraDescriptors(X), auraDescriptors(Y)]);
-  const [, tBin] = time(() => {
-    for (const [i, j] of pairs) mutualInfoBinned(desc[0].subarray(i * n, (i + 1) * n), desc[1].subarray(j * n, (j + 1) * n));
-  });
+  const sum = (f: (p: MiModelPair) => number) => +pairs.reduce((a, p) => a + f(p), 0).toFixed(3);
+  const minOf = (f: (p: MiModelPair) => number) => +Math.min(...pairs.map(f)).toFixed(4);
   return {
     bench: 'mi-model',
     model: modelPath,
-    pair: `${t.self} -> ${t.child}`,
-    filters: [X.channels, Y.channels],
-    lattice: `${Y.h}x${Y.w}`,
     images: n,
     levels: o.levels,
-    aura_seconds_all_pairs: +tAura.toFixed(2),
-    aura_native_seconds_all_pairs: tNative === null ? null : +tNative.toFixed(3),
-    aura_updates_per_s: Math.round(updates / tAura),
-    aura_descriptor_binned_seconds_all_pairs: +(tDesc + (tBin / o.mintPairs) * allPairs).toFixed(2),
-    mint_seconds_all_pairs: +mintAll.toFixed(1),
-    mint_pairs_timed: o.mintPairs,
-    ratio_mint_over_aura: +(mintAll / tAura).toFixed(1),
+    threads: cores,
+    default_edges: DEFAULT_AURA_EDGES,
+    activation_pass_s: +collectSeconds.toFixed(2),
+    label_maps_s: +store.seconds.labels.toFixed(2),
+    whole_model_s: {
+      aura_exact_native: +exact.seconds.toFixed(3),
+      aura_exact_native_1_thread: +one.seconds.toFixed(3),
+      ...Object.fromEntries(fractions.map((f) => [`aura_edges_${f}`, +sampled.get(f)!.seconds.toFixed(3)])),
+      aura_exact_ts_1_thread: ts ? +ts.seconds.toFixed(2) : null,
+      aura_descriptor: +desc.seconds.toFixed(2),
+      mint_per_filter_projected: sum((p) => p.mint_per_filter_s),
+      mint_g8: +g8.seconds.toFixed(2),
+    },
+    aura_native_updates_per_s_all_cores: Math.round(sum((p) => p.updates) / sum((p) => p.aura_native_s)),
+    aura_native_updates_per_s_1_thread: Math.round(sum((p) => p.updates) / sum((p) => p.aura_native_1_thread_s)),
+    aura_ts_updates_per_s_1_thread: ts ? Math.round(sum((p) => p.updates) / sum((p) => p.aura_ts_s ?? 0)) : null,
+    min_spearman: Object.fromEntries(fractions.map((f) => [String(f), minOf((p) => p.spearman[String(f)])])),
+    min_top50_overlap: Object.fromEntries(fractions.map((f) => [String(f), minOf((p) => p.top50_overlap[String(f)])])),
+    aura_faster_than_mint_per_filter_everywhere: pairs.every((p) => p.aura_sampled_s[String(DEFAULT_AURA_EDGES)] < p.mint_per_filter_s),
+    mint_pairs_timed_per_layer_pair: o.mintPairs,
+    units:
+      'updates: ordered neighbour pairs (each edge counted in both orders, as the reference does; the native kernel increments one order and symmetrises)',
+    pairs,
   };
+}
+
+/** Unordered 4-neighbour pairs of an h x w lattice. */
+function latticeEdgeCount(h: number, w: number): number {
+  return h * (w - 1) + (h - 1) * w;
 }
 
 /**

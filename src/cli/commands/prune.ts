@@ -1,12 +1,13 @@
 /** `auraprune score`, `auraprune prune`, `auraprune finetune`. */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample, subset } from '../../data/pipeline.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { loadCifarModel, modelFingerprint, saveModel } from '../../models/io.js';
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
+import { DEFAULT_AURA_EDGES } from '../../prune/importance/aura.js';
 import type { TapPoint } from '../../prune/importance/types.js';
 import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
 import { readScoresFile } from '../../prune/scores_file.js';
@@ -28,6 +29,11 @@ export function scoreOptions(cmd: Command): Command {
     .option('--no-zero-bin', 'aura: do not give exact zeros (ReLU) their own label')
     .option('--neighbourhood <n>', 'aura: 4 | 8', '4')
     .option('--reduce <how>', 'aura: combine child MIs by sum | max', 'sum')
+    .option(
+      '--aura-edges <n>',
+      `aura: neighbour pairs counted per image: a count, a fraction in (0, 1), or all (exact) (default: ${DEFAULT_AURA_EDGES}, a seeded sample)`,
+      auraEdges,
+    )
     .option('--estimator <e>', 'aura-descriptor: binned | ksg', 'binned')
     .option('--groups <n>', 'mint: filter groups per layer', int, 8)
     .option('--conditional', 'mint: condition on the other parent groups')
@@ -38,6 +44,15 @@ export function scoreOptions(cmd: Command): Command {
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto');
 }
 
+/** --aura-edges: 'all', a count >= 1 or a fraction in (0, 1). */
+export function auraEdges(v: string): number | 'all' {
+  if (v === 'all') return 'all';
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n > 0) || (n > 1 && !Number.isInteger(n)))
+    throw new InvalidArgumentError('a count of neighbour pairs (integer >= 1), a fraction in (0, 1), or all');
+  return n;
+}
+
 export interface ScoreCliOptions {
   perClass: number;
   where: TapPoint;
@@ -45,6 +60,7 @@ export interface ScoreCliOptions {
   zeroBin: boolean;
   neighbourhood: '4' | '8';
   reduce: 'sum' | 'max';
+  auraEdges?: number | 'all';
   estimator: 'binned' | 'ksg';
   groups: number;
   conditional?: boolean;
@@ -69,7 +85,7 @@ export async function scoreWith(
     seed: o.seed,
     quantize: { levels: o.levels, zeroBin: o.zeroBin },
     ...extra,
-    aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator },
+    aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator, edges: o.auraEdges },
     mint: { groups: o.groups, conditional: o.conditional },
   });
   const config = {
@@ -79,6 +95,7 @@ export async function scoreWith(
     zeroBin: o.zeroBin,
     neighbourhood: o.neighbourhood,
     reduce: o.reduce,
+    auraEdges: o.auraEdges ?? DEFAULT_AURA_EDGES,
     estimator: o.estimator,
     groups: o.groups,
     conditional: !!o.conditional,

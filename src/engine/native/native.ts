@@ -42,7 +42,8 @@ export interface NativeAddon {
   memory(): { bytes: number; tensors: number };
   /**
    * Joint aura entropies of every (parent row, child channel) pair of two channel-major uint8 label
-   * stacks on one lattice (see csrc/aura.cc); `disp` holds (dy, dx) pairs of the half neighbourhood.
+   * stacks on one lattice (see csrc/aura.cc), over `k` neighbour pairs (s, t) per image: shared by
+   * every image, or image i's at 2 i k when `perImage`; `bias` scales the Miller-Madow term.
    */
   auraJointEntropies(
     x: Uint8Array,
@@ -52,10 +53,13 @@ export interface NativeAddon {
     h: number,
     w: number,
     G: number,
-    disp: Int32Array,
+    pairs: Int32Array,
+    k: number,
+    perImage: boolean,
     rows: Int32Array,
     threads: number,
-  ): { entropies: Float64Array; updates: number };
+    bias: number,
+  ): { entropies: Float64Array; hx: Float64Array; hy: Float64Array; updates: number };
   version: string;
 }
 

@@ -16,7 +16,20 @@ import { auraKernelOrWarn } from './aura_kernel.js';
 import { parallelSpatialMIMatrix } from '../../info/parallel.js';
 import { Importance, labelKey, timed, UnitScores } from './types.js';
 
+/**
+ * Neighbour pairs per image aura counts by default: a seeded uniform sample of this fraction of them,
+ * Miller-Madow corrected (docs/method.md, "Sampling neighbour pairs"; chosen from `auraprune bench mi
+ * --model`, BENCHMARKS.md: the smallest fraction whose filter ranking keeps Spearman >= 0.99 against
+ * the exact count in every layer).
+ */
+export const DEFAULT_AURA_EDGES = 256;
+
 export interface AuraCriterionOptions extends AuraOptions {
+  /**
+   * aura only: neighbour pairs counted per image: a count (>= 1), a fraction in (0, 1), or 'all'
+   * (exact). Default DEFAULT_AURA_EDGES. The sample is seeded by the scoring seed.
+   */
+  edges?: number | 'all';
   /** How child MIs combine into a filter's score: 'sum' (default) or 'max'. */
   reduce?: 'sum' | 'max';
   /** aura-descriptor only: 'binned' (default) or 'ksg'. */
@@ -77,8 +90,9 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
       ),
     }),
     // layer pairs with enough work are split across worker threads (both cores)
-    score: async ({ units, taps, store }) => {
+    score: async ({ units, taps, store, seed }) => {
       const out: UnitScores[] = [];
+      const sampling = { edges: o.edges === 'all' ? undefined : (o.edges ?? DEFAULT_AURA_EDGES), edgeSeed: seed };
       for (const [k, u] of units.entries()) {
         const t0 = performance.now();
         let scores: Float64Array;
@@ -96,8 +110,9 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
             );
           // the native kernel when built (threads across parent filters), else the TS loop over workers
           const kernel = o.native === false ? null : auraKernelOrWarn(o.threads);
+          const opts = { ...o, ...sampling };
           const miOf = async (A: typeof X, B: typeof X) =>
-            (kernel ? spatialMIMatrix(A, B, { ...o, kernel }) : await parallelSpatialMIMatrix(A, B, { ...o, threads: o.threads })).mi;
+            (kernel ? spatialMIMatrix(A, B, { ...opts, kernel }) : await parallelSpatialMIMatrix(A, B, { ...opts, threads: o.threads })).mi;
           scores = reduceRows(await miOf(X, Y), X.channels, Y.channels, o.reduce ?? 'sum');
           if (lambda > 0) {
             const red = zscore(meanOffDiagonal(await miOf(X, X), X.channels));

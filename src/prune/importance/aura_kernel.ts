@@ -13,7 +13,7 @@ let warned = false;
 export function nativeAuraKernel(threads = availableParallelism()): JointEntropyKernel | null {
   const addon = loadNative();
   if (!addon || typeof addon.auraJointEntropies !== 'function') return null;
-  return (X, Y, disp, rows) =>
+  return (X, Y, E, rows, bias) =>
     addon.auraJointEntropies(
       X.labels,
       Y.labels,
@@ -22,9 +22,12 @@ export function nativeAuraKernel(threads = availableParallelism()): JointEntropy
       X.h,
       X.w,
       X.levels,
-      Int32Array.from(disp.flat()),
+      E.pairs,
+      E.k,
+      E.perImage,
       Int32Array.from(rows),
       threads,
+      bias,
     );
 }
 

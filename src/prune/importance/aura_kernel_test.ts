@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { halfDisplacements } from '../../info/aura.js';
-import { jointEntropiesTs, LabelStack, poolMaps, spatialMIMatrix } from '../../info/spatial_mi.js';
+import { edgeSet, jointEntropiesTs, LabelStack, poolMaps, spatialMIMatrix } from '../../info/spatial_mi.js';
 import { quantizeMap } from '../../info/quantize.js';
 import { Rng } from '../../util/rng.js';
 import { auraKernelOrWarn, nativeAuraKernel } from './aura_kernel.js';
@@ -13,34 +12,43 @@ function stack(rng: Rng, channels: number, n: number, h: number, w: number, G: n
   return { labels: Uint8Array.from({ length: channels * n * h * w }, () => rng.int(G)), channels, n, h, w, levels: G };
 }
 
-test('native joint aura entropies equal the TypeScript counts on odd sizes, G 2/8/16, 4- and 8-neighbourhoods', skip, () => {
-  const rng = new Rng(7);
-  for (const [h, w] of [
-    [1, 7],
-    [7, 1],
-    [5, 9],
-    [32, 32],
-  ]) {
-    for (const G of [2, 8, 16]) {
-      for (const neighbourhood of ['4', '8'] as const) {
-        const n = h * w > 100 ? 3 : 5;
-        const X = stack(rng, 3, n, h, w, G),
-          Y = stack(rng, 4, n, h, w, G);
-        const disp = halfDisplacements({ neighbourhood });
-        const rows = [2, 0, 1];
-        const ts = jointEntropiesTs(X, Y, disp, rows);
-        const nat = native!(X, Y, disp, rows);
-        assert.equal(nat.updates, ts.updates, `updates ${h}x${w} G${G} N${neighbourhood}`);
-        // identical integer counts give identical entropies up to summation order of the logs
-        for (let k = 0; k < ts.entropies.length; k++)
-          assert.ok(
-            Math.abs(nat.entropies[k] - ts.entropies[k]) < 1e-12,
-            `${h}x${w} G${G} N${neighbourhood} [${k}]: ${nat.entropies[k]} vs ${ts.entropies[k]}`,
-          );
+test(
+  'native joint aura entropies equal the TypeScript counts on odd sizes, G 2/8/16, 4- and 8-neighbourhoods, exact and sampled',
+  skip,
+  () => {
+    const rng = new Rng(7);
+    for (const [h, w] of [
+      [1, 7],
+      [7, 1],
+      [5, 9],
+      [32, 32],
+    ]) {
+      for (const G of [2, 8, 16, 32]) {
+        for (const neighbourhood of ['4', '8'] as const) {
+          const n = h * w > 100 ? 3 : 5;
+          const X = stack(rng, 3, n, h, w, G),
+            Y = stack(rng, 4, n, h, w, G);
+          const rows = [2, 0, 1];
+          // exact (every edge, shared by the images) and a per-image sample of half the edges with Miller-Madow
+          for (const [E, mm] of [
+            [edgeSet(h, w, n, { neighbourhood }), 0],
+            [edgeSet(h, w, n, { neighbourhood, edges: 0.5, edgeSeed: G }), 0.5],
+          ] as const) {
+            const ts = jointEntropiesTs(X, Y, E, rows, mm);
+            const nat = native!(X, Y, E, rows, mm);
+            assert.equal(nat.updates, ts.updates, `updates ${h}x${w} G${G} N${neighbourhood}`);
+            // identical integer counts give identical entropies up to summation order of the logs
+            for (let k = 0; k < ts.entropies.length; k++)
+              assert.ok(
+                Math.abs(nat.entropies[k] - ts.entropies[k]) < 1e-12,
+                `${h}x${w} G${G} N${neighbourhood} sampled ${E.perImage} [${k}]: ${nat.entropies[k]} vs ${ts.entropies[k]}`,
+              );
+          }
+        }
       }
     }
-  }
-});
+  },
+);
 
 test('native kernel: thread count does not change the result; pooled maps too', skip, () => {
   const rng = new Rng(3);
@@ -64,16 +72,21 @@ test('native kernel: thread count does not change the result; pooled maps too', 
     }
   const X: LabelStack = { labels, channels: C, n: N, h, w, levels: G };
   const Y = stack(rng, 6, N, h, w, G);
-  const one = spatialMIMatrix(X, Y, { kernel: nativeAuraKernel(1)! });
-  const three = spatialMIMatrix(X, Y, { kernel: nativeAuraKernel(3)! });
-  const ts = spatialMIMatrix(X, Y);
-  assert.deepEqual(Array.from(three.mi), Array.from(one.mi));
-  for (let k = 0; k < ts.mi.length; k++) assert.ok(Math.abs(ts.mi[k] - one.mi[k]) < 1e-12);
+  for (const edges of [undefined, 0.3]) {
+    const one = spatialMIMatrix(X, Y, { kernel: nativeAuraKernel(1)!, edges });
+    const three = spatialMIMatrix(X, Y, { kernel: nativeAuraKernel(3)!, edges });
+    const ts = spatialMIMatrix(X, Y, { edges });
+    assert.deepEqual(Array.from(three.mi), Array.from(one.mi));
+    for (let k = 0; k < ts.mi.length; k++) assert.ok(Math.abs(ts.mi[k] - one.mi[k]) < 1e-12);
+  }
 });
 
 test('native kernel refuses labels outside [0, G) instead of writing past its table', skip, () => {
   const X: LabelStack = { labels: Uint8Array.from([0, 1, 9, 1]), channels: 1, n: 1, h: 2, w: 2, levels: 8 };
-  assert.throws(() => native!(X, X, [[0, 1]], [0]), /label >= G/);
+  assert.throws(() => native!(X, X, edgeSet(2, 2, 1), [0], 0), /label >= G/);
+  // an edge pointing outside the map is refused too
+  const bad = { pairs: Int32Array.from([0, 4]), k: 1, perImage: false, total: 4 };
+  assert.throws(() => native!({ ...X, labels: Uint8Array.from([0, 1, 2, 1]) }, X, bad, [0], 0), /out of range/);
 });
 
 test('without the native kernel the TypeScript loop is used and says so once', () => {

@@ -6,6 +6,7 @@ import { loadCifar10 } from '../../data/cifar10.js';
 import { balancedSample } from '../../data/pipeline.js';
 import { buildModel } from '../../models/zoo.js';
 import { CRITERIA, scoreModel } from './registry.js';
+import { spearman } from '../../eval/ranking.js';
 import { CIFAR_DIR, NEEDS_CIFAR } from '../../../tests/helpers/fixtures.js';
 
 const DIR = CIFAR_DIR;
@@ -55,6 +56,20 @@ describe('criteria', NEEDS_CIFAR, () => {
     }
     const other = await scoreModel(model, sample, ['random'], { ...opts, seed: 4 });
     assert.notDeepEqual(Array.from(other[0].scores[0].scores), Array.from(results.find((x) => x.criterion === 'random')!.scores[0].scores));
+  });
+  test('aura samples 256 neighbour pairs per image on larger lattices, seeded by the scoring seed; smaller ones are exact', async () => {
+    const run = async (seed: number, edges?: number | 'all') =>
+      (await scoreModel(model, sample, ['aura'], { ...opts, seed, aura: { edges } }))[0].scores;
+    const [s3, s4, all] = [await run(3), await run(4), await run(3, 'all')];
+    const byConv = (r: typeof s3, conv: string) => Array.from(r.find((u) => u.conv === conv)!.scores);
+    // conv1 -> conv2 on 32x32 maps: 1,984 neighbour pairs per image, so the default samples 256 of them
+    assert.notDeepEqual(byConv(s3, 'conv1'), byConv(all, 'conv1'));
+    assert.notDeepEqual(byConv(s3, 'conv1'), byConv(s4, 'conv1'));
+    assert.deepEqual(byConv(await run(3), 'conv1'), byConv(s3, 'conv1'));
+    assert.ok(spearman(byConv(s3, 'conv1'), byConv(all, 'conv1')) > 0.8);
+    // conv8 -> conv9 on 4x4 maps (after the third pool): 24 pairs per image, within the default: exact
+    assert.deepEqual(byConv(s3, 'conv8'), byConv(all, 'conv8'));
+    assert.deepEqual(byConv(s4, 'conv8'), byConv(all, 'conv8'));
   });
   test('unknown criteria are refused with the list', async () => {
     await assert.rejects(scoreModel(model, sample, ['entropy?']), /choose one of aura/);
