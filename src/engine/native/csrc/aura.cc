@@ -10,8 +10,9 @@
 //   parent part x_s * G^3 + x_t * G and a child part y_s * G^2 + y_t. Parent parts are computed once
 //   per parent filter, child parts once per child filter (when they fit in memory), so the inner loop
 //   is two sequential loads, an add and one increment into a G^4 table (16 KB at G = 8: L1).
-// - Two tables take alternate edges: ReLU maps put most pixels on label 0, and consecutive increments
-//   of one counter would otherwise wait on each other.
+// - Two parent filters are counted together, each into its own table: a child's codes are read once for
+//   both, and ReLU maps, which put most pixels on label 0, do not make consecutive increments of one
+//   counter wait on each other (a lone last row alternates two tables for the same reason).
 // - Parent channels are split across std::threads; the result does not depend on the thread count.
 #include <napi.h>
 #include <cmath>
@@ -50,20 +51,24 @@ struct XLogX {
 // bias * (m - 1) / (2 edges), m the occupied unordered cells (Miller-Madow, scaled; spatial_mi.ts
 // samplingBias says why). B may be null.
 double symmetricEntropy(const uint32_t* A, const uint32_t* B, int64_t G2, double edges, double bias, const XLogX& xl) {
-  double s = 0, occupied = 0;
+  // branch-free over empty cells (xl(0) = 0): most cells of a sparse table are empty in no fixed pattern
+  double s = 0;
+  int64_t occupied = 0;
   auto u = [&](int64_t i) -> uint64_t { return static_cast<uint64_t>(A[i]) + (B ? B[i] : 0u); };
   for (int64_t a = 0; a < G2; ++a) {
     const uint64_t d = 2 * u(a * G2 + a);
-    if (d) { s += xl(d); occupied += 1; }
+    s += xl(d);
+    occupied += d != 0;
     for (int64_t b = a + 1; b < G2; ++b) {
       const uint64_t c = u(a * G2 + b) + u(b * G2 + a);
-      if (c) { s += 2 * xl(c); occupied += 1; }
+      s += 2 * xl(c);
+      occupied += c != 0;
     }
   }
   if (edges <= 0) return 0.0;
   const double total = 2 * edges;
   const double h = std::log(total) - s / total;
-  return h + bias * (occupied - 1) / (2 * edges);
+  return h + bias * static_cast<double>(occupied - 1) / (2 * edges);
 }
 
 inline const int32_t* edgesOf(const Job& j, int64_t i) { return j.pairs + (j.perImage ? i * 2 * j.k : 0); }
@@ -98,26 +103,33 @@ void prepareChildren(const Job& j, Code* codes, int t, int T) {
   }
 }
 
-// Rows r = t, t + T, t + 2T, ... of the job (interleaved, so uneven rows balance). Code is uint16_t
-// when G^4 <= 65536 (G <= 16): half the memory traffic of the inner loop.
+// Rows r = t, t + T, t + 2T, ... of the job (interleaved, so uneven rows balance), two at a time: each
+// child's codes are then read once for two parents (they stream from memory on wide layers) and the
+// two rows' increments go to different tables, so a hot cell's increments do not wait on each other.
+// Code is uint16_t when G^4 <= 65536 (G <= 16): half the memory traffic of the inner loop.
 template <typename Code>
 void work(const Job& j, int t, int T) {
   const int64_t G2 = j.G * j.G, size = G2 * G2, k = j.k;
   const uint32_t G = static_cast<uint32_t>(j.G), G3 = G * G * G;
   std::vector<uint32_t> acc(2 * size);
   const XLogX xl(2 * j.n * k);
-  std::vector<Code> pe(j.n * k), tmp(j.childCodes ? 0 : k);
+  std::vector<Code> pe(2 * j.n * k), tmp(j.childCodes ? 0 : k);
   uint32_t* A = acc.data();
   uint32_t* B = acc.data() + size;
   const double edges = static_cast<double>(j.n * k);
-  for (int64_t r = t; r < j.nrows; r += T) {
-    const int64_t cx = j.rows[r];
-    j.hx[r] = marginalEntropy(j, j.x, cx, xl);
-    for (int64_t i = 0; i < j.n; ++i) {
-      const uint8_t* xm = j.x + (cx * j.n + i) * j.hw;
-      const int32_t* e = edgesOf(j, i);
-      Code* p = pe.data() + i * k;
-      for (int64_t q = 0; q < k; ++q) p[q] = static_cast<Code>(xm[e[2 * q]] * G3 + xm[e[2 * q + 1]] * G);
+  std::vector<int64_t> mine;
+  for (int64_t r = t; r < j.nrows; r += T) mine.push_back(r);
+  for (size_t m = 0; m < mine.size(); m += 2) {
+    const bool two = m + 1 < mine.size();
+    for (int h = 0; h < (two ? 2 : 1); ++h) {
+      const int64_t r = mine[m + h], cx = j.rows[r];
+      j.hx[r] = marginalEntropy(j, j.x, cx, xl);
+      for (int64_t i = 0; i < j.n; ++i) {
+        const uint8_t* xm = j.x + (cx * j.n + i) * j.hw;
+        const int32_t* e = edgesOf(j, i);
+        Code* p = pe.data() + (h * j.n + i) * k;
+        for (int64_t q = 0; q < k; ++q) p[q] = static_cast<Code>(xm[e[2 * q]] * G3 + xm[e[2 * q + 1]] * G);
+      }
     }
     for (int64_t cy = 0; cy < j.cy; ++cy) {
       std::fill(acc.begin(), acc.end(), 0u);
@@ -125,15 +137,29 @@ void work(const Job& j, int t, int T) {
         const Code* c;
         if (j.childCodes) c = static_cast<const Code*>(j.childCodes) + (cy * j.n + i) * k;
         else { childCodes(j, cy, i, tmp.data()); c = tmp.data(); }
-        const Code* p = pe.data() + i * k;
-        int64_t q = 0;
-        for (; q + 1 < k; q += 2) {
-          ++A[p[q] + c[q]];
-          ++B[p[q + 1] + c[q + 1]];
+        const Code* p0 = pe.data() + i * k;
+        if (two) {
+          const Code* p1 = pe.data() + (j.n + i) * k;
+          for (int64_t q = 0; q < k; ++q) {
+            const Code cq = c[q];
+            ++A[p0[q] + cq];
+            ++B[p1[q] + cq];
+          }
+        } else {
+          int64_t q = 0;
+          for (; q + 1 < k; q += 2) {
+            ++A[p0[q] + c[q]];
+            ++B[p0[q + 1] + c[q + 1]];
+          }
+          if (q < k) ++A[p0[q] + c[q]];
         }
-        if (q < k) ++A[p[q] + c[q]];
       }
-      j.out[r * j.cy + cy] = symmetricEntropy(A, B, G2, edges, j.bias, xl);
+      if (two) {
+        j.out[mine[m] * j.cy + cy] = symmetricEntropy(A, nullptr, G2, edges, j.bias, xl);
+        j.out[mine[m + 1] * j.cy + cy] = symmetricEntropy(B, nullptr, G2, edges, j.bias, xl);
+      } else {
+        j.out[mine[m] * j.cy + cy] = symmetricEntropy(A, B, G2, edges, j.bias, xl);
+      }
     }
   }
 }
