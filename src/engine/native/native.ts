@@ -84,6 +84,12 @@ export function addonPath(): string {
 /** The addon, or null when it was not built (no libtorch) or fails to load. */
 export function loadNative(): NativeAddon | null {
   if (cached !== undefined) return cached;
+  // AURAPRUNE_NO_NATIVE=1: behave as a machine without libtorch (tests of the fallback paths)
+  if (process.env.AURAPRUNE_NO_NATIVE === '1') {
+    loadError = 'native addon disabled by AURAPRUNE_NO_NATIVE=1';
+    cached = null;
+    return cached;
+  }
   const path = addonPath();
   if (!existsSync(path)) {
     loadError = `native addon not built (${path} missing): install libtorch (apt-get install -y libtorch-dev) and run npx auraprune build-native`;

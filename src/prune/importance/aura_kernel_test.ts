@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { packageRoot } from '../../engine/native/native.js';
 import { edgeSet, jointEntropiesTs, LabelStack, poolMaps, spatialMIMatrix } from '../../info/spatial_mi.js';
 import { quantizeMap } from '../../info/quantize.js';
 import { Rng } from '../../util/rng.js';
-import { auraKernelOrWarn, nativeAuraKernel } from './aura_kernel.js';
+import { nativeAuraKernel } from './aura_kernel.js';
 
 const native = nativeAuraKernel(2);
 const skip = native ? {} : { skip: 'native addon not built (libtorch absent): only the TypeScript kernel exists' };
@@ -89,9 +91,40 @@ test('native kernel refuses labels outside [0, G) instead of writing past its ta
   assert.throws(() => native!({ ...X, labels: Uint8Array.from([0, 1, 2, 1]) }, X, bad, [0], 0), /out of range/);
 });
 
-test('without the native kernel the TypeScript loop is used and says so once', () => {
-  const notes: string[] = [];
-  const k = auraKernelOrWarn(2, (s) => notes.push(s));
-  if (k) assert.equal(notes.length, 0);
-  else assert.match(notes[0], /using the TypeScript loop/);
+test('without the addon the aura criterion falls back to the TypeScript loop, says so once, and gives the same MI', async () => {
+  // a child process that cannot load the addon (as on a machine without libtorch)
+  const script = `
+    import { auraKernelOrWarn } from './src/prune/importance/aura_kernel.ts';
+    import { spatialMIMatrix } from './src/info/spatial_mi.ts';
+    import { Rng } from './src/util/rng.ts';
+    const rng = new Rng(5);
+    const st = (c) => ({ labels: Uint8Array.from({ length: c * 4 * 36 }, () => rng.int(8)), channels: c, n: 4, h: 6, w: 6, levels: 8 });
+    const X = st(3), Y = st(2);
+    const a = auraKernelOrWarn(2), b = auraKernelOrWarn(2);
+    console.log(JSON.stringify({ kernels: [a, b], mi: Array.from(spatialMIMatrix(X, Y, { kernel: a ?? undefined }).mi) }));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: packageRoot(),
+    env: { ...process.env, AURAPRUNE_NO_NATIVE: '1' },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.deepEqual(out.kernels, [null, null]);
+  const notes = r.stderr.split('\n').filter((l) => /using the TypeScript loop/.test(l));
+  assert.equal(notes.length, 1, r.stderr);
+  assert.match(notes[0], /AURAPRUNE_NO_NATIVE/);
+  // the same maps in this process (native kernel when built) give the same MI
+  const rng = new Rng(5);
+  const st = (c: number): LabelStack => ({
+    labels: Uint8Array.from({ length: c * 4 * 36 }, () => rng.int(8)),
+    channels: c,
+    n: 4,
+    h: 6,
+    w: 6,
+    levels: 8,
+  });
+  const X = st(3),
+    Y = st(2);
+  const here = spatialMIMatrix(X, Y, { kernel: nativeAuraKernel(2) ?? undefined }).mi;
+  here.forEach((v, k) => assert.ok(Math.abs(v - out.mi[k]) < 1e-12));
 });
