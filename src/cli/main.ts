@@ -46,18 +46,25 @@ program
 const bench = program.command('bench').description('benchmarks that print one JSON line');
 bench
   .command('engine')
-  .description('train/infer img/s of VGG-16-BN on the libtorch backend vs tfjs CPU and PyTorch')
+  .description(
+    'train/infer img/s and batch-1 latency of VGG-16-BN on the libtorch backend (each layout) vs PyTorch NCHW and channels_last, alternating rounds',
+  )
   .option('--model <name>', 'model (vgg16: the network bench/ has in PyTorch)', 'vgg16')
   .option('--width <w>', 'width multiplier', num, 1)
   .option('--batch <n>', 'batch size', int, 128)
   .option('--steps <n>', 'timed steps', int, 5)
   .option('--threads <n>', 'libtorch threads', int, 2)
-  .option('--cpu-steps <n>', 'timed steps on the tfjs CPU backend (0 to skip)', int, 1)
+  .option('--cpu-steps <n>', 'timed steps on the tfjs CPU backend (0 to skip)', int, 0)
   .option('--cpu-batch <n>', 'batch size on the tfjs CPU backend', int, 8)
   .option('--no-pytorch', 'skip the PyTorch comparison')
   .option('--python <path>', 'python with torch (Debian python3-torch)', '/usr/bin/python3')
+  .option('--rounds <n>', 'rounds of every side (ours per layout, PyTorch NCHW and channels_last), alternating order', int, 3)
+  .option('--layouts <list>', 'our memory layouts to measure: nchw, channels_last', 'nchw,channels_last')
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {
+    o.layouts = String(o.layouts).split(',');
+    if (o.layouts.some((l: string) => l !== 'nchw' && l !== 'channels_last'))
+      throw new Error(`--layouts ${o.layouts}: a comma-separated list of nchw, channels_last`);
     // the PyTorch side is the same VGG-16-BN written in bench/; other models have no reference there
     if (o.model !== 'vgg16')
       throw new Error(`--model ${o.model}: bench engine measures VGG-16-BN against PyTorch; only vgg16 is available`);

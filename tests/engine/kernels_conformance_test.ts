@@ -3,10 +3,11 @@
  * forward and input gradients. Tolerances: 1e-4 absolute + 1e-4 relative for float32 element-wise
  * work; convolutions and matmuls accumulate in a different order (oneDNN), so 2e-4 + 2e-4 there.
  */
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { conform, HAVE_LIBTORCH } from '../helpers/backends.js';
+import { nativeAddon } from '../../src/engine/backend/index.js';
 import { Rng } from '../../src/util/rng.js';
 
 /**
@@ -44,180 +45,201 @@ const skip = !HAVE_LIBTORCH && 'libtorch addon not built';
 const CONV_TOL = { atol: 2e-4, rtol: 2e-4 };
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
-describe('conv2d forward + gradients', { skip }, () => {
-  const cases: Array<[number[], number[], number, Pad, number]> = [
-    // x shape, filter shape, stride, pad, dilation
-    [[2, 8, 8, 3], [3, 3, 3, 4], 1, 'same', 1],
-    [[1, 7, 7, 3], [3, 3, 3, 5], 2, 'same', 1], // odd input, stride 2: symmetric same
-    [[2, 8, 8, 2], [3, 3, 2, 3], 2, 'same', 1], // even input, stride 2: TF's asymmetric same
-    [[2, 6, 6, 4], [2, 2, 4, 3], 1, 'same', 1], // even kernel: asymmetric same at stride 1
-    [[1, 9, 7, 3], [5, 5, 3, 2], 1, 'valid', 1],
-    [[2, 9, 9, 3], [5, 5, 3, 4], 2, 'same', 1],
-    [[1, 5, 5, 6], [1, 1, 6, 4], 1, 'valid', 1],
-    [[2, 4, 4, 3], [1, 1, 3, 8], 2, 'valid', 1],
-    [[1, 9, 9, 2], [3, 3, 2, 3], 1, 'same', 2],
-    [[1, 10, 8, 2], [3, 3, 2, 2], 1, 'valid', 2],
-    [
-      [2, 6, 5, 3],
-      [3, 3, 3, 2],
-      1,
-      [
-        [0, 0],
-        [1, 2],
-        [0, 1],
-        [0, 0],
-      ],
-      1,
-    ], // explicit, asymmetric
-  ];
-  for (const [xs, fs, s, p, d] of cases) {
-    test(`x=[${xs}] f=[${fs}] s=${s} d=${d} p=${JSON.stringify(p)}`, () => {
-      conform(
-        'conv2d',
-        [{ shape: xs }, { shape: fs }],
-        // tfjs defines no conv gradient for dilation > 1, so dilated cases check the forward only.
-        (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, p, 'NHWC', d),
-        { grads: d === 1, ...CONV_TOL },
-      );
+// The layout-sensitive kernels (convolutions, pooling, batch norm and its gradient) in both memory
+// formats the addon runs them in.
+for (const layout of ['nchw', 'channels_last'] as const) {
+  describe(`in ${layout}`, { skip }, () => {
+    let initial: 'nchw' | 'channels_last' = 'nchw';
+    before(() => {
+      initial = nativeAddon()!.setLayout(layout);
     });
-  }
-  test('fused conv2d with bias and relu / relu6 / elu / sigmoid / leakyrelu / prelu', () => {
-    for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const) {
-      conform(
-        `fused ${activation}`,
-        [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 4] }, { shape: [4] }, { shape: [4] }],
-        (x, f, b, a) =>
-          tf.fused.conv2d({
-            x: x as tf.Tensor4D,
-            filter: f as tf.Tensor4D,
-            strides: 1,
-            pad: 'same',
-            bias: b,
-            activation,
-            preluActivationWeights: activation === 'prelu' ? a : undefined,
-            leakyreluAlpha: 0.1,
-          }),
-        { ...CONV_TOL },
-      );
-    }
-    // linear activation keeps the fused kernel under gradients (tfjs-layers' training path)
-    conform(
-      'fused linear grads',
-      [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 4] }, { shape: [4] }],
-      (x, f, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same', bias: b }),
-      { grads: true, ...CONV_TOL },
-    );
-    // a scalar bias is broadcast after the convolution
-    conform(
-      'fused scalar bias',
-      [{ shape: [1, 5, 5, 2] }, { shape: [3, 3, 2, 3] }, { shape: [] }],
-      (x, f, b) =>
-        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'valid', bias: b, activation: 'relu' }),
-      CONV_TOL,
-    );
-  });
-});
+    after(() => {
+      nativeAddon()!.setLayout(initial);
+    });
 
-describe('depthwise conv2d forward + gradients', { skip }, () => {
-  const cases: Array<[number[], number[], number, 'same' | 'valid', number]> = [
-    [[2, 7, 7, 3], [3, 3, 3, 1], 1, 'same', 1],
-    [[1, 8, 8, 2], [3, 3, 2, 2], 2, 'same', 1],
-    [[2, 6, 6, 4], [5, 5, 4, 1], 1, 'valid', 1],
-    [[1, 9, 9, 2], [3, 3, 2, 1], 1, 'same', 2],
-  ];
-  for (const [xs, fs, s, p, d] of cases) {
-    test(`x=[${xs}] f=[${fs}] s=${s} d=${d} p=${p}`, () => {
-      conform(
-        'depthwise',
-        [{ shape: xs }, { shape: fs }],
-        (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, p, 'NHWC', d),
-        { grads: d === 1, ...CONV_TOL },
-      );
+    describe('conv2d forward + gradients', { skip }, () => {
+      const cases: Array<[number[], number[], number, Pad, number]> = [
+        // x shape, filter shape, stride, pad, dilation
+        [[2, 8, 8, 3], [3, 3, 3, 4], 1, 'same', 1],
+        [[1, 7, 7, 3], [3, 3, 3, 5], 2, 'same', 1], // odd input, stride 2: symmetric same
+        [[2, 8, 8, 2], [3, 3, 2, 3], 2, 'same', 1], // even input, stride 2: TF's asymmetric same
+        [[2, 6, 6, 4], [2, 2, 4, 3], 1, 'same', 1], // even kernel: asymmetric same at stride 1
+        [[1, 9, 7, 3], [5, 5, 3, 2], 1, 'valid', 1],
+        [[2, 9, 9, 3], [5, 5, 3, 4], 2, 'same', 1],
+        [[1, 5, 5, 6], [1, 1, 6, 4], 1, 'valid', 1],
+        [[2, 4, 4, 3], [1, 1, 3, 8], 2, 'valid', 1],
+        [[1, 9, 9, 2], [3, 3, 2, 3], 1, 'same', 2],
+        [[1, 10, 8, 2], [3, 3, 2, 2], 1, 'valid', 2],
+        [
+          [2, 6, 5, 3],
+          [3, 3, 3, 2],
+          1,
+          [
+            [0, 0],
+            [1, 2],
+            [0, 1],
+            [0, 0],
+          ],
+          1,
+        ], // explicit, asymmetric
+      ];
+      for (const [xs, fs, s, p, d] of cases) {
+        test(`x=[${xs}] f=[${fs}] s=${s} d=${d} p=${JSON.stringify(p)}`, () => {
+          conform(
+            'conv2d',
+            [{ shape: xs }, { shape: fs }],
+            // tfjs defines no conv gradient for dilation > 1, so dilated cases check the forward only.
+            (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, p, 'NHWC', d),
+            { grads: d === 1, ...CONV_TOL },
+          );
+        });
+      }
+      test('fused conv2d with bias and relu / relu6 / elu / sigmoid / leakyrelu / prelu', () => {
+        for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const) {
+          conform(
+            `fused ${activation}`,
+            [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 4] }, { shape: [4] }, { shape: [4] }],
+            (x, f, b, a) =>
+              tf.fused.conv2d({
+                x: x as tf.Tensor4D,
+                filter: f as tf.Tensor4D,
+                strides: 1,
+                pad: 'same',
+                bias: b,
+                activation,
+                preluActivationWeights: activation === 'prelu' ? a : undefined,
+                leakyreluAlpha: 0.1,
+              }),
+            { ...CONV_TOL },
+          );
+        }
+        // linear activation keeps the fused kernel under gradients (tfjs-layers' training path)
+        conform(
+          'fused linear grads',
+          [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 4] }, { shape: [4] }],
+          (x, f, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same', bias: b }),
+          { grads: true, ...CONV_TOL },
+        );
+        // a scalar bias is broadcast after the convolution
+        conform(
+          'fused scalar bias',
+          [{ shape: [1, 5, 5, 2] }, { shape: [3, 3, 2, 3] }, { shape: [] }],
+          (x, f, b) =>
+            tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'valid', bias: b, activation: 'relu' }),
+          CONV_TOL,
+        );
+      });
     });
-  }
-  test('fused depthwise with bias + relu', () => {
-    conform(
-      'fused depthwise',
-      [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 2] }, { shape: [6] }],
-      (x, f, b) =>
-        tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }),
-      CONV_TOL,
-    );
-  });
-});
 
-describe('pooling forward + gradients', { skip }, () => {
-  const cases: Array<[number[], number, number, 'same' | 'valid']> = [
-    [[2, 8, 8, 3], 2, 2, 'valid'],
-    [[2, 8, 8, 3], 2, 2, 'same'],
-    [[1, 7, 7, 2], 2, 2, 'same'], // odd input: bottom/right padding
-    [[1, 7, 7, 2], 3, 2, 'same'],
-    [[2, 6, 6, 2], 3, 1, 'same'],
-    [[1, 9, 5, 3], 3, 2, 'valid'],
-    [[2, 5, 5, 4], 5, 1, 'valid'], // global pooling
-    [[1, 1, 1, 3], 1, 1, 'valid'],
-  ];
-  for (const [xs, k, s, p] of cases) {
-    test(`maxPool x=[${xs}] k=${k} s=${s} p=${p}`, () => {
-      conform('maxPool', [{ shape: xs }], (x) => tf.maxPool(x as tf.Tensor4D, k, s, p), { grads: true });
+    describe('depthwise conv2d forward + gradients', { skip }, () => {
+      const cases: Array<[number[], number[], number, 'same' | 'valid', number]> = [
+        [[2, 7, 7, 3], [3, 3, 3, 1], 1, 'same', 1],
+        [[1, 8, 8, 2], [3, 3, 2, 2], 2, 'same', 1],
+        [[2, 6, 6, 4], [5, 5, 4, 1], 1, 'valid', 1],
+        [[1, 9, 9, 2], [3, 3, 2, 1], 1, 'same', 2],
+      ];
+      for (const [xs, fs, s, p, d] of cases) {
+        test(`x=[${xs}] f=[${fs}] s=${s} d=${d} p=${p}`, () => {
+          conform(
+            'depthwise',
+            [{ shape: xs }, { shape: fs }],
+            (x, f) => tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, p, 'NHWC', d),
+            { grads: d === 1, ...CONV_TOL },
+          );
+        });
+      }
+      test('fused depthwise with bias + relu', () => {
+        conform(
+          'fused depthwise',
+          [{ shape: [2, 6, 6, 3] }, { shape: [3, 3, 3, 2] }, { shape: [6] }],
+          (x, f, b) =>
+            tf.fused.depthwiseConv2d({
+              x: x as tf.Tensor4D,
+              filter: f as tf.Tensor4D,
+              strides: 1,
+              pad: 'same',
+              bias: b,
+              activation: 'relu',
+            }),
+          CONV_TOL,
+        );
+      });
     });
-    test(`avgPool x=[${xs}] k=${k} s=${s} p=${p}`, () => {
-      // tfjs's CPU AvgPoolGrad divides by the full window even where 'same' padding made the forward
-      // divide by fewer elements (backend-cpu AvgPoolGrad.ts: avgMultiplier = 1/(fh*fw)), so its
-      // gradient is wrong for padded windows. Those cases are checked against the exact gradient below.
-      const padded = p === 'same' && (xs[1] % s !== 0 || k > s);
-      conform('avgPool', [{ shape: xs }], (x) => tf.avgPool(x as tf.Tensor4D, k, s, p), { grads: !padded });
-      if (padded) checkLinearGrad((x) => tf.avgPool(x as tf.Tensor4D, k, s, p), xs);
-    });
-  }
-});
 
-describe('matmul and batch norm', { skip }, () => {
-  test('matMul transposes, batched, broadcast batch', () => {
-    conform('mm', [{ shape: [4, 5] }, { shape: [5, 3] }], (a, b) => tf.matMul(a, b), { grads: true, ...CONV_TOL });
-    conform('mm tA', [{ shape: [5, 4] }, { shape: [5, 3] }], (a, b) => tf.matMul(a, b, true), { grads: true, ...CONV_TOL });
-    conform('mm tB', [{ shape: [4, 5] }, { shape: [3, 5] }], (a, b) => tf.matMul(a, b, false, true), { grads: true, ...CONV_TOL });
-    conform('mm tAtB', [{ shape: [5, 4] }, { shape: [3, 5] }], (a, b) => tf.matMul(a, b, true, true), { grads: true, ...CONV_TOL });
-    conform('bmm', [{ shape: [2, 4, 5] }, { shape: [2, 5, 3] }], (a, b) => tf.matMul(a, b), { grads: true, ...CONV_TOL });
-    conform('bmm bcast', [{ shape: [2, 4, 5] }, { shape: [1, 5, 3] }], (a, b) => tf.matMul(a, b), { ...CONV_TOL });
-  });
-  test('fused matMul with bias and activations', () => {
-    for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const) {
-      conform(
-        `fmm ${activation}`,
-        [{ shape: [6, 5] }, { shape: [5, 4] }, { shape: [4] }],
-        (a, b, c) => tf.fused.matMul({ a, b, bias: c, activation, leakyreluAlpha: 0.2 }),
-        CONV_TOL,
-      );
-    }
-    conform('fmm grads', [{ shape: [6, 5] }, { shape: [5, 4] }, { shape: [4] }], (a, b, c) => tf.fused.matMul({ a, b, bias: c }), {
-      grads: true,
-      ...CONV_TOL,
+    describe('pooling forward + gradients', { skip }, () => {
+      const cases: Array<[number[], number, number, 'same' | 'valid']> = [
+        [[2, 8, 8, 3], 2, 2, 'valid'],
+        [[2, 8, 8, 3], 2, 2, 'same'],
+        [[1, 7, 7, 2], 2, 2, 'same'], // odd input: bottom/right padding
+        [[1, 7, 7, 2], 3, 2, 'same'],
+        [[2, 6, 6, 2], 3, 1, 'same'],
+        [[1, 9, 5, 3], 3, 2, 'valid'],
+        [[2, 5, 5, 4], 5, 1, 'valid'], // global pooling
+        [[1, 1, 1, 3], 1, 1, 'valid'],
+      ];
+      for (const [xs, k, s, p] of cases) {
+        test(`maxPool x=[${xs}] k=${k} s=${s} p=${p}`, () => {
+          conform('maxPool', [{ shape: xs }], (x) => tf.maxPool(x as tf.Tensor4D, k, s, p), { grads: true });
+        });
+        test(`avgPool x=[${xs}] k=${k} s=${s} p=${p}`, () => {
+          // tfjs's CPU AvgPoolGrad divides by the full window even where 'same' padding made the forward
+          // divide by fewer elements (backend-cpu AvgPoolGrad.ts: avgMultiplier = 1/(fh*fw)), so its
+          // gradient is wrong for padded windows. Those cases are checked against the exact gradient below.
+          const padded = p === 'same' && (xs[1] % s !== 0 || k > s);
+          conform('avgPool', [{ shape: xs }], (x) => tf.avgPool(x as tf.Tensor4D, k, s, p), { grads: !padded });
+          if (padded) checkLinearGrad((x) => tf.avgPool(x as tf.Tensor4D, k, s, p), xs);
+        });
+      }
+    });
+
+    describe('matmul and batch norm', { skip }, () => {
+      test('matMul transposes, batched, broadcast batch', () => {
+        conform('mm', [{ shape: [4, 5] }, { shape: [5, 3] }], (a, b) => tf.matMul(a, b), { grads: true, ...CONV_TOL });
+        conform('mm tA', [{ shape: [5, 4] }, { shape: [5, 3] }], (a, b) => tf.matMul(a, b, true), { grads: true, ...CONV_TOL });
+        conform('mm tB', [{ shape: [4, 5] }, { shape: [3, 5] }], (a, b) => tf.matMul(a, b, false, true), { grads: true, ...CONV_TOL });
+        conform('mm tAtB', [{ shape: [5, 4] }, { shape: [3, 5] }], (a, b) => tf.matMul(a, b, true, true), { grads: true, ...CONV_TOL });
+        conform('bmm', [{ shape: [2, 4, 5] }, { shape: [2, 5, 3] }], (a, b) => tf.matMul(a, b), { grads: true, ...CONV_TOL });
+        conform('bmm bcast', [{ shape: [2, 4, 5] }, { shape: [1, 5, 3] }], (a, b) => tf.matMul(a, b), { ...CONV_TOL });
+      });
+      test('fused matMul with bias and activations', () => {
+        for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const) {
+          conform(
+            `fmm ${activation}`,
+            [{ shape: [6, 5] }, { shape: [5, 4] }, { shape: [4] }],
+            (a, b, c) => tf.fused.matMul({ a, b, bias: c, activation, leakyreluAlpha: 0.2 }),
+            CONV_TOL,
+          );
+        }
+        conform('fmm grads', [{ shape: [6, 5] }, { shape: [5, 4] }, { shape: [4] }], (a, b, c) => tf.fused.matMul({ a, b, bias: c }), {
+          grads: true,
+          ...CONV_TOL,
+        });
+      });
+      test('batchNorm 4D and 2D, with and without scale/offset, gradients', () => {
+        conform(
+          'bn4',
+          [{ shape: [2, 3, 3, 4] }, { shape: [4] }, { shape: [4], lo: 0.5, hi: 2 }, { shape: [4] }, { shape: [4] }],
+          (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-3),
+          { grads: true },
+        );
+        conform(
+          'bn2',
+          [{ shape: [5, 3] }, { shape: [3] }, { shape: [3], lo: 0.5, hi: 2 }, { shape: [3] }, { shape: [3] }],
+          (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-5),
+          { grads: true },
+        );
+        // tfjs's batchNorm gradient fails on every backend when scale is absent, so forward only here.
+        conform('bn2 no scale/offset', [{ shape: [5, 3] }, { shape: [3] }, { shape: [3], lo: 0.5, hi: 2 }], (x, m, v) =>
+          tf.batchNorm(x, m, v, undefined, undefined, 1e-5),
+        );
+        conform('moments', [{ shape: [4, 3, 3, 5] }], (x) => {
+          const m = tf.moments(x, [0, 1, 2]);
+          return [m.mean, m.variance];
+        });
+      });
     });
   });
-  test('batchNorm 4D and 2D, with and without scale/offset, gradients', () => {
-    conform(
-      'bn4',
-      [{ shape: [2, 3, 3, 4] }, { shape: [4] }, { shape: [4], lo: 0.5, hi: 2 }, { shape: [4] }, { shape: [4] }],
-      (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-3),
-      { grads: true },
-    );
-    conform(
-      'bn2',
-      [{ shape: [5, 3] }, { shape: [3] }, { shape: [3], lo: 0.5, hi: 2 }, { shape: [3] }, { shape: [3] }],
-      (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 1e-5),
-      { grads: true },
-    );
-    // tfjs's batchNorm gradient fails on every backend when scale is absent, so forward only here.
-    conform('bn2 no scale/offset', [{ shape: [5, 3] }, { shape: [3] }, { shape: [3], lo: 0.5, hi: 2 }], (x, m, v) =>
-      tf.batchNorm(x, m, v, undefined, undefined, 1e-5),
-    );
-    conform('moments', [{ shape: [4, 3, 3, 5] }], (x) => {
-      const m = tf.moments(x, [0, 1, 2]);
-      return [m.mean, m.variance];
-    });
-  });
-});
+}
 
 describe('element-wise unary', { skip }, () => {
   const cases: Array<[string, (x: tf.Tensor) => tf.Tensor, number, number]> = [

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { fallbackKernelsUsed, quietCpu, registerLibtorchBackend } from '../../engine/backend/index.js';
+import { fallbackKernelsUsed, nativeAddon, quietCpu, registerLibtorchBackend } from '../../engine/backend/index.js';
 import { buildVgg16 } from '../../models/vgg.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { Rng } from '../../util/rng.js';
@@ -24,6 +24,22 @@ export interface EngineBenchOptions {
   cpuBatch: number;
   pytorch: boolean;
   python: string;
+  /** rounds of every side, the order alternating each round */
+  rounds: number;
+  /** our memory layouts to measure (the native kernels' format) */
+  layouts: Layout[];
+}
+
+type Layout = 'nchw' | 'channels_last';
+
+/** One run of one side: training and inference throughput at the batch size, inference with batch
+ * norm folded, and batch-1 latency (median of 20) unfolded and folded. */
+interface SideRun {
+  train_img_s: number;
+  infer_img_s: number;
+  infer_folded_img_s: number;
+  latency_ms: number;
+  latency_folded_ms: number;
 }
 
 interface Throughput {
@@ -95,18 +111,67 @@ async function kernelProfile(model: LayersModel, batch: number): Promise<Array<{
     .map(([kernel, ms]) => ({ kernel, ms: +ms.toFixed(1), share: +(ms / total).toFixed(3) }));
 }
 
-function runPytorch(o: EngineBenchOptions): Record<string, unknown> | { error: string } {
+/** Median milliseconds of a batch-1 prediction over `reps` calls, after one warm-up call. */
+function latencyMs(model: LayersModel, reps = 20): number {
+  const x = batchData(1, 4).x;
+  inferStep(model, x);
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    inferStep(model, x);
+    ts.push(performance.now() - t0);
+  }
+  x.dispose();
+  return median(ts);
+}
+
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function runPytorch(o: EngineBenchOptions, layout: Layout): SideRun | { error: string } {
   const script = join(process.cwd(), 'bench', 'pytorch_vgg.py');
   if (!existsSync(script)) return { error: `missing ${script} (run from the repository root)` };
   const r = spawnSync(
     o.python,
-    [script, '--batch', String(o.batch), '--steps', String(o.steps), '--threads', String(o.threads), '--width', String(o.width)],
+    [
+      script,
+      '--batch',
+      String(o.batch),
+      '--steps',
+      String(o.steps),
+      '--threads',
+      String(o.threads),
+      '--width',
+      String(o.width),
+      '--layout',
+      layout,
+    ],
     { encoding: 'utf8', env: { ...process.env, AURAPRUNE_DEFAULT_MALLOC: '1' } },
   );
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'pytorch failed').trim().split('\n').pop() ?? 'pytorch failed' };
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
+const METRICS: Array<keyof SideRun> = ['train_img_s', 'infer_img_s', 'infer_folded_img_s', 'latency_ms', 'latency_folded_ms'];
+
+/** Median and range of each metric over the rounds. */
+function summarise(runs: SideRun[]): Record<string, { median: number; min: number; max: number; runs: number[] }> {
+  return Object.fromEntries(
+    METRICS.map((m) => {
+      const v = runs.map((r) => r[m]);
+      const r1 = (x: number) => +x.toFixed(1);
+      return [m, { median: r1(median(v)), min: r1(Math.min(...v)), max: r1(Math.max(...v)), runs: v.map(r1) }];
+    }),
+  );
+}
+
+/**
+ * Ours in each layout and PyTorch in NCHW and channels_last, `rounds` times each, the order of the
+ * sides reversed every other round so drift in the machine's speed falls on all of them alike; medians
+ * and ranges, and our best layout against PyTorch's best per metric.
+ */
 export async function benchEngine(o: EngineBenchOptions): Promise<Record<string, unknown>> {
   if (!registerLibtorchBackend({ threads: o.threads }))
     throw new Error('libtorch backend unavailable: install libtorch-dev and run npx auraprune build-native');
@@ -117,25 +182,69 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
     batch: o.batch,
     steps: o.steps,
     threads: o.threads,
+    rounds: o.rounds,
   };
   await tf.setBackend('libtorch');
+  const addon = nativeAddon()!;
+  const initialLayout = addon.setLayout();
   const model = buildVgg16({ width: o.width, seed: 1 });
-  const rss0 = process.memoryUsage().rss;
-  const lt = measure(model, o.batch, o.steps);
-  out.libtorch = lt;
-  out.top_kernels = await kernelProfile(model, o.batch);
-  out.fallback_kernels = fallbackKernelsUsed();
   // inference with batch norm folded into the conv weights (what `auraprune export --fold-bn` ships)
   const folded = (await foldBatchNorm(model)).model;
+  const rss0 = process.memoryUsage().rss;
   const probe = batchData(o.batch, 3);
-  out.libtorch_infer_bn_folded_img_s = inferRate(folded, probe.x, o.steps);
+  const ours = (layout: Layout): SideRun => {
+    addon.setLayout(layout);
+    const t = measure(model, o.batch, o.steps);
+    return {
+      ...t,
+      infer_folded_img_s: inferRate(folded, probe.x, o.steps),
+      latency_ms: latencyMs(model),
+      latency_folded_ms: latencyMs(folded),
+    };
+  };
+  const sides = [
+    ...o.layouts.map((l) => ({ name: `ours_${l}`, run: () => ours(l) as SideRun | { error: string } })),
+    ...(o.pytorch ? (['nchw', 'channels_last'] as const).map((l) => ({ name: `pytorch_${l}`, run: () => runPytorch(o, l) })) : []),
+  ];
+  const runs = new Map<string, SideRun[]>(sides.map((s) => [s.name, []]));
+  const errors: Record<string, string> = {};
+  for (let r = 0; r < o.rounds; r++) {
+    for (const side of r % 2 ? [...sides].reverse() : sides) {
+      const res = side.run();
+      if ('error' in res) errors[side.name] = res.error;
+      else runs.get(side.name)!.push(res);
+    }
+  }
+  addon.setLayout(initialLayout);
   tf.dispose([probe.x, probe.y]);
-  folded.dispose();
+  const summary = Object.fromEntries([...runs].filter(([, v]) => v.length).map(([k, v]) => [k, summarise(v)]));
+  out.sides = summary;
+  if (Object.keys(errors).length) out.errors = errors;
+  // our best layout against PyTorch's best, per metric (throughput: higher is better; latency: lower)
+  const best = (prefix: string, m: keyof SideRun) => {
+    const c = Object.entries(summary).filter(([k]) => k.startsWith(prefix));
+    if (!c.length) return null;
+    const pick = c.reduce((a, b) =>
+      (m.startsWith('latency') ? b[1][m].median < a[1][m].median : b[1][m].median > a[1][m].median) ? b : a,
+    );
+    return { side: pick[0], median: pick[1][m].median };
+  };
+  const ratios: Record<string, unknown> = {};
+  for (const m of METRICS) {
+    const a = best('ours_', m),
+      b = best('pytorch_', m);
+    if (a && b)
+      ratios[m] = { ours: a, pytorch: b, ratio: +(m.startsWith('latency') ? b.median / a.median : a.median / b.median).toFixed(3) };
+  }
+  out.ours_best_vs_pytorch_best = ratios;
+  out.top_kernels = await kernelProfile(model, o.batch);
+  out.fallback_kernels = fallbackKernelsUsed();
   out.rss_mb = {
     before: Math.round(rss0 / 2 ** 20),
     after: Math.round(process.memoryUsage().rss / 2 ** 20),
     peak: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+  folded.dispose();
   model.dispose();
   if (o.cpuSteps > 0) {
     await tf.setBackend('cpu');
@@ -143,17 +252,6 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
     const m = buildVgg16({ width: o.width, seed: 1 });
     out.cpu = { batch: o.cpuBatch, steps: o.cpuSteps, ...measure(m, o.cpuBatch, o.cpuSteps) };
     m.dispose();
-  }
-  if (o.pytorch) {
-    const pt = runPytorch(o);
-    out.pytorch = pt;
-    if ('train_img_s' in pt) {
-      out.ratio_vs_pytorch = {
-        train: +(lt.train_img_s / Number(pt.train_img_s)).toFixed(3),
-        infer: +(lt.infer_img_s / Number(pt.infer_img_s)).toFixed(3),
-        infer_bn_folded: +(Number(out.libtorch_infer_bn_folded_img_s) / Number(pt.infer_img_s)).toFixed(3),
-      };
-    }
   }
   return out;
 }

@@ -60,6 +60,14 @@ export interface NativeAddon {
     threads: number,
     bias: number,
   ): { entropies: Float64Array; hx: Float64Array; hy: Float64Array; updates: number };
+  /**
+   * Memory format of the convolution, pooling and batch-norm-gradient kernels: 'nchw' (contiguous,
+   * default) or 'channels_last' (NHWC in memory, tfjs's own layout). Returns the previous one; no
+   * argument just reads it. AURAPRUNE_LAYOUT sets the initial one.
+   */
+  setLayout(layout?: 'nchw' | 'channels_last'): 'nchw' | 'channels_last';
+  /** Copies made so far to bring operands into that layout (reset to 0 when `reset`). */
+  layoutCopies(reset?: boolean): number;
   version: string;
 }
 

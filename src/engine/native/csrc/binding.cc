@@ -219,6 +219,37 @@ void tuneAllocator() {
 
 Napi::Value AuraJointEntropies(const Napi::CallbackInfo& info);  // aura.cc
 
+at::MemoryFormat& layout() {
+  static at::MemoryFormat f = [] {
+    const char* v = std::getenv("AURAPRUNE_LAYOUT");
+    return v && std::string(v) == "channels_last" ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  }();
+  return f;
+}
+
+int64_t& layoutCopies() {
+  static int64_t n = 0;  // ops run on the JS thread only
+  return n;
+}
+
+// layoutCopies(reset?) -> copies made so far to bring operands into layout()
+Napi::Value LayoutCopies(const Napi::CallbackInfo& info) {
+  const auto n = layoutCopies();
+  if (info.Length() > 0 && info[0].ToBoolean().Value()) layoutCopies() = 0;
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+// setLayout('nchw' | 'channels_last') -> the previous one
+Napi::Value SetLayout(const Napi::CallbackInfo& info) {
+  const auto prev = layout() == at::MemoryFormat::ChannelsLast ? "channels_last" : "nchw";
+  if (info.Length() > 0 && info[0].IsString()) {
+    const auto v = info[0].As<Napi::String>().Utf8Value();
+    if (v != "nchw" && v != "channels_last") throw Napi::RangeError::New(info.Env(), "setLayout: nchw | channels_last");
+    layout() = v == "channels_last" ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  }
+  return Napi::String::New(info.Env(), prev);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneAllocator();
   registerElementwise(); registerReduce(); registerShape(); registerConv(); registerPool(); registerMisc(); registerGrad();
@@ -234,6 +265,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("auraJointEntropies", Napi::Function::New(env, AuraJointEntropies));
+  exports.Set("setLayout", Napi::Function::New(env, SetLayout));
+  exports.Set("layoutCopies", Napi::Function::New(env, LayoutCopies));
   exports.Set("version", Napi::String::New(env, std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)));
   return exports;
 }

@@ -1,7 +1,6 @@
 // 2-D convolutions (regular and depthwise) and their gradients, in tfjs semantics.
-// Inputs arrive as NHWC views; libtorch runs NCHW (contiguous NCHW measured faster than
-// channels_last on Debian's torch 1.13), so the permute is free whenever the tensor came from a
-// previous convolution. TensorFlow's asymmetric 'same' padding (extra row/column at the
+// Inputs arrive as NHWC views; libtorch runs NCHW logically, in the memory format layout() names
+// (registry.h), so the permute is free whenever the tensor came from a previous convolution. TensorFlow's asymmetric 'same' padding (extra row/column at the
 // bottom/right) cannot be expressed by libtorch's symmetric padding, so it is applied explicitly.
 //
 // Geometry attrs (8), shared by every op here: strides(2), pads(t,b,l,r), dilations(2).
@@ -23,12 +22,12 @@ Geom geom(const Attrs& a, size_t at) {
 }
 // NHWC -> contiguous NCHW, explicitly padded when the padding is asymmetric.
 at::Tensor inputNCHW(const at::Tensor& x, const Geom& g) {
-  auto y = toNCHW(x).contiguous();
+  auto y = asNCHW(x);
   return g.symmetric() ? y : at::constant_pad_nd(y, {g.l, g.r, g.t, g.b});
 }
 // tfjs filter -> libtorch weight. Regular: HWIO -> OIHW. Depthwise [fh,fw,in,mult] -> [in*mult,1,fh,fw].
 at::Tensor weightOIHW(const at::Tensor& w, bool depthwise) {
-  if (!depthwise) return toOIHW(w).contiguous();
+  if (!depthwise) return toOIHW(w).contiguous(layout());
   return w.permute({2, 3, 0, 1}).reshape({w.size(2) * w.size(3), 1, w.size(0), w.size(1)});
 }
 at::Tensor weightTfjs(const at::Tensor& w, const std::vector<int64_t>& filterShape, bool depthwise) {
@@ -56,13 +55,14 @@ Tensors forward(const Tensors& in, const Attrs& a, bool depthwise) {
 Tensors backpropInput(const Tensors& in, const Attrs& a, bool depthwise) {
   auto g = geom(a, 0);
   auto s = ints(a, 8, 4);
-  auto dy = toNCHW(in.at(0)).contiguous();
+  auto dy = asNCHW(in.at(0));
   auto w = weightOIHW(in.at(1), depthwise);
   int64_t groups = depthwise ? s[3] : 1;
   // Only the shape of `input` is read when grad_weight is not requested.
+  // (its memory format tells libtorch which layout to compute the gradient in)
   auto input = at::empty({s[0], s[3], s[1] + g.t + (g.symmetric() ? 0 : g.b), s[2] + g.l + (g.symmetric() ? 0 : g.r)},
-                         dy.options());
-  if (g.symmetric()) input = at::empty({s[0], s[3], s[1], s[2]}, dy.options());
+                         dy.options().memory_format(layout()));
+  if (g.symmetric()) input = at::empty({s[0], s[3], s[1], s[2]}, dy.options().memory_format(layout()));
   auto res = at::convolution_backward(dy, input, w, c10::nullopt, g.stride, g.torchPad(), g.dil, false, {0, 0}, groups,
                                       {true, false, false});
   return Tensors{toNHWC(unpad(std::get<0>(res), g, s[1], s[2]))};
@@ -73,10 +73,10 @@ Tensors backpropFilter(const Tensors& in, const Attrs& a, bool depthwise) {
   auto g = geom(a, 0);
   auto fs = ints(a, 8, 4);
   auto x = inputNCHW(in.at(0), g);
-  auto dy = toNCHW(in.at(1)).contiguous();
+  auto dy = asNCHW(in.at(1));
   int64_t groups = depthwise ? x.size(1) : 1;
   auto wShape = depthwise ? std::vector<int64_t>{fs[2] * fs[3], 1, fs[0], fs[1]} : std::vector<int64_t>{fs[3], fs[2], fs[0], fs[1]};
-  auto w = at::empty(wShape, dy.options());
+  auto w = at::empty(wShape, dy.options().memory_format(layout()));
   auto res = at::convolution_backward(dy, x, w, c10::nullopt, g.stride, g.torchPad(), g.dil, false, {0, 0}, groups,
                                       {false, true, false});
   return Tensors{weightTfjs(std::get<1>(res), fs, depthwise)};

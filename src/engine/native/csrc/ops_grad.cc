@@ -17,8 +17,8 @@ void registerGrad() {
     const auto& x = in.at(1);
     auto C = x.size(-1);
     bool four = x.dim() == 4;
-    auto dy = four ? toNCHW(in.at(0)).contiguous() : in.at(0).reshape({-1, C});
-    auto xn = four ? toNCHW(x).contiguous() : x.reshape({-1, C});
+    auto dy = four ? asNCHW(in.at(0)) : in.at(0).reshape({-1, C});
+    auto xn = four ? asNCHW(x) : x.reshape({-1, C});
     auto mean = in.at(2).reshape({C}), var = in.at(3).reshape({C});
     auto scale = in.size() > 4 && in[4].defined() ? in[4].reshape({C}) : at::ones({C}, x.options());
     double eps = a.at(0);

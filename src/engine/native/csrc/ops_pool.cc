@@ -42,15 +42,15 @@ at::Tensor counts(const at::Tensor& xn, const Pool& p) {
 void registerPool() {
   registerOp("MaxPool", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);
-    auto xn = toNCHW(in.at(0)).contiguous();
+    auto xn = asNCHW(in.at(0));
     if (p.torchPads()) return Tensors{toNHWC(at::max_pool2d(xn, p.k, p.s, {p.t, p.l}))};
     return Tensors{toNHWC(at::max_pool2d(padded(xn, p, kNegInf), p.k, p.s, {0, 0}))};
   });
   // inputs: dy, x (the forward input); the argmax positions are recomputed.
   registerOp("MaxPoolGrad", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);
-    auto dy = toNCHW(in.at(0)).contiguous();
-    auto xn = toNCHW(in.at(1)).contiguous();
+    auto dy = asNCHW(in.at(0));
+    auto xn = asNCHW(in.at(1));
     auto [y, idx, explicitPad] = maxWithIndices(xn, p);
     if (!explicitPad)
       return Tensors{toNHWC(at::max_pool2d_with_indices_backward(dy, xn, p.k, p.s, {p.t, p.l}, {1, 1}, false, idx))};
@@ -60,7 +60,7 @@ void registerPool() {
   });
   registerOp("AvgPool", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);
-    auto xn = toNCHW(in.at(0)).contiguous();
+    auto xn = asNCHW(in.at(0));
     if (p.noPad() || p.torchPads()) return Tensors{toNHWC(at::avg_pool2d(xn, p.k, p.s, {p.t, p.l}, false, false))};
     auto sum = at::avg_pool2d(padded(xn, p, 0), p.k, p.s, {0, 0}, false, true, 1);
     return Tensors{toNHWC(sum / counts(xn, p))};
@@ -68,8 +68,8 @@ void registerPool() {
   // inputs: dy, x
   registerOp("AvgPoolGrad", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);
-    auto dy = toNCHW(in.at(0)).contiguous();
-    auto xn = toNCHW(in.at(1)).contiguous();
+    auto dy = asNCHW(in.at(0));
+    auto xn = asNCHW(in.at(1));
     if (p.noPad() || p.torchPads())
       return Tensors{toNHWC(at::avg_pool2d_backward(dy, xn, p.k, p.s, {p.t, p.l}, false, false, c10::nullopt))};
     auto xp = padded(xn, p, 0);

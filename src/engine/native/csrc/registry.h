@@ -43,6 +43,20 @@ inline at::Tensor toNHWC(const at::Tensor& x) { return x.permute({0, 2, 3, 1}); 
 inline at::Tensor toOIHW(const at::Tensor& w) { return w.permute({3, 2, 0, 1}); }
 inline at::Tensor toHWIO(const at::Tensor& w) { return w.permute({2, 3, 1, 0}); }
 
+// Memory format the convolution, pooling and batch-norm gradient kernels run in: contiguous NCHW
+// (default) or channels_last, which is NHWC in memory, tfjs's own layout, so a tensor from JS or from a
+// previous channels_last kernel needs no copy at either end. Set by AURAPRUNE_LAYOUT=channels_last or
+// setLayout() (binding.cc).
+at::MemoryFormat& layout();
+// Copies made to bring an operand into layout() (counted so tests can assert a chain makes none).
+int64_t& layoutCopies();
+inline at::Tensor asNCHW(const at::Tensor& x) {
+  auto v = toNCHW(x);
+  if (v.is_contiguous(layout())) return v;
+  ++layoutCopies();
+  return v.contiguous(layout());
+}
+
 // Fused activation codes shared with native.ts.
 enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5, kPrelu = 6 };
 at::Tensor applyActivation(at::Tensor y, int act, const at::Tensor& preluWeights, double leakyAlpha);
