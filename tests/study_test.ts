@@ -105,6 +105,44 @@ describe('criterion study', NEEDS_CIFAR, () => {
     assert.match(html, /<figure class="chart" id="chart-epoch-diff-40"><svg/);
   });
 
+  test('noisy test accuracy of full cells gets a paired interval against random when the per-image results were kept', () => {
+    const bits = (right: number) => packBits(Uint8Array.from({ length: 100 }, (_, i) => (i < right ? 1 : 0)));
+    const full = (variant: string, seed: number, clean: number, noisy: number | null): StudyLine => ({
+      key: `full|uniform|${variant}|0.5|${seed}`,
+      budget: 'full',
+      allocation: 'uniform',
+      variant,
+      target: 0.5,
+      seed,
+      flopsRemoved: 0.5,
+      paramsRemoved: 0.5,
+      kept: [1],
+      testAcc: clean / 100,
+      correct: bits(clean),
+      testAccNoisy: noisy === null ? undefined : noisy / 100,
+      correctNoisy: noisy === null ? undefined : bits(noisy),
+      scoringSeconds: 0,
+      activationSeconds: 0,
+    });
+    // aura gets 10 more noisy images right than random in both seeds (the same 10): +10 pt, and the
+    // bootstrap over images keeps the interval above zero
+    const rows = analyseStudy(
+      [full('aura', 1, 80, 60), full('aura', 2, 80, 60), full('random', 1, 80, 50), full('random', 2, 80, 50)],
+      100,
+      {
+        resamples: 100,
+      },
+    );
+    const r = rows.find((x) => x.measure === 'full' && x.variant === 'aura')!;
+    const iv = r.noisyVsRandom!;
+    assert.equal(+iv.mean.toFixed(12), 0.1);
+    assert.ok(iv.lo > 0 && iv.lo < 0.1 && iv.hi > 0.1, `[${iv.lo}, ${iv.hi}]`);
+    assert.equal(iv.verdict, 'ahead');
+    // cells from before the bits were kept: mean and sd only, no interval
+    const old = analyseStudy([full('aura', 1, 80, null), full('random', 1, 80, null)], 100, { resamples: 10 });
+    assert.equal(old.find((x) => x.variant === 'aura')!.noisyVsRandom, undefined);
+  });
+
   test('the paired difference uses the same seed of random: pairing by seed gives exactly zero where mis-pairing would not', () => {
     const bits = (v: number) => packBits(new Uint8Array(100).fill(v));
     const line = (variant: string, seed: number, v: number): StudyLine => ({

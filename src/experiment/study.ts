@@ -140,6 +140,8 @@ export interface StudyLine {
   valAcc?: number;
   correct?: string;
   testAccNoisy?: number;
+  /** budget full: which noisy test images the fine-tuned model got right (cells from 2026-11-29 on) */
+  correctNoisy?: string;
   finetuneSeconds?: number;
   scoringSeconds: number;
   activationSeconds: number;
@@ -350,11 +352,13 @@ export async function runStudyCell(
     const cfg = c.budget === 'epoch' ? s.epoch : s.full;
     const cellDir = join(out, 'cells', key.replace(/\|/g, '_'));
     const ft = await trainModel(pruned, { ...cfg, seed: c.seed }, data, cellDir, { resume: true, quiet: true });
+    const noisyEval = c.budget === 'full' ? evaluate(ft.model, noisyTest()) : undefined;
     Object.assign(line, {
       testAcc: ft.test!.accuracy,
       valAcc: ft.bestValAcc,
       correct: packBits(ft.test!.correct),
-      testAccNoisy: c.budget === 'full' ? evaluate(ft.model, noisyTest()).accuracy : undefined,
+      testAccNoisy: noisyEval?.accuracy,
+      correctNoisy: noisyEval ? packBits(noisyEval.correct) : undefined,
       finetuneSeconds: (performance.now() - t0) / 1000,
     });
     if (ft.model !== pruned) ft.model.dispose();
@@ -503,6 +507,8 @@ export interface StudyRow {
   mean: number;
   sd: number;
   noisy?: { mean: number; sd: number };
+  /** noisy test accuracy paired against random, when every cell of both kept its per-image results */
+  noisyVsRandom?: Interval & { verdict: string };
   vsRandom?: Interval & { verdict: string };
   vsBestBaseline?: Interval & { baseline: string; verdict: string };
   /** aura's own variants (ablations, aura-red) against the default aura, paired like the others */
@@ -550,6 +556,20 @@ export function analyseStudy(lines: StudyLine[], testN: number, o: { resamples?:
       );
       return { ...iv, verdict: verdict(iv) };
     };
+    // noisy test accuracy of the full budget, paired like the clean one where the bits were kept
+    const pairedNoisy = (v: string, ref: string) => {
+      const a = byVariant.get(v)!,
+        b = byVariant.get(ref);
+      if (!b || v === ref) return undefined;
+      const common = [...a.keys()].filter((s) => b.has(s) && a.get(s)!.line.correctNoisy && b.get(s)!.line.correctNoisy);
+      if (!common.length) return undefined;
+      const iv = pairedBootstrap(
+        common.map((s) => unpackBits(a.get(s)!.line.correctNoisy!, testN)),
+        common.map((s) => unpackBits(b.get(s)!.line.correctNoisy!, testN)),
+        { resamples: o.resamples },
+      );
+      return { ...iv, verdict: verdict(iv) };
+    };
     for (const [v, seeds] of byVariant) {
       const ls = [...seeds.values()].map((x) => x.line);
       const noisy = ls.filter((l) => l.testAccNoisy !== undefined).map((l) => l.testAccNoisy!);
@@ -563,6 +583,7 @@ export function analyseStudy(lines: StudyLine[], testN: number, o: { resamples?:
         flopsRemoved: meanSd(ls.map((l) => l.flopsRemoved)).mean,
         ...stats.get(v)!,
         noisy: m === 'full' && noisy.length ? meanSd(noisy) : undefined,
+        noisyVsRandom: m === 'full' ? pairedNoisy(v, 'random') : undefined,
         vsRandom: paired(v, 'random'),
         vsBestBaseline: vb ? { ...vb, baseline: best } : undefined,
         // a variant of ours becomes the default only if it beats aura with an interval excluding zero

@@ -104,13 +104,13 @@ export function studyMarkdown(d: StudyDoc): string {
     out.push(`\n**Accuracy ${MEASURE_TEXT[m]}**\n`);
     out.push(
       '| allocation | FLOPs target | variant | seeds | test acc % | vs random (pt) | vs best baseline (pt) |' +
-        (m === 'full' ? ' noisy test % |' : ''),
+        (m === 'full' ? ' noisy test % | noisy vs random (pt) |' : ''),
     );
-    out.push('|---|---|---|---|---|---|---|' + (m === 'full' ? '---|' : ''));
+    out.push('|---|---|---|---|---|---|---|' + (m === 'full' ? '---|---|' : ''));
     for (const r of rows)
       out.push(
         `| ${r.allocation} | ${Math.round(100 * r.target)}% (${(100 * r.flopsRemoved).toFixed(1)}%) | ${r.variant} | ${r.seeds.length} | ${pt(r.mean)} +- ${pt(r.sd)} | ${ivs(r.vsRandom)} | ${r.vsBestBaseline ? `${r.vsBestBaseline.baseline}: ${ivs(r.vsBestBaseline)}` : '-'} |` +
-          (m === 'full' ? ` ${r.noisy ? `${pt(r.noisy.mean)} +- ${pt(r.noisy.sd)}` : '-'} |` : ''),
+          (m === 'full' ? ` ${r.noisy ? `${pt(r.noisy.mean)} +- ${pt(r.noisy.sd)}` : '-'} | ${ivs(r.noisyVsRandom)} |` : ''),
       );
   }
   const own = d.rows.filter((r) => r.vsDefault);
