@@ -93,7 +93,13 @@ test('aura on a stride-2 and a valid child equals the construction by hand', asy
     const [unit] = pruningUnits(m);
     assert.equal(unit.conv, 'p');
     assert.equal(unitTaps(m, [unit], 'relu')[0].child, 'c_relu');
-    const [r] = await scoreModel(m, sample, ['aura'], { quantize: { levels: 8, zeroBin: true }, where: 'relu', quiet: true });
+    // every neighbour pair counted (16x16 children exceed the default sample), as the construction below does
+    const [r] = await scoreModel(m, sample, ['aura'], {
+      quantize: { levels: 8, zeroBin: true },
+      where: 'relu',
+      quiet: true,
+      aura: { edges: 'all' },
+    });
     // by hand: parent maps sampled at the child's kernel centres, child maps as they are, both quantised per map
     const acts = (name: string) => {
       const sub = tfl.model({ inputs: m.inputs, outputs: m.getLayer(name).output as tfl.SymbolicTensor });
