@@ -3,6 +3,7 @@
  * backend; this module only makes it available. Without libtorch it warns once and leaves tfjs on
  * the CPU backend.
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNative, nativeLoadError, NativeAddon } from '../native/native.js';
 import { registerAllKernels } from '../kernels/register_all_kernels.js';
@@ -25,11 +26,32 @@ export function registerLibtorchBackend(opts: { threads?: number; priority?: num
   }
   if (opts.threads) native.setThreads(opts.threads);
   if (tf.findBackend(BACKEND_NAME) === null) {
+    const blas = referenceBlasNote();
+    if (blas) process.stderr.write(`[auraprune] ${blas}\n`);
     registerAllKernels();
     registerFusedGradients();
     tf.registerBackend(BACKEND_NAME, () => new LibtorchBackend(native), opts.priority ?? 3);
   }
   return true;
+}
+
+/**
+ * A one-line note when libtorch runs on Debian's reference BLAS (netlib), which multiplies matrices
+ * about 15x slower than OpenBLAS: Dense layers and their gradients crawl. Null otherwise, or when the
+ * process map cannot be read (not Linux).
+ */
+export function referenceBlasNote(maps?: string): string | null {
+  let text = maps;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/maps', 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  const blas = text.split('\n').find((l) => /libblas\.so/.test(l));
+  if (!blas || !/\/blas\/libblas\.so/.test(blas)) return null;
+  return 'libtorch is using the reference BLAS (Debian libblas3): matrix products (Dense layers) run ~15x slower; apt-get install -y libopenblas0-openmp';
 }
 
 /** Registers and activates the best backend: libtorch when available, else cpu. Returns its name. */

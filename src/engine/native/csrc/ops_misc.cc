@@ -8,8 +8,18 @@ void registerMisc() {
   registerOp("MatMul", [](const Tensors& in, const Attrs& a) {
     auto x = a.at(0) != 0 ? in.at(0).transpose(-1, -2) : in.at(0);
     auto y = a.at(1) != 0 ? in.at(1).transpose(-1, -2) : in.at(1);
-    auto out = at::matmul(x, y);
-    if (in.size() > 2 && in[2].defined()) out.add_(in[2]);
+    const bool bias = in.size() > 2 && in[2].defined();
+    at::Tensor out;
+    if (x.dim() == 3 && x.size(0) == 1 && y.size(0) == 1) {
+      // tfjs sends every matmul as a batch of one; libtorch 1.13's bmm runs those through a naive loop
+      // (2 GFLOP/s for a 128x512x512 Dense), mm goes to BLAS (transposes become BLAS flags)
+      auto x2 = x.select(0, 0), y2 = y.select(0, 0);
+      out = (bias && in[2].numel() == y2.size(1) ? at::addmm(in[2].reshape({-1}), x2, y2) : at::mm(x2, y2)).unsqueeze(0);
+      if (bias && in[2].numel() != y2.size(1)) out.add_(in[2]);
+    } else {
+      out = at::matmul(x, y);
+      if (bias) out.add_(in[2]);
+    }
     at::Tensor prelu = in.size() > 3 ? in[3] : at::Tensor();
     return Tensors{applyActivation(out, static_cast<int>(a.at(2)), prelu, a.at(3))};
   });
