@@ -3,7 +3,8 @@
  * contiguous NCHW (default) and channels_last (NHWC in memory, tfjs's own layout). Where activations
  * live in each, and that a conv -> BN -> ReLU -> pool -> conv chain, forward and backward, copies no
  * operand into another layout once its input is in place (counted in the addon). Numerical agreement
- * with the CPU reference in both layouts is in kernels_conformance_test.ts and the training test.
+ * with the CPU reference in both layouts is in kernels_conformance_test.ts and the training test. Also:
+ * converted convolution weights are cached, never past their tensor's life or an in-place change.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -72,4 +73,38 @@ describe('layouts', { skip }, () => {
       tf.dispose([x, y, w, g]);
     });
   }
+
+  test('converted conv weights are reused only while their tensor lives unchanged', () => {
+    // freed weights' memory is reused by the next ones, and a variable's assign swaps its data: the
+    // cache must never hand back the old conversion (checked against the CPU reference)
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => Math.sin(i)),
+      [2, 6, 6, 3],
+    );
+    const ref = (w: Float32Array) => {
+      tf.setBackend('cpu');
+      const out = tf.tidy(() =>
+        tf.conv2d(tf.tensor4d(Array.from(x.dataSync()), x.shape), tf.tensor4d(w, [3, 3, 3, 4]), 1, 'same').dataSync(),
+      );
+      tf.setBackend('libtorch');
+      return out;
+    };
+    tf.setBackend('libtorch');
+    const v = tf.variable(tf.zeros([3, 3, 3, 4]));
+    for (let k = 0; k < 30; k++) {
+      const w = Float32Array.from({ length: 108 }, (_, i) => Math.cos(i * (k + 1)));
+      const want = ref(w);
+      const wt = tf.tensor4d(w, [3, 3, 3, 4]);
+      for (const got of [tf.conv2d(x, wt, 1, 'same'), tf.conv2d(x, wt, 1, 'same')]) {
+        got.dataSync().forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-4, `weights ${k}, fresh tensor, [${i}]`));
+        got.dispose();
+      }
+      wt.dispose();
+      v.assign(tf.tensor4d(w, [3, 3, 3, 4]));
+      const viaVar = tf.conv2d(x, v as tf.Tensor4D, 1, 'same');
+      viaVar.dataSync().forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-4, `weights ${k}, variable, [${i}]`));
+      viaVar.dispose();
+    }
+    tf.dispose([x, v]);
+  });
 });

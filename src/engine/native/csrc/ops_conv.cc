@@ -6,6 +6,7 @@
 // Geometry attrs (8), shared by every op here: strides(2), pads(t,b,l,r), dilations(2).
 #include "registry.h"
 #include <tuple>
+#include <unordered_map>
 
 namespace ap {
 
@@ -26,9 +27,45 @@ at::Tensor inputNCHW(const at::Tensor& x, const Geom& g) {
   return g.symmetric() ? y : at::constant_pad_nd(y, {g.l, g.r, g.t, g.b});
 }
 // tfjs filter -> libtorch weight. Regular: HWIO -> OIHW. Depthwise [fh,fw,in,mult] -> [in*mult,1,fh,fw].
-at::Tensor weightOIHW(const at::Tensor& w, bool depthwise) {
+at::Tensor convertWeight(const at::Tensor& w, bool depthwise) {
   if (!depthwise) return toOIHW(w).contiguous(layout());
   return w.permute({2, 3, 0, 1}).reshape({w.size(2) * w.size(3), 1, w.size(0), w.size(1)});
+}
+
+// The transposing copy HWIO -> OIHW costs more than the convolution itself at batch 1 (VGG-16: 60 MB
+// of weights per forward pass), and a weight is used twice per training step (forward and input
+// gradient). So converted weights are kept while their source tensor lives and is unchanged: keyed by
+// the TensorImpl, checked through a weak reference (a freed tensor's address may be reused) and its
+// version counter (an in-place write bumps it).
+struct WeightEntry {
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> src;
+  uint32_t version;
+  bool depthwise;
+  at::MemoryFormat format;
+  at::Tensor converted;
+};
+std::unordered_map<const c10::TensorImpl*, WeightEntry>& weightCache() {
+  static std::unordered_map<const c10::TensorImpl*, WeightEntry> cache;  // ops run on the JS thread only
+  return cache;
+}
+
+at::Tensor weightOIHW(const at::Tensor& w, bool depthwise) {
+  auto& cache = weightCache();
+  const auto* key = w.unsafeGetTensorImpl();
+  const uint32_t version = w._version();
+  auto it = cache.find(key);
+  if (it != cache.end()) {
+    const auto& e = it->second;
+    const auto alive = e.src.lock();
+    if (alive.get() == key && e.version == version && e.depthwise == depthwise && e.format == layout()) return e.converted;
+  }
+  if (cache.size() >= 512)  // drop entries of freed tensors now and then
+    for (auto i = cache.begin(); i != cache.end();) i = i->second.src.expired() ? cache.erase(i) : std::next(i);
+  auto converted = convertWeight(w, depthwise);
+  cache.erase(key);
+  cache.emplace(key, WeightEntry{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(w.getIntrusivePtr()), version,
+                                 depthwise, layout(), converted});
+  return converted;
 }
 at::Tensor weightTfjs(const at::Tensor& w, const std::vector<int64_t>& filterShape, bool depthwise) {
   if (!depthwise) return toHWIO(w);
