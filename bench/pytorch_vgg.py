@@ -36,6 +36,24 @@ def folded(model):
             i += 1
     return nn.Sequential(*out).eval()
 
+def training(batch, width, fmt):
+    """The model in `fmt`, a fixed batch and one SGD step on it (shared with pytorch_vgg_profile.py)."""
+    torch.manual_seed(0)
+    model = vgg16(width).to(memory_format=fmt)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=fmt)
+    y = torch.randint(0, 10, (batch,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return model, x, step
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--batch', type=int, default=128)
@@ -46,21 +64,9 @@ def main():
     p.add_argument('--latency-reps', type=int, default=20)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
     fmt = torch.channels_last if a.layout == 'channels_last' else torch.contiguous_format
-    model = vgg16(a.width).to(memory_format=fmt)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(a.batch, 3, 32, 32).contiguous(memory_format=fmt)
+    model, x, step = training(a.batch, a.width, fmt)
     x1 = torch.randn(1, 3, 32, 32).contiguous(memory_format=fmt)
-    y = torch.randint(0, 10, (a.batch,))
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
 
     model.train(); step()
     t0 = time.perf_counter()

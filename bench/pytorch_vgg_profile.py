@@ -5,9 +5,8 @@ Prints one JSON line: the top operators of each, in ms.
 Usage: /usr/bin/python3 bench/pytorch_vgg_profile.py --batch 128 --threads 2 --layout nchw"""
 import argparse, json
 import torch
-import torch.nn as nn
 from torch.profiler import profile, ProfilerActivity
-from pytorch_vgg import vgg16
+from pytorch_vgg import training
 
 def top(prof, n=12):
     rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:n]
@@ -22,19 +21,8 @@ def main():
     p.add_argument('--layout', choices=['nchw', 'channels_last'], default='nchw')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
     fmt = torch.channels_last if a.layout == 'channels_last' else torch.contiguous_format
-    model = vgg16().to(memory_format=fmt)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(a.batch, 3, 32, 32).contiguous(memory_format=fmt)
-    y = torch.randint(0, 10, (a.batch,))
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
+    model, x, step = training(a.batch, 1.0, fmt)
 
     model.train(); step()
     with profile(activities=[ProfilerActivity.CPU]) as train_prof:

@@ -4,9 +4,7 @@
  * RSS, and the same architecture in PyTorch (Debian python3-torch) in the same run when present.
  * Prints one JSON line.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { runPythonBench } from './python.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { fallbackKernelsUsed, nativeAddon, quietCpu, registerLibtorchBackend } from '../../engine/backend/index.js';
@@ -131,27 +129,13 @@ const median = (v: number[]) => {
 };
 
 function runPytorch(o: EngineBenchOptions, layout: Layout): SideRun | { error: string } {
-  const script = join(process.cwd(), 'bench', 'pytorch_vgg.py');
-  if (!existsSync(script)) return { error: `missing ${script} (run from the repository root)` };
-  const r = spawnSync(
-    o.python,
-    [
-      script,
-      '--batch',
-      String(o.batch),
-      '--steps',
-      String(o.steps),
-      '--threads',
-      String(o.threads),
-      '--width',
-      String(o.width),
-      '--layout',
-      layout,
-    ],
-    { encoding: 'utf8', env: { ...process.env, AURAPRUNE_DEFAULT_MALLOC: '1' } },
-  );
-  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'pytorch failed').trim().split('\n').pop() ?? 'pytorch failed' };
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return runPythonBench<SideRun>(o.python, 'pytorch_vgg.py', {
+    batch: o.batch,
+    steps: o.steps,
+    threads: o.threads,
+    width: o.width,
+    layout,
+  });
 }
 
 const METRICS: Array<keyof SideRun> = ['train_img_s', 'infer_img_s', 'infer_folded_img_s', 'latency_ms', 'latency_folded_ms'];

@@ -5,9 +5,6 @@
  * python3-torch) with the same threads, run alternately `rounds` times in one invocation. Prints
  * one JSON line with both sides' medians and the ratio.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerLibtorchBackend } from '../../engine/backend/index.js';
 import { alternatingFlipBase, fillBatch } from '../../data/pipeline.js';
@@ -16,6 +13,7 @@ import { Lookahead } from '../../train/lookahead.js';
 import { optimiserFor, sgdStep } from '../../train/loop.js';
 import { airbenchRecipe } from '../../train/recipes.js';
 import { Rng } from '../../util/rng.js';
+import { runPythonBench } from './python.js';
 
 export interface TrainBenchOptions {
   batch: number;
@@ -58,24 +56,13 @@ function ours(o: TrainBenchOptions): number {
 }
 
 function pytorch(o: TrainBenchOptions): { train_img_s: number; torch: string } | { error: string } {
-  const script = join(process.cwd(), 'bench', 'airbench_torch.py');
-  if (!existsSync(script)) return { error: `missing ${script} (run from the repository root)` };
-  const args = [
-    script,
-    '--batch',
-    String(o.batch),
-    '--steps',
-    String(o.steps),
-    '--threads',
-    String(o.threads),
-    '--width',
-    String(o.width),
-    '--act',
-    o.activation,
-  ];
-  const r = spawnSync(o.python, args, { encoding: 'utf8', env: { ...process.env, AURAPRUNE_DEFAULT_MALLOC: '1' } });
-  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'pytorch failed').trim().split('\n').pop() ?? 'pytorch failed' };
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return runPythonBench(o.python, 'airbench_torch.py', {
+    batch: o.batch,
+    steps: o.steps,
+    threads: o.threads,
+    width: o.width,
+    act: o.activation,
+  });
 }
 
 export async function benchTrain(o: TrainBenchOptions): Promise<Record<string, unknown>> {
