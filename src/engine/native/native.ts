@@ -68,6 +68,8 @@ export interface NativeAddon {
   setLayout(layout?: 'nchw' | 'channels_last'): 'nchw' | 'channels_last';
   /** Copies made so far to bring operands into that layout (reset to 0 when `reset`). */
   layoutCopies(reset?: boolean): number;
+  /** Converted convolution weights held in the addon's cache (bounded: freed weights' are dropped). */
+  weightCacheEntries(): number;
   version: string;
 }
 

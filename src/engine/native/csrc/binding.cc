@@ -239,6 +239,10 @@ Napi::Value LayoutCopies(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
+Napi::Value WeightCacheEntries(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(weightCacheEntries()));
+}
+
 // setLayout('nchw' | 'channels_last') -> the previous one
 Napi::Value SetLayout(const Napi::CallbackInfo& info) {
   const auto prev = layout() == at::MemoryFormat::ChannelsLast ? "channels_last" : "nchw";
@@ -267,6 +271,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("auraJointEntropies", Napi::Function::New(env, AuraJointEntropies));
   exports.Set("setLayout", Napi::Function::New(env, SetLayout));
   exports.Set("layoutCopies", Napi::Function::New(env, LayoutCopies));
+  exports.Set("weightCacheEntries", Napi::Function::New(env, WeightCacheEntries));
   exports.Set("version", Napi::String::New(env, std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)));
   return exports;
 }

@@ -59,7 +59,9 @@ at::Tensor weightOIHW(const at::Tensor& w, bool depthwise) {
     const auto alive = e.src.lock();
     if (alive.get() == key && e.version == version && e.depthwise == depthwise && e.format == layout()) return e.converted;
   }
-  if (cache.size() >= 512)  // drop entries of freed tensors now and then
+  // training makes new weight tensors every step: drop the conversions of freed ones before they pile up
+  // (a few entries per conv layer at most, so the sweep is cheap)
+  if (cache.size() >= 32)
     for (auto i = cache.begin(); i != cache.end();) i = i->second.src.expired() ? cache.erase(i) : std::next(i);
   auto converted = convertWeight(w, depthwise);
   cache.erase(key);
@@ -119,6 +121,8 @@ Tensors backpropFilter(const Tensors& in, const Attrs& a, bool depthwise) {
   return Tensors{weightTfjs(std::get<1>(res), fs, depthwise)};
 }
 }  // namespace
+
+int64_t weightCacheEntries() { return static_cast<int64_t>(weightCache().size()); }
 
 void registerConv() {
   registerOp("Conv2D", [](const Tensors& in, const Attrs& a) { return forward(in, a, false); });

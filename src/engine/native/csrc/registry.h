@@ -57,6 +57,9 @@ inline at::Tensor asNCHW(const at::Tensor& x) {
   return v.contiguous(layout());
 }
 
+// Converted convolution weights currently cached (ops_conv.cc).
+int64_t weightCacheEntries();
+
 // Fused activation codes shared with native.ts.
 enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5, kPrelu = 6 };
 at::Tensor applyActivation(at::Tensor y, int act, const at::Tensor& preluWeights, double leakyAlpha);
