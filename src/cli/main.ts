@@ -5,14 +5,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { packageRoot } from '../engine/native/native.js';
 import { benchEngine } from './bench/engine.js';
 import { benchMi, benchMiOnModel } from './bench/mi.js';
 import { benchTrain } from './bench/train.js';
 import { benchQueue } from './bench/queue.js';
 import { registerTrain } from './commands/train.js';
-import { registerPrune } from './commands/prune.js';
+import { auraEdges, registerPrune } from './commands/prune.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerStudy } from './commands/study.js';
 import { registerWeb } from './commands/web.js';
@@ -83,7 +83,13 @@ bench
   .option(
     '--edges <list>',
     'with --model: neighbour pairs per image to compare with exact, fractions in (0, 1) or counts (the default is always included)',
-    '0.5,0.1',
+    (v: string) =>
+      v.split(',').map((e) => {
+        const n = auraEdges(e);
+        if (n === 'all') throw new InvalidArgumentError('exact counting is always measured; list sample sizes only');
+        return n;
+      }),
+    [0.5, 0.1],
   )
   .option('--no-ts', 'with --model: skip the TypeScript reference loop (slow on wide models)')
   .option('--threads <n>', 'threads of the native kernel (default: all cores)', int)
@@ -102,10 +108,7 @@ bench
     if (!o.model) console.log(JSON.stringify(await benchMi(o)));
     else {
       await setupBackend({});
-      const edges = String(o.edges).split(',').map(Number);
-      if (edges.some((f) => !(f > 0 && (f < 1 || Number.isInteger(f)))))
-        throw new Error(`--edges ${o.edges}: fractions in (0, 1) or counts per image, comma-separated`);
-      console.log(JSON.stringify(await benchMiOnModel(o.model, { ...o, edges })));
+      console.log(JSON.stringify(await benchMiOnModel(o.model, o)));
     }
   });
 

@@ -27,6 +27,13 @@ export function meanSd(xs: number[]): { mean: number; sd: number } {
   return { mean, sd };
 }
 
+/** Median (the mean of the two middle values for an even count; NaN when empty). */
+export function median(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 /** The q-quantile (0..1) of sorted values, linear interpolation. */
 export function quantileSorted(s: ArrayLike<number>, q: number): number {
   const pos = (s.length - 1) * q;

@@ -544,28 +544,18 @@ export function analyseStudy(lines: StudyLine[], testN: number, o: { resamples?:
     const stats = new Map([...byVariant].map(([v, seeds]) => [v, meanSd([...seeds.values()].map((x) => x.acc))]));
     const baselines = [...byVariant.keys()].filter((v) => VARIANTS[v]?.baseline && v !== 'random');
     const best = baselines.sort((a, b) => stats.get(b)!.mean - stats.get(a)!.mean)[0];
-    const paired = (v: string, ref: string) => {
-      const a = byVariant.get(v)!,
-        b = byVariant.get(ref);
-      const common = [...a.keys()].filter((s) => b?.has(s)).sort((x, y) => x - y);
-      if (!b || !common.length || v === ref) return undefined;
-      const iv = pairedBootstrap(
-        common.map((s) => unpackBits(a.get(s)!.bits, testN)),
-        common.map((s) => unpackBits(b.get(s)!.bits, testN)),
-        { resamples: o.resamples },
-      );
-      return { ...iv, verdict: verdict(iv) };
-    };
-    // noisy test accuracy of the full budget, paired like the clean one where the bits were kept
-    const pairedNoisy = (v: string, ref: string) => {
+    // paired by seed on the images both kept results for (clean bits always; noisy bits only in full
+    // cells run since they were recorded)
+    type Entry = { bits: string; line: StudyLine };
+    const paired = (v: string, ref: string, bitsOf: (x: Entry) => string | undefined = (x) => x.bits) => {
       const a = byVariant.get(v)!,
         b = byVariant.get(ref);
       if (!b || v === ref) return undefined;
-      const common = [...a.keys()].filter((s) => b.has(s) && a.get(s)!.line.correctNoisy && b.get(s)!.line.correctNoisy);
+      const common = [...a.keys()].filter((s) => b.has(s) && bitsOf(a.get(s)!) && bitsOf(b.get(s)!)).sort((x, y) => x - y);
       if (!common.length) return undefined;
       const iv = pairedBootstrap(
-        common.map((s) => unpackBits(a.get(s)!.line.correctNoisy!, testN)),
-        common.map((s) => unpackBits(b.get(s)!.line.correctNoisy!, testN)),
+        common.map((s) => unpackBits(bitsOf(a.get(s)!)!, testN)),
+        common.map((s) => unpackBits(bitsOf(b.get(s)!)!, testN)),
         { resamples: o.resamples },
       );
       return { ...iv, verdict: verdict(iv) };
@@ -583,7 +573,7 @@ export function analyseStudy(lines: StudyLine[], testN: number, o: { resamples?:
         flopsRemoved: meanSd(ls.map((l) => l.flopsRemoved)).mean,
         ...stats.get(v)!,
         noisy: m === 'full' && noisy.length ? meanSd(noisy) : undefined,
-        noisyVsRandom: m === 'full' ? pairedNoisy(v, 'random') : undefined,
+        noisyVsRandom: m === 'full' ? paired(v, 'random', (x) => x.line.correctNoisy) : undefined,
         vsRandom: paired(v, 'random'),
         vsBestBaseline: vb ? { ...vb, baseline: best } : undefined,
         // a variant of ours becomes the default only if it beats aura with an interval excluding zero

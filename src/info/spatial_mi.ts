@@ -193,20 +193,24 @@ export function samplingBias(E: EdgeSet, millerMadow = true): number {
   return millerMadow && E.perImage ? 1 - E.k / E.total : 0;
 }
 
-/** Pooled aura entropy of each channel over an edge set (the same pairs the joint entropies use). */
-export function channelEntropiesOnEdges(st: LabelStack, E: EdgeSet, bias = 0): Float64Array {
-  const { labels, channels, n, h, w, levels: G } = st;
+/**
+ * Pooled aura entropy of each channel (or of `only` these, in that order) over an edge set (the same
+ * pairs the joint entropies use).
+ */
+export function channelEntropiesOnEdges(st: LabelStack, E: EdgeSet, bias = 0, only?: number[]): Float64Array {
+  const { labels, n, h, w, levels: G } = st;
   const hw = h * w;
   const u = new Float64Array(G * G);
-  const out = new Float64Array(channels);
-  for (let c = 0; c < channels; c++) {
+  const list = only ?? Array.from({ length: st.channels }, (_, c) => c);
+  const out = new Float64Array(list.length);
+  for (const [k, c] of list.entries()) {
     u.fill(0);
     for (let i = 0; i < n; i++) {
       const off = (c * n + i) * hw,
         eo = E.perImage ? 2 * i * E.k : 0;
       for (let q = 0; q < E.k; q++) u[labels[off + E.pairs[eo + 2 * q]] * G + labels[off + E.pairs[eo + 2 * q + 1]]]++;
     }
-    out[c] = symmetricEntropy(u, G, n * E.k, bias);
+    out[k] = symmetricEntropy(u, G, n * E.k, bias);
   }
   return out;
 }
@@ -293,7 +297,7 @@ export function spatialMIMatrix(
     const kernel: JointEntropyKernel = opts.kernel ?? jointEntropiesTs;
     const r = kernel(X, Y, E, part, mm);
     updates += r.updates;
-    const hx = r.hx ?? channelEntropiesOnEdges({ ...X, labels: rowLabels(X, part), channels: part.length }, E, mm);
+    const hx = r.hx ?? channelEntropiesOnEdges(X, E, mm, part);
     const hy = r.hy ?? (hyTs ??= channelEntropiesOnEdges(Y, E, mm));
     part.forEach((cx, k) => {
       for (let cy = 0; cy < Y.channels; cy++) mi[cx * Y.channels + cy] = hx[k] + hy[cy] - r.entropies[k * Y.channels + cy];
@@ -301,14 +305,6 @@ export function spatialMIMatrix(
     });
   }
   return { mi, updates };
-}
-
-/** The label maps of some channels of a stack, in that order. */
-function rowLabels(X: LabelStack, rows: number[]): Uint8Array {
-  const m = X.n * X.h * X.w;
-  const out = new Uint8Array(rows.length * m);
-  rows.forEach((c, k) => out.set(X.labels.subarray(c * m, (c + 1) * m), k * m));
-  return out;
 }
 
 /**

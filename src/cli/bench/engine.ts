@@ -5,6 +5,7 @@
  * Prints one JSON line.
  */
 import { runPythonBench } from './python.js';
+import { median } from '../../eval/bootstrap.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { fallbackKernelsUsed, nativeAddon, quietCpu, registerLibtorchBackend } from '../../engine/backend/index.js';
@@ -122,11 +123,6 @@ function latencyMs(model: LayersModel, reps = 20): number {
   x.dispose();
   return median(ts);
 }
-
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function runPytorch(o: EngineBenchOptions, layout: Layout): SideRun | { error: string } {
   return runPythonBench<SideRun>(o.python, 'pytorch_vgg.py', {

@@ -6,7 +6,8 @@
  */
 import { Rng } from '../../util/rng.js';
 import { quantizeActivations } from '../../info/quantize.js';
-import { auraDescriptors, LabelStack, spatialMIMatrix } from '../../info/spatial_mi.js';
+import { auraDescriptors, LabelStack, latticeEdges, spatialMIMatrix } from '../../info/spatial_mi.js';
+import { median } from '../../eval/bootstrap.js';
 import { mutualInfoBinned } from '../../info/binned.js';
 import { mutualInfoKSG } from '../../info/ksg.js';
 import { mintConditionalMI } from '../../info/mint_geometric.js';
@@ -101,8 +102,7 @@ export async function benchMi(o: MiBenchOptions): Promise<Record<string, unknown
       t1.push(s);
       tA.push(sA);
     }
-    const med = (v: number[]) => [...v].sort((x, y) => x - y)[v.length >> 1];
-    const [n1, nA] = [med(t1), med(tA)];
+    const [n1, nA] = [median(t1), median(tA)];
     nativeRate = rA.updates / nA;
     native = {
       updates_per_s_1_thread: Math.round(r1.updates / n1),
@@ -249,7 +249,7 @@ export async function benchMiOnModel(
           seed: 1,
         });
     });
-    const perMap = latticeEdgeCount(X.h, X.w);
+    const perMap = latticeEdges(X.h, X.w).length / 2;
     const updates = 2 * X.channels * Y.channels * n * perMap;
     const key = (f: number) => String(f);
     const ref = exact.units[k].scores;
@@ -304,11 +304,6 @@ export async function benchMiOnModel(
       'updates: ordered neighbour pairs (each edge counted in both orders, as the reference does; the native kernel increments one order and symmetrises)',
     pairs,
   };
-}
-
-/** Unordered 4-neighbour pairs of an h x w lattice. */
-function latticeEdgeCount(h: number, w: number): number {
-  return h * (w - 1) + (h - 1) * w;
 }
 
 /**

@@ -4,6 +4,7 @@
  * wall time of each and the ratio to one worker. Runs the real commands (`experiment --queue`,
  * `worker`) against a redis-server it starts on a free loopback port (or `--queue URL`).
  */
+import { median } from '../../eval/bootstrap.js';
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -79,7 +80,6 @@ export async function benchQueue(o: QueueBenchOptions) {
     redis?.kill();
     rmSync(root, { recursive: true, force: true });
   }
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
   const one = median(seconds[o.workers[0]]);
   return {
     bench: 'queue',

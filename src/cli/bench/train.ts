@@ -14,6 +14,7 @@ import { optimiserFor, sgdStep } from '../../train/loop.js';
 import { airbenchRecipe } from '../../train/recipes.js';
 import { Rng } from '../../util/rng.js';
 import { runPythonBench } from './python.js';
+import { median } from '../../eval/bootstrap.js';
 
 export interface TrainBenchOptions {
   batch: number;
@@ -81,7 +82,6 @@ export async function benchTrain(o: TrainBenchOptions): Promise<Record<string, u
       torchVersion = p.torch;
     }
   }
-  const med = (v: number[]) => (v.length ? [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)] : NaN);
   return {
     bench: 'train',
     model: 'airbench',
@@ -93,8 +93,8 @@ export async function benchTrain(o: TrainBenchOptions): Promise<Record<string, u
     threads: o.threads,
     libtorch_train_img_s: a.map((v) => +v.toFixed(1)),
     pytorch_train_img_s: b.map((v) => +v.toFixed(1)),
-    median: { libtorch: +med(a).toFixed(1), pytorch: +med(b).toFixed(1) },
-    ratio_vs_pytorch: b.length ? +(med(a) / med(b)).toFixed(3) : null,
+    median: { libtorch: +median(a).toFixed(1), pytorch: +median(b).toFixed(1) },
+    ratio_vs_pytorch: b.length ? +(median(a) / median(b)).toFixed(3) : null,
     torch: torchVersion,
     ...(error ? { pytorch_error: error } : {}),
   };

@@ -1,5 +1,4 @@
 /** `auraprune experiment`, `auraprune robustness`, `auraprune report`, `auraprune worker`, `auraprune demo`. */
-import { DEFAULT_AURA_EDGES } from '../../prune/importance/aura.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -38,7 +37,7 @@ function gridOptions(o: ScoreCliOptions & Record<string, unknown>) {
     normalize: o.normalize as 'max',
     scoring: {
       quantize: { levels: o.levels, zeroBin: o.zeroBin },
-      aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator, edges: o.auraEdges ?? DEFAULT_AURA_EDGES },
+      aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator, edges: o.auraEdges },
       mint: { groups: o.groups, conditional: o.conditional },
     },
   };

@@ -31,8 +31,9 @@ export function scoreOptions(cmd: Command): Command {
     .option('--reduce <how>', 'aura: combine child MIs by sum | max', 'sum')
     .option(
       '--aura-edges <n>',
-      `aura: neighbour pairs counted per image: a count, a fraction in (0, 1), or all (exact) (default: ${DEFAULT_AURA_EDGES}, a seeded sample)`,
+      'aura: neighbour pairs counted per image: a count, a fraction in (0, 1), or all (exact); a seeded sample where the map has more',
       auraEdges,
+      DEFAULT_AURA_EDGES,
     )
     .option('--estimator <e>', 'aura-descriptor: binned | ksg', 'binned')
     .option('--groups <n>', 'mint: filter groups per layer', int, 8)
@@ -60,7 +61,7 @@ export interface ScoreCliOptions {
   zeroBin: boolean;
   neighbourhood: '4' | '8';
   reduce: 'sum' | 'max';
-  auraEdges?: number | 'all';
+  auraEdges: number | 'all';
   estimator: 'binned' | 'ksg';
   groups: number;
   conditional?: boolean;
@@ -95,7 +96,7 @@ export async function scoreWith(
     zeroBin: o.zeroBin,
     neighbourhood: o.neighbourhood,
     reduce: o.reduce,
-    auraEdges: o.auraEdges ?? DEFAULT_AURA_EDGES,
+    auraEdges: o.auraEdges,
     estimator: o.estimator,
     groups: o.groups,
     conditional: !!o.conditional,
