@@ -9,10 +9,14 @@
  *    libtorch's fused batch-norm backward). On every other backend, and for shapes the native
  *    kernels do not cover, tfjs's own gradient runs unchanged. The conformance suite checks these
  *    gradients against the CPU backend's.
+ * 3) tfjs-layers' `gelu` activation composes five element-wise ops (about ten more in its gradient);
+ *    on libtorch it runs as one native GELU kernel with a one-pass gradient instead (the airbench
+ *    network has seven GELUs; they were about 13% of its training step). Same formula (erf form);
+ *    other backends keep tfjs-layers' own composition.
  */
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_GRAD, EXPAND_TO, RELU_GRAD } from './kernels/grad_kernels.js';
+import { BATCH_NORM_GRAD, EXPAND_TO, GELU, GELU_GRAD, RELU_GRAD } from './kernels/grad_kernels.js';
 
 const BACKEND = 'libtorch';
 let done = false;
@@ -62,6 +66,23 @@ export function registerFusedGradients(): void {
       },
     });
   }
+
+  tf.registerGradient({
+    kernelName: GELU,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      return { x: () => tf.engine().runKernel(GELU_GRAD, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor };
+    },
+  });
+  // the class tfjs-layers registered for activation: 'gelu' (a layer config or model.json names it so)
+  const [Gelu] = tf.serialization.SerializationMap.getMap().classNameMap.gelu as unknown as [
+    { prototype: { apply(x: tf.Tensor): tf.Tensor } },
+  ];
+  const composed = Gelu.prototype.apply;
+  Gelu.prototype.apply = function (x: tf.Tensor) {
+    return onLibtorch() && x.dtype === 'float32' ? (tf.engine().runKernel(GELU, { x }, {}) as tf.Tensor) : composed.call(this, x);
+  };
 
   tf.registerGradient({
     kernelName: 'FusedBatchNorm',

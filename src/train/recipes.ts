@@ -9,6 +9,8 @@ import type { ParamRule } from './sgd.js';
 export interface Preset extends Partial<TrainConfig> {
   model: string;
   width: number;
+  /** Validation images held out of the 50,000 (stratified), when `--val-size` is not given. */
+  valSize?: number;
 }
 
 /**
@@ -38,10 +40,13 @@ const LITERATURE = {
 } as const;
 
 export const PRESETS: Record<string, Preset> = {
+  // 12 epochs on 49,000 images: +0.31 pt plain test accuracy over 10 epochs on 45,000 (seed 1,
+  // BENCHMARKS.md); the reference trains on all 50,000, we keep 1,000 for model selection.
   airbench: {
     model: 'airbench',
     width: 1,
-    epochs: 10,
+    epochs: 12,
+    valSize: 1000,
     batch: 1024,
     ...airbench(1024, 0.85),
     momentum: 0.85,
@@ -100,7 +105,9 @@ export function airbenchRule(lr: number, decayPerStep: number): (key: string, ep
 
 /** The airbench recipe at another batch size (lr and decay follow the reference's per-example scaling). */
 export function airbenchRecipe(o: { epochs: number; batch?: number; seed: number }): TrainConfig {
-  const p = PRESETS.airbench;
+  // the data split (valSize) is the caller's, not part of the optimiser's recipe
+  const p = { ...PRESETS.airbench };
+  delete p.valSize;
   const batch = o.batch ?? p.batch!;
   return { ...(p as TrainConfig), ...airbench(batch, p.momentum!), epochs: o.epochs, batch, seed: o.seed };
 }

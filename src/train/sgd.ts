@@ -4,6 +4,7 @@
  * named tensors, so they checkpoint and restore exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { SGD_UPDATE, SgdUpdateAttrs } from '../engine/kernels/grad_kernels.js';
 
 export interface SgdOptions {
   momentum: number;
@@ -46,6 +47,7 @@ export class Sgd {
   }
 
   apply(params: Param[], grads: tf.NamedTensorMap, lr: number, epoch = 1): void {
+    const fused = tf.getBackend() === 'libtorch';
     tf.tidy(() => {
       for (const { key, variable: v } of params) {
         let g = grads[v.name];
@@ -53,12 +55,27 @@ export class Sgd {
         if (!g || !r) continue;
         const wd = r.l2;
         const plr = lr * r.lrScale;
-        if (wd && (this.o.decay ?? 'l2') === 'l2') g = tf.add(g, tf.mul(v, wd));
         let vel = this.velocity.get(key);
         if (!vel) {
           vel = tf.variable(tf.zerosLike(v), false);
           this.velocity.set(key, vel);
         }
+        if (fused) {
+          // the same arithmetic in one native pass (src/engine/native/csrc/ops_grad.cc)
+          const l2 = wd && (this.o.decay ?? 'l2') === 'l2' ? wd : 0;
+          const attrs: SgdUpdateAttrs = {
+            lr: plr,
+            momentum: this.o.momentum,
+            nesterov: this.o.nesterov,
+            l2,
+            decoupled: this.o.decay === 'decoupled' ? wd : 0,
+          };
+          const [w, nv] = tf.engine().runKernel(SGD_UPDATE, { w: v, velocity: vel, g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          vel.assign(nv);
+          v.assign(w);
+          continue;
+        }
+        if (wd && (this.o.decay ?? 'l2') === 'l2') g = tf.add(g, tf.mul(v, wd));
         const next = tf.add(tf.mul(vel, this.o.momentum), g);
         vel.assign(next);
         const step = this.o.nesterov ? tf.add(g, tf.mul(next, this.o.momentum)) : next;

@@ -5,9 +5,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import assert from 'node:assert/strict';
-import { conform, HAVE_LIBTORCH } from '../helpers/backends.js';
+import { conform, HAVE_LIBTORCH, materialise } from '../helpers/backends.js';
 import { nativeAddon } from '../../src/engine/backend/index.js';
+import { GELU, GELU_GRAD, SGD_UPDATE } from '../../src/engine/kernels/grad_kernels.js';
+import { Sgd, SgdOptions } from '../../src/train/sgd.js';
 import { Rng } from '../../src/util/rng.js';
 
 /**
@@ -179,7 +182,10 @@ for (const layout of ['nchw', 'channels_last'] as const) {
       ];
       for (const [xs, k, s, p] of cases) {
         test(`maxPool x=[${xs}] k=${k} s=${s} p=${p}`, () => {
+          // the gradient reuses the argmax positions the taped forward pool kept (one reuse per pool)
+          const before = nativeAddon()!.argmaxReuses();
           conform('maxPool', [{ shape: xs }], (x) => tf.maxPool(x as tf.Tensor4D, k, s, p), { grads: true });
+          assert.equal(nativeAddon()!.argmaxReuses() - before, 1, 'the gradient reused the forward argmax');
         });
         test(`avgPool x=[${xs}] k=${k} s=${s} p=${p}`, () => {
           // tfjs's CPU AvgPoolGrad divides by the full window even where 'same' padding made the forward
@@ -290,6 +296,64 @@ describe('element-wise unary', { skip }, () => {
       conform(name, [{ shape: [3, 7], lo, hi }], f, { grads: !noGrad });
     });
   }
+  test("tfjs-layers' gelu activation: one fused kernel and its gradient on libtorch, the same values as the CPU composition", async () => {
+    const gelu = tfl.layers.activation({ activation: 'gelu' });
+    const f = (x: tf.Tensor) => gelu.apply(x) as tf.Tensor;
+    // on both layouts' typical inputs: an NHWC activation and a 2-D one, tails included
+    conform('gelu 4D', [{ shape: [2, 5, 4, 3], lo: -5, hi: 5 }], f, { grads: true });
+    conform('gelu 2D', [{ shape: [3, 7], lo: -3, hi: 3 }], f, { grads: true });
+    tf.setBackend('libtorch');
+    const x = tf.randomUniform([2, 4, 4, 3], -2, 2);
+    const run = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(f(t)))(x));
+    const names = run.kernelNames;
+    assert.ok(names.includes(GELU) && names.includes(GELU_GRAD), `fused kernels ran: ${names.join(', ')}`);
+    assert.ok(!names.includes('Erf'), 'no composed erf');
+    x.dispose();
+    run.result.dispose();
+  });
+  test('SGD step: one fused native update per parameter, equal to the composed update on the CPU backend', async () => {
+    const shape = [3, 5, 4];
+    const init = materialise([{ shape }, { shape }, { shape }, { shape }], 3).map((m) => m.values as Float32Array);
+    const configs: SgdOptions[] = [
+      { momentum: 0.85, nesterov: true, weightDecay: 0.01, decay: 'l2' },
+      { momentum: 0.9, nesterov: false, weightDecay: 0.05, decay: 'decoupled' },
+      { momentum: 0.9, nesterov: true, weightDecay: 0, rule: () => ({ lrScale: 3, l2: 0.02 }) },
+    ];
+    for (const o of configs) {
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        const v = tf.variable(tf.tensor(init[0], shape), true, `w${backend}`);
+        const sgd = new Sgd(o);
+        const params = [{ key: 'layer/kernel', variable: v }];
+        for (let step = 1; step <= 3; step++) {
+          const g = tf.tensor(init[step], shape);
+          sgd.apply(params, { [v.name]: g }, 0.1 * step);
+          g.dispose();
+        }
+        const out = [Array.from(v.dataSync()), Array.from(sgd.velocity.get('layer/kernel')!.dataSync())];
+        sgd.dispose();
+        v.dispose();
+        return out;
+      };
+      const [cw, cv] = run('cpu');
+      const [lw, lv] = run('libtorch');
+      for (let i = 0; i < cw.length; i++) {
+        assert.ok(Math.abs(lw[i] - cw[i]) < 1e-6 + 1e-6 * Math.abs(cw[i]), `${JSON.stringify(o)} w[${i}] ${lw[i]} vs ${cw[i]}`);
+        assert.ok(Math.abs(lv[i] - cv[i]) < 1e-6 + 1e-6 * Math.abs(cv[i]), `velocity[${i}]`);
+      }
+    }
+    tf.setBackend('libtorch');
+    const v = tf.variable(tf.ones([4]), true, 'wprof');
+    const sgd = new Sgd(configs[0]);
+    const prof = await tf.profile(() => sgd.apply([{ key: 'k/kernel', variable: v }], { [v.name]: tf.ones([4]) }, 0.1));
+    assert.deepEqual(
+      prof.kernelNames.filter((n) => n !== 'ZerosLike' && n !== 'Identity'),
+      [SGD_UPDATE],
+      'one kernel per parameter',
+    );
+    sgd.dispose();
+    v.dispose();
+  });
   test('predicates and logical not', () => {
     conform('isNaN', [{ shape: [4] }], (x) => tf.isNaN(tf.div(x, tf.sub(x, x))));
     conform('isInf', [{ shape: [4] }], (x) => tf.isInf(tf.div(x, tf.zerosLike(x))));

@@ -14,7 +14,7 @@ import { claimRunDir } from '../../util/rundir.js';
 import { setupBackend, int, num } from '../options.js';
 
 export { loadData, trainingRunSettings } from '../../data/splits.js';
-import { loadData } from '../../data/splits.js';
+import { loadData, trainingRunSettings } from '../../data/splits.js';
 
 export function registerTrain(program: Command): void {
   program
@@ -35,7 +35,7 @@ export function registerTrain(program: Command): void {
     .option('--no-nesterov', 'plain momentum')
     .option('--label-smoothing <e>', 'label smoothing', num)
     .option('--no-augment', 'disable crop + flip augmentation')
-    .option('--val-size <n>', 'validation images held out of the training set (stratified)', int, 5000)
+    .option('--val-size <n>', 'validation images held out of the training set (stratified; preset default, else 5000)', int)
     .option('--train-limit <n>', 'use only the first N training records (quick runs)', int)
     .option('--seed <s>', 'seed', int, 1)
     .option('--data <dir>', 'CIFAR-10 binary folder (else CIFAR10_DIR, the cache, or download)')
@@ -77,7 +77,7 @@ export function registerTrain(program: Command): void {
       const userModel = userDir ? await loadCifarModel(userDir) : null;
       // a model other than the preset's starts at its own full width, not the preset's
       const width = userDir ? null : (o.width ?? (model === p.model ? p.width : 1));
-      const data = await loadData(o.data, o.valSize, o.seed, o.trainLimit);
+      const data = await loadData(o.data, o.valSize ?? p.valSize ?? 5000, o.seed, o.trainLimit);
       const settings = {
         model: userDir ? { dir: resolve(userDir), sha256: modelFingerprint(userDir) } : model,
         width,
@@ -116,8 +116,8 @@ export function registerTrain(program: Command): void {
     .description('accuracy, loss, per-class accuracy, confusion matrix, params, FLOPs and img/s of a saved model')
     .requiredOption('--model <path>', 'model directory or model.json')
     .option('--split <s>', 'val | test', 'test')
-    .option('--val-size <n>', 'validation size used in training', int, 5000)
-    .option('--seed <s>', 'seed used in training (defines the validation split)', int, 1)
+    .option('--val-size <n>', "validation size used in training (default: the run's config.json, else 5000)", int)
+    .option('--seed <s>', "seed used in training, which defines the validation split (default: the run's, else 1)", int)
     .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--tta <level>', 'also report accuracy with test-time augmentation: 1 mirror, 2 mirror + translate', int, 0)
     .option('--threads <n>', 'libtorch threads', int)
@@ -126,7 +126,9 @@ export function registerTrain(program: Command): void {
       if (![0, 1, 2].includes(o.tta)) throw new Error(`--tta must be 0, 1 or 2, got ${o.tta}`);
       await setupBackend(o);
       const model = await loadCifarModel(o.model);
-      const data = await loadData(o.data, o.valSize, o.seed);
+      // --split val must be the images the model's own run held out, so its run's split is the default
+      const run = trainingRunSettings(o.model);
+      const data = await loadData(o.data ?? run.dataDir, o.valSize ?? run.valSize ?? 5000, o.seed ?? run.seed ?? 1, run.trainLimit);
       const split = o.split === 'val' ? data.val : o.split === 'test' ? data.test : null;
       if (!split) throw new Error(`--split must be val or test, got ${o.split}`);
       const r = evaluate(model, split, { progress: `eval ${o.split}` });

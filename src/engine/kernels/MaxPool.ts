@@ -1,4 +1,4 @@
-import { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, engine, TensorInfo } from '@tensorflow/tfjs-core';
 import { poolGeometry } from './utils/conv_params.js';
 import { kernel } from './utils/kernel.js';
 
@@ -20,6 +20,8 @@ export function poolInfo(xShape: number[], attrs: PoolAttrs): backend_util.Conv2
   );
 }
 
+// Under a gradient tape the pool keeps its argmax positions for MaxPoolGrad (native cache keyed by the
+// output); inference does not pay for them.
 export const maxPoolConfig = kernel<{ x: TensorInfo }, PoolAttrs>('MaxPool', ({ inputs, backend, attrs }) =>
-  backend.run('MaxPool', [inputs.x], poolGeometry(poolInfo(inputs.x.shape, attrs))),
+  backend.run(engine().state.gradientDepth > 0 ? 'MaxPoolTrain' : 'MaxPool', [inputs.x], poolGeometry(poolInfo(inputs.x.shape, attrs))),
 );

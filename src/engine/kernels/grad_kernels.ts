@@ -1,5 +1,5 @@
 /**
- * libtorch-only kernels behind auraprune's custom gradients (../gradients.ts). They have no CPU
+ * libtorch-only kernels behind auraprune's custom gradients and fused GELU (../gradients.ts). They have no CPU
  * version on purpose: on other backends the gradients fall back to tfjs's own definitions.
  */
 import { TensorInfo } from '@tensorflow/tfjs-core';
@@ -8,6 +8,14 @@ import { kernel } from './utils/kernel.js';
 export const RELU_GRAD = 'AurapruneReluGrad';
 export const EXPAND_TO = 'AurapruneExpandTo';
 export const BATCH_NORM_GRAD = 'AurapruneBatchNormGrad';
+export const GELU = 'AurapruneGelu';
+export const GELU_GRAD = 'AurapruneGeluGrad';
+
+export const geluConfig = kernel<{ x: TensorInfo }, object>(GELU, ({ inputs, backend }) => backend.run('Gelu', [inputs.x]));
+
+export const geluGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo }, object>(GELU_GRAD, ({ inputs, backend }) =>
+  backend.run('GeluGrad', [inputs.dy, inputs.x]),
+);
 
 export const reluGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo }, object>(RELU_GRAD, ({ inputs, backend }) =>
   backend.run('ReluGrad', [inputs.dy, inputs.x]),
@@ -22,4 +30,24 @@ export const batchNormGradConfig = kernel<
   { varianceEpsilon: number }
 >(BATCH_NORM_GRAD, ({ inputs, backend, attrs }) =>
   backend.runMulti('BatchNormGrad', [inputs.dy, inputs.x, inputs.mean, inputs.variance, inputs.scale ?? null], [attrs.varianceEpsilon]),
+);
+
+export const SGD_UPDATE = 'AurapruneSgdUpdate';
+
+export interface SgdUpdateAttrs {
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  l2: number;
+  decoupled: number;
+}
+
+export const sgdUpdateConfig = kernel<{ w: TensorInfo; velocity: TensorInfo; g: TensorInfo }, SgdUpdateAttrs>(
+  SGD_UPDATE,
+  ({ inputs, backend, attrs }) =>
+    backend.runMulti(
+      'SgdUpdate',
+      [inputs.w, inputs.velocity, inputs.g],
+      [attrs.lr, attrs.momentum, attrs.nesterov ? 1 : 0, attrs.l2, attrs.decoupled],
+    ),
 );

@@ -14,7 +14,7 @@ import {
 import { elementwiseConfigs } from './elementwise.js';
 import { fallbackConfigs } from './fallback.js';
 import { fusedBatchNormConfig } from './FusedBatchNorm.js';
-import { batchNormGradConfig, expandToConfig, reluGradConfig } from './grad_kernels.js';
+import { batchNormGradConfig, expandToConfig, geluConfig, geluGradConfig, reluGradConfig, sgdUpdateConfig } from './grad_kernels.js';
 import { fusedConv2DConfig, fusedDepthwiseConv2DConfig } from './FusedConv2D.js';
 import { maxPoolConfig } from './MaxPool.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
@@ -40,6 +40,9 @@ export const nativeKernelConfigs: KernelConfig[] = [
   reluGradConfig,
   expandToConfig,
   batchNormGradConfig,
+  geluConfig,
+  geluGradConfig,
+  sgdUpdateConfig,
   ...elementwiseConfigs,
   ...reduceConfigs,
   ...shapeConfigs,

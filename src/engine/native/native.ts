@@ -70,6 +70,8 @@ export interface NativeAddon {
   layoutCopies(reset?: boolean): number;
   /** Converted convolution weights held in the addon's cache (bounded: freed weights' are dropped). */
   weightCacheEntries(): number;
+  /** Max-pool gradients that reused the forward pass's argmax positions (reset to 0 when `reset`). */
+  argmaxReuses(reset?: boolean): number;
   version: string;
 }
 

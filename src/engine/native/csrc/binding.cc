@@ -243,6 +243,13 @@ Napi::Value WeightCacheEntries(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(weightCacheEntries()));
 }
 
+// argmaxReuses(reset?) -> max-pool gradients that reused the forward's argmax positions
+Napi::Value ArgmaxReuses(const Napi::CallbackInfo& info) {
+  const auto n = argmaxReuses();
+  if (info.Length() > 0 && info[0].ToBoolean().Value()) argmaxReuses() = 0;
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
 // setLayout('nchw' | 'channels_last') -> the previous one
 Napi::Value SetLayout(const Napi::CallbackInfo& info) {
   const auto prev = layout() == at::MemoryFormat::ChannelsLast ? "channels_last" : "nchw";
@@ -272,6 +279,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setLayout", Napi::Function::New(env, SetLayout));
   exports.Set("layoutCopies", Napi::Function::New(env, LayoutCopies));
   exports.Set("weightCacheEntries", Napi::Function::New(env, WeightCacheEntries));
+  exports.Set("argmaxReuses", Napi::Function::New(env, ArgmaxReuses));
   exports.Set("version", Napi::String::New(env, std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)));
   return exports;
 }

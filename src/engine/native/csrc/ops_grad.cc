@@ -1,6 +1,7 @@
 // Fused gradient kernels backing auraprune's custom tfjs gradients (src/engine/gradients.ts):
 // each replaces a chain of element-wise tfjs ops over a full activation by one or two passes.
 #include "registry.h"
+#include <ATen/Parallel.h>
 #include <tuple>
 
 namespace ap {
@@ -8,6 +9,33 @@ namespace ap {
 void registerGrad() {
   // dy * (x > 0), one pass (tfjs composes Step, Cast and Multiply).
   registerOp("ReluGrad", [](const Tensors& in, const Attrs&) { return Tensors{at::threshold_backward(in.at(0), in.at(1), 0)}; });
+  // GELU (exact, erf form) and its gradient, one pass each: tfjs-layers composes the forward from five
+  // element-wise ops (div, erf, add, mul, mul) and its gradient from about ten.
+  registerOp("Gelu", [](const Tensors& in, const Attrs&) { return Tensors{at::gelu(in.at(0))}; });
+  registerOp("GeluGrad", [](const Tensors& in, const Attrs&) { return Tensors{at::gelu_backward(in.at(0), in.at(1))}; });
+  // One SGD step of one parameter in a single pass (tfjs composes it from seven element-wise ops, each
+  // a new full-size tensor): g' = g + l2 w; v' = momentum v + g'; step = nesterov ? g' + momentum v' : v';
+  // w' = w - lr step - lr decoupled w. inputs: w, velocity, g (float32); attrs: lr, momentum,
+  // nesterov (0/1), l2, decoupled. Returns w', v'.
+  registerOp("SgdUpdate", [](const Tensors& in, const Attrs& a) {
+    auto w = in.at(0).contiguous(), vel = in.at(1).contiguous(), g = in.at(2).contiguous();
+    const float lr = static_cast<float>(a.at(0)), mom = static_cast<float>(a.at(1)), l2 = static_cast<float>(a.at(3));
+    const float shrink = static_cast<float>(a.at(0) * a.at(4));
+    const bool nesterov = a.at(2) != 0;
+    auto w2 = at::empty_like(w), v2 = at::empty_like(vel);
+    const float *pw = w.data_ptr<float>(), *pv = vel.data_ptr<float>(), *pg = g.data_ptr<float>();
+    float *ow = w2.data_ptr<float>(), *ov = v2.data_ptr<float>();
+    at::parallel_for(0, w.numel(), 1 << 15, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const float gi = pg[i] + pw[i] * l2;
+        const float vi = pv[i] * mom + gi;
+        const float step = nesterov ? gi + vi * mom : vi;
+        ow[i] = (pw[i] - step * lr) - pw[i] * shrink;
+        ov[i] = vi;
+      }
+    });
+    return Tensors{w2, v2};
+  });
   // Broadcast view (stride 0, no memory) of a keep-dims reduction gradient to the input shape.
   registerOp("ExpandTo", [](const Tensors& in, const Attrs& a) { return Tensors{in.at(0).expand(ints(a, 0, a.size()))}; });
   // Gradients of y = (x - mean) * rsqrt(var + eps) * scale + offset with respect to x, mean,

@@ -4,6 +4,7 @@
 #include "registry.h"
 #include <limits>
 #include <tuple>
+#include <unordered_map>
 
 namespace ap {
 
@@ -32,6 +33,19 @@ std::tuple<at::Tensor, at::Tensor, bool> maxWithIndices(const at::Tensor& xn, co
   return {std::get<0>(res), std::get<1>(res), true};
 }
 
+// Argmax positions of max pools run while a gradient tape records (MaxPoolTrain), keyed by the output
+// tensor the gradient later receives: MaxPoolGrad then scatters dy without recomputing the max, which
+// cost as much as the forward pool. Weak references: a freed output's address may be reused.
+struct ArgmaxEntry {
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> y;
+  at::Tensor idx;
+  bool explicitPad;
+};
+std::unordered_map<const c10::TensorImpl*, ArgmaxEntry>& argmaxCache() {
+  static std::unordered_map<const c10::TensorImpl*, ArgmaxEntry> cache;  // ops run on the JS thread only
+  return cache;
+}
+
 // Average pooling as sum / count of real elements, for padding libtorch cannot express.
 at::Tensor counts(const at::Tensor& xn, const Pool& p) {
   auto ones = at::ones({1, 1, xn.size(2), xn.size(3)}, xn.options());
@@ -46,12 +60,41 @@ void registerPool() {
     if (p.torchPads()) return Tensors{toNHWC(at::max_pool2d(xn, p.k, p.s, {p.t, p.l}))};
     return Tensors{toNHWC(at::max_pool2d(padded(xn, p, kNegInf), p.k, p.s, {0, 0}))};
   });
-  // inputs: dy, x (the forward input); the argmax positions are recomputed.
+  // The same pool keeping its argmax positions for MaxPoolGrad (same cost: libtorch finds them anyway).
+  registerOp("MaxPoolTrain", [](const Tensors& in, const Attrs& a) {
+    auto p = pool(a);
+    auto [y, idx, explicitPad] = maxWithIndices(asNCHW(in.at(0)), p);
+    auto out = toNHWC(y);
+    auto& cache = argmaxCache();
+    // a gradient consumes its entry; outputs freed without one (inference under a tape, a second
+    // gradient) are dropped here so their indices do not pile up
+    if (cache.size() >= 8)
+      for (auto i = cache.begin(); i != cache.end();) i = i->second.y.expired() ? cache.erase(i) : std::next(i);
+    const auto* key = out.unsafeGetTensorImpl();
+    cache.erase(key);
+    cache.emplace(key, ArgmaxEntry{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(out.getIntrusivePtr()), idx, explicitPad});
+    return Tensors{out};
+  });
+  // inputs: dy, x (the forward input), y? (the forward output); argmax positions from MaxPoolTrain's
+  // cache when y came from it, else recomputed.
   registerOp("MaxPoolGrad", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);
     auto dy = asNCHW(in.at(0));
     auto xn = asNCHW(in.at(1));
-    auto [y, idx, explicitPad] = maxWithIndices(xn, p);
+    at::Tensor idx;
+    bool explicitPad = false;
+    auto& cache = argmaxCache();
+    auto it = in.size() > 2 && in[2].defined() ? cache.find(in[2].unsafeGetTensorImpl()) : cache.end();
+    if (it != cache.end() && it->second.y.lock().get() == in[2].unsafeGetTensorImpl()) {
+      idx = it->second.idx;
+      explicitPad = it->second.explicitPad;
+      cache.erase(it);
+      ++argmaxReuses();
+    } else {
+      auto r = maxWithIndices(xn, p);
+      idx = std::get<1>(r);
+      explicitPad = std::get<2>(r);
+    }
     if (!explicitPad)
       return Tensors{toNHWC(at::max_pool2d_with_indices_backward(dy, xn, p.k, p.s, {p.t, p.l}, {1, 1}, false, idx))};
     auto xp = padded(xn, p, kNegInf);

@@ -59,6 +59,11 @@ inline at::Tensor asNCHW(const at::Tensor& x) {
 
 // Converted convolution weights currently cached (ops_conv.cc).
 int64_t weightCacheEntries();
+// Max-pool gradients that reused the forward pass's argmax positions (ops_pool.cc), for tests.
+inline int64_t& argmaxReuses() {
+  static int64_t n = 0;  // ops run on the JS thread only
+  return n;
+}
 
 // Fused activation codes shared with native.ts.
 enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5, kPrelu = 6 };
