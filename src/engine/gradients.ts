@@ -13,10 +13,16 @@
  *    on libtorch it runs as one native GELU kernel with a one-pass gradient instead (the airbench
  *    network has seven GELUs; they were about 13% of its training step). Same formula (erf form);
  *    other backends keep tfjs-layers' own composition.
+ * 4) tfjs-layers' BatchNormalization in training computes the batch statistics with Mean,
+ *    SquaredDifference and Mean, then normalises, and backpropagates through all of them; on libtorch
+ *    (channels on the last axis, rank 2 or 4) it is one native batch-norm-training kernel whose
+ *    gradient is libtorch's fused training backward. The moving averages are updated exactly as
+ *    tfjs-layers does. (The statistics outputs feed only those averages, so the gradient treats them
+ *    as constants.)
  */
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_GRAD, EXPAND_TO, GELU, GELU_GRAD, RELU_GRAD } from './kernels/grad_kernels.js';
+import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, EXPAND_TO, GELU, GELU_GRAD, RELU_GRAD } from './kernels/grad_kernels.js';
 
 const BACKEND = 'libtorch';
 let done = false;
@@ -82,6 +88,56 @@ export function registerFusedGradients(): void {
   const composed = Gelu.prototype.apply;
   Gelu.prototype.apply = function (x: tf.Tensor) {
     return onLibtorch() && x.dtype === 'float32' ? (tf.engine().runKernel(GELU, { x }, {}) as tf.Tensor) : composed.call(this, x);
+  };
+
+  tf.registerGradient({
+    kernelName: BATCH_NORM_TRAIN,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [x, scale, mean, variance] = saved;
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+      const g = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, mean, variance, scale }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+      return { x: () => g[0], scale: () => g[1], offset: () => g[2] };
+    },
+  });
+  type BnLayer = {
+    axis: number;
+    epsilon: number;
+    momentum: number;
+    gamma: { read(): tf.Tensor } | null;
+    beta: { read(): tf.Tensor } | null;
+    movingMean: { read(): tf.Tensor; write(v: tf.Tensor): void };
+    movingVariance: { read(): tf.Tensor; write(v: tf.Tensor): void };
+  };
+  type Call = (this: BnLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) => tf.Tensor;
+  const [BatchNorm] = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization as unknown as [
+    { prototype: { call: Call } },
+  ];
+  const layersCall = BatchNorm.prototype.call;
+  BatchNorm.prototype.call = function (inputs, kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const axis = this.axis >= 0 ? this.axis : this.axis + x.rank;
+    if (!kwargs?.training || !onLibtorch() || x.dtype !== 'float32' || (x.rank !== 4 && x.rank !== 2) || axis !== x.rank - 1)
+      return layersCall.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      const C = x.shape[axis];
+      const scale = this.gamma ? this.gamma.read() : tf.ones([C]);
+      const offset = this.beta ? this.beta.read() : tf.zeros([C]);
+      const [y, mean, variance] = tf
+        .engine()
+        .runKernel(BATCH_NORM_TRAIN, { x, scale, offset }, { varianceEpsilon: this.epsilon }) as tf.Tensor[];
+      // tfjs-layers' moving average: v <- v - (v - batch value) * (1 - momentum)
+      for (const [v, value] of [
+        [this.movingMean, mean],
+        [this.movingVariance, variance],
+      ] as const)
+        tf.tidy(() => {
+          const orig = v.read();
+          v.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
+        });
+      return y;
+    });
   };
 
   tf.registerGradient({

@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import assert from 'node:assert/strict';
 import { conform, HAVE_LIBTORCH, materialise } from '../helpers/backends.js';
 import { nativeAddon } from '../../src/engine/backend/index.js';
-import { GELU, GELU_GRAD, SGD_UPDATE } from '../../src/engine/kernels/grad_kernels.js';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, GELU, GELU_GRAD, SGD_UPDATE } from '../../src/engine/kernels/grad_kernels.js';
 import { Sgd, SgdOptions } from '../../src/train/sgd.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -310,6 +310,57 @@ describe('element-wise unary', { skip }, () => {
     assert.ok(!names.includes('Erf'), 'no composed erf');
     x.dispose();
     run.result.dispose();
+  });
+  test("tfjs-layers' BatchNormalization in training: one native kernel, same output, gradients and moving statistics as the CPU composition", async () => {
+    for (const shape of [
+      [4, 5, 3, 6],
+      [7, 5],
+    ]) {
+      const C = shape[shape.length - 1];
+      const [xv, wv, gv, bv, mv, vv] = materialise(
+        [
+          { shape },
+          { shape, lo: 0.5, hi: 1.5 },
+          { shape: [C], lo: 0.5, hi: 2 },
+          { shape: [C] },
+          { shape: [C] },
+          { shape: [C], lo: 0.5, hi: 2 },
+        ],
+        7,
+      ).map((m) => m.values as Float32Array);
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        const layer = tfl.layers.batchNormalization({ momentum: 0.6, epsilon: 1e-3 });
+        layer.build(shape);
+        layer.setWeights([tf.tensor(gv), tf.tensor(bv), tf.tensor(mv), tf.tensor(vv)]);
+        const x = tf.tensor(xv, shape),
+          w = tf.tensor(wv, shape);
+        const loss = (t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t, { training: true }) as tf.Tensor, w));
+        const y = Array.from((layer.apply(x, { training: true }) as tf.Tensor).dataSync());
+        const dx = Array.from(tf.grad(loss)(x).dataSync());
+        const { grads } = tf.variableGrads(() => loss(x) as tf.Scalar);
+        const dw = layer.trainableWeights.map((v) => Array.from(grads[(v as unknown as { read(): tf.Variable }).read().name].dataSync()));
+        // three training calls so far, each moving the averages
+        const moving = layer
+          .getWeights()
+          .slice(2)
+          .map((t) => Array.from(t.dataSync()));
+        return [y, dx, ...dw, ...moving];
+      };
+      const cpu = run('cpu');
+      const lt = run('libtorch');
+      cpu.forEach((e, k) =>
+        e.forEach((ev, i) =>
+          assert.ok(Math.abs(lt[k][i] - ev) < 2e-4 + 2e-4 * Math.abs(ev), `shape [${shape}] output ${k}[${i}]: ${lt[k][i]} vs ${ev}`),
+        ),
+      );
+    }
+    tf.setBackend('libtorch');
+    const layer = tfl.layers.batchNormalization();
+    const x = tf.randomNormal([2, 3, 3, 4]);
+    const prof = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(layer.apply(t, { training: true }) as tf.Tensor))(x));
+    assert.ok(prof.kernelNames.includes(BATCH_NORM_TRAIN) && prof.kernelNames.includes(BATCH_NORM_TRAIN_GRAD), prof.kernelNames.join(', '));
+    assert.ok(!prof.kernelNames.includes('SquaredDifference'), 'no composed moments');
   });
   test('SGD step: one fused native update per parameter, equal to the composed update on the CPU backend', async () => {
     const shape = [3, 5, 4];

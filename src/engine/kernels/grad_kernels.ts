@@ -51,3 +51,23 @@ export const sgdUpdateConfig = kernel<{ w: TensorInfo; velocity: TensorInfo; g: 
       [attrs.lr, attrs.momentum, attrs.nesterov ? 1 : 0, attrs.l2, attrs.decoupled],
     ),
 );
+
+export const BATCH_NORM_TRAIN = 'AurapruneBatchNormTrain';
+export const BATCH_NORM_TRAIN_GRAD = 'AurapruneBatchNormTrainGrad';
+
+export const batchNormTrainConfig = kernel<{ x: TensorInfo; scale?: TensorInfo; offset?: TensorInfo }, { varianceEpsilon: number }>(
+  BATCH_NORM_TRAIN,
+  ({ inputs, backend, attrs }) =>
+    backend.runMulti('BatchNormTrain', [inputs.x, inputs.scale ?? null, inputs.offset ?? null], [attrs.varianceEpsilon]),
+);
+
+export const batchNormTrainGradConfig = kernel<
+  { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; scale?: TensorInfo },
+  { varianceEpsilon: number }
+>(BATCH_NORM_TRAIN_GRAD, ({ inputs, backend, attrs }) =>
+  backend.runMulti(
+    'BatchNormTrainGrad',
+    [inputs.dy, inputs.x, inputs.mean, inputs.variance, inputs.scale ?? null],
+    [attrs.varianceEpsilon],
+  ),
+);

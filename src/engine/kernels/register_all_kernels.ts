@@ -14,7 +14,16 @@ import {
 import { elementwiseConfigs } from './elementwise.js';
 import { fallbackConfigs } from './fallback.js';
 import { fusedBatchNormConfig } from './FusedBatchNorm.js';
-import { batchNormGradConfig, expandToConfig, geluConfig, geluGradConfig, reluGradConfig, sgdUpdateConfig } from './grad_kernels.js';
+import {
+  batchNormGradConfig,
+  batchNormTrainConfig,
+  batchNormTrainGradConfig,
+  expandToConfig,
+  geluConfig,
+  geluGradConfig,
+  reluGradConfig,
+  sgdUpdateConfig,
+} from './grad_kernels.js';
 import { fusedConv2DConfig, fusedDepthwiseConv2DConfig } from './FusedConv2D.js';
 import { maxPoolConfig } from './MaxPool.js';
 import { maxPoolGradConfig } from './MaxPoolGrad.js';
@@ -43,6 +52,8 @@ export const nativeKernelConfigs: KernelConfig[] = [
   geluConfig,
   geluGradConfig,
   sgdUpdateConfig,
+  batchNormTrainConfig,
+  batchNormTrainGradConfig,
   ...elementwiseConfigs,
   ...reduceConfigs,
   ...shapeConfigs,

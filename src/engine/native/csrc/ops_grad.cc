@@ -13,6 +13,41 @@ void registerGrad() {
   // element-wise ops (div, erf, add, mul, mul) and its gradient from about ten.
   registerOp("Gelu", [](const Tensors& in, const Attrs&) { return Tensors{at::gelu(in.at(0))}; });
   registerOp("GeluGrad", [](const Tensors& in, const Attrs&) { return Tensors{at::gelu_backward(in.at(0), in.at(1))}; });
+  // Batch norm in training (channels = last axis): y normalised with the batch's own mean and biased
+  // variance, which are returned for the moving averages. One statistics pass and one normalising pass
+  // (tfjs-layers: Mean, SquaredDifference, Mean, then the normalisation). inputs: x, scale?, offset?;
+  // attrs: eps. Returns y, mean, variance.
+  registerOp("BatchNormTrain", [](const Tensors& in, const Attrs& a) {
+    const auto& x = in.at(0);
+    auto C = x.size(-1);
+    bool four = x.dim() == 4;
+    auto xn = four ? asNCHW(x) : x.reshape({-1, C});
+    c10::optional<at::Tensor> w, b;
+    if (in.size() > 1 && in[1].defined()) w = in[1].reshape({C});
+    if (in.size() > 2 && in[2].defined()) b = in[2].reshape({C});
+    double eps = a.at(0);
+    auto res = at::native_batch_norm(xn, w, b, c10::nullopt, c10::nullopt, true, 0.0, eps);
+    auto y = std::get<0>(res);
+    auto invstd = std::get<2>(res);
+    auto var = (1.0 / (invstd.to(at::kDouble) * invstd.to(at::kDouble)) - eps).clamp_min(0).to(at::kFloat);
+    return Tensors{four ? toNHWC(y) : y.reshape(x.sizes()), std::get<1>(res), var};
+  });
+  // Gradient of BatchNormTrain's y with respect to x, scale and offset, the batch statistics'
+  // dependence on x included. inputs: dy, x, mean, variance, scale?; attrs: eps. Returns dx, dscale, doffset.
+  registerOp("BatchNormTrainGrad", [](const Tensors& in, const Attrs& a) {
+    const auto& x = in.at(1);
+    auto C = x.size(-1);
+    bool four = x.dim() == 4;
+    auto dy = four ? asNCHW(in.at(0)) : in.at(0).reshape({-1, C});
+    auto xn = four ? asNCHW(x) : x.reshape({-1, C});
+    double eps = a.at(0);
+    auto invstd = at::rsqrt(in.at(3).reshape({C}) + eps);
+    auto scale = in.size() > 4 && in[4].defined() ? in[4].reshape({C}) : at::ones({C}, x.options());
+    auto res = at::native_batch_norm_backward(dy, xn, scale, c10::nullopt, c10::nullopt, in.at(2).reshape({C}), invstd, true, eps,
+                                              {true, true, true});
+    auto dx = std::get<0>(res);
+    return Tensors{four ? toNHWC(dx) : dx.reshape(x.sizes()), std::get<1>(res), std::get<2>(res)};
+  });
   // One SGD step of one parameter in a single pass (tfjs composes it from seven element-wise ops, each
   // a new full-size tensor): g' = g + l2 w; v' = momentum v + g'; step = nesterov ? g' + momentum v' : v';
   // w' = w - lr step - lr decoupled w. inputs: w, velocity, g (float32); attrs: lr, momentum,
