@@ -300,8 +300,16 @@ describe('element-wise unary', { skip }, () => {
     const gelu = tfl.layers.activation({ activation: 'gelu' });
     const f = (x: tf.Tensor) => gelu.apply(x) as tf.Tensor;
     // on both layouts' typical inputs: an NHWC activation and a 2-D one, tails included
-    conform('gelu 4D', [{ shape: [2, 5, 4, 3], lo: -5, hi: 5 }], f, { grads: true });
-    conform('gelu 2D', [{ shape: [3, 7], lo: -3, hi: 3 }], f, { grads: true });
+    conform('gelu 4D', [{ shape: [2, 5, 4, 3], lo: -9, hi: 9 }], f, { grads: true, atol: 1e-5, rtol: 1e-5 });
+    conform('gelu 2D', [{ shape: [3, 7], lo: -3, hi: 3 }], f, { grads: true, atol: 1e-5, rtol: 1e-5 });
+    // a permuted (NHWC view of NCHW) input runs the dense path in memory order
+    conform('gelu transposed', [{ shape: [2, 3, 4, 5], lo: -4, hi: 4 }], (x) => f(tf.transpose(x, [0, 2, 3, 1])), {
+      grads: true,
+      atol: 1e-5,
+      rtol: 1e-5,
+    });
+    // far tails: 0 and x, no overflow in exp
+    conform('gelu tails', [{ shape: [8], lo: -60, hi: 60 }], f, { grads: true, atol: 1e-5, rtol: 1e-5 });
     tf.setBackend('libtorch');
     const x = tf.randomUniform([2, 4, 4, 3], -2, 2);
     const run = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(f(t)))(x));
