@@ -1,10 +1,26 @@
-// Fused gradient kernels backing auraprune's custom tfjs gradients (src/engine/gradients.ts):
-// each replaces a chain of element-wise tfjs ops over a full activation by one or two passes.
+// Fused kernels backing auraprune's custom tfjs gradients, GELU, batch norm in training and the SGD
+// update (src/engine/gradients.ts, src/train/sgd.ts): each replaces a chain of element-wise tfjs ops
+// over a full activation or weight by one or two passes.
 #include "registry.h"
 #include <ATen/Parallel.h>
 #include <tuple>
 
 namespace ap {
+
+namespace {
+// Batch-norm operands with channels on tfjs's last axis, as libtorch's batch-norm kernels take them:
+// a 4-D NHWC tensor as its NCHW view, a 2-D one as [N, C]; and back.
+struct ChannelView {
+  int64_t C;
+  bool four;
+  explicit ChannelView(const at::Tensor& x) : C(x.size(-1)), four(x.dim() == 4) {}
+  at::Tensor in(const at::Tensor& t) const { return four ? asNCHW(t) : t.reshape({-1, C}); }
+  at::Tensor out(const at::Tensor& t, const at::Tensor& like) const { return four ? toNHWC(t) : t.reshape(like.sizes()); }
+  at::Tensor scale(const Tensors& in, size_t i, const at::Tensor& x) const {
+    return in.size() > i && in[i].defined() ? in[i].reshape({C}) : at::ones({C}, x.options());
+  }
+};
+}  // namespace
 
 void registerGrad() {
   // dy * (x > 0), one pass (tfjs composes Step, Cast and Multiply).
@@ -19,34 +35,26 @@ void registerGrad() {
   // attrs: eps. Returns y, mean, variance.
   registerOp("BatchNormTrain", [](const Tensors& in, const Attrs& a) {
     const auto& x = in.at(0);
-    auto C = x.size(-1);
-    bool four = x.dim() == 4;
-    auto xn = four ? asNCHW(x) : x.reshape({-1, C});
+    ChannelView v(x);
     c10::optional<at::Tensor> w, b;
-    if (in.size() > 1 && in[1].defined()) w = in[1].reshape({C});
-    if (in.size() > 2 && in[2].defined()) b = in[2].reshape({C});
+    if (in.size() > 1 && in[1].defined()) w = in[1].reshape({v.C});
+    if (in.size() > 2 && in[2].defined()) b = in[2].reshape({v.C});
     double eps = a.at(0);
-    auto res = at::native_batch_norm(xn, w, b, c10::nullopt, c10::nullopt, true, 0.0, eps);
-    auto y = std::get<0>(res);
-    auto invstd = std::get<2>(res);
-    auto var = (1.0 / (invstd.to(at::kDouble) * invstd.to(at::kDouble)) - eps).clamp_min(0).to(at::kFloat);
-    return Tensors{four ? toNHWC(y) : y.reshape(x.sizes()), std::get<1>(res), var};
+    auto res = at::native_batch_norm(v.in(x), w, b, c10::nullopt, c10::nullopt, true, 0.0, eps);
+    auto invstd = std::get<2>(res).to(at::kDouble);
+    auto var = (1.0 / (invstd * invstd) - eps).clamp_min(0).to(at::kFloat);
+    return Tensors{v.out(std::get<0>(res), x), std::get<1>(res), var};
   });
   // Gradient of BatchNormTrain's y with respect to x, scale and offset, the batch statistics'
   // dependence on x included. inputs: dy, x, mean, variance, scale?; attrs: eps. Returns dx, dscale, doffset.
   registerOp("BatchNormTrainGrad", [](const Tensors& in, const Attrs& a) {
     const auto& x = in.at(1);
-    auto C = x.size(-1);
-    bool four = x.dim() == 4;
-    auto dy = four ? asNCHW(in.at(0)) : in.at(0).reshape({-1, C});
-    auto xn = four ? asNCHW(x) : x.reshape({-1, C});
+    ChannelView v(x);
     double eps = a.at(0);
-    auto invstd = at::rsqrt(in.at(3).reshape({C}) + eps);
-    auto scale = in.size() > 4 && in[4].defined() ? in[4].reshape({C}) : at::ones({C}, x.options());
-    auto res = at::native_batch_norm_backward(dy, xn, scale, c10::nullopt, c10::nullopt, in.at(2).reshape({C}), invstd, true, eps,
-                                              {true, true, true});
-    auto dx = std::get<0>(res);
-    return Tensors{four ? toNHWC(dx) : dx.reshape(x.sizes()), std::get<1>(res), std::get<2>(res)};
+    auto invstd = at::rsqrt(in.at(3).reshape({v.C}) + eps);
+    auto res = at::native_batch_norm_backward(v.in(in.at(0)), v.in(x), v.scale(in, 4, x), c10::nullopt, c10::nullopt, in.at(2).reshape({v.C}),
+                                              invstd, true, eps, {true, true, true});
+    return Tensors{v.out(std::get<0>(res), x), std::get<1>(res), std::get<2>(res)};
   });
   // One SGD step of one parameter in a single pass (tfjs composes it from seven element-wise ops, each
   // a new full-size tensor): g' = g + l2 w; v' = momentum v + g'; step = nesterov ? g' + momentum v' : v';
@@ -78,16 +86,13 @@ void registerGrad() {
   // backward on the NCHW view. inputs: dy, x, mean, variance, scale?; attrs: eps.
   registerOp("BatchNormGrad", [](const Tensors& in, const Attrs& a) {
     const auto& x = in.at(1);
-    auto C = x.size(-1);
-    bool four = x.dim() == 4;
-    auto dy = four ? asNCHW(in.at(0)) : in.at(0).reshape({-1, C});
-    auto xn = four ? asNCHW(x) : x.reshape({-1, C});
-    auto mean = in.at(2).reshape({C}), var = in.at(3).reshape({C});
-    auto scale = in.size() > 4 && in[4].defined() ? in[4].reshape({C}) : at::ones({C}, x.options());
+    ChannelView v(x);
+    auto mean = in.at(2).reshape({v.C}), var = in.at(3).reshape({v.C});
+    auto scale = v.scale(in, 4, x);
     double eps = a.at(0);
-    auto res = at::native_batch_norm_backward(dy, xn, scale, mean, var, c10::nullopt, c10::nullopt, false, eps, {true, true, true});
-    auto dx = std::get<0>(res);
-    dx = four ? toNHWC(dx) : dx.reshape(x.sizes());
+    auto res = at::native_batch_norm_backward(v.in(in.at(0)), v.in(x), scale, mean, var, c10::nullopt, c10::nullopt, false, eps,
+                                              {true, true, true});
+    auto dx = v.out(std::get<0>(res), x);
     auto dscale = std::get<1>(res), doffset = std::get<2>(res);
     auto inv = at::rsqrt(var + eps);
     auto dmean = -doffset * scale * inv;
