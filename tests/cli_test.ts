@@ -91,13 +91,14 @@ describe('command line', NEEDS_CIFAR, () => {
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     assert.equal(cfg.settings.model.dir, user);
     assert.match(cfg.settings.model.sha256, /^[0-9a-f]{16}$/);
-    // eval --split val reads the run's split (100 of the first 300 images, seed 1) from its config.json:
-    // it scores the same images as the training loop's own validation did
+    // eval --split val reads the run's split from its config.json (of the first 300 images, seed 1; the
+    // validation share is capped at a tenth, so 30): it scores the images the training loop validated on
     const val = cli('eval', '--model', join(out, 'best'), '--split', 'val', '--data', CIFAR_DIR);
     assert.equal(val.status, 0, val.stderr);
     const ev = JSON.parse(val.stdout.trim().split('\n').pop()!);
     const epoch1 = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')[0]);
-    assert.equal(ev.n, 100);
+    assert.equal(ev.n, 30);
+    assert.equal(cfg.valSize, 30);
     assert.ok(Math.abs(ev.accuracy - epoch1.valAcc) < 1e-9, `eval ${ev.accuracy} vs training's ${epoch1.valAcc}`);
     // a 28x28x1 model: one line naming the directory and the data set, no run directory left behind
     const mnist = join(tmp, 'mnist');
