@@ -19,12 +19,18 @@ export function inferenceSpeed(model: LayersModel, batch = 256, repeats = 5): nu
 
 /**
  * Inference speed of two models measured alternately in one process (a, b, a, b, ...; `rounds`
- * rounds), so machine drift hits both sides alike: median img/s at `batch` and median latency at
+ * rounds), so machine drift hits both sides alike: median img/s at `batch` (each round times `passes`
+ * batches back to back: one batch alone swung the ratio by 20% between runs) and median latency at
  * batch 1 for each, and the ratios b/a.
  */
-export function compareSpeed(a: LayersModel, b: LayersModel, o: { batch?: number; rounds?: number; latencyRuns?: number } = {}) {
+export function compareSpeed(
+  a: LayersModel,
+  b: LayersModel,
+  o: { batch?: number; rounds?: number; passes?: number; latencyRuns?: number } = {},
+) {
   const batch = o.batch ?? 128,
     rounds = o.rounds ?? 3,
+    passes = o.passes ?? 3,
     runs = o.latencyRuns ?? 20;
   const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1);
   const x1 = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 2);
@@ -42,8 +48,8 @@ export function compareSpeed(a: LayersModel, b: LayersModel, o: { batch?: number
       ['b', b],
     ] as const) {
       let t0 = performance.now();
-      once(m, x);
-      rate[k].push(batch / ((performance.now() - t0) / 1000));
+      for (let p = 0; p < passes; p++) once(m, x);
+      rate[k].push((passes * batch) / ((performance.now() - t0) / 1000));
       const ts: number[] = [];
       for (let i = 0; i < runs; i++) {
         t0 = performance.now();
@@ -58,5 +64,5 @@ export function compareSpeed(a: LayersModel, b: LayersModel, o: { batch?: number
     rb = med(rate.b),
     la = med(lat.a),
     lb = med(lat.b);
-  return { batch, rounds, aImgPerS: ra, bImgPerS: rb, speedup: rb / ra, aLatencyMs: la, bLatencyMs: lb, latencySpeedup: la / lb };
+  return { batch, rounds, passes, aImgPerS: ra, bImgPerS: rb, speedup: rb / ra, aLatencyMs: la, bLatencyMs: lb, latencySpeedup: la / lb };
 }
