@@ -60,27 +60,29 @@ export class Sgd {
           vel = tf.variable(tf.zerosLike(v), false);
           this.velocity.set(key, vel);
         }
+        // the decay is either coupled (added to the gradient) or decoupled (shrinks the weight)
+        const l2 = wd && (this.o.decay ?? 'l2') === 'l2' ? wd : 0;
+        const decoupled = wd && this.o.decay === 'decoupled' ? wd : 0;
         if (fused) {
           // the same arithmetic in one native pass (src/engine/native/csrc/ops_grad.cc)
-          const l2 = wd && (this.o.decay ?? 'l2') === 'l2' ? wd : 0;
           const attrs: SgdUpdateAttrs = {
             lr: plr,
             momentum: this.o.momentum,
             nesterov: this.o.nesterov,
             l2,
-            decoupled: this.o.decay === 'decoupled' ? wd : 0,
+            decoupled,
           };
           const [w, nv] = tf.engine().runKernel(SGD_UPDATE, { w: v, velocity: vel, g }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
           vel.assign(nv);
           v.assign(w);
           continue;
         }
-        if (wd && (this.o.decay ?? 'l2') === 'l2') g = tf.add(g, tf.mul(v, wd));
+        if (l2) g = tf.add(g, tf.mul(v, l2));
         const next = tf.add(tf.mul(vel, this.o.momentum), g);
         vel.assign(next);
         const step = this.o.nesterov ? tf.add(g, tf.mul(next, this.o.momentum)) : next;
         let w = tf.sub(v, tf.mul(step, plr));
-        if (wd && this.o.decay === 'decoupled') w = tf.sub(w, tf.mul(v, plr * wd));
+        if (decoupled) w = tf.sub(w, tf.mul(v, plr * decoupled));
         v.assign(w);
       }
     });
