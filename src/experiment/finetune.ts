@@ -15,7 +15,7 @@ import { compareSpeed } from '../eval/speed.js';
 import { loadCifarModel, modelFingerprint, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../models/io.js';
 import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
-import { finetuneRecipe } from '../train/recipes.js';
+import { FINETUNE_DEFAULTS, finetuneRecipe } from '../train/recipes.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { claimRunDir } from '../util/rundir.js';
 
@@ -24,11 +24,29 @@ export function dirBytes(dir: string): number {
   return [MODEL_JSON, WEIGHTS_BIN].reduce((a, f) => a + (existsSync(join(dir, f)) ? statSync(join(dir, f)).size : 0), 0);
 }
 
+/**
+ * Epochs and distillation of a fine-tune: the user's, else the recipe's defaults; the default
+ * distillation needs the unpruned model, so it is off when the pruned model names none.
+ */
+export function finetuneBudget(
+  kind: 'airbench' | 'sgd',
+  o: { epochs?: number; distill?: boolean },
+  source: string | undefined,
+  cfgPath: string,
+): { epochs: number; distill: boolean } {
+  if (o.distill && !source) throw new Error(`--distill needs the unpruned model: ${cfgPath} names no source`);
+  return {
+    epochs: o.epochs ?? FINETUNE_DEFAULTS[kind].epochs,
+    distill: o.distill ?? (FINETUNE_DEFAULTS[kind].distill && source !== undefined),
+  };
+}
+
 export async function finetuneAndCompare(
   prunedDir: string,
   out: string,
   o: {
-    epochs: number;
+    /** default: the recipe's (FINETUNE_DEFAULTS) */
+    epochs?: number;
     batch: number;
     lr: number;
     schedule: TrainConfig['schedule'];
@@ -42,6 +60,7 @@ export async function finetuneAndCompare(
     quiet?: boolean;
     recipe?: string;
     lrScale?: number;
+    /** default: the recipe's when the unpruned source model is known, else off */
     distill?: boolean;
     temperature?: number;
     alpha?: number;
@@ -68,11 +87,12 @@ export async function finetuneAndCompare(
       : split;
   const kind = (o.recipe ?? 'auto') === 'auto' ? (trained.paramGroups === 'airbench' ? 'airbench' : 'sgd') : o.recipe;
   if (kind !== 'airbench' && kind !== 'sgd') throw new Error(`--recipe must be auto, airbench or sgd, got ${o.recipe}`);
+  const { epochs, distill } = finetuneBudget(kind, o, source, cfgPath);
   const cfg: TrainConfig =
     kind === 'airbench'
-      ? finetuneRecipe({ paramGroups: 'airbench', batch: trained.batch }, { epochs: o.epochs, lrScale: o.lrScale ?? 0.5, seed: o.seed })
+      ? finetuneRecipe({ paramGroups: 'airbench', batch: trained.batch }, { epochs, lrScale: o.lrScale ?? 0.5, seed: o.seed })
       : {
-          epochs: o.epochs,
+          epochs,
           batch: o.batch,
           lr: o.lr,
           schedule: o.schedule,
@@ -85,8 +105,7 @@ export async function finetuneAndCompare(
           seed: o.seed,
           augment: { pad: 4, flip: true },
         };
-  if (o.distill) {
-    if (!source) throw new Error(`--distill needs the unpruned model: ${cfgPath} names no source`);
+  if (distill) {
     cfg.distill = { temperature: o.temperature ?? 4, alpha: o.alpha ?? 0.5 };
   }
   const tta = (o.tta ?? 0) as TtaLevel;
@@ -105,7 +124,7 @@ export async function finetuneAndCompare(
   );
   process.once('exit', release);
   const beforeFt = evaluate(pruned, data.val, { progress: o.quiet ? undefined : 'validation before fine-tuning' });
-  const teacher = o.distill ? await loadCifarModel(source!) : undefined;
+  const teacher = distill ? await loadCifarModel(source!) : undefined;
   const ft0 = performance.now();
   const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet, teacher });
   const ftSeconds = (performance.now() - ft0) / 1000;

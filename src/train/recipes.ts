@@ -113,6 +113,17 @@ export function airbenchRecipe(o: { epochs: number; batch?: number; seed: number
 }
 
 /**
+ * `finetune`'s defaults per recipe, when `--epochs` / `--distill` are not given. Airbench: 5 epochs
+ * with distillation from the unpruned model, the cheapest measured recipe that keeps 50%-of-FLOPs
+ * pruning within half a point (92.72 vs 93.13%, BENCHMARKS.md); without distillation the same 5 epochs
+ * lost 0.64 pt. SGD bases: 8 epochs, no distillation (not measured; the literature fine-tunes far longer).
+ */
+export const FINETUNE_DEFAULTS: Record<'airbench' | 'sgd', { epochs: number; distill: boolean }> = {
+  airbench: { epochs: 5, distill: true },
+  sgd: { epochs: 8, distill: false },
+};
+
+/**
  * The recovery fine-tune for a pruned model, chosen by the recipe its base was trained with: the
  * airbench recipe at `lrScale` of its peak lr (and decay) for airbench bases, else SGD Nesterov with
  * a cosine schedule from lr 0.01 x lrScale (the literature's fine-tune rate).
