@@ -3,7 +3,8 @@
 5 max-pools, linear 512-512-10 with BN), batch, thread count and optimiser (SGD momentum 0.9), in
 NCHW contiguous or channels_last memory format. Prints one JSON line: training and inference images
 per second, inference with batch norm folded into the convs, and batch-1 latency (median of 20) of
-both.
+both. --layout mkldnn: inference only, with torch.utils.mkldnn's modules (weights reordered once,
+activations in oneDNN's blocked layout up to the classifier); no training figure.
 Usage: python3 bench/pytorch_vgg.py --batch 128 --steps 5 --threads 2 --layout channels_last"""
 import argparse, json, statistics, time
 import torch
@@ -36,6 +37,16 @@ def folded(model):
             i += 1
     return nn.Sequential(*out).eval()
 
+def blocked(model):
+    """torch.utils.mkldnn's version of an eval-mode model: the conv stack takes and returns blocked
+    tensors, the classifier runs dense (as MkldnnLinear would need a blocked 2-D input)."""
+    from torch.utils import mkldnn
+    mods = list(model)
+    cut = next(i for i, m in enumerate(mods) if isinstance(m, nn.Flatten))
+    feats = mkldnn.to_mkldnn(nn.Sequential(*mods[:cut]))
+    head = nn.Sequential(*mods[cut:])
+    return lambda x: head(feats(x.to_mkldnn()).to_dense())
+
 def training(batch, width, fmt):
     """The model in `fmt`, a fixed batch and one SGD step on it (shared with pytorch_vgg_profile.py)."""
     torch.manual_seed(0)
@@ -60,7 +71,7 @@ def main():
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--width', type=float, default=1.0)
-    p.add_argument('--layout', choices=['nchw', 'channels_last'], default='nchw')
+    p.add_argument('--layout', choices=['nchw', 'channels_last', 'mkldnn'], default='nchw')
     p.add_argument('--latency-reps', type=int, default=20)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -68,10 +79,12 @@ def main():
     model, x, step = training(a.batch, a.width, fmt)
     x1 = torch.randn(1, 3, 32, 32).contiguous(memory_format=fmt)
 
-    model.train(); step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps): step()
-    train = a.batch * a.steps / (time.perf_counter() - t0)
+    train = None
+    if a.layout != 'mkldnn':
+        model.train(); step()
+        t0 = time.perf_counter()
+        for _ in range(a.steps): step()
+        train = a.batch * a.steps / (time.perf_counter() - t0)
 
     def rate(m):
         with torch.no_grad():
@@ -90,6 +103,8 @@ def main():
 
     model.eval()
     fm = folded(model).to(memory_format=fmt)
+    if a.layout == 'mkldnn':
+        model, fm = blocked(model), blocked(fm)
     print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'batch': a.batch, 'layout': a.layout,
                       'train_img_s': train, 'infer_img_s': rate(model), 'infer_folded_img_s': rate(fm),
                       'latency_ms': latency(model), 'latency_folded_ms': latency(fm)}))

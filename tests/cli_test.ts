@@ -12,6 +12,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
 import { saveModel } from '../src/models/io.js';
 import { buildModel } from '../src/models/zoo.js';
+import { countComplexity } from '../src/eval/complexity.js';
 import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-cli-'));
@@ -115,6 +116,27 @@ describe('command line', NEEDS_CIFAR, () => {
       assert.equal(existsSync(join(tmp, 'never')), false, 'nothing written');
     }
   });
+  test('bench speed: a half-width model against the full one, batch norm folded, alternating; a missing model is named', async () => {
+    const full = join(tmp, 'speed-full'),
+      half = join(tmp, 'speed-half');
+    const a = buildModel('vgg16', { width: 0.25, seed: 1 }),
+      b = buildModel('vgg16', { width: 0.125, seed: 1 });
+    await saveModel(a, full);
+    await saveModel(b, half);
+    const r = cli('bench', 'speed', '--base', full, '--model', half, '--batch', '16', '--rounds', '1', '--passes', '1');
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    // the FLOPs ratio is the counter's on the folded models (folding leaves the convs' FLOPs alone)
+    assert.ok(Math.abs(j.flopsRatio - countComplexity(b).flops / countComplexity(a).flops) < 1e-12);
+    assert.ok(j.flopsRatio > 0.2 && j.flopsRatio < 0.35, `half width keeps about a quarter of the FLOPs: ${j.flopsRatio}`);
+    assert.equal(j.foldedBatchNorm, true);
+    for (const k of ['baseImgPerS', 'modelImgPerS', 'baseLatencyMs', 'modelLatencyMs']) assert.ok(j[k] > 0, k);
+    assert.ok(Math.abs(j.speedup - j.modelImgPerS / j.baseImgPerS) < 1e-9);
+    const bad = cli('bench', 'speed', '--base', full, '--model', join(tmp, 'nope'));
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /nope/);
+  });
+
   test('demo: a rerun with other settings is refused and leaves the old results alone; the same settings reuse them', () => {
     const out = join(tmp, 'demo');
     const args = ['demo', '--data', CIFAR_DIR, '--out', out, '--train-images', '300', '--epochs', '1'];

@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { packageRoot } from '../engine/native/native.js';
-import { benchEngine } from './bench/engine.js';
+import { benchEngine, LAYOUTS } from './bench/engine.js';
 import { benchMi, benchMiOnModel } from './bench/mi.js';
+import { benchSpeed } from './bench/speed.js';
 import { benchTrain } from './bench/train.js';
 import { benchQueue } from './bench/queue.js';
 import { registerTrain } from './commands/train.js';
@@ -58,13 +59,18 @@ bench
   .option('--cpu-batch <n>', 'batch size on the tfjs CPU backend', int, 8)
   .option('--no-pytorch', 'skip the PyTorch comparison')
   .option('--python <path>', 'python with torch (Debian python3-torch)', '/usr/bin/python3')
-  .option('--rounds <n>', 'rounds of every side (ours per layout, PyTorch NCHW and channels_last), alternating order', int, 3)
-  .option('--layouts <list>', 'our memory layouts to measure: nchw, channels_last', 'nchw,channels_last')
+  .option(
+    '--rounds <n>',
+    'rounds of every side (ours per layout, PyTorch NCHW, channels_last and mkldnn inference), alternating order',
+    int,
+    3,
+  )
+  .option('--layouts <list>', `our memory layouts to measure: ${LAYOUTS.join(', ')}`, LAYOUTS.join(','))
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {
     o.layouts = String(o.layouts).split(',');
-    if (o.layouts.some((l: string) => l !== 'nchw' && l !== 'channels_last'))
-      throw new Error(`--layouts ${o.layouts}: a comma-separated list of nchw, channels_last`);
+    if (o.layouts.some((l: string) => !(LAYOUTS as readonly string[]).includes(l)))
+      throw new Error(`--layouts ${o.layouts}: a comma-separated list of ${LAYOUTS.join(', ')}`);
     // the PyTorch side is the same VGG-16-BN written in bench/; other models have no reference there
     if (o.model !== 'vgg16')
       throw new Error(`--model ${o.model}: bench engine measures VGG-16-BN against PyTorch; only vgg16 is available`);
@@ -110,6 +116,25 @@ bench
       await setupBackend({});
       console.log(JSON.stringify(await benchMiOnModel(o.model, o)));
     }
+  });
+
+bench
+  .command('speed')
+  .description(
+    'inference img/s and batch-1 latency of two saved models (e.g. pruned vs base), batch norm folded, measured alternately in one process',
+  )
+  .requiredOption('--base <path>', 'the reference model: model directory, run directory or model.json')
+  .requiredOption('--model <path>', 'the model compared with it')
+  .option('--batch <n>', 'batch size of the throughput figure', int, 128)
+  .option('--rounds <n>', 'alternating rounds (medians)', int, 3)
+  .option('--passes <n>', 'batches timed back to back per round', int, 3)
+  .option('--no-fold-bn', 'measure the models as saved, batch norm unfolded')
+  .option('--threads <n>', 'libtorch threads', int, 2)
+  .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+  .option('--json', 'print JSON (the only output format)', true)
+  .action(async (o) => {
+    await setupBackend(o);
+    console.log(JSON.stringify(await benchSpeed(o)));
   });
 
 bench

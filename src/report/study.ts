@@ -84,6 +84,34 @@ export function verdicts(d: StudyDoc): { better: string[]; faster: string; robus
   return { better, faster, robust };
 }
 
+/**
+ * The headline: one row per criterion, one column per budget, at one allocation and target (the
+ * README's table): mean +- sd over seeds and the paired difference to random, bold when ahead.
+ */
+export function headlineTable(d: StudyDoc, allocation = 'uniform', target = 0.5): string[] {
+  const rows = d.rows.filter((r) => r.allocation === allocation && Math.abs(r.target - target) < 1e-9);
+  const measures = MEASURES.filter((m) => rows.some((r) => r.measure === m));
+  const variants = [...new Set(rows.map((r) => r.variant))].sort((a, b) => (a === 'random' ? 1 : b === 'random' ? -1 : 0));
+  if (!rows.length) return [];
+  const cell = (v: string, m: Measure) => {
+    const r = rows.find((x) => x.variant === v && x.measure === m);
+    if (!r) return 'not in the plan';
+    let c = `${pt(r.mean)} +- ${pt(r.sd)}`;
+    if (r.seeds.length < 3) c += ` (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''})`;
+    const i = r.vsRandom;
+    if (!i) return c;
+    const t = `${i.mean >= 0 ? '+' : ''}${pt(i.mean)} [${pt(i.lo)}, ${pt(i.hi)}]`;
+    return `${c}, ${i.verdict === 'ahead' ? `**${t}**` : `${t} ${i.verdict === 'behind' ? 'behind' : 'no difference'}`}`;
+  };
+  return [
+    `**${Math.round(100 * target)}% of FLOPs removed, ${allocation} allocation, test accuracy % (mean +- sd over seeds), difference to random in points [95% interval]:**`,
+    '',
+    `| criterion | ${measures.map((m) => MEASURE_TEXT[m]).join(' | ')} |`,
+    `|---|${measures.map(() => '---|').join('')}`,
+    ...variants.map((v) => `| ${v} | ${measures.map((m) => cell(v, m)).join(' | ')} |`),
+  ];
+}
+
 export function studyMarkdown(d: StudyDoc): string {
   const out: string[] = [];
   out.push(
@@ -93,6 +121,8 @@ export function studyMarkdown(d: StudyDoc): string {
   out.push(
     'Every criterion keeps the same number of filters in every layer (equal allocation); numbers are test accuracy in % (mean +- sd over seeds); differences are paired (same seed, same test images) with 95% bootstrap intervals over seeds and test images; "no difference" means the interval covers zero.',
   );
+  const head = headlineTable(d);
+  if (head.length) out.push('', ...head);
   const few = d.rows.filter((r) => r.seeds.length < 3);
   if (few.length)
     out.push(

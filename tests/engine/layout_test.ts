@@ -18,8 +18,11 @@ const skip = !HAVE_LIBTORCH && 'libtorch addon not built';
 describe('layouts', { skip }, () => {
   const addon = () => nativeAddon()!;
   const initial = HAVE_LIBTORCH ? addon().setLayout() : 'nchw';
+  // these are the dense layouts; inference's blocked one is blocked_test.ts
+  const blocked = HAVE_LIBTORCH ? addon().setBlockedInference(false) : false;
   after(() => {
     if (HAVE_LIBTORCH) addon().setLayout(initial);
+    if (HAVE_LIBTORCH) addon().setBlockedInference(blocked);
   });
   const conv = (x: tf.Tensor, cin: number, cout: number) =>
     tf.conv2d(x as tf.Tensor4D, tf.ones([3, 3, cin, cout]) as tf.Tensor4D, 1, 'same');

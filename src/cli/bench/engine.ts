@@ -25,11 +25,12 @@ export interface EngineBenchOptions {
   python: string;
   /** rounds of every side, the order alternating each round */
   rounds: number;
-  /** our memory layouts to measure (the native kernels' format) */
+  /** our memory layouts to measure (the native kernels' format; blocked: nchw training, inference in oneDNN's blocked layout) */
   layouts: Layout[];
 }
 
-type Layout = 'nchw' | 'channels_last';
+export const LAYOUTS = ['nchw', 'channels_last', 'blocked'] as const;
+type Layout = (typeof LAYOUTS)[number];
 
 /** One run of one side: training and inference throughput at the batch size, inference with batch
  * norm folded, and batch-1 latency (median of 20) unfolded and folded. */
@@ -124,7 +125,8 @@ function latencyMs(model: LayersModel, reps = 20): number {
   return median(ts);
 }
 
-function runPytorch(o: EngineBenchOptions, layout: Layout): SideRun | { error: string } {
+/** PyTorch in NCHW or channels_last, or (mkldnn, inference only) with torch.utils.mkldnn's blocked modules. */
+function runPytorch(o: EngineBenchOptions, layout: 'nchw' | 'channels_last' | 'mkldnn'): SideRun | { error: string } {
   return runPythonBench<SideRun>(o.python, 'pytorch_vgg.py', {
     batch: o.batch,
     steps: o.steps,
@@ -139,7 +141,7 @@ const METRICS: Array<keyof SideRun> = ['train_img_s', 'infer_img_s', 'infer_fold
 /** Median and range of each metric over the rounds. */
 function summarise(runs: SideRun[]): Record<string, { median: number; min: number; max: number; runs: number[] }> {
   return Object.fromEntries(
-    METRICS.map((m) => {
+    METRICS.filter((m) => runs.every((r) => typeof r[m] === 'number')).map((m) => {
       const v = runs.map((r) => r[m]);
       const r1 = (x: number) => +x.toFixed(1);
       return [m, { median: r1(median(v)), min: r1(Math.min(...v)), max: r1(Math.max(...v)), runs: v.map(r1) }];
@@ -172,8 +174,10 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
   const folded = (await foldBatchNorm(model)).model;
   const rss0 = process.memoryUsage().rss;
   const probe = batchData(o.batch, 3);
+  const initialBlocked = addon.setBlockedInference();
   const ours = (layout: Layout): SideRun => {
-    addon.setLayout(layout);
+    addon.setLayout(layout === 'channels_last' ? 'channels_last' : 'nchw');
+    addon.setBlockedInference(layout === 'blocked');
     const t = measure(model, o.batch, o.steps);
     return {
       ...t,
@@ -184,7 +188,9 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
   };
   const sides = [
     ...o.layouts.map((l) => ({ name: `ours_${l}`, run: () => ours(l) as SideRun | { error: string } })),
-    ...(o.pytorch ? (['nchw', 'channels_last'] as const).map((l) => ({ name: `pytorch_${l}`, run: () => runPytorch(o, l) })) : []),
+    ...(o.pytorch
+      ? (['nchw', 'channels_last', 'mkldnn'] as const).map((l) => ({ name: `pytorch_${l}`, run: () => runPytorch(o, l) }))
+      : []),
   ];
   const runs = new Map<string, SideRun[]>(sides.map((s) => [s.name, []]));
   const errors: Record<string, string> = {};
@@ -196,13 +202,16 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
     }
   }
   addon.setLayout(initialLayout);
+  addon.setBlockedInference(initialBlocked);
   tf.dispose([probe.x, probe.y]);
   const summary = Object.fromEntries([...runs].filter(([, v]) => v.length).map(([k, v]) => [k, summarise(v)]));
   out.sides = summary;
   if (Object.keys(errors).length) out.errors = errors;
   // our best layout against PyTorch's best, per metric (throughput: higher is better; latency: lower)
+  // PyTorch's best layout is its best of NCHW and channels_last (the target's definition); its
+  // mkldnn-module inference path is compared separately
   const best = (prefix: string, m: keyof SideRun) => {
-    const c = Object.entries(summary).filter(([k]) => k.startsWith(prefix));
+    const c = Object.entries(summary).filter(([k, v]) => k.startsWith(prefix) && k !== 'pytorch_mkldnn' && v[m]);
     if (!c.length) return null;
     const pick = c.reduce((a, b) =>
       (m.startsWith('latency') ? b[1][m].median < a[1][m].median : b[1][m].median > a[1][m].median) ? b : a,
@@ -217,6 +226,21 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
       ratios[m] = { ours: a, pytorch: b, ratio: +(m.startsWith('latency') ? b.median / a.median : a.median / b.median).toFixed(3) };
   }
   out.ours_best_vs_pytorch_best = ratios;
+  const mk = summary.pytorch_mkldnn;
+  if (mk)
+    out.ours_best_vs_pytorch_mkldnn = Object.fromEntries(
+      METRICS.filter((m) => mk[m] && best('ours_', m)).map((m) => {
+        const a = best('ours_', m)!;
+        return [
+          m,
+          {
+            ours: a,
+            pytorch: mk[m].median,
+            ratio: +(m.startsWith('latency') ? mk[m].median / a.median : a.median / mk[m].median).toFixed(3),
+          },
+        ];
+      }),
+    );
   out.top_kernels = await kernelProfile(model, o.batch);
   out.fallback_kernels = fallbackKernelsUsed();
   out.rss_mb = {

@@ -1,6 +1,6 @@
 import { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { convGeometry } from './utils/conv_params.js';
-import { kernel } from './utils/kernel.js';
+import { inferenceOp, kernel } from './utils/kernel.js';
 import { cpuFallback } from './fallback.js';
 
 export interface ConvAttrs {
@@ -25,5 +25,5 @@ export const conv2DConfig = kernel<{ x: TensorInfo; filter: TensorInfo }, ConvAt
     'channelsLast',
   );
   // attrs: geometry, activation = linear, leaky alpha
-  return backend.run('Conv2D', [inputs.x, inputs.filter], [...convGeometry(info), 0, 0]);
+  return backend.run(inferenceOp('Conv2D'), [inputs.x, inputs.filter], [...convGeometry(info), 0, 0]);
 });

@@ -1,6 +1,6 @@
 import { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { convGeometry } from './utils/conv_params.js';
-import { kernel } from './utils/kernel.js';
+import { inferenceOp, kernel } from './utils/kernel.js';
 import type { ConvAttrs } from './Conv2D.js';
 
 type Shape4 = [number, number, number, number];
@@ -21,7 +21,7 @@ export const depthwiseConv2dNativeConfig = kernel<{ x: TensorInfo; filter: Tenso
   'DepthwiseConv2dNative',
   ({ inputs, backend, attrs }) => {
     const info = depthwiseInfo(inputs.x.shape as Shape4, inputs.filter.shape as Shape4, attrs);
-    return backend.run('DepthwiseConv2dNative', [inputs.x, inputs.filter], [...convGeometry(info), 0, 0]);
+    return backend.run(inferenceOp('DepthwiseConv2dNative'), [inputs.x, inputs.filter], [...convGeometry(info), 0, 0]);
   },
 );
 

@@ -7,7 +7,7 @@ import { backend_util, TensorInfo, util } from '@tensorflow/tfjs-core';
 import { ACTIVATION_CODE } from '../native/native.js';
 import type { LibtorchBackend } from '../backend/backend_libtorch.js';
 import { convGeometry } from './utils/conv_params.js';
-import { kernel } from './utils/kernel.js';
+import { inferenceOp, kernel } from './utils/kernel.js';
 import { cpuFallback } from './fallback.js';
 import type { ConvAttrs } from './Conv2D.js';
 import { depthwiseInfo } from './DepthwiseConv2dNative.js';
@@ -40,7 +40,11 @@ export function fusedConv(
   const act = activationCode(attrs.activation ?? 'linear');
   const alpha = attrs.leakyreluAlpha ?? 0;
   if (!bias || util.sizeFromShape(bias.shape) === info.outChannels) {
-    return backend.run(op, [inputs.x, inputs.filter, bias ?? null, preluActivationWeights ?? null], [...convGeometry(info), act, alpha]);
+    return backend.run(
+      inferenceOp(op),
+      [inputs.x, inputs.filter, bias ?? null, preluActivationWeights ?? null],
+      [...convGeometry(info), act, alpha],
+    );
   }
   const y = backend.run(op, [inputs.x, inputs.filter], [...convGeometry(info), 0, 0]);
   const withBias = backend.run('Add', [y, bias]);

@@ -72,6 +72,14 @@ export interface NativeAddon {
   weightCacheEntries(): number;
   /** Max-pool gradients that reused the forward pass's argmax positions (reset to 0 when `reset`). */
   argmaxReuses(reset?: boolean): number;
+  /**
+   * Whether inference convolutions (no gradient tape) keep activations in oneDNN's blocked layout
+   * until an op that cannot read it; returns the previous setting, no argument just reads it.
+   * AURAPRUNE_BLOCKED=0 starts with it off.
+   */
+  setBlockedInference(on?: boolean): boolean;
+  /** Conversions so far: [dense -> blocked, blocked -> dense] (reset to 0 when `reset`). */
+  reorders(reset?: boolean): [number, number];
   version: string;
 }
 

@@ -1,5 +1,5 @@
 /** Shared helpers for libtorch kernel configs (after tfjs-backend-cpu's utils/). */
-import { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { engine, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { LibtorchBackend } from '../../backend/backend_libtorch.js';
 
 export const BACKEND = 'libtorch';
@@ -28,4 +28,12 @@ export function binaryKernel(name: string): KernelConfig {
 /** Normalises possibly negative axes against rank. */
 export function normAxes(axes: number | number[], rank: number): number[] {
   return (Array.isArray(axes) ? axes : [axes]).map((a) => (a < 0 ? a + rank : a));
+}
+
+/**
+ * Without a gradient tape a convolution runs in inference form: activations stay in oneDNN's
+ * blocked layout until an op that cannot read it (native registry.h), weights are reordered once.
+ */
+export function inferenceOp(op: string): string {
+  return engine().state.gradientDepth > 0 ? op : `${op}Infer`;
 }

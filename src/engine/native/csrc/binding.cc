@@ -13,7 +13,7 @@
 namespace ap {
 
 namespace {
-struct OpEntry { std::string name; OpFn fn; };
+struct OpEntry { std::string name; OpFn fn; unsigned blockedInputs; };
 std::vector<OpEntry>& ops() { static std::vector<OpEntry> v; return v; }
 
 // Handle table: slot i holds a tensor while live; freed slots are reused.
@@ -51,7 +51,7 @@ std::vector<int64_t> shapeArg(const Napi::Env& env, const Napi::Value& v) {
 }
 }  // namespace
 
-void registerOp(const std::string& name, OpFn fn) { ops().push_back({name, std::move(fn)}); }
+void registerOp(const std::string& name, OpFn fn, unsigned blockedInputs) { ops().push_back({name, std::move(fn), blockedInputs}); }
 
 at::ScalarType dtypeOf(int code) {
   switch (code) { case 0: return at::kFloat; case 1: return at::kInt; case 2: return at::kBool; }
@@ -91,7 +91,10 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   ensure(info.Length() == 1 && info[0].IsNumber(), env, "read(handle)");
   return guarded(env, [&]() -> Napi::Value {
-    const auto& t = get(info[0].As<Napi::Number>().Int32Value());
+    const int32_t id = info[0].As<Napi::Number>().Int32Value();
+    get(id);
+    if (isBlocked(table[id])) table[id] = denseNHWC(table[id]);  // read again: no second conversion
+    const auto& t = table[id];
     auto buf = Napi::ArrayBuffer::New(env, t.numel() * t.element_size());
     if (t.numel()) at::from_blob(buf.Data(), t.sizes(), t.options()).copy_(t);
     switch (t.scalar_type()) {
@@ -133,15 +136,20 @@ template <typename F> Napi::Value describe(const Napi::CallbackInfo& info, const
   return guarded(env, [&]() -> Napi::Value { return f(env, get(info[0].As<Napi::Number>().Int32Value())); });
 }
 Napi::Value Shape(const Napi::CallbackInfo& info) {
-  return describe(info, "shape(handle)", [](const Napi::Env& env, const at::Tensor& t) { return numbers(env, t.sizes()); });
+  return describe(info, "shape(handle)", [](const Napi::Env& env, const at::Tensor& t) { return numbers(env, logicalSizes(t)); });
 }
 Napi::Value Strides(const Napi::CallbackInfo& info) {
-  return describe(info, "strides(handle)", [](const Napi::Env& env, const at::Tensor& t) { return numbers(env, t.strides()); });
+  return describe(info, "strides(handle)", [](const Napi::Env& env, const at::Tensor& t) {
+    if (!isBlocked(t)) return numbers(env, t.strides());
+    // blocked memory has no strides; report the dense NHWC view reading it would give
+    const auto s = t.sizes();
+    return numbers(env, std::vector<int64_t>{s[1] * s[2] * s[3], s[3], 1, s[2] * s[3]});
+  });
 }
 Napi::Value Info(const Napi::CallbackInfo& info) {
   return describe(info, "info(handle)", [](const Napi::Env& env, const at::Tensor& t) {
     double code = codeOf(t.scalar_type());
-    return numbers(env, t.sizes(), &code);
+    return numbers(env, logicalSizes(t), &code);
   });
 }
 
@@ -154,10 +162,16 @@ Napi::Value Op(const Napi::CallbackInfo& info) {
     if (code >= ops().size()) throw std::runtime_error("unknown op code " + std::to_string(code));
     auto ia = info[1].As<Napi::Array>();
     auto aa = info[2].As<Napi::Array>();
+    const unsigned blockedOk = ops()[code].blockedInputs;
     Tensors in(ia.Length());
     for (uint32_t i = 0; i < ia.Length(); ++i) {
       int32_t h = ia.Get(i).As<Napi::Number>().Int32Value();
-      if (h >= 0) in[i] = get(h);
+      if (h < 0) continue;
+      get(h);
+      // an op that cannot read the blocked layout gets the dense view, kept in place of the blocked
+      // tensor so later readers do not reorder again (tensors are immutable to tfjs)
+      if (isBlocked(table[h]) && !(i < 32 && ((blockedOk >> i) & 1u))) table[h] = denseNHWC(table[h]);
+      in[i] = table[h];
     }
     Attrs attrs(aa.Length());
     for (uint32_t i = 0; i < aa.Length(); ++i) attrs[i] = aa.Get(i).As<Napi::Number>().DoubleValue();
@@ -196,6 +210,10 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   double bytes = 0;
   for (const auto& t : table) {
     if (!t.defined()) continue;
+    if (isBlocked(t)) {  // opaque oneDNN memory, not shared with other tensors
+      bytes += static_cast<double>(t.numel() * t.element_size());
+      continue;
+    }
     const auto& st = t.storage();
     if (seen.insert(st.unsafeGetStorageImpl()).second) bytes += static_cast<double>(st.nbytes());
   }
@@ -250,6 +268,34 @@ Napi::Value ArgmaxReuses(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
+bool& blockedInference() {
+  static bool on = [] {
+    const char* v = std::getenv("AURAPRUNE_BLOCKED");
+    return !(v && v[0] == '0');
+  }();
+  return on;
+}
+Reorders& reorders() {
+  static Reorders r;  // ops run on the JS thread only
+  return r;
+}
+
+// setBlockedInference(on?) -> whether inference convolutions started blocked chains before the call
+Napi::Value SetBlockedInference(const Napi::CallbackInfo& info) {
+  const bool prev = blockedInference();
+  if (info.Length() > 0 && info[0].IsBoolean()) blockedInference() = info[0].As<Napi::Boolean>().Value();
+  return Napi::Boolean::New(info.Env(), prev);
+}
+// reorders(reset?) -> [dense->blocked, blocked->dense] conversions so far
+Napi::Value ReordersFn(const Napi::CallbackInfo& info) {
+  const auto r = reorders();
+  if (info.Length() > 0 && info[0].ToBoolean().Value()) reorders() = Reorders{};
+  auto a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(r.toBlocked)));
+  a.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(r.toDense)));
+  return a;
+}
+
 // setLayout('nchw' | 'channels_last') -> the previous one
 Napi::Value SetLayout(const Napi::CallbackInfo& info) {
   const auto prev = layout() == at::MemoryFormat::ChannelsLast ? "channels_last" : "nchw";
@@ -280,6 +326,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layoutCopies", Napi::Function::New(env, LayoutCopies));
   exports.Set("weightCacheEntries", Napi::Function::New(env, WeightCacheEntries));
   exports.Set("argmaxReuses", Napi::Function::New(env, ArgmaxReuses));
+  exports.Set("setBlockedInference", Napi::Function::New(env, SetBlockedInference));
+  exports.Set("reorders", Napi::Function::New(env, ReordersFn));
   exports.Set("version", Napi::String::New(env, std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)));
   return exports;
 }

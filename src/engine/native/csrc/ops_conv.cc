@@ -5,6 +5,8 @@
 //
 // Geometry attrs (8), shared by every op here: strides(2), pads(t,b,l,r), dilations(2).
 #include "registry.h"
+#include <ATen/ops/mkldnn_convolution.h>
+#include <ATen/ops/mkldnn_reorder_conv2d_weight.h>
 #include <tuple>
 #include <unordered_map>
 
@@ -69,6 +71,38 @@ at::Tensor weightOIHW(const at::Tensor& w, bool depthwise) {
                                  depthwise, layout(), converted});
   return converted;
 }
+// The same weights reordered once into the blocked layout oneDNN's convolution wants (inference only;
+// training changes the weights every step). Keyed and checked like the dense cache, plus geometry.
+struct BlockedEntry {
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> src;
+  uint32_t version;
+  std::vector<int64_t> geometry;
+  at::Tensor converted;
+};
+std::unordered_map<const c10::TensorImpl*, BlockedEntry>& blockedCache() {
+  static std::unordered_map<const c10::TensorImpl*, BlockedEntry> cache;  // ops run on the JS thread only
+  return cache;
+}
+at::Tensor weightBlocked(const at::Tensor& w, bool depthwise, const Geom& g, int64_t groups) {
+  auto& cache = blockedCache();
+  const auto* key = w.unsafeGetTensorImpl();
+  const uint32_t version = w._version();
+  std::vector<int64_t> geometry{depthwise, groups, g.t, g.l, g.stride[0], g.stride[1], g.dil[0], g.dil[1]};
+  auto it = cache.find(key);
+  if (it != cache.end()) {
+    const auto& e = it->second;
+    if (e.src.lock().get() == key && e.version == version && e.geometry == geometry) return e.converted;
+  }
+  if (cache.size() >= 32)
+    for (auto i = cache.begin(); i != cache.end();) i = i->second.src.expired() ? cache.erase(i) : std::next(i);
+  auto dense = convertWeight(w, depthwise).contiguous();
+  auto converted = at::mkldnn_reorder_conv2d_weight(dense.to_mkldnn(), g.torchPad(), g.stride, g.dil, groups);
+  cache.erase(key);
+  cache.emplace(key, BlockedEntry{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(w.getIntrusivePtr()), version,
+                                  geometry, converted});
+  return converted;
+}
+
 at::Tensor weightTfjs(const at::Tensor& w, const std::vector<int64_t>& filterShape, bool depthwise) {
   if (!depthwise) return toHWIO(w);
   return w.reshape({filterShape[2], filterShape[3], filterShape[0], filterShape[1]}).permute({2, 3, 0, 1});
@@ -88,6 +122,30 @@ Tensors forward(const Tensors& in, const Attrs& a, bool depthwise) {
   auto y = at::convolution(x, w, bias, g.stride, g.torchPad(), g.dil, false, {0, 0}, groups);
   at::Tensor prelu = in.size() > 3 ? in[3] : at::Tensor();
   return Tensors{applyActivation(toNHWC(y), static_cast<int>(a.at(8)), prelu, a.at(9))};
+}
+
+// Inference (no gradient tape; same inputs and attrs as forward): blocked input (converted here when it
+// arrives dense), cached blocked weights, blocked output; ReLU and sigmoid applied in place. Asymmetric
+// padding and the other activations take the dense path.
+Tensors forwardInfer(const Tensors& in, const Attrs& a, bool depthwise) {
+  auto g = geom(a, 0);
+  const int act = static_cast<int>(a.at(8));
+  const bool ok = blockedInference() && g.symmetric() && in.at(0).scalar_type() == at::kFloat &&
+                  (act == kLinear || act == kRelu || act == kSigmoid);
+  if (!ok) {
+    Tensors dense(in);
+    dense[0] = denseNHWC(in[0]);
+    return forward(dense, a, depthwise);
+  }
+  auto x = isBlocked(in[0]) ? in[0] : toBlocked(in[0]);
+  const int64_t groups = depthwise ? x.size(1) : 1;
+  auto w = weightBlocked(in.at(1), depthwise, g, groups);
+  c10::optional<at::Tensor> bias;
+  if (in.size() > 2 && in[2].defined()) bias = in[2].reshape({-1}).contiguous();
+  auto y = at::mkldnn_convolution(x, w, bias, g.torchPad(), g.stride, g.dil, groups);
+  if (act == kRelu) at::relu_(y);
+  if (act == kSigmoid) y = at::sigmoid(y);
+  return Tensors{y};
 }
 
 // inputs: dy, filter; attrs: geom(8), inShape NHWC(4)
@@ -122,11 +180,13 @@ Tensors backpropFilter(const Tensors& in, const Attrs& a, bool depthwise) {
 }
 }  // namespace
 
-int64_t weightCacheEntries() { return static_cast<int64_t>(weightCache().size()); }
+int64_t weightCacheEntries() { return static_cast<int64_t>(weightCache().size() + blockedCache().size()); }
 
 void registerConv() {
   registerOp("Conv2D", [](const Tensors& in, const Attrs& a) { return forward(in, a, false); });
   registerOp("DepthwiseConv2dNative", [](const Tensors& in, const Attrs& a) { return forward(in, a, true); });
+  registerOp("Conv2DInfer", [](const Tensors& in, const Attrs& a) { return forwardInfer(in, a, false); }, 1u);
+  registerOp("DepthwiseConv2dNativeInfer", [](const Tensors& in, const Attrs& a) { return forwardInfer(in, a, true); }, 1u);
   registerOp("Conv2DBackpropInput", [](const Tensors& in, const Attrs& a) { return backpropInput(in, a, false); });
   registerOp("DepthwiseConv2dNativeBackpropInput", [](const Tensors& in, const Attrs& a) { return backpropInput(in, a, true); });
   registerOp("Conv2DBackpropFilter", [](const Tensors& in, const Attrs& a) { return backpropFilter(in, a, false); });

@@ -21,8 +21,8 @@ at::Tensor applyActivation(at::Tensor y, int act, const at::Tensor& preluWeights
 namespace {
 using U = std::function<at::Tensor(const at::Tensor&)>;
 using B = std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>;
-void unary(const std::string& name, U f) {
-  registerOp(name, [f](const Tensors& in, const Attrs&) { return Tensors{f(in.at(0))}; });
+void unary(const std::string& name, U f, unsigned blockedInputs = 0) {
+  registerOp(name, [f](const Tensors& in, const Attrs&) { return Tensors{f(in.at(0))}; }, blockedInputs);
 }
 void binary(const std::string& name, B f) {
   registerOp(name, [f](const Tensors& in, const Attrs&) { return Tensors{f(in.at(0), in.at(1))}; });
@@ -54,12 +54,12 @@ void registerElementwise() {
   unary("LogicalNot", [](auto& x) { return at::logical_not(x); });
   unary("Neg", [](auto& x) { return at::neg(x); });
   unary("Reciprocal", [](auto& x) { return at::reciprocal(floatOf(x)); });
-  unary("Relu", [](auto& x) { return at::relu(x); });
+  unary("Relu", [](auto& x) { return at::relu(x); }, 1u);  // oneDNN runs these on blocked tensors too
   unary("Relu6", [](auto& x) { return at::clamp(x, 0, 6); });
   unary("Round", [](auto& x) { return at::round(x); });
   unary("Rsqrt", [](auto& x) { return at::rsqrt(floatOf(x)); });
   unary("Selu", [](auto& x) { return at::selu(x); });
-  unary("Sigmoid", [](auto& x) { return at::sigmoid(floatOf(x)); });
+  unary("Sigmoid", [](auto& x) { return at::sigmoid(floatOf(x)); }, 1u);  // oneDNN runs these on blocked tensors too
   unary("Sign", [](auto& x) { return at::sign(x); });
   unary("Sin", [](auto& x) { return at::sin(floatOf(x)); });
   unary("Sinh", [](auto& x) { return at::sinh(floatOf(x)); });
@@ -67,7 +67,7 @@ void registerElementwise() {
   unary("Sqrt", [](auto& x) { return at::sqrt(floatOf(x)); });
   unary("Square", [](auto& x) { return at::mul(x, x); });
   unary("Tan", [](auto& x) { return at::tan(floatOf(x)); });
-  unary("Tanh", [](auto& x) { return at::tanh(floatOf(x)); });
+  unary("Tanh", [](auto& x) { return at::tanh(floatOf(x)); }, 1u);  // oneDNN runs these on blocked tensors too
   unary("Identity", [](auto& x) { return x; });
   unary("ZerosLike", [](auto& x) { return at::zeros_like(x, at::MemoryFormat::Preserve); });
   unary("OnesLike", [](auto& x) { return at::ones_like(x, at::MemoryFormat::Preserve); });
@@ -81,7 +81,15 @@ void registerElementwise() {
   registerOp("ClipByValue", [](const Tensors& in, const Attrs& a) { return Tensors{at::clamp(in.at(0), a.at(0), a.at(1))}; });
   registerOp("Cast", [](const Tensors& in, const Attrs& a) { return Tensors{in.at(0).to(dtypeOf(static_cast<int>(a.at(0))))}; });
 
-  binary("Add", [](auto& a, auto& b) { return at::add(a, b); });
+  // a residual sum of two blocked activations stays blocked; any other mix is added dense
+  registerOp(
+      "Add",
+      [](const Tensors& in, const Attrs&) {
+        const auto &a = in.at(0), &b = in.at(1);
+        if (isBlocked(a) && isBlocked(b) && a.sizes() == b.sizes()) return Tensors{at::add(a, b)};
+        return Tensors{at::add(denseNHWC(a), denseNHWC(b))};
+      },
+      3u);
   binary("Sub", [](auto& a, auto& b) { return at::sub(a, b); });
   binary("Multiply", [](auto& a, auto& b) { return at::mul(a, b); });
   binary("RealDiv", [](auto& a, auto& b) { return at::div(a, b); });

@@ -27,7 +27,7 @@ void registerGrad() {
   registerOp("ReluGrad", [](const Tensors& in, const Attrs&) { return Tensors{at::threshold_backward(in.at(0), in.at(1), 0)}; });
   // GELU (exact, erf form) and its gradient, one pass each: tfjs-layers composes the forward from five
   // element-wise ops (div, erf, add, mul, mul) and its gradient from about ten.
-  registerOp("Gelu", [](const Tensors& in, const Attrs&) { return Tensors{at::gelu(in.at(0))}; });
+  registerOp("Gelu", [](const Tensors& in, const Attrs&) { return Tensors{at::gelu(in.at(0))}; }, 1u);  // blocked too
   registerOp("GeluGrad", [](const Tensors& in, const Attrs&) { return Tensors{at::gelu_backward(in.at(0), in.at(1))}; });
   // Batch norm in training (channels = last axis): y normalised with the batch's own mean and biased
   // variance, which are returned for the moving averages. One statistics pass and one normalising pass

@@ -26,12 +26,24 @@ void registerMisc() {
   // inputs: x, mean, variance, offset?, scale?; attrs: epsilon.
   // y = x * (scale / sqrt(var + eps)) + (offset - mean * scale / sqrt(var + eps)): two passes over x.
   registerOp("FusedBatchNorm", [](const Tensors& in, const Attrs& a) {
+    const auto& x = in.at(0);
+    if (isBlocked(x)) {
+      // oneDNN's inference batch norm on the blocked tensor, when every statistic is per channel
+      const int64_t C = x.size(1);
+      auto perChannel = [&](size_t i, double fill) {
+        return in.size() > i && in[i].defined() ? in[i].reshape({-1}).contiguous() : at::full({C}, fill, at::kFloat);
+      };
+      auto mean = perChannel(1, 0), var = perChannel(2, 1), offset = perChannel(3, 0), scale = perChannel(4, 1);
+      if (mean.numel() == C && var.numel() == C && offset.numel() == C && scale.numel() == C)
+        return Tensors{at::batch_norm(x, scale, offset, mean, var, false, 0.0, a.at(0), false)};
+    }
+    const auto xd = denseNHWC(x);
     auto inv = at::rsqrt(in.at(2) + a.at(0));
     if (in.size() > 4 && in[4].defined()) inv = inv * in[4];
     auto shift = -in.at(1) * inv;
     if (in.size() > 3 && in[3].defined()) shift = shift + in[3];
-    return Tensors{at::mul(in.at(0), inv).add_(shift)};
-  });
+    return Tensors{at::mul(xd, inv).add_(shift)};
+  }, 1u);
 }
 
 }  // namespace ap

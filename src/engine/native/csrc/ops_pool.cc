@@ -56,10 +56,11 @@ at::Tensor counts(const at::Tensor& xn, const Pool& p) {
 void registerPool() {
   registerOp("MaxPool", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);
-    auto xn = asNCHW(in.at(0));
+    if (isBlocked(in.at(0)) && p.torchPads()) return Tensors{at::max_pool2d(in[0], p.k, p.s, {p.t, p.l})};
+    auto xn = asNCHW(denseNHWC(in.at(0)));
     if (p.torchPads()) return Tensors{toNHWC(at::max_pool2d(xn, p.k, p.s, {p.t, p.l}))};
     return Tensors{toNHWC(at::max_pool2d(padded(xn, p, kNegInf), p.k, p.s, {0, 0}))};
-  });
+  }, 1u);
   // The same pool keeping its argmax positions for MaxPoolGrad (same cost: libtorch finds them anyway).
   registerOp("MaxPoolTrain", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);
@@ -103,11 +104,12 @@ void registerPool() {
   });
   registerOp("AvgPool", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);
-    auto xn = asNCHW(in.at(0));
+    if (isBlocked(in.at(0)) && (p.noPad() || p.torchPads())) return Tensors{at::avg_pool2d(in[0], p.k, p.s, {p.t, p.l}, false, false)};
+    auto xn = asNCHW(denseNHWC(in.at(0)));
     if (p.noPad() || p.torchPads()) return Tensors{toNHWC(at::avg_pool2d(xn, p.k, p.s, {p.t, p.l}, false, false))};
     auto sum = at::avg_pool2d(padded(xn, p, 0), p.k, p.s, {0, 0}, false, true, 1);
     return Tensors{toNHWC(sum / counts(xn, p))};
-  });
+  }, 1u);
   // inputs: dy, x
   registerOp("AvgPoolGrad", [](const Tensors& in, const Attrs& a) {
     auto p = pool(a);

@@ -4,7 +4,15 @@
 namespace ap {
 
 void registerShape() {
-  registerOp("Reshape", [](const Tensors& in, const Attrs& a) { return Tensors{in.at(0).reshape(ints(a, 0, a.size()))}; });
+  // tfjs reshapes to the same shape around batch norm: a blocked tensor then stays blocked
+  registerOp(
+      "Reshape",
+      [](const Tensors& in, const Attrs& a) {
+        const auto shape = ints(a, 0, a.size());
+        if (isBlocked(in.at(0)) && shape == logicalSizes(in[0])) return Tensors{in[0]};
+        return Tensors{denseNHWC(in.at(0)).reshape(shape)};
+      },
+      1u);
   registerOp("Transpose", [](const Tensors& in, const Attrs& a) { return Tensors{in.at(0).permute(ints(a, 0, a.size()))}; });
   // attrs: begin[r], size[r]
   registerOp("Slice", [](const Tensors& in, const Attrs& a) {

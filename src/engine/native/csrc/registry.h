@@ -14,7 +14,9 @@ using Attrs = std::vector<double>;
 // and returns its outputs. Tensors are in tfjs's logical layout (NHWC, HWIO); any strides.
 using OpFn = std::function<Tensors(const Tensors&, const Attrs&)>;
 
-void registerOp(const std::string& name, OpFn fn);
+// `blockedInputs`: bit i set = input i may arrive in oneDNN's blocked layout (below); every other
+// input is handed to the op dense.
+void registerOp(const std::string& name, OpFn fn, unsigned blockedInputs = 0);
 
 // Registration hooks, one per op family (called once from binding.cc).
 void registerElementwise();
@@ -55,6 +57,32 @@ inline at::Tensor asNCHW(const at::Tensor& x) {
   if (v.is_contiguous(layout())) return v;
   ++layoutCopies();
   return v.contiguous(layout());
+}
+
+// Inference activations (no gradient tape) may stay in oneDNN's blocked layout between convolution,
+// batch-norm, pooling and activation ops: an opaque "mkldnn" tensor, logically NCHW, that tfjs sees as
+// NHWC. at::convolution on dense tensors reorders input, weights and output on every call; a chain of
+// blocked ops reorders once at each end. Ops not registered for blocked inputs get a dense NHWC view
+// (binding.cc converts, once per tensor).
+inline bool isBlocked(const at::Tensor& t) { return t.defined() && t.is_mkldnn(); }
+// Whether Conv2DInfer starts blocked chains (AURAPRUNE_BLOCKED=0 or setBlockedInference(false): no).
+bool& blockedInference();
+// Conversions between dense and blocked so far (tests assert a chain makes none in between).
+struct Reorders { int64_t toBlocked = 0, toDense = 0; };
+Reorders& reorders();
+inline at::Tensor denseNHWC(const at::Tensor& t) {
+  if (!isBlocked(t)) return t;
+  ++reorders().toDense;
+  return t.to_dense().permute({0, 2, 3, 1});
+}
+inline at::Tensor toBlocked(const at::Tensor& nhwc) {
+  ++reorders().toBlocked;
+  return nhwc.permute({0, 3, 1, 2}).contiguous().to_mkldnn();
+}
+// tfjs's (NHWC) sizes of a tensor, blocked or not.
+inline std::vector<int64_t> logicalSizes(const at::Tensor& t) {
+  auto s = t.sizes().vec();
+  return isBlocked(t) ? std::vector<int64_t>{s[0], s[2], s[3], s[1]} : s;
 }
 
 // Converted convolution weights currently cached (ops_conv.cc).

@@ -1,0 +1,45 @@
+/** The study's headline table: criteria by budget, intervals against random rendered as the verdict says. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StudyRow } from '../experiment/study.js';
+import { headlineTable, StudyDoc } from './study.js';
+
+const row = (variant: string, measure: StudyRow['measure'], mean: number, vs?: [number, number, number, string]): StudyRow => ({
+  measure,
+  allocation: 'uniform',
+  target: 0.5,
+  variant,
+  seeds: [1, 2, 3],
+  flopsRemoved: 0.5,
+  mean,
+  sd: 0.01,
+  vsRandom: vs && { mean: vs[0], lo: vs[1], hi: vs[2], n: 3, verdict: vs[3] },
+});
+const doc = (rows: StudyRow[]): StudyDoc => ({
+  base: { testAcc: 0.9, params: 1, flops: 1 },
+  rows,
+  stability: [],
+  costs: [],
+  settings: {},
+  machine: 'm',
+  command: 'c',
+});
+
+test('one row per criterion, random last, a column per budget present; ahead in bold, covering zero says no difference', () => {
+  const t = headlineTable(
+    doc([
+      row('random', 'raw', 0.2),
+      row('aura', 'raw', 0.56, [0.36, 0.25, 0.48, 'ahead']),
+      row('aura', 'full', 0.8845, [-0.0027, -0.0074, 0.0019, 'no difference']),
+      row('l1', 'raw', 0.15, [-0.05, -0.08, -0.02, 'behind']),
+      { ...row('aura', 'raw', 0.1), target: 0.7 },
+    ]),
+  );
+  assert.equal(t[2], '| criterion | right after pruning (no fine-tune) | after the recovery fine-tune |');
+  assert.deepEqual(t.slice(4), [
+    '| aura | 56.00 +- 1.00, **+36.00 [25.00, 48.00]** | 88.45 +- 1.00, -0.27 [-0.74, 0.19] no difference |',
+    '| l1 | 15.00 +- 1.00, -5.00 [-8.00, -2.00] behind | not in the plan |',
+    '| random | 20.00 +- 1.00 | not in the plan |',
+  ]);
+  assert.deepEqual(headlineTable(doc([])), []);
+});
