@@ -104,6 +104,30 @@ describe('blocked inference', { skip }, () => {
     );
   });
 
+  test('global average pooling (a mean over H and W) of a blocked activation pools before converting, equal to CPU', () => {
+    for (const keepDims of [false, true])
+      conform(
+        `mean over H, W (keepDims ${keepDims})`,
+        [{ shape: [3, 5, 6, 4] }],
+        (x) => tf.mean(tf.relu(tf.conv2d(x as tf.Tensor4D, w([3, 3, 4, 7], 19) as tf.Tensor4D, 1, 'same')), [1, 2], keepDims),
+        TOL,
+      );
+    tf.setBackend('libtorch');
+    const x = tf.randomNormal([2, 6, 6, 4], 0, 1, 'float32', 20);
+    const y = tf.conv2d(x as tf.Tensor4D, w([3, 3, 4, 7], 21) as tf.Tensor4D, 1, 'same');
+    addon().reorders(true);
+    const m = tf.mean(y, [2, 1]);
+    assert.deepEqual(m.shape, [2, 7]);
+    m.dataSync();
+    y.dataSync();
+    // the pooled values leave the blocked layout inside MeanHW (not counted); the activation itself
+    // is converted only when read
+    assert.deepEqual(addon().reorders(true), [0, 1]);
+    const plain = tf.mean(tf.add(x, 0), [1, 2]);
+    assert.deepEqual(plain.shape, [2, 4], 'a dense input takes the plain mean');
+    tf.dispose([x, y, m, plain]);
+  });
+
   test('what the blocked path cannot express takes the dense one: asymmetric same padding, odd pools, BN without scale', () => {
     conform(
       'stride-2 same conv on an even input, same max pool on an odd one',

@@ -12,7 +12,9 @@ function reduction(name: string): KernelConfig {
     ({ inputs, backend, attrs }) => {
       const axis = 'reductionIndices' in attrs ? attrs.reductionIndices : attrs.axis;
       const axes = util.parseAxisParam(axis ?? (null as unknown as number[]), inputs.x.shape);
-      return backend.run(name, [inputs.x], [attrs.keepDims ? 1 : 0, ...axes]);
+      // a 4-D mean over H and W is global average pooling (MeanHW keeps blocked inference blocked)
+      const hw = name === 'Mean' && inputs.x.shape.length === 4 && inputs.x.dtype === 'float32' && [...axes].sort().join() === '1,2';
+      return backend.run(hw ? 'MeanHW' : name, [inputs.x], [attrs.keepDims ? 1 : 0, ...axes]);
     },
   );
 }

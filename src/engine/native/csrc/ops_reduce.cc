@@ -27,6 +27,18 @@ at::Tensor perAxis(at::Tensor x, std::vector<int64_t> axes, bool keep,
 void registerReduce() {
   reduction("Sum", [](auto& x, auto& ax, bool k) { return at::sum(x, ax, k); });
   reduction("Mean", [](auto& x, auto& ax, bool k) { return at::mean(x.is_floating_point() ? x : x.to(at::kFloat), ax, k); });
+  // global average pooling (a mean over H and W, as ResNet heads do) of a blocked activation: oneDNN
+  // pools it, and only the pooled [N, C] values are converted, not the whole activation
+  registerOp(
+      "MeanHW",
+      [](const Tensors& in, const Attrs& a) {
+        const auto& x = in.at(0);
+        const bool keep = a.at(0) != 0;
+        if (!isBlocked(x)) return Tensors{at::mean(x, {1, 2}, keep)};
+        auto pooled = at::adaptive_avg_pool2d(x, {1, 1}).to_dense();  // [N, C, 1, 1]
+        return Tensors{keep ? pooled.permute({0, 2, 3, 1}) : pooled.reshape({x.size(0), x.size(1)})};
+      },
+      1u);
   reduction("Max", [](auto& x, auto& ax, bool k) { return at::amax(x, ax, k); });
   reduction("Min", [](auto& x, auto& ax, bool k) { return at::amin(x, ax, k); });
   reduction("Prod", [](auto& x, auto& ax, bool k) {
