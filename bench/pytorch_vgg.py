@@ -73,6 +73,7 @@ def main():
     p.add_argument('--width', type=float, default=1.0)
     p.add_argument('--layout', choices=['nchw', 'channels_last', 'mkldnn'], default='nchw')
     p.add_argument('--latency-reps', type=int, default=20)
+    p.add_argument('--skip-train', type=int, default=0)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     fmt = torch.channels_last if a.layout == 'channels_last' else torch.contiguous_format
@@ -80,7 +81,7 @@ def main():
     x1 = torch.randn(1, 3, 32, 32).contiguous(memory_format=fmt)
 
     train = None
-    if a.layout != 'mkldnn':
+    if a.layout != 'mkldnn' and not a.skip_train:
         model.train(); step()
         t0 = time.perf_counter()
         for _ in range(a.steps): step()

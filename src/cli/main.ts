@@ -58,6 +58,7 @@ bench
   .option('--cpu-steps <n>', 'timed steps on the tfjs CPU backend (0 to skip)', int, 0)
   .option('--cpu-batch <n>', 'batch size on the tfjs CPU backend', int, 8)
   .option('--no-pytorch', 'skip the PyTorch comparison')
+  .option('--no-train', 'inference and latency only (more rounds in the same time)')
   .option('--python <path>', 'python with torch (Debian python3-torch)', '/usr/bin/python3')
   .option(
     '--rounds <n>',

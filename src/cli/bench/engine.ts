@@ -25,6 +25,8 @@ export interface EngineBenchOptions {
   python: string;
   /** rounds of every side, the order alternating each round */
   rounds: number;
+  /** skip the training figures (inference-only runs afford more rounds) */
+  train?: boolean;
   /** our memory layouts to measure (the native kernels' format; blocked: nchw training, inference in oneDNN's blocked layout) */
   layouts: Layout[];
 }
@@ -35,7 +37,7 @@ type Layout = (typeof LAYOUTS)[number];
 /** One run of one side: training and inference throughput at the batch size, inference with batch
  * norm folded, and batch-1 latency (median of 20) unfolded and folded. */
 interface SideRun {
-  train_img_s: number;
+  train_img_s?: number;
   infer_img_s: number;
   infer_folded_img_s: number;
   latency_ms: number;
@@ -133,6 +135,7 @@ function runPytorch(o: EngineBenchOptions, layout: 'nchw' | 'channels_last' | 'm
     threads: o.threads,
     width: o.width,
     layout,
+    ...(o.train === false ? { 'skip-train': 1 } : {}),
   });
 }
 
@@ -142,7 +145,7 @@ const METRICS: Array<keyof SideRun> = ['train_img_s', 'infer_img_s', 'infer_fold
 function summarise(runs: SideRun[]): Record<string, { median: number; min: number; max: number; runs: number[] }> {
   return Object.fromEntries(
     METRICS.filter((m) => runs.every((r) => typeof r[m] === 'number')).map((m) => {
-      const v = runs.map((r) => r[m]);
+      const v = runs.map((r) => r[m] as number);
       const r1 = (x: number) => +x.toFixed(1);
       return [m, { median: r1(median(v)), min: r1(Math.min(...v)), max: r1(Math.max(...v)), runs: v.map(r1) }];
     }),
@@ -178,7 +181,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
   const ours = (layout: Layout): SideRun => {
     addon.setLayout(layout === 'channels_last' ? 'channels_last' : 'nchw');
     addon.setBlockedInference(layout === 'blocked');
-    const t = measure(model, o.batch, o.steps);
+    const t = o.train === false ? { infer_img_s: inferRate(model, probe.x, o.steps) } : measure(model, o.batch, o.steps);
     return {
       ...t,
       infer_folded_img_s: inferRate(folded, probe.x, o.steps),
@@ -241,7 +244,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<Record<string,
         ];
       }),
     );
-  out.top_kernels = await kernelProfile(model, o.batch);
+  if (o.train !== false) out.top_kernels = await kernelProfile(model, o.batch);
   out.fallback_kernels = fallbackKernelsUsed();
   out.rss_mb = {
     before: Math.round(rss0 / 2 ** 20),
