@@ -48,7 +48,7 @@ const bench = program.command('bench').description('benchmarks that print one JS
 bench
   .command('engine')
   .description(
-    'train/infer img/s and batch-1 latency of VGG-16-BN on the libtorch backend (each layout) vs PyTorch NCHW and channels_last, alternating rounds',
+    'train/infer img/s and batch-1 latency of VGG-16-BN on the libtorch backend (each layout) vs PyTorch NCHW, channels_last and mkldnn modules, alternating rounds',
   )
   .option('--model <name>', 'model (vgg16: the network bench/ has in PyTorch)', 'vgg16')
   .option('--width <w>', 'width multiplier', num, 1)
