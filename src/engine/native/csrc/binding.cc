@@ -33,6 +33,14 @@ const at::Tensor& get(int32_t id) {
   return table[id];
 }
 
+// The entry of handle `id`, converted to dense NHWC in place when it is blocked: tensors are immutable
+// to tfjs, so later readers reuse the conversion instead of reordering again.
+const at::Tensor& dense(int32_t id) {
+  get(id);
+  if (isBlocked(table[id])) table[id] = denseNHWC(table[id]);
+  return table[id];
+}
+
 void ensure(bool ok, const Napi::Env& env, const char* msg) { if (!ok) throw Napi::TypeError::New(env, msg); }
 
 template <typename F> Napi::Value guarded(const Napi::Env& env, F f) {
@@ -91,10 +99,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   ensure(info.Length() == 1 && info[0].IsNumber(), env, "read(handle)");
   return guarded(env, [&]() -> Napi::Value {
-    const int32_t id = info[0].As<Napi::Number>().Int32Value();
-    get(id);
-    if (isBlocked(table[id])) table[id] = denseNHWC(table[id]);  // read again: no second conversion
-    const auto& t = table[id];
+    const auto& t = dense(info[0].As<Napi::Number>().Int32Value());
     auto buf = Napi::ArrayBuffer::New(env, t.numel() * t.element_size());
     if (t.numel()) at::from_blob(buf.Data(), t.sizes(), t.options()).copy_(t);
     switch (t.scalar_type()) {
@@ -167,11 +172,8 @@ Napi::Value Op(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < ia.Length(); ++i) {
       int32_t h = ia.Get(i).As<Napi::Number>().Int32Value();
       if (h < 0) continue;
-      get(h);
-      // an op that cannot read the blocked layout gets the dense view, kept in place of the blocked
-      // tensor so later readers do not reorder again (tensors are immutable to tfjs)
-      if (isBlocked(table[h]) && !(i < 32 && ((blockedOk >> i) & 1u))) table[h] = denseNHWC(table[h]);
-      in[i] = table[h];
+      // an op that cannot read the blocked layout at this position gets the dense view
+      in[i] = i < 32 && ((blockedOk >> i) & 1u) ? get(h) : dense(h);
     }
     Attrs attrs(aa.Length());
     for (uint32_t i = 0; i < aa.Length(); ++i) attrs[i] = aa.Get(i).As<Napi::Number>().DoubleValue();

@@ -39,68 +39,46 @@ at::Tensor convertWeight(const at::Tensor& w, bool depthwise) {
 // gradient). So converted weights are kept while their source tensor lives and is unchanged: keyed by
 // the TensorImpl, checked through a weak reference (a freed tensor's address may be reused) and its
 // version counter (an in-place write bumps it).
+using WeakImpl = c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>;
 struct WeightEntry {
-  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> src;
+  WeakImpl src;
   uint32_t version;
-  bool depthwise;
-  at::MemoryFormat format;
+  std::vector<int64_t> tag;  // what the conversion depends on besides the values (layout, geometry)
   at::Tensor converted;
 };
-std::unordered_map<const c10::TensorImpl*, WeightEntry>& weightCache() {
-  static std::unordered_map<const c10::TensorImpl*, WeightEntry> cache;  // ops run on the JS thread only
-  return cache;
-}
+using WeightCache = std::unordered_map<const c10::TensorImpl*, WeightEntry>;
+// ops run on the JS thread only
+WeightCache& weightCache() { static WeightCache c; return c; }
+// The same weights reordered once into the blocked layout oneDNN's convolution wants (inference only;
+// training changes the weights every step).
+WeightCache& blockedCache() { static WeightCache c; return c; }
 
-at::Tensor weightOIHW(const at::Tensor& w, bool depthwise) {
-  auto& cache = weightCache();
+at::Tensor cachedWeight(WeightCache& cache, const at::Tensor& w, std::vector<int64_t> tag, const std::function<at::Tensor()>& convert) {
   const auto* key = w.unsafeGetTensorImpl();
   const uint32_t version = w._version();
   auto it = cache.find(key);
   if (it != cache.end()) {
     const auto& e = it->second;
-    const auto alive = e.src.lock();
-    if (alive.get() == key && e.version == version && e.depthwise == depthwise && e.format == layout()) return e.converted;
+    if (e.src.lock().get() == key && e.version == version && e.tag == tag) return e.converted;
   }
   // training makes new weight tensors every step: drop the conversions of freed ones before they pile up
   // (a few entries per conv layer at most, so the sweep is cheap)
   if (cache.size() >= 32)
     for (auto i = cache.begin(); i != cache.end();) i = i->second.src.expired() ? cache.erase(i) : std::next(i);
-  auto converted = convertWeight(w, depthwise);
+  auto converted = convert();
   cache.erase(key);
-  cache.emplace(key, WeightEntry{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(w.getIntrusivePtr()), version,
-                                 depthwise, layout(), converted});
+  cache.emplace(key, WeightEntry{WeakImpl(w.getIntrusivePtr()), version, std::move(tag), converted});
   return converted;
 }
-// The same weights reordered once into the blocked layout oneDNN's convolution wants (inference only;
-// training changes the weights every step). Keyed and checked like the dense cache, plus geometry.
-struct BlockedEntry {
-  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> src;
-  uint32_t version;
-  std::vector<int64_t> geometry;
-  at::Tensor converted;
-};
-std::unordered_map<const c10::TensorImpl*, BlockedEntry>& blockedCache() {
-  static std::unordered_map<const c10::TensorImpl*, BlockedEntry> cache;  // ops run on the JS thread only
-  return cache;
+
+at::Tensor weightOIHW(const at::Tensor& w, bool depthwise) {
+  return cachedWeight(weightCache(), w, {depthwise, static_cast<int64_t>(layout())}, [&] { return convertWeight(w, depthwise); });
 }
 at::Tensor weightBlocked(const at::Tensor& w, bool depthwise, const Geom& g, int64_t groups) {
-  auto& cache = blockedCache();
-  const auto* key = w.unsafeGetTensorImpl();
-  const uint32_t version = w._version();
-  std::vector<int64_t> geometry{depthwise, groups, g.t, g.l, g.stride[0], g.stride[1], g.dil[0], g.dil[1]};
-  auto it = cache.find(key);
-  if (it != cache.end()) {
-    const auto& e = it->second;
-    if (e.src.lock().get() == key && e.version == version && e.geometry == geometry) return e.converted;
-  }
-  if (cache.size() >= 32)
-    for (auto i = cache.begin(); i != cache.end();) i = i->second.src.expired() ? cache.erase(i) : std::next(i);
-  auto dense = convertWeight(w, depthwise).contiguous();
-  auto converted = at::mkldnn_reorder_conv2d_weight(dense.to_mkldnn(), g.torchPad(), g.stride, g.dil, groups);
-  cache.erase(key);
-  cache.emplace(key, BlockedEntry{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(w.getIntrusivePtr()), version,
-                                  geometry, converted});
-  return converted;
+  return cachedWeight(blockedCache(), w, {depthwise, groups, g.t, g.l, g.stride[0], g.stride[1], g.dil[0], g.dil[1]}, [&] {
+    auto dense = convertWeight(w, depthwise).contiguous();
+    return at::mkldnn_reorder_conv2d_weight(dense.to_mkldnn(), g.torchPad(), g.stride, g.dil, groups);
+  });
 }
 
 at::Tensor weightTfjs(const at::Tensor& w, const std::vector<int64_t>& filterShape, bool depthwise) {
