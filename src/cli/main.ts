@@ -189,6 +189,7 @@ bench
   .option('--lr-scale <x>', "fine-tune peak lr as a multiple of the base recipe's", num, 0.5)
   .option('--distill <list>', 'knowledge distillation from the base: off | on | off,on', 'off')
   .option('--rounds <k>', 'prune/fine-tune rounds (iterative pruning)', int, 1)
+  .option('--round-to <n>', 'kept filters per layer in multiples of n (16: whole oneDNN channel blocks, faster)', int, 1)
   .option('--temperature <t>', 'distillation temperature', num, 4)
   .option('--alpha <a>', 'distillation weight of the soft term', num, 0.5)
   .option('--per-class <n>', 'calibration images per class (scoring, BN re-estimation)', int, 100)

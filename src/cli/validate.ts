@@ -38,6 +38,7 @@ export const OPTION_RULES: Record<string, Rule> = {
   groups: { int: true, min: 1, max: 4096 },
   maxRemove: { min: 0, max: 1, open: true },
   minKeep: { int: true, min: 1, max: 100000 },
+  roundTo: { int: true, min: 1, max: 4096 },
   targetFlops: { min: 0, max: 1, open: true },
   targetParams: { min: 0, max: 1, open: true },
   targetSpeedup: { min: 1, max: 100, open: true },
@@ -115,6 +116,11 @@ export function validateOptions(
   const given = ['targetFlops', 'targetParams', 'targetSpeedup', 'ratio'].filter((k) => opts[k] !== undefined);
   if (given.length > 1)
     throw new Error(`give only one of --target-flops, --target-params, --target-speedup and --ratio (got ${given.map(flag).join(', ')})`);
+  // global selection removes single filters; rounding to channel blocks needs a per-layer allocation
+  const globalAlloc =
+    opts.allocation === 'global' || (typeof opts.allocations === 'string' && opts.allocations.split(',').includes('global'));
+  if (typeof opts.roundTo === 'number' && opts.roundTo > 1 && globalAlloc && opts.ratio === undefined)
+    throw new Error('--round-to needs --allocation uniform or sensitivity (global selection removes single filters)');
   const cores = cpus().length;
   if (typeof opts.threads === 'number' && opts.threads > cores) {
     warn(`auraprune: --threads ${opts.threads} is more than the ${cores} cores here; using ${cores}`);

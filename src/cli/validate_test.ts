@@ -22,6 +22,8 @@ test('option validation: ranges, integers, enums, exclusive targets, thread clam
     ['prune', { minKeep: -5 }, /--min-keep/],
     ['prune', { targetFlops: 50 }, /--target-flops/],
     ['prune', { targetFlops: 0.5, targetParams: 0.5 }, /only one of/],
+    ['prune', { roundTo: 0 }, /--round-to/],
+    ['prune', { targetFlops: 0.5, roundTo: 16, allocation: 'global' }, /--round-to needs --allocation uniform/],
     ['eval', { backend: 'gpu' }, /--backend must be one of libtorch, cpu, auto/],
   ];
   for (const [cmd, o, re] of bad) assert.throws(() => validateOptions(cmd, o), re, JSON.stringify(o));

@@ -38,10 +38,12 @@ export interface PruneCell {
   distill: boolean;
   /** prune/fine-tune rounds (geometric schedule of the remaining fraction) */
   rounds: number;
+  /** kept counts are multiples of this (channel blocks; allocate.ts); 1 or absent: any count */
+  roundTo?: number;
 }
 
 export const pruneCellKey = (c: PruneCell, seed: number) =>
-  `${c.criterion}|${c.allocation}|flops${c.target}|e${c.epochs}|lr${c.lrScale}|${c.distill ? 'kd' : 'ce'}|k${c.rounds}|s${seed}`;
+  `${c.criterion}|${c.allocation}|flops${c.target}|e${c.epochs}|lr${c.lrScale}|${c.distill ? 'kd' : 'ce'}|k${c.rounds}${(c.roundTo ?? 1) > 1 ? `|r${c.roundTo}` : ''}|s${seed}`;
 
 export interface PruneBenchOptions {
   cells: PruneCell[];
@@ -139,7 +141,7 @@ export async function runPruneBench(
         model,
         scores,
         { by: 'flops', fraction: want },
-        { allocation: cell.allocation, sensitivity },
+        { allocation: cell.allocation, sensitivity, roundTo: cell.roundTo },
       );
       const raw = evaluate(pruned, data.test, { progress: 'test (raw)' });
       recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches, seed: o.seed });

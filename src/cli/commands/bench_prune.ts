@@ -37,7 +37,16 @@ export async function prepareBench(o: Record<string, string | number | boolean |
       for (const allocation of allocations)
         for (const epochs of list(String(o.epochs)).map(Number))
           for (const distill of distills)
-            cells.push({ target, criterion, allocation, epochs, lrScale: Number(o.lrScale), distill, rounds: Number(o.rounds) });
+            cells.push({
+              target,
+              criterion,
+              allocation,
+              epochs,
+              lrScale: Number(o.lrScale),
+              distill,
+              rounds: Number(o.rounds),
+              roundTo: Number(o.roundTo ?? 1),
+            });
   const data = await loadData(
     o.data as string | undefined,
     baseCfg.valSize as number,

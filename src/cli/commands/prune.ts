@@ -153,6 +153,12 @@ export function registerPrune(program: Command): void {
     .option('--max-remove <f>', 'largest fraction of one layer that may be removed', num, 0.9)
     .option('--min-keep <n>', 'filters always kept per layer', int, 1)
     .option(
+      '--round-to <n>',
+      'kept filters per layer in multiples of n or all (uniform/sensitivity/ratio; 16 matches oneDNN channel blocks: faster on CPU)',
+      int,
+      1,
+    )
+    .option(
       '--allocation <how>',
       `how many filters each layer keeps for a target: ${ALLOCATIONS.join(' | ')} (uniform: the same fraction everywhere; global: ranked across layers; sensitivity: measured per layer)`,
       'uniform',
@@ -198,6 +204,7 @@ export function registerPrune(program: Command): void {
         latency,
         maxRemove: o.maxRemove,
         minKeep: o.minKeep,
+        roundTo: o.roundTo,
         normalize: o.normalize,
         costAware: o.costAware,
         allocation: o.allocation,
@@ -224,6 +231,7 @@ export function registerPrune(program: Command): void {
             scoreConfig: scores.config,
             maxRemove: o.maxRemove,
             minKeep: o.minKeep,
+            roundTo: o.roundTo,
             normalize: o.normalize,
             allocation: o.allocation,
             costAware: !!o.costAware,

@@ -6,7 +6,8 @@ import { costModel } from '../select/cost.js';
 import { pruningUnits } from '../graph/graph.js';
 import { buildModel } from '../../models/zoo.js';
 import { Rng } from '../../util/rng.js';
-import { allocateSensitivity, allocateUniform, floorKeep, keepTopK, keptAt, reduction } from './allocate.js';
+import { selectGlobal, selectPerLayer } from '../select/select.js';
+import { allocateSensitivity, allocateUniform, floorKeep, keepTopK, keptAt, reduction, stepDown } from './allocate.js';
 
 before(async () => {
   setFallbackLogger(() => {});
@@ -58,6 +59,54 @@ describe('uniform allocation', () => {
     assert.throws(() => allocateUniform(cost, { by: 'flops', fraction: 0.995 }), /at most/);
     assert.equal(floorKeep(10, { maxRemove: 0.9 }), 1);
     assert.equal(keptAt(10, 0.95, { maxRemove: 0.9 }), 1);
+  });
+});
+
+describe('kept counts rounded to channel blocks (roundTo)', () => {
+  test('hand-computed: multiples of 8, or the full count', () => {
+    // 44 filters at r = 0.3 keep 30.8 -> 32 (nearest multiple of 8); 20 filters at r = 0.05 keep 19 ->
+    // 20 (the full count is nearer than 16); the floor (10% of 64 = 6.4 -> 7) rounds up to 8
+    assert.equal(keptAt(44, 0.3, { roundTo: 8 }), 32);
+    assert.equal(keptAt(20, 0.05, { roundTo: 8 }), 20);
+    assert.equal(keptAt(20, 0.2, { roundTo: 8 }), 16);
+    assert.equal(floorKeep(64, { roundTo: 8 }), 8);
+    assert.equal(keptAt(64, 0.99, { roundTo: 8 }), 8);
+    assert.equal(stepDown(20, 20, { roundTo: 8 }), 16);
+    assert.equal(stepDown(64, 16, { roundTo: 8 }), 8);
+    assert.equal(stepDown(64, 8, { roundTo: 8 }), 8, 'no allowed count below the floor');
+  });
+  for (const fraction of [0.5, 0.7]) {
+    test(`airbench: FLOPs target ${fraction} with every kept count a multiple of 16, within 2%`, () => {
+      const m = buildModel('airbench');
+      const units = pruningUnits(m);
+      const cost = costModel(m, units);
+      const { kept, achieved } = allocateUniform(cost, { by: 'flops', fraction }, { roundTo: 16 });
+      assert.ok(
+        kept.every((k) => k % 16 === 0),
+        `kept ${kept}`,
+      );
+      assert.ok(Math.abs(achieved - fraction) < 0.02, `achieved ${achieved}`);
+      assert.equal(reduction(cost, kept, 'flops'), achieved);
+    });
+  }
+  test('per-layer ratio: the kept count nearest the unrounded one; units of at most roundTo filters stay whole', () => {
+    const s = (n: number) => Float64Array.from({ length: n }, (_, i) => i);
+    // 64 x (1 - 0.3) = 44.8 -> 48 kept; 256 x 0.7 = 179.2 -> 176; 16 filters with roundTo 16: whole
+    const kept = selectPerLayer([s(64), s(256), s(16)], 0.3, { roundTo: 16 });
+    assert.deepEqual(
+      kept.map((k) => k.length),
+      [48, 176, 16],
+    );
+    // the lowest scores go
+    assert.deepEqual(
+      kept[0],
+      Array.from({ length: 48 }, (_, i) => i + 16),
+    );
+  });
+  test('global selection refuses it (it removes single filters)', () => {
+    const { cost } = chain(16, 16, 16);
+    const sc = [0, 1, 2].map(() => Float64Array.from({ length: 16 }, (_, i) => i));
+    assert.throws(() => selectGlobal(sc, cost, { by: 'flops', fraction: 0.5 }, { roundTo: 8 }), /--round-to needs --allocation uniform/);
   });
 });
 

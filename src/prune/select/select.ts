@@ -22,6 +22,8 @@ export interface SelectOptions {
    * its layer carries (relative to the average), so a FLOPs target stops favouring cheap filters.
    */
   costAware?: boolean;
+  /** Kept counts are multiples of this or the full count (allocate.ts); not with global selection. */
+  roundTo?: number;
 }
 
 export type Scores = Float64Array[];
@@ -43,7 +45,10 @@ export function selectPerLayer(scores: Scores, ratio: number, o: SelectOptions =
   if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`--ratio must be in [0, 1), got ${ratio}`);
   return scores.map((s) => {
     const n = s.length;
-    const drop = Math.min(Math.floor(n * ratio), n - floorFor(n, o));
+    let drop = Math.min(Math.floor(n * ratio), n - floorFor(n, o));
+    const m = o.roundTo ?? 1;
+    // keep the multiple of roundTo nearest to the unrounded count (units of at most roundTo filters stay whole)
+    if (m > 1 && drop > 0) drop = n <= m ? 0 : Math.max(0, Math.min(n - Math.max(m, Math.round((n - drop) / m) * m), n - floorFor(n, o)));
     const gone = new Set(ascending(s).slice(0, Math.max(0, drop)));
     return Array.from(s.keys()).filter((i) => !gone.has(i));
   });
@@ -88,6 +93,8 @@ export function selectGlobal(
   o: SelectOptions = {},
 ): { kept: number[][]; achieved: number } {
   if (!(target.fraction > 0 && target.fraction < 1)) throw new RangeError(`target must be in (0, 1), got ${target.fraction}`);
+  if ((o.roundTo ?? 1) > 1)
+    throw new Error('--round-to needs --allocation uniform or sensitivity (global selection removes single filters)');
   const units = cost.units;
   let norm = scores.map((s) => normalise(s, o.normalize ?? 'max'));
   if (o.costAware) {
