@@ -112,7 +112,9 @@ export function allocateUniform(
     r = reduction(cost, kept, target.by);
   }
   const rp = reduction(cost, prev, target.by);
-  const usePrev = Math.abs(rp - target.fraction) < Math.abs(r - target.fraction);
+  // with whole channel blocks a step can be several percent of the cost: never fall short of the
+  // target then (a user asking for 70% gets at least 70%), else take the closer side
+  const usePrev = (o.roundTo ?? 1) > 1 ? r < target.fraction : Math.abs(rp - target.fraction) < Math.abs(r - target.fraction);
   return { kept: usePrev ? prev : kept, ratio: hi, achieved: usePrev ? rp : r };
 }
 

@@ -76,7 +76,7 @@ describe('kept counts rounded to channel blocks (roundTo)', () => {
     assert.equal(stepDown(64, 8, { roundTo: 8 }), 8, 'no allowed count below the floor');
   });
   for (const fraction of [0.5, 0.7]) {
-    test(`airbench: FLOPs target ${fraction} with every kept count a multiple of 16, within 2%`, () => {
+    test(`airbench: FLOPs target ${fraction} with every kept count a multiple of 16, reached and overshot by < 3%`, () => {
       const m = buildModel('airbench');
       const units = pruningUnits(m);
       const cost = costModel(m, units);
@@ -85,7 +85,7 @@ describe('kept counts rounded to channel blocks (roundTo)', () => {
         kept.every((k) => k % 16 === 0),
         `kept ${kept}`,
       );
-      assert.ok(Math.abs(achieved - fraction) < 0.02, `achieved ${achieved}`);
+      assert.ok(achieved >= fraction && achieved < fraction + 0.03, `achieved ${achieved}`);
       assert.equal(reduction(cost, kept, 'flops'), achieved);
     });
   }
