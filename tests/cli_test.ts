@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
 import { saveModel } from '../src/models/io.js';
+import { buildAirbench } from '../src/models/airbench.js';
 import { buildModel } from '../src/models/zoo.js';
 import { countComplexity } from '../src/eval/complexity.js';
 import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
@@ -135,6 +136,25 @@ describe('command line', NEEDS_CIFAR, () => {
     const bad = cli('bench', 'speed', '--base', full, '--model', join(tmp, 'nope'));
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /nope/);
+    // untrained airbench widths: the FLOPs ratio is the builder's
+    const w = cli(
+      'bench',
+      'speed',
+      '--base',
+      'airbench:64,256,256',
+      '--model',
+      'airbench:32,128,128',
+      '--batch',
+      '8',
+      '--rounds',
+      '1',
+      '--passes',
+      '1',
+    );
+    assert.equal(w.status, 0, w.stderr);
+    const jw = JSON.parse(w.stdout.trim().split('\n').pop()!);
+    const fl = (widths: number[]) => countComplexity(buildAirbench({ widths })).flops;
+    assert.ok(Math.abs(jw.flopsRatio - fl([32, 128, 128]) / fl([64, 256, 256])) < 1e-12);
   });
 
   test('demo: a rerun with other settings is refused and leaves the old results alone; the same settings reuse them', () => {

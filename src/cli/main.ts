@@ -124,8 +124,11 @@ bench
   .description(
     'inference img/s and batch-1 latency of two saved models (e.g. pruned vs base), batch norm folded, measured alternately in one process',
   )
-  .requiredOption('--base <path>', 'the reference model: model directory, run directory or model.json')
-  .requiredOption('--model <path>', 'the model compared with it')
+  .requiredOption(
+    '--base <path>',
+    'the reference model: model directory, run directory or model.json; or airbench:C1,C2,C3 (untrained, those block widths)',
+  )
+  .requiredOption('--model <path>', 'the model compared with it (same forms)')
   .option('--batch <n>', 'batch size of the throughput figure', int, 128)
   .option('--rounds <n>', 'alternating rounds (medians)', int, 3)
   .option('--passes <n>', 'batches timed back to back per round', int, 3)

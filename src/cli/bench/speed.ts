@@ -7,12 +7,26 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeAddon } from '../../engine/backend/index.js';
 import { compareSpeed } from '../../eval/speed.js';
 import { countComplexity } from '../../eval/complexity.js';
+import { buildAirbench } from '../../models/airbench.js';
 import { loadCifarModel } from '../../models/io.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 
+/**
+ * `airbench:C1,C2,C3` names an untrained airbench with those block widths (speed does not depend on
+ * the weights): e.g. whether whole channel blocks (`prune --round-to 16`) pay on this CPU.
+ */
+export function parseWidthSpec(spec: string): [number, number, number] | null {
+  const m = /^airbench:(\d+),(\d+),(\d+)$/.exec(spec);
+  if (!m) return null;
+  const w = m.slice(1).map(Number) as [number, number, number];
+  if (w.some((c) => c < 1 || c > 4096)) throw new Error(`${spec}: block widths must be 1..4096`);
+  return w;
+}
+
 export async function benchSpeed(o: { base: string; model: string; batch: number; rounds: number; passes: number; foldBn: boolean }) {
   const load = async (path: string) => {
-    const m = await loadCifarModel(path);
+    const widths = parseWidthSpec(path);
+    const m = widths ? buildAirbench({ widths, seed: 1 }) : await loadCifarModel(path);
     return o.foldBn ? (await foldBatchNorm(m)).model : m;
   };
   const base = await load(o.base),
