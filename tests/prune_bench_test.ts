@@ -79,4 +79,17 @@ test('bench prune: 2 rounds to 50% FLOPs with distillation; accuracy at every bu
   const curves = JSON.parse(readFileSync(join(out, 'sensitivity-l1-s1.json'), 'utf8'));
   assert.equal(curves.curves.length, pruningUnits(await loadModel(join(tmp, 'base', 'best'))).length);
   assert.ok(curves.curves.every((c: { loss: number[] }) => c.loss.length === 9 && c.loss.every(Number.isFinite)));
+  // whole channel blocks: a cell of its own (not the finished uniform one), every kept count a multiple of 8
+  const blocks = await runPruneBench(join(tmp, 'base', 'best'), { train, val, test: testSet }, out, {
+    ...opts,
+    cells: [{ target: 0.5, criterion: 'l1', allocation: 'uniform' as const, epochs: 0, lrScale: 1, distill: false, rounds: 1, roundTo: 8 }],
+  });
+  assert.equal(blocks.length, 1);
+  const bl = blocks[0] as { key: string; flopsRemoved: number; rounds: Array<{ keptPerLayer: Record<string, string> }> };
+  assert.match(bl.key, /\|r8\|s1$/);
+  assert.ok(bl.flopsRemoved >= 0.5 && bl.flopsRemoved < 0.6, `FLOPs removed ${bl.flopsRemoved}`);
+  for (const [conv, kt] of Object.entries(bl.rounds[0].keptPerLayer)) {
+    const [k, n] = kt.split('/').map(Number);
+    assert.ok(k % 8 === 0 || k === n, `${conv} keeps ${kt}`);
+  }
 });
