@@ -47,8 +47,10 @@ export function forEachActivationBatch(
       return (Array.isArray(r) ? r : [r]) as tf.Tensor[];
     });
     outs.forEach((t, k) => {
-      if (t.rank !== 4) throw new Error(`layer ${layers[k]} output has rank ${t.rank}; activation maps need [N,H,W,C]`);
-      visit({ layer: layers[k], values: t.dataSync() as Float32Array, shape: t.shape as [number, number, number, number], start });
+      // a vector of units (a hidden Dense group) is read as 1x1 maps
+      if (t.rank !== 4 && t.rank !== 2) throw new Error(`layer ${layers[k]} output has rank ${t.rank}; activation maps need [N,H,W,C] or [N,C]`);
+      const shape = (t.rank === 4 ? t.shape : [t.shape[0], 1, 1, t.shape[1]]) as [number, number, number, number];
+      visit({ layer: layers[k], values: t.dataSync() as Float32Array, shape, start });
     });
     tf.dispose(outs);
     bar?.update(start + b);

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { CostModel, unitMaps } from '../select/cost.js';
+import { CostModel, keptFraction, Share, unitShares } from '../select/cost.js';
 import type { PruningUnit } from '../graph/graph.js';
 import { ruleOf } from '../graph/rules.js';
 
@@ -23,7 +23,8 @@ export interface LatencyTable {
   base: number;
   /** seconds not attributed to any prunable piece */
   fixed: number;
-  pieces: Array<{ layer: string; seconds: number; inUnit: number; outUnit: number }>;
+  /** each timed layer with the groups its input and output channels come from (null: none pruned) */
+  pieces: Array<{ layer: string; seconds: number; in: Share | null; out: Share | null }>;
 }
 
 /** Median seconds of `f` over `repeats` runs after two warm-ups. */
@@ -65,7 +66,7 @@ function alone(layer: tfl.layers.Layer): LayersModel {
 export function measureLatency(model: LayersModel, units: PruningUnit[], o: { batch?: number; repeats?: number } = {}): LatencyTable {
   const batch = o.batch ?? 1,
     repeats = o.repeats ?? 7;
-  const { outOf, inOf } = unitMaps(units);
+  const shares = unitShares(model, units);
   const run = (m: LayersModel) => {
     const x = tf.zeros([batch, ...(m.inputs[0].shape.slice(1) as number[])]);
     const t = timeIt(() => m.predict(x) as tf.Tensor, repeats);
@@ -75,13 +76,13 @@ export function measureLatency(model: LayersModel, units: PruningUnit[], o: { ba
   const base = run(model);
   const pieces: LatencyTable['pieces'] = [];
   for (const layer of model.layers) {
-    const inU = inOf.get(layer.name) ?? -1,
-      outU = outOf.get(layer.name) ?? -1;
+    const inS = shares.inp.get(layer.name) ?? null,
+      outS = shares.out.get(layer.name) ?? null;
     // the layers whose time changes with pruning: prunable convs, their consumers, and the
     // channel-wise layers between them
-    if (!ruleOf(layer)?.make || (inU < 0 && outU < 0)) continue;
+    if (!ruleOf(layer)?.make || (!inS && !outS)) continue;
     const m = alone(layer as tfl.layers.Layer);
-    pieces.push({ layer: layer.name, seconds: run(m), inUnit: inU, outUnit: outU });
+    pieces.push({ layer: layer.name, seconds: run(m), in: inS, out: outS });
     m.dispose();
   }
   const measured = pieces.reduce((a, p) => a + p.seconds, 0);
@@ -91,9 +92,8 @@ export function measureLatency(model: LayersModel, units: PruningUnit[], o: { ba
 /** The cost model with predicted latency (seconds per batch) for any kept counts. */
 export function withLatency(cost: CostModel, table: LatencyTable): CostModel {
   const units = cost.units;
-  const frac = (kept: ArrayLike<number>, u: number) => (u < 0 ? 1 : kept[u] / units[u].filters);
   const latency = (kept: ArrayLike<number>) =>
-    table.fixed + table.pieces.reduce((a, p) => a + p.seconds * frac(kept, p.inUnit) * frac(kept, p.outUnit), 0);
+    table.fixed + table.pieces.reduce((a, p) => a + p.seconds * keptFraction(p.in, units, kept) * keptFraction(p.out, units, kept), 0);
   const full = units.map((u) => u.filters);
   return {
     units,

@@ -17,7 +17,8 @@ const units = pruningUnits(model);
 
 /** A made-up table: every prunable conv costs 1 ms per unit of index (late layers dearer), 2 ms fixed. */
 function table(): LatencyTable {
-  const pieces = units.map((u, k) => ({ layer: u.conv, seconds: (k + 1) / 1000, inUnit: k > 0 ? k - 1 : -1, outUnit: k }));
+  const of = (k: number) => ({ fixed: 0, total: units[k].filters, parts: [[k, units[k].filters]] as Array<[number, number]> });
+  const pieces = units.map((u, k) => ({ layer: u.conv, seconds: (k + 1) / 1000, in: k > 0 ? of(k - 1) : null, out: of(k) }));
   const fixed = 0.002;
   return { batch: 1, base: fixed + pieces.reduce((a, p) => a + p.seconds, 0), fixed, pieces };
 }
@@ -44,7 +45,7 @@ test('the latency table: the unpruned prediction is its timed pieces plus the re
   assert.ok(Math.abs(cost.total.latency! - sum) < 1e-12);
   for (const u of units)
     assert.ok(
-      t.pieces.some((p) => p.layer === u.conv && p.outUnit >= 0),
+      t.pieces.some((p) => p.layer === u.conv && p.out !== null),
       `${u.conv} timed`,
     );
   assert.ok(t.pieces.every((p) => p.seconds > 0));

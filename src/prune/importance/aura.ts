@@ -11,7 +11,7 @@
 import { mutualInfoBinned, mutualInfoWithLabels } from '../../info/binned.js';
 import { mutualInfoKSG } from '../../info/ksg.js';
 import { AuraOptions } from '../../info/aura.js';
-import { auraDescriptors, spatialMIMatrix } from '../../info/spatial_mi.js';
+import { auraDescriptors, LabelStack, spatialMIMatrix } from '../../info/spatial_mi.js';
 import { auraKernelOrWarn } from './aura_kernel.js';
 import { parallelSpatialMIMatrix } from '../../info/parallel.js';
 import { Importance, labelKey, timed, UnitScores } from './types.js';
@@ -45,6 +45,14 @@ export interface AuraCriterionOptions extends AuraOptions {
    * mean aura MI with the other filters of its layer (mRMR's relevance-minus-redundancy, Peng 2005).
    */
   redundancy?: number;
+}
+
+/**
+ * Per (filter, image) descriptors: the aura entropy of each map, or, for 1x1 "maps" (the units of a
+ * hidden Dense group, which have no neighbours), the quantised value itself.
+ */
+function descriptors(st: LabelStack, o: AuraOptions): Float64Array {
+  return st.h * st.w === 1 ? Float64Array.from(st.labels) : auraDescriptors(st, o);
 }
 
 /** (v - mean) / sd within a layer (zeros when constant). */
@@ -97,7 +105,7 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
         const t0 = performance.now();
         let scores: Float64Array;
         if (!taps[k].child) {
-          const d = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
+          const d = descriptors(store.labels.get(`${taps[k].self}@1`)!, o);
           scores = Float64Array.from({ length: u.filters }, (_, c) =>
             mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10),
           );
@@ -142,7 +150,7 @@ export function auraDescriptorImportance(o: AuraCriterionOptions = {}): Importan
       units.map((u, k) =>
         timed(u.conv, () => {
           const n = store.n;
-          const dx = auraDescriptors(store.labels.get(`${taps[k].self}@1`)!, o);
+          const dx = descriptors(store.labels.get(`${taps[k].self}@1`)!, o);
           if (!taps[k].child)
             return Float64Array.from({ length: u.filters }, (_, c) =>
               mutualInfoWithLabels(dx.subarray(c * n, (c + 1) * n), store.classLabels, 10),

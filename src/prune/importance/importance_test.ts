@@ -47,7 +47,8 @@ describe('criteria', NEEDS_CIFAR, () => {
     const again = await scoreModel(model, sample, ['aura', 'mint', 'random'], { ...opts, aura: { threads: 2 } });
     for (const r of again) {
       const first = results.find((x) => x.criterion === r.criterion)!;
-      assert.equal(r.scores.length, 13);
+      assert.equal(r.scores.length, 14, '13 convs and the hidden dense layer');
+      assert.equal(r.scores[13].conv, 'fc1');
       r.scores.forEach((u, i) => {
         assert.equal(u.scores.length, r.units[i].filters);
         assert.ok(u.seconds >= 0);

@@ -4,7 +4,7 @@ import type { CifarSplit } from '../../data/cifar10.js';
 import { pruningUnits, PruningUnit } from '../graph/graph.js';
 import { auraDescriptorImportance, AuraCriterionOptions, auraImportance } from './aura.js';
 import { mintImportance, MintOptions } from './mint.js';
-import { hrankImportance, l1Importance, labelMiImportance, randomImportance } from './simple.js';
+import { GroupReduce, hrankImportance, l1Importance, labelMiImportance, randomImportance } from './simple.js';
 import { buildStore, mergeNeeds, StoreOptions } from './store.js';
 import { unitTaps } from './taps.js';
 import type { Importance, TapPoint, UnitScores } from './types.js';
@@ -15,6 +15,8 @@ export type CriterionName = (typeof CRITERIA)[number];
 export interface CriterionOptions {
   aura?: AuraCriterionOptions;
   mint?: MintOptions;
+  /** How a coupled group's members' weight-based scores combine (l1). Default 'mean'. */
+  groupReduce?: GroupReduce;
 }
 
 export function criterion(name: string, o: CriterionOptions = {}): Importance {
@@ -30,7 +32,7 @@ export function criterion(name: string, o: CriterionOptions = {}): Importance {
     case 'hrank':
       return hrankImportance;
     case 'l1':
-      return l1Importance;
+      return l1Importance({ groupReduce: o.groupReduce });
     case 'random':
       return randomImportance;
     case 'label-mi':

@@ -8,6 +8,7 @@
  */
 import { mutualInfoWithLabels } from '../../info/binned.js';
 import { Rng } from '../../util/rng.js';
+import { ruleOf } from '../graph/rules.js';
 import { Importance, timed } from './types.js';
 
 export const randomImportance: Importance = {
@@ -19,20 +20,55 @@ export const randomImportance: Importance = {
   },
 };
 
-export const l1Importance: Importance = {
-  name: 'l1',
-  needs: () => ({}),
-  score: ({ model, units }) =>
-    units.map((u) =>
-      timed(u.conv, () => {
-        const k = model.getLayer(u.conv).getWeights()[0];
-        const v = k.dataSync();
-        const out = new Float64Array(u.filters);
-        for (let i = 0; i < v.length; i++) out[i % u.filters] += Math.abs(v[i]); // HWIO: filter = last axis
-        return out;
-      }),
-    ),
-};
+/** How the per-channel scores of a group's members combine into the group's score. */
+export type GroupReduce = 'mean' | 'sum' | 'max';
+export const GROUP_REDUCE_DEFAULT: GroupReduce = 'mean';
+
+/** Sum of |w| over every axis of `w` but `axis`: one value per filter on that axis. */
+export function l1Along(values: ArrayLike<number>, shape: number[], axis: number): Float64Array {
+  const n = shape[axis];
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const out = new Float64Array(n);
+  for (let i = 0; i < values.length; i++) out[Math.floor(i / inner) % n] += Math.abs(values[i]);
+  return out;
+}
+
+/** Reduces member scores (one array per member, indexed by group channel) into one score per channel. */
+export function reduceMembers(parts: Array<{ channels: number[]; scores: Float64Array }>, filters: number, how: GroupReduce): Float64Array {
+  const acc = new Float64Array(filters).fill(how === 'max' ? -Infinity : 0);
+  const cnt = new Float64Array(filters);
+  for (const { channels, scores } of parts)
+    channels.forEach((c, f) => {
+      acc[c] = how === 'max' ? Math.max(acc[c], scores[f]) : acc[c] + scores[f];
+      cnt[c]++;
+    });
+  return how === 'mean' ? acc.map((v, c) => (cnt[c] ? v / cnt[c] : 0)) : acc;
+}
+
+/**
+ * l1: each producer's filter norms read on its filter axis (rules.ts: the pointwise kernel of a
+ * separable conv, the output axis of a transposed conv's [h, w, out, in] kernel), reduced over the
+ * producers of a coupled group (`groupReduce`, default mean).
+ */
+export function l1Importance(o: { groupReduce?: GroupReduce } = {}): Importance {
+  return {
+    name: 'l1',
+    needs: () => ({}),
+    score: ({ model, units }) =>
+      units.map((u) =>
+        timed(u.conv, () => {
+          const parts = u.members.map((m) => {
+            const layer = model.getLayer(m.layer);
+            const fa = ruleOf(layer)?.filterAxis ?? { weight: 0, axis: -1 };
+            const w = layer.getWeights()[fa.weight];
+            const axis = fa.axis < 0 ? w.rank + fa.axis : fa.axis;
+            return { channels: m.channels, scores: l1Along(w.dataSync(), w.shape, axis) };
+          });
+          return reduceMembers(parts, u.filters, o.groupReduce ?? GROUP_REDUCE_DEFAULT);
+        }),
+      ),
+  };
+}
 
 export const hrankImportance: Importance = {
   name: 'hrank',

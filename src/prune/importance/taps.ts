@@ -117,7 +117,7 @@ function ratio(model: LayersModel, self: string, child: string): number {
 
 export function unitTaps(model: LayersModel, units: PruningUnit[], where: TapPoint): UnitTaps[] {
   return units.map((u) => {
-    const self = tapOf(model, u.conv, where);
+    const self = tapOf(model, u.tap, where);
     const child = u.consumerKind === 'conv' ? tapOf(model, u.consumer, where) : null;
     return { self, child, pool: child ? alignment(model, self, u.consumer, child) : 1 };
   });

@@ -1,20 +1,30 @@
 /**
- * Analytic params/FLOPs of a pruned model as a function of the number of filters kept per unit, from
- * each layer type's cost terms (rules.ts): a conv kernel scales with the kept fraction of its input
- * channels times that of its output channels, biases and batch-norm parameters with the output
- * fraction only. Exact for the layer types surgery supports (checked against countComplexity of the
- * rebuilt model in tests).
+ * Analytic params/FLOPs of a pruned model as a function of the number of channels kept per group,
+ * from each layer type's cost terms (rules.ts): a conv kernel scales with the kept fraction of its
+ * input channels times that of its output channels, biases and batch-norm parameters with the output
+ * fraction only. A layer's channels can come from several groups (a concatenation) or from none
+ * (fixed): its kept fraction is the share of its channels whose group keeps them, each group's
+ * channels counted at that group's kept fraction. Exact for the layer types surgery supports
+ * (checked against countComplexity of the rebuilt model in tests).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { countComplexity } from '../../eval/complexity.js';
-import type { PruningUnit } from '../graph/graph.js';
+import { channelGraph, ChannelLayout, PruningUnit } from '../graph/graph.js';
 import { costTerms } from '../graph/rules.js';
+
+/** A layer's channels as groups and counts: kept fraction = (fixed + sum of count * kept/filters) / total. */
+export interface Share {
+  fixed: number;
+  total: number;
+  /** [unit index, channels of that unit] pairs */
+  parts: Array<[number, number]>;
+}
 
 interface Term {
   params: number;
   flops: number;
-  inUnit: number;
-  outUnit: number;
+  in: Share | null;
+  out: Share | null;
 }
 
 export interface CostModel {
@@ -24,35 +34,59 @@ export interface CostModel {
   count(kept: ArrayLike<number>): { params: number; flops: number; latency?: number };
 }
 
+/** The share of each pruned unit in a layout (null when no unit in `units` touches it). */
+function shareOf(l: ChannelLayout | undefined, index: Map<number, number>): Share | null {
+  if (!l) return null;
+  const parts = new Map<number, number>();
+  let fixed = 0;
+  for (let k = 0; k < l.unit.length; k++) {
+    const u = l.unit[k] < 0 ? undefined : index.get(l.unit[k]);
+    if (u === undefined) fixed++;
+    else parts.set(u, (parts.get(u) ?? 0) + 1);
+  }
+  return parts.size ? { fixed, total: l.unit.length, parts: [...parts] } : null;
+}
+
+/** Kept fraction of a share for kept counts per unit. */
+export function keptFraction(s: Share | null, units: PruningUnit[], kept: ArrayLike<number>): number {
+  if (!s) return 1;
+  let k = s.fixed;
+  for (const [u, n] of s.parts) k += (n * kept[u]) / units[u].filters;
+  return k / s.total;
+}
+
 /**
- * Which unit's kept filters scale each layer: `outOf` a layer whose output channels are a unit's
- * filters (the conv and its followers), `inOf` a layer whose input channels are (the consumer).
+ * Which units' kept channels scale each layer: `out` the layer's output channels (the producers of
+ * a group and the channel-wise layers on their paths), `inp` its input channels (consumers).
  */
-export function unitMaps(units: PruningUnit[]): { outOf: Map<string, number>; inOf: Map<string, number> } {
-  const outOf = new Map<string, number>(),
-    inOf = new Map<string, number>();
-  units.forEach((u, k) => {
-    outOf.set(u.conv, k);
-    u.followers.forEach((f) => outOf.set(f, k));
-    inOf.set(u.consumer, k);
-  });
-  return { outOf, inOf };
+export function unitShares(model: LayersModel, units: PruningUnit[]): { out: Map<string, Share>; inp: Map<string, Share> } {
+  const graph = channelGraph(model);
+  // graph unit index -> index in `units` (callers may pass a subset, e.g. internal-only groups)
+  const mine = new Map(units.map((u, i) => [u.conv, i]));
+  const index = new Map<number, number>();
+  graph.units.forEach((u, g) => mine.has(u.conv) && index.set(g, mine.get(u.conv)!));
+  const out = new Map<string, Share>(),
+    inp = new Map<string, Share>();
+  for (const layer of model.layers) {
+    const o = shareOf(graph.out.get(layer.name), index);
+    const i = shareOf(graph.inp.get(layer.name), index);
+    if (o) out.set(layer.name, o);
+    if (i) inp.set(layer.name, i);
+  }
+  return { out, inp };
 }
 
 export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
   const c = countComplexity(model);
-  const { outOf, inOf } = unitMaps(units);
-  // each layer's cost terms (rules.ts) scale with the kept fraction of the unit feeding its input
-  // channels and/or of the unit whose filters its output channels are
+  const { out, inp } = unitShares(model, units);
   const terms: Term[] = model.layers.flatMap((layer) =>
     costTerms(layer).map((t) => ({
       params: t.params,
       flops: t.flops,
-      inUnit: t.in ? (inOf.get(layer.name) ?? -1) : -1,
-      outUnit: t.out ? (outOf.get(layer.name) ?? -1) : -1,
+      in: t.in ? (inp.get(layer.name) ?? null) : null,
+      out: t.out ? (out.get(layer.name) ?? null) : null,
     })),
   );
-  const frac = (kept: ArrayLike<number>, u: number) => (u < 0 ? 1 : kept[u] / units[u].filters);
   return {
     units,
     total: { params: c.params, flops: c.flops },
@@ -60,7 +94,7 @@ export function costModel(model: LayersModel, units: PruningUnit[]): CostModel {
       let params = 0,
         flops = 0;
       for (const t of terms) {
-        const f = frac(kept, t.inUnit) * frac(kept, t.outUnit);
+        const f = keptFraction(t.in, units, kept) * keptFraction(t.out, units, kept);
         params += t.params * f;
         flops += t.flops * f;
       }

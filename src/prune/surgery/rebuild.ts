@@ -1,19 +1,22 @@
 /**
- * Physical filter removal: builds a new, smaller tfjs model from the original's topology with fewer
- * filters in the pruned convs, and copies the weights with the removed channels sliced out of the
- * conv kernels and biases, the batch-norm parameters and statistics that follow them, and the input
- * channels (or flattened rows) of each consumer. The result is a plain tfjs LayersModel.
+ * Physical channel removal: builds a new, smaller tfjs model from the original's topology with fewer
+ * channels in each pruned group (graph.ts), and copies the weights with the removed channels sliced
+ * out of every producer's kernel and bias, the batch-norm parameters and statistics (and any other
+ * channel-wise weights) on their paths, and the input channels (or flattened rows) of each consumer.
+ * The result is a plain tfjs LayersModel.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { PruningUnit } from '../graph/graph.js';
-import { ruleOf } from '../graph/rules.js';
+import { ChannelGraph, ChannelLayout, channelGraph, PruningUnit } from '../graph/graph.js';
+import { LAYER_RULES, ruleOf } from '../graph/rules.js';
 
 export interface PruneRecord {
   conv: string;
   filters: number;
   kept: number[];
   removed: number[];
+  /** every producer of a coupled group (absent for a lone conv) */
+  members?: string[];
 }
 
 interface LayerJson {
@@ -22,88 +25,107 @@ interface LayerJson {
   name?: string;
 }
 
-/** Indices of the flattened rows that survive when channels `kept` of C survive, for `spatial` positions. */
-export function flattenRows(kept: number[], C: number, spatial: number): number[] {
-  const rows: number[] = [];
-  for (let p = 0; p < spatial; p++) for (const c of kept) rows.push(p * C + c);
-  return rows;
+/** Positions of a layout whose channel survives (`keep`: kept group channels per unit, as sets). */
+function keptPositions(l: ChannelLayout, keep: Array<Set<number> | undefined>): number[] | null {
+  const out: number[] = [];
+  let changed = false;
+  for (let k = 0; k < l.unit.length; k++) {
+    const u = l.unit[k];
+    if (u < 0 || !keep[u] || keep[u]!.has(l.chan[k])) out.push(k);
+    else changed = true;
+  }
+  return changed ? out : null;
 }
 
+function keepSets(graph: ChannelGraph, units: PruningUnit[], keep: Map<string, number[]>): Array<Set<number> | undefined> {
+  const index = new Map(graph.units.map((u, i) => [u.conv, i]));
+  const allowed = new Set(units.map((u) => u.conv));
+  const sets: Array<Set<number> | undefined> = graph.units.map(() => undefined);
+  for (const [conv, k] of keep) {
+    const i = index.get(conv);
+    if (i === undefined || !allowed.has(conv))
+      throw new Error(`layer ${conv} is not a prunable group (its channels reach a model output or input, a frozen or unknown layer, or it is not a producer)`);
+    const u = graph.units[i];
+    if (k.length === 0) throw new Error(`layer ${conv}: cannot remove all ${u.filters} filters`);
+    if (k.some((x, j) => !Number.isInteger(x) || x < 0 || x >= u.filters || (j > 0 && k[j - 1] >= x)))
+      throw new Error(`layer ${conv}: kept indices must be sorted, unique and in [0, ${u.filters})`);
+    sets[i] = new Set(k);
+  }
+  return sets;
+}
+
+/**
+ * Removes the channels of each group not in `keep` (group key -> kept group channels, sorted): every
+ * producer of the group loses those filters, every channel-wise layer on their paths the matching
+ * slices, and every consumer the matching input rows (at their offset in a concatenation, once per
+ * position after a Flatten, m per channel after a depthwise multiplier).
+ */
 export async function pruneModel(
   model: tfl.LayersModel,
   units: PruningUnit[],
   keep: Map<string, number[]>,
 ): Promise<{ model: tfl.LayersModel; history: PruneRecord[] }> {
-  const byConv = new Map(units.map((u) => [u.conv, u]));
-  for (const [conv, k] of keep) {
-    const u = byConv.get(conv);
-    if (!u) throw new Error(`layer ${conv} is not a prunable conv (coupled by a residual add, shared, or not a convolution)`);
-    if (k.length === 0) throw new Error(`layer ${conv}: cannot remove all ${u.filters} filters`);
-    if (k.some((i, j) => i < 0 || i >= u.filters || (j > 0 && k[j - 1] >= i)))
-      throw new Error(`layer ${conv}: kept indices must be sorted, unique and in [0, ${u.filters})`);
+  const graph = channelGraph(model);
+  const sets = keepSets(graph, units, keep);
+  const outSel = new Map<string, number[]>(),
+    inSel = new Map<string, number[]>();
+  for (const [name, l] of graph.out) {
+    const k = keptPositions(l, sets);
+    if (k) outSel.set(name, k);
   }
-  // 1) topology with fewer filters
+  for (const [name, l] of graph.inp) {
+    const k = keptPositions(l, sets);
+    if (k) inSel.set(name, k);
+  }
+  // 1) topology with fewer channels where a layer's config names them
   const json = model.toJSON(null, false) as unknown as { config: { layers: LayerJson[] } };
   for (const l of json.config.layers) {
-    const k = keep.get(l.config.name);
-    if (k) l.config.filters = k.length;
+    const k = outSel.get(l.config.name);
+    const resize = LAYER_RULES[l.class_name]?.resize;
+    if (k && resize) resize(l.config as unknown as Record<string, unknown>, k.length);
   }
   const pruned = await tfl.models.modelFromJSON({ modelTopology: json as unknown as tf.io.ModelJSON['modelTopology'] } as never);
-  // 2) which channel selection applies to each layer's output (o) and input (i) axis
-  const outSel = new Map<string, number[]>(),
-    inSel = new Map<string, { rows: number[] }>();
-  for (const u of units) {
-    const k = keep.get(u.conv);
-    if (!k) continue;
-    outSel.set(u.conv, k);
-    for (const f of u.followers) outSel.set(f, k);
-    inSel.set(u.consumer, { rows: u.consumerKind === 'dense-flatten' ? flattenRows(k, u.filters, u.spatial) : k });
-  }
-  // 3) sliced weights
+  // 2) sliced weights
   tf.tidy(() => {
     for (const layer of model.layers) {
-      const target = pruned.getLayer(layer.name);
       const ws = layer.getWeights();
       if (ws.length === 0) continue;
       const o = outSel.get(layer.name),
         i = inSel.get(layer.name);
       const slice = ruleOf(layer)?.slice;
-      const sliced = (o || i) && slice ? slice(ws, { out: o, inp: i?.rows }, layer) : ws;
-      target.setWeights(sliced);
+      pruned.getLayer(layer.name).setWeights((o || i) && slice ? slice(ws, { out: o, inp: i }, layer) : ws);
     }
   });
-  const history = units
-    .filter((u) => keep.has(u.conv))
-    .map((u) => {
-      const k = new Set(keep.get(u.conv));
-      return {
-        conv: u.conv,
-        filters: u.filters,
-        kept: [...k],
-        removed: Array.from({ length: u.filters }, (_, j) => j).filter((j) => !k.has(j)),
-      };
-    });
+  const history = graph.units
+    .map((u, i) => ({ u, k: sets[i] }))
+    .filter(({ k }) => k)
+    .map(({ u, k }) => ({
+      conv: u.conv,
+      filters: u.filters,
+      kept: [...k!].sort((a, b) => a - b),
+      removed: Array.from({ length: u.filters }, (_, j) => j).filter((j) => !k!.has(j)),
+      ...(u.members.length > 1 ? { members: u.members.map((m) => m.layer) } : {}),
+    }));
   return { model: pruned, history };
 }
 
 /**
- * The "masked" reference for testing surgery: the model with the removed filters zeroed in the conv
- * and every channel-wise layer after it (each layer type's `zero` rule), so those channels are
- * exactly 0 downstream.
+ * The reference pruned models are tested against, built without surgery: the original model with
+ * the input rows of every removed channel zeroed in each consumer (conv, dense), so those channels
+ * contribute nothing anywhere. Equal logits mean surgery removed exactly those channels.
  */
 export function zeroFilters(model: tfl.LayersModel, units: PruningUnit[], keep: Map<string, number[]>): void {
+  const graph = channelGraph(model);
+  const sets = keepSets(graph, units, keep);
   tf.tidy(() => {
-    for (const u of units) {
-      const k = keep.get(u.conv);
-      if (!k) continue;
-      const mask = new Float32Array(u.filters);
-      k.forEach((j) => (mask[j] = 1));
-      const m = tf.tensor1d(mask);
-      for (const name of [u.conv, ...u.followers]) {
-        const layer = model.getLayer(name);
-        const zero = ruleOf(layer)?.zero;
-        if (zero && layer.getWeights().length) layer.setWeights(zero(layer.getWeights(), m, layer));
-      }
+    for (const [name, l] of graph.inp) {
+      const layer = model.getLayer(name);
+      const zeroIn = ruleOf(layer)?.zeroIn;
+      const k = keptPositions(l, sets);
+      if (!zeroIn || !k) continue;
+      const mask = new Float32Array(l.unit.length);
+      for (const j of k) mask[j] = 1;
+      layer.setWeights(zeroIn(layer.getWeights(), tf.tensor1d(mask), layer));
     }
   });
 }

@@ -48,26 +48,30 @@ function randomKeep(units: ReturnType<typeof pruningUnits>, rng: Rng, ratio: num
 }
 
 describe('coupling graph', () => {
-  test('VGG: all 13 convs prunable, last one feeds the classifier through flatten', () => {
+  test('VGG: all 13 convs and the hidden dense layer prunable, the last conv feeds the classifier through flatten', () => {
     const units = pruningUnits(buildModel('vgg16', { width: 0.25 }));
-    assert.equal(units.length, 13);
+    assert.equal(units.length, 14);
+    assert.equal(units[13].conv, 'fc1');
     assert.deepEqual(units[12].followers, ['bn13', 'relu13', 'pool5', 'flatten']);
     assert.equal(units[12].consumerKind, 'dense-flatten');
     assert.equal(units[1].poolFactor, 2, 'conv2 -> pool1 -> conv3');
   });
-  test('ResNet-20: only block-internal convs (conv1 of each block) are prunable', () => {
-    const units = pruningUnits(buildModel('resnet20'));
+  test('ResNet-20: block-internal convs feed their block\'s second conv; internal-only mode prunes just those', () => {
+    const internal = pruningUnits(buildModel('resnet20'), [], { coupled: false });
     assert.deepEqual(
-      units.map((u) => u.conv),
+      internal.map((u) => u.conv),
       ['s1b1_conv1', 's1b2_conv1', 's1b3_conv1', 's2b1_conv1', 's2b2_conv1', 's2b3_conv1', 's3b1_conv1', 's3b2_conv1', 's3b3_conv1'],
     );
-    assert.ok(units.every((u) => u.consumer === u.conv.replace('conv1', 'conv2')));
+    assert.ok(internal.every((u) => u.consumer === u.conv.replace('conv1', 'conv2')));
+    assert.equal(pruningUnits(buildModel('resnet20')).length, 12, 'with the three residual streams as groups');
   });
-  test('unsupported layers are named in the error', () => {
+  test('a layer type without a rule is named, and only the channels reaching it stay', () => {
     const m = tfl.sequential({
-      layers: [tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3 }), tfl.layers.layerNormalization({ name: 'ln' })],
+      layers: [tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, name: 'c' }), tfl.layers.layerNormalization({ name: 'ln' })],
     });
-    assert.throws(() => pruningUnits(m), /layer ln \(LayerNormalization\) is not supported/);
+    const intact: Array<{ conv: string; reason: string }> = [];
+    assert.deepEqual(pruningUnits(m, intact), []);
+    assert.deepEqual(intact, [{ conv: 'c', reason: 'its channels reach ln (LayerNormalization), a layer type pruning does not know' }]);
   });
 });
 
@@ -104,7 +108,7 @@ describe('surgery equivalence: pruned model = original with the removed filters 
     const model = buildModel('vgg16', { width: 0.125 });
     const units = pruningUnits(model);
     await assert.rejects(pruneModel(model, units, new Map([['conv1', []]])), /cannot remove all/);
-    await assert.rejects(pruneModel(model, units, new Map([['fc1', [0]]])), /not a prunable conv/);
+    await assert.rejects(pruneModel(model, units, new Map([['fc2', [0]]])), /not a prunable group/);
   });
 });
 
@@ -167,19 +171,18 @@ describe('a user model from outside the zoo', NEEDS_CIFAR, () => {
     randomiseBn(model, 2);
     const intact: Array<{ conv: string; reason: string }> = [];
     const units = pruningUnits(model, intact);
+    // valid.conv feeds two convs (both slice its channels); dilated is coupled to the frozen conv by the add
     assert.deepEqual(
       units.map((u) => u.conv),
-      ['Stem_Conv', 'last'],
+      ['Stem_Conv', 'valid.conv', 'last'],
     );
-    assert.equal(units[1].consumerKind, 'dense-flatten');
-    assert.deepEqual(units[1].followers.length, 2, 'flatten and dropout follow the last conv');
-    assert.deepEqual(
-      intact.map((c) => c.conv),
-      ['valid.conv', 'dilated', 'frozen'],
-    );
-    assert.match(intact[0].reason, /feeds 2 layers \(dilated, frozen\)/);
-    assert.match(intact[1].reason, /residual sum/);
-    assert.match(intact[2].reason, /frozen/);
+    assert.deepEqual(units[1].consumers.sort(), ['dilated', 'frozen']);
+    assert.equal(units[2].consumerKind, 'dense-flatten');
+    assert.deepEqual(units[2].followers.length, 2, 'flatten and dropout follow the last conv');
+    assert.deepEqual(intact.filter((c) => c.conv !== 'head'), [
+      { conv: 'dilated', reason: 'coupled with frozen, which is frozen (trainable: false)' },
+      { conv: 'frozen', reason: 'frozen (trainable: false)' },
+    ]);
     const keep = randomKeep(units, new Rng(3), 0.5);
     const { model: pruned } = await pruneModel(model, units, keep);
     zeroFilters(model, units, keep);
