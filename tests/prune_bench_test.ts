@@ -86,7 +86,7 @@ test('bench prune: 2 rounds to 50% FLOPs with distillation; accuracy at every bu
   });
   assert.equal(blocks.length, 1);
   const bl = blocks[0] as { key: string; flopsRemoved: number; rounds: Array<{ keptPerLayer: Record<string, string> }> };
-  assert.match(bl.key, /\|r8\|s1$/);
+  assert.match(bl.key, /\|r8\|coupled\|s1$/);
   assert.ok(bl.flopsRemoved >= 0.5 && bl.flopsRemoved < 0.6, `FLOPs removed ${bl.flopsRemoved}`);
   for (const [conv, kt] of Object.entries(bl.rounds[0].keptPerLayer)) {
     const [k, n] = kt.split('/').map(Number);

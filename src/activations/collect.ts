@@ -48,7 +48,8 @@ export function forEachActivationBatch(
     });
     outs.forEach((t, k) => {
       // a vector of units (a hidden Dense group) is read as 1x1 maps
-      if (t.rank !== 4 && t.rank !== 2) throw new Error(`layer ${layers[k]} output has rank ${t.rank}; activation maps need [N,H,W,C] or [N,C]`);
+      if (t.rank !== 4 && t.rank !== 2)
+        throw new Error(`layer ${layers[k]} output has rank ${t.rank}; activation maps need [N,H,W,C] or [N,C]`);
       const shape = (t.rank === 4 ? t.shape : [t.shape[0], 1, 1, t.shape[1]]) as [number, number, number, number];
       visit({ layer: layers[k], values: t.dataSync() as Float32Array, shape, start });
     });

@@ -193,6 +193,11 @@ bench
   .option('--distill <list>', 'knowledge distillation from the base: off | on | off,on', 'off')
   .option('--rounds <k>', 'prune/fine-tune rounds (iterative pruning)', int, 1)
   .option('--round-to <n>', 'kept filters per layer in multiples of n (16: whole oneDNN channel blocks, faster)', int, 1)
+  .option(
+    '--channel-groups <list>',
+    'coupled (residual streams, concatenations, squeeze-excitation pruned as groups) | internal (block-internal convs only) | coupled,internal',
+    'coupled',
+  )
   .option('--temperature <t>', 'distillation temperature', num, 4)
   .option('--alpha <a>', 'distillation weight of the soft term', num, 0.5)
   .option('--per-class <n>', 'calibration images per class (scoring, BN re-estimation)', int, 100)

@@ -18,7 +18,7 @@ import { compareSpeed } from '../eval/speed.js';
 import { loadCifarModel, saveModel } from '../models/io.js';
 import { measureSensitivity } from '../prune/allocate/sensitivity.js';
 import { scoreModel } from '../prune/importance/registry.js';
-import { Allocation, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
+import { Allocation, ChannelGroups, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
 import { pruningUnits } from '../prune/graph/graph.js';
 import { recalibrateBatchNorm } from '../train/bn.js';
@@ -40,10 +40,13 @@ export interface PruneCell {
   rounds: number;
   /** kept counts are multiples of this (channel blocks; allocate.ts); 1 or absent: any count */
   roundTo?: number;
+  /** coupled groups (residual streams pruned too; the default) or internal-only */
+  groups?: ChannelGroups;
 }
 
+/** A cell's key; it names the channel grouping, so cells from before coupled groups existed never match. */
 export const pruneCellKey = (c: PruneCell, seed: number) =>
-  `${c.criterion}|${c.allocation}|flops${c.target}|e${c.epochs}|lr${c.lrScale}|${c.distill ? 'kd' : 'ce'}|k${c.rounds}${(c.roundTo ?? 1) > 1 ? `|r${c.roundTo}` : ''}|s${seed}`;
+  `${c.criterion}|${c.allocation}|flops${c.target}|e${c.epochs}|lr${c.lrScale}|${c.distill ? 'kd' : 'ce'}|k${c.rounds}${(c.roundTo ?? 1) > 1 ? `|r${c.roundTo}` : ''}|${c.groups ?? 'coupled'}|s${seed}`;
 
 export interface PruneBenchOptions {
   cells: PruneCell[];
@@ -119,13 +122,17 @@ export async function runPruneBench(
       // scores on the current model (round 1: the base, cached per criterion and seed)
       const cache = k === 1 ? join(out, `scores-${cell.criterion}-s${o.seed}.json`) : null;
       const scores = await scoresFor(model, calib, cell.criterion, o.seed, cache);
-      const units = pruningUnits(model);
+      const coupled = (cell.groups ?? 'coupled') === 'coupled';
+      const units = pruningUnits(model, [], { coupled });
       // the target is relative to the base: this round removes what brings the total to roundTarget
       const curFlops = countComplexity(model).flops;
       const want = 1 - (1 - roundTarget(cell.target, k, cell.rounds)) * (baseC.flops / curFlops);
       let sensitivity;
       if (cell.allocation === 'sensitivity') {
-        const sensPath = join(out, `sensitivity-${cell.criterion}-s${o.seed}${k > 1 ? `-${key.replace(/[|]/g, '_')}-r${k}` : ''}.json`);
+        const sensPath = join(
+          out,
+          `sensitivity-${cell.criterion}-${cell.groups ?? 'coupled'}-s${o.seed}${k > 1 ? `-${key.replace(/[|]/g, '_')}-r${k}` : ''}.json`,
+        );
         if (existsSync(sensPath)) sensitivity = JSON.parse(readFileSync(sensPath, 'utf8'));
         else {
           const s = units.map((u) => Float64Array.from(scores.units.find((x) => x.conv === u.conv)!.scores));
@@ -141,7 +148,7 @@ export async function runPruneBench(
         model,
         scores,
         { by: 'flops', fraction: want },
-        { allocation: cell.allocation, sensitivity, roundTo: cell.roundTo },
+        { allocation: cell.allocation, sensitivity, roundTo: cell.roundTo, coupled },
       );
       const raw = evaluate(pruned, data.test, { progress: 'test (raw)' });
       recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches, seed: o.seed });
@@ -181,6 +188,7 @@ export async function runPruneBench(
         testAccFinetuned: after,
         allocation: report.allocation,
         keptPerLayer: Object.fromEntries(report.units.map((u) => [u.conv, `${u.kept.length}/${u.filters}`])),
+        groups: report.units.filter((u) => u.members).map((u) => u.members),
       });
     }
     const c = countComplexity(model);

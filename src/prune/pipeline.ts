@@ -27,7 +27,16 @@ export interface PlanOptions extends SelectOptions {
   latency?: LatencyTable;
   /** Kept counts per unit decided elsewhere (e.g. one allocation shared by every criterion); overrides `allocation`. */
   counts?: number[];
+  /**
+   * false: only groups with one producer are pruned (block-internal convs of a ResNet); residual
+   * streams and squeeze-excitation groups stay whole. Default true (graph.ts).
+   */
+  coupled?: boolean;
 }
+
+/** `--channel-groups`: coupled groups through every join (default), or internal (single-producer groups only). */
+export const CHANNEL_GROUPS = ['coupled', 'internal'] as const;
+export type ChannelGroups = (typeof CHANNEL_GROUPS)[number];
 
 /**
  * Kept filter sets for a target: the allocation gives counts per unit, the scores pick the filters
@@ -92,7 +101,7 @@ export async function pruneWithScores(
   o: PlanOptions = {},
 ): Promise<{ model: LayersModel; report: PruneReport }> {
   const intact: IntactConv[] = [];
-  const units = pruningUnits(model, intact);
+  const units = pruningUnits(model, intact, { coupled: o.coupled });
   const byConv = new Map(scores.units.map((u) => [u.conv, u]));
   const s = units.map((u) => {
     const e = byConv.get(u.conv);

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TtaLevel } from '../../eval/evaluate.js';
-import { ALLOCATIONS, Allocation } from '../../prune/pipeline.js';
+import { ALLOCATIONS, Allocation, CHANNEL_GROUPS, ChannelGroups } from '../../prune/pipeline.js';
 import { PruneCell, runPruneBench, writeSettingsOnce } from '../../experiment/prune_bench.js';
 import { finetuneRecipe } from '../../train/recipes.js';
 import { loadData } from './train.js';
@@ -27,6 +27,9 @@ export async function prepareBench(o: Record<string, string | number | boolean |
     if (d !== 'on' && d !== 'off') throw new Error(`--distill: on | off | off,on, got ${d}`);
     return d === 'on';
   });
+  const groupings = list(String(o.channelGroups ?? 'coupled')) as ChannelGroups[];
+  for (const g of groupings)
+    if (!CHANNEL_GROUPS.includes(g)) throw new Error(`--channel-groups: unknown ${g}; choose from ${CHANNEL_GROUPS.join(', ')}`);
   const targets = list(String(o.targets)).map(Number);
   if (targets.some((t) => !(t > 0 && t < 1))) throw new Error(`--targets: fractions in (0, 1), got ${o.targets}`);
   const tta = Number(o.tta);
@@ -37,16 +40,18 @@ export async function prepareBench(o: Record<string, string | number | boolean |
       for (const allocation of allocations)
         for (const epochs of list(String(o.epochs)).map(Number))
           for (const distill of distills)
-            cells.push({
-              target,
-              criterion,
-              allocation,
-              epochs,
-              lrScale: Number(o.lrScale),
-              distill,
-              rounds: Number(o.rounds),
-              roundTo: Number(o.roundTo ?? 1),
-            });
+            for (const groups of groupings)
+              cells.push({
+                target,
+                criterion,
+                allocation,
+                epochs,
+                lrScale: Number(o.lrScale),
+                distill,
+                rounds: Number(o.rounds),
+                roundTo: Number(o.roundTo ?? 1),
+                groups,
+              });
   const data = await loadData(
     o.data as string | undefined,
     baseCfg.valSize as number,

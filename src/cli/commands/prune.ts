@@ -9,7 +9,8 @@ import { loadCifarModel, modelFingerprint, saveModel } from '../../models/io.js'
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import { DEFAULT_AURA_EDGES } from '../../prune/importance/aura.js';
 import type { TapPoint } from '../../prune/importance/types.js';
-import { ALLOCATIONS, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
+import { ALLOCATIONS, CHANNEL_GROUPS, ChannelGroups, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
+import type { GroupReduce } from '../../prune/importance/simple.js';
 import { readScoresFile } from '../../prune/scores_file.js';
 import { finetuneAndCompare } from '../../experiment/finetune.js';
 import { measureSensitivity } from '../../prune/allocate/sensitivity.js';
@@ -38,6 +39,7 @@ export function scoreOptions(cmd: Command): Command {
     .option('--estimator <e>', 'aura-descriptor: binned | ksg', 'binned')
     .option('--groups <n>', 'mint: filter groups per layer', int, 8)
     .option('--conditional', 'mint: condition on the other parent groups')
+    .option('--group-reduce <how>', "l1: how a coupled group's producers' filter scores combine: mean | sum | max", groupReduce, 'mean')
     .option('--seed <s>', 'seed', int, 1)
     .option('--val-size <n>', 'validation images held out of training (the calibration set avoids them)', int, 5000)
     .option('--data <dir>', 'CIFAR-10 binary folder')
@@ -54,6 +56,18 @@ export function auraEdges(v: string): number | 'all' {
   return n;
 }
 
+/** --group-reduce: mean | sum | max. */
+export function groupReduce(v: string): GroupReduce {
+  if (v !== 'mean' && v !== 'sum' && v !== 'max') throw new InvalidArgumentError('mean | sum | max');
+  return v;
+}
+
+/** --channel-groups: coupled | internal. */
+export function channelGroups(v: string): ChannelGroups {
+  if (!(CHANNEL_GROUPS as readonly string[]).includes(v)) throw new InvalidArgumentError(CHANNEL_GROUPS.join(' | '));
+  return v as ChannelGroups;
+}
+
 export interface ScoreCliOptions {
   perClass: number;
   where: TapPoint;
@@ -65,6 +79,7 @@ export interface ScoreCliOptions {
   estimator: 'binned' | 'ksg';
   groups: number;
   conditional?: boolean;
+  groupReduce?: GroupReduce;
   seed: number;
   valSize: number;
   data?: string;
@@ -88,6 +103,7 @@ export async function scoreWith(
     ...extra,
     aura: { neighbourhood: o.neighbourhood, reduce: o.reduce, estimator: o.estimator, edges: o.auraEdges },
     mint: { groups: o.groups, conditional: o.conditional },
+    groupReduce: o.groupReduce,
   });
   const config = {
     perClass: o.perClass,
@@ -100,6 +116,7 @@ export async function scoreWith(
     estimator: o.estimator,
     groups: o.groups,
     conditional: !!o.conditional,
+    groupReduce: o.groupReduce ?? 'mean',
     seed: o.seed,
   };
   return res.map((r) => toScoresFile(r, config));
@@ -163,6 +180,12 @@ export function registerPrune(program: Command): void {
       `how many filters each layer keeps for a target: ${ALLOCATIONS.join(' | ')} (uniform: the same fraction everywhere; global: ranked across layers; sensitivity: measured per layer)`,
       'uniform',
     )
+    .option(
+      '--channel-groups <how>',
+      'coupled: channels joined by residual adds, concatenations or squeeze-excitation are pruned together (every conv of a ResNet stage loses the same ones); internal: only convs with their own channels (block-internal convs)',
+      channelGroups,
+      'coupled',
+    )
     .option('--normalize <how>', 'cross-layer score normalisation for --allocation global: max | rank | mean | lamp | none', 'max')
     .option('--cost-aware', 'global allocation: divide scores by the params/FLOPs a filter carries')
     .option(
@@ -187,7 +210,7 @@ export function registerPrune(program: Command): void {
       let sensitivity;
       if (o.allocation === 'sensitivity') {
         mkdirSync(o.out, { recursive: true });
-        const units = pruningUnits(model);
+        const units = pruningUnits(model, [], { coupled: o.channelGroups === 'coupled' });
         const s = units.map((u) => Float64Array.from(scores.units.find((x) => x.conv === u.conv)?.scores ?? []));
         const evalSet = subset(
           data.val,
@@ -197,7 +220,7 @@ export function registerPrune(program: Command): void {
         writeFileAtomic(join(o.out, 'sensitivity.json'), JSON.stringify(sensitivity));
       }
       const latency =
-        'by' in target && target.by === 'latency' ? measureLatency(model, pruningUnits(model), { batch: o.latencyBatch }) : undefined;
+        'by' in target && target.by === 'latency' ? measureLatency(model, pruningUnits(model, [], { coupled: o.channelGroups === 'coupled' }), { batch: o.latencyBatch }) : undefined;
       if (latency)
         process.stderr.write(`measured layer times at batch ${latency.batch}: whole model ${(1000 * latency.base).toFixed(2)} ms\n`);
       const { model: pruned, report } = await pruneWithScores(model, scores, target, {
@@ -209,6 +232,7 @@ export function registerPrune(program: Command): void {
         costAware: o.costAware,
         allocation: o.allocation,
         sensitivity,
+        coupled: o.channelGroups === 'coupled',
       });
       // removing filters shifts the statistics the next batch norm was trained on: re-estimate them
       const valRaw = evaluate(pruned, data.val, { progress: 'validation (raw)' }).accuracy;
@@ -234,6 +258,7 @@ export function registerPrune(program: Command): void {
             roundTo: o.roundTo,
             normalize: o.normalize,
             allocation: o.allocation,
+            channelGroups: o.channelGroups,
             costAware: !!o.costAware,
             recalibrateBn: o.recalibrateBn,
           },

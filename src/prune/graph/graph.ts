@@ -272,7 +272,10 @@ function analyse(model: LayersModel, o: GraphOptions): ChannelGraph {
     for (const e of outEl.get(tap!)!) if (!order.has(el.find(e))) order.set(el.find(e), order.size);
     classIndex.set(g, order);
     unitOfGroup.set(g, units.length);
-    const members = prods.map((p) => ({ layer: layers[p].name, channels: Array.from(outEl.get(layers[p].name)!, (e) => order.get(el.find(e))!) }));
+    const members = prods.map((p) => ({
+      layer: layers[p].name,
+      channels: Array.from(outEl.get(layers[p].name)!, (e) => order.get(el.find(e))!),
+    }));
     const followers: string[] = [],
       cons: string[] = [];
     for (const layer of layers) {
@@ -282,7 +285,15 @@ function analyse(model: LayersModel, o: GraphOptions): ChannelGraph {
       if (isSource(layer) && inp?.some((e) => groupOfEl(e) === g)) cons.push(layer.name);
       else if (!isSource(layer) && out?.some((e) => groupOfEl(e) === g)) followers.push(layer.name);
     }
-    units.push({ conv: names[0], filters: order.size, members, followers, consumers: cons, tap: tap!, ...childOf(layers, consumers, tap!, index) });
+    units.push({
+      conv: names[0],
+      filters: order.size,
+      members,
+      followers,
+      consumers: cons,
+      tap: tap!,
+      ...childOf(layers, consumers, tap!, index),
+    });
   }
   // layouts: every layer output (and sliced input) as (unit, channel) per position
   const layout = (els: Int32Array): ChannelLayout => {

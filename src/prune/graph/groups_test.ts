@@ -29,11 +29,17 @@ const ap = (l: tfl.layers.Layer, x: T | T[]) => l.apply(x) as T;
 let seed = 1;
 const init = () => tfl.initializers.glorotUniform({ seed: seed++ });
 const conv = (x: T, filters: number, k: number, name: string, o: Record<string, unknown> = {}) =>
-  ap(tfl.layers.conv2d({ filters, kernelSize: k, padding: 'same', name, kernelInitializer: init(), biasInitializer: 'glorotUniform', ...o }), x);
+  ap(
+    tfl.layers.conv2d({ filters, kernelSize: k, padding: 'same', name, kernelInitializer: init(), biasInitializer: 'glorotUniform', ...o }),
+    x,
+  );
 const bn = (x: T, name: string) => ap(tfl.layers.batchNormalization({ name }), x);
 const relu = (x: T, o: { maxValue?: number; name?: string } = {}) => ap(tfl.layers.reLU(o), x);
 const head = (x: T, classes = 10) =>
-  ap(tfl.layers.dense({ units: classes, name: 'head', kernelInitializer: init() }), ap(tfl.layers.globalAveragePooling2d({ name: 'gap' }), x));
+  ap(
+    tfl.layers.dense({ units: classes, name: 'head', kernelInitializer: init() }),
+    ap(tfl.layers.globalAveragePooling2d({ name: 'gap' }), x),
+  );
 
 /** Multiply-adds and parameters counted from weight shapes and layer geometry alone. */
 function independentCount(model: tfl.LayersModel): { params: number; flops: number } {
@@ -120,7 +126,10 @@ describe('coupled groups: pruned = original with removed channels zeroed; counts
       const n = (depth - 2) / 6;
       const streams = units.filter((u) => u.members.length > 1);
       assert.equal(streams.length, 3, 'one stream group per stage');
-      assert.deepEqual(streams[0].members.map((m) => m.layer).sort(), ['stem_conv', ...Array.from({ length: n }, (_, b) => `s1b${b + 1}_conv2`)].sort());
+      assert.deepEqual(
+        streams[0].members.map((m) => m.layer).sort(),
+        ['stem_conv', ...Array.from({ length: n }, (_, b) => `s1b${b + 1}_conv2`)].sort(),
+      );
       assert.ok(streams[1].members.some((m) => m.layer === 's2b1_proj_conv'));
       assert.equal(streams[1].members.length, n + 1);
       assert.equal(streams[0].tap, 's1b1_add', 'read where the channels meet');
@@ -209,8 +218,16 @@ describe('coupled groups: pruned = original with removed channels zeroed; counts
     assert.ok(units.every((u) => u.members.length === 1));
     const { pruned, keep } = await checkEquivalent(model, 31, [16, 16, 3]);
     const k = (n: string) => keep.get(n)!.length;
-    assert.equal((pruned.getLayer('mix').getWeights()[0].shape as number[])[2], k('b1') + k('b2b') + k('b3'), 'mix reads the three kept slices');
-    assert.equal((pruned.getLayer('head').getWeights()[0].shape as number[])[0], 16 * (k('m1') + k('m2')), 'flattened rows of both branches');
+    assert.equal(
+      (pruned.getLayer('mix').getWeights()[0].shape as number[])[2],
+      k('b1') + k('b2b') + k('b3'),
+      'mix reads the three kept slices',
+    );
+    assert.equal(
+      (pruned.getLayer('head').getWeights()[0].shape as number[])[0],
+      16 * (k('m1') + k('m2')),
+      'flattened rows of both branches',
+    );
   });
 
   test('squeeze-excitation: the excitation conv joins the group of the channels it scales', async () => {
@@ -274,9 +291,15 @@ describe('coupled groups: pruned = original with removed channels zeroed; counts
     const x = tfl.input({ shape: [8, 8, 3] });
     let y = relu(conv(x, 6, 3, 'c1'));
     y = ap(tfl.layers.flatten({ name: 'flat' }), y);
-    y = ap(tfl.layers.dense({ units: 32, name: 'fc1', activation: 'relu', kernelInitializer: init(), biasInitializer: 'glorotUniform' }), y);
+    y = ap(
+      tfl.layers.dense({ units: 32, name: 'fc1', activation: 'relu', kernelInitializer: init(), biasInitializer: 'glorotUniform' }),
+      y,
+    );
     y = ap(tfl.layers.dropout({ rate: 0.2 }), y);
-    y = ap(tfl.layers.dense({ units: 16, name: 'fc2', activation: 'relu', kernelInitializer: init(), biasInitializer: 'glorotUniform' }), y);
+    y = ap(
+      tfl.layers.dense({ units: 16, name: 'fc2', activation: 'relu', kernelInitializer: init(), biasInitializer: 'glorotUniform' }),
+      y,
+    );
     y = ap(tfl.layers.dense({ units: 10, name: 'out', activation: 'softmax', kernelInitializer: init() }), y);
     const model = tfl.model({ inputs: x, outputs: y });
     const intact: IntactConv[] = [];

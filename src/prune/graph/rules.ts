@@ -319,11 +319,7 @@ export function costTerms(layer: Layer): CostTerm[] {
 }
 
 /** How a layer's output channels derive from its inputs' (`ins`: element ids per input channel). */
-export type ChannelMap =
-  | { kind: 'source' }
-  | { kind: 'join' }
-  | { kind: 'opaque'; why: string }
-  | { kind: 'map'; out: Int32Array };
+export type ChannelMap = { kind: 'source' } | { kind: 'join' } | { kind: 'opaque'; why: string } | { kind: 'map'; out: Int32Array };
 
 export function channelMap(layer: Layer, ins: Int32Array[]): ChannelMap {
   const r = ruleOf(layer);

@@ -62,6 +62,7 @@ export async function scoreModel(
   names: string[],
   o: CriterionOptions & StoreOptions & { where?: TapPoint; seed?: number } = {},
 ): Promise<ScoreResult[]> {
+  // every group (coupled ones too): a scores file then serves coupled and internal-only pruning alike
   const units = pruningUnits(model);
   const taps = unitTaps(model, units, o.where ?? 'relu');
   const crits = names.map((n) => criterion(n, o));

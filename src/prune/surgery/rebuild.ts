@@ -44,7 +44,9 @@ function keepSets(graph: ChannelGraph, units: PruningUnit[], keep: Map<string, n
   for (const [conv, k] of keep) {
     const i = index.get(conv);
     if (i === undefined || !allowed.has(conv))
-      throw new Error(`layer ${conv} is not a prunable group (its channels reach a model output or input, a frozen or unknown layer, or it is not a producer)`);
+      throw new Error(
+        `layer ${conv} is not a prunable group (its channels reach a model output or input, a frozen or unknown layer, or it is not a producer)`,
+      );
     const u = graph.units[i];
     if (k.length === 0) throw new Error(`layer ${conv}: cannot remove all ${u.filters} filters`);
     if (k.some((x, j) => !Number.isInteger(x) || x < 0 || x >= u.filters || (j > 0 && k[j - 1] >= x)))

@@ -56,7 +56,7 @@ describe('coupling graph', () => {
     assert.equal(units[12].consumerKind, 'dense-flatten');
     assert.equal(units[1].poolFactor, 2, 'conv2 -> pool1 -> conv3');
   });
-  test('ResNet-20: block-internal convs feed their block\'s second conv; internal-only mode prunes just those', () => {
+  test("ResNet-20: block-internal convs feed their block's second conv; internal-only mode prunes just those", () => {
     const internal = pruningUnits(buildModel('resnet20'), [], { coupled: false });
     assert.deepEqual(
       internal.map((u) => u.conv),
@@ -67,7 +67,10 @@ describe('coupling graph', () => {
   });
   test('a layer type without a rule is named, and only the channels reaching it stay', () => {
     const m = tfl.sequential({
-      layers: [tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, name: 'c' }), tfl.layers.layerNormalization({ name: 'ln' })],
+      layers: [
+        tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, name: 'c' }),
+        tfl.layers.layerNormalization({ name: 'ln' }),
+      ],
     });
     const intact: Array<{ conv: string; reason: string }> = [];
     assert.deepEqual(pruningUnits(m, intact), []);
@@ -179,10 +182,13 @@ describe('a user model from outside the zoo', NEEDS_CIFAR, () => {
     assert.deepEqual(units[1].consumers.sort(), ['dilated', 'frozen']);
     assert.equal(units[2].consumerKind, 'dense-flatten');
     assert.deepEqual(units[2].followers.length, 2, 'flatten and dropout follow the last conv');
-    assert.deepEqual(intact.filter((c) => c.conv !== 'head'), [
-      { conv: 'dilated', reason: 'coupled with frozen, which is frozen (trainable: false)' },
-      { conv: 'frozen', reason: 'frozen (trainable: false)' },
-    ]);
+    assert.deepEqual(
+      intact.filter((c) => c.conv !== 'head'),
+      [
+        { conv: 'dilated', reason: 'coupled with frozen, which is frozen (trainable: false)' },
+        { conv: 'frozen', reason: 'frozen (trainable: false)' },
+      ],
+    );
     const keep = randomKeep(units, new Rng(3), 0.5);
     const { model: pruned } = await pruneModel(model, units, keep);
     zeroFilters(model, units, keep);
