@@ -12,6 +12,7 @@ import { trainModel, TrainConfig } from '../train/loop.js';
 import { Rng } from '../util/rng.js';
 import { SMALL_SGD } from '../../tests/helpers/fixtures.js';
 import { logitsView } from './logits.js';
+import { loadModel } from './io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'auraprune-logits-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,4 +79,48 @@ test('the logits view: softmax of it equals the model; evaluation reports the tr
     assert.ok(Math.abs(e1.loss - e2.loss) < 1e-4, `${head}: loss ${e1.loss} vs ${e2.loss}`);
   }
   assert.equal((await logitsView(net('logits'))).removed, null);
+});
+
+test("saved models keep the user's softmax (layer or activation), through a resume too", async () => {
+  for (const head of ['softmax-layer', 'softmax-activation'] as const) {
+    const out = join(dir, `saved-${head}`);
+    // one epoch, then a resume to the second: the head must survive the checkpoint
+    await trainModel(net(head), { ...cfg, epochs: 2, stopAfterEpochs: 1 }, data, out, { quiet: true });
+    const r = await trainModel(net(head), { ...cfg, epochs: 2 }, data, out, { quiet: true, resume: true });
+    const x = tf.randomNormal([4, 32, 32, 3], 0, 1, 'float32', 7);
+    const want = tf.softmax(r.model.predict(x) as tf.Tensor2D).dataSync();
+    for (const which of ['best', 'final']) {
+      const saved = await loadModel(join(out, which));
+      const last = saved.outputs[0].sourceLayer;
+      const cfgLast = last.getConfig() as { activation?: string };
+      assert.ok(last.getClassName() === 'Softmax' || cfgLast.activation === 'softmax', `${head} ${which}: ends in ${last.getClassName()}`);
+      if (which === 'final') {
+        const got = (saved.predict(x) as tf.Tensor).dataSync();
+        got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `${head}: ${v} vs ${want[i]}`));
+      }
+    }
+  }
+});
+
+test('a model with Dropout trains to bit-identical weights twice with the same seed, and differently with another', async () => {
+  const withDropout = () => {
+    const x = tfl.input({ shape: [32, 32, 3] });
+    let y = tfl.layers
+      .conv2d({ filters: 4, kernelSize: 3, strides: 4, name: 'c', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) })
+      .apply(x) as tfl.SymbolicTensor;
+    y = tfl.layers.flatten().apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.dropout({ rate: 0.5 }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.gaussianNoise({ stddev: 0.1 }).apply(y) as tfl.SymbolicTensor;
+    y = tfl.layers.dense({ units: 10, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }).apply(y) as tfl.SymbolicTensor;
+    return tfl.model({ inputs: x, outputs: y });
+  };
+  const weights = async (seed: number, name: string) =>
+    (await trainModel(withDropout(), { ...cfg, seed }, data, join(dir, name), { quiet: true })).model
+      .getWeights()
+      .map((w) => Array.from(w.dataSync()));
+  const a = await weights(3, 'drop-a'),
+    b = await weights(3, 'drop-b'),
+    c = await weights(4, 'drop-c');
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
 });

@@ -9,12 +9,16 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadModel, saveModel } from '../models/io.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
+import type { OutputHead } from '../models/logits.js';
+
 export interface TrainState {
   epoch: number; // epochs completed
   rngState: number;
   step: number;
   bestValAcc: number;
   bestEpoch: number;
+  /** the softmax set aside for training on logits, put back on every saved model (models/logits.ts) */
+  head?: OutputHead | null;
 }
 
 export interface OptimizerState {
@@ -59,6 +63,6 @@ export async function loadCheckpoint(dir: string): Promise<{ model: LayersModel;
     return { name, shape, values };
   });
   if (off !== floats.length) throw new Error(`checkpoint ${use} is corrupt (optimizer state size mismatch); delete it to restart`);
-  const { epoch, rngState, step, bestValAcc, bestEpoch } = raw;
-  return { model: await loadModel(use), opt, state: { epoch, rngState, step, bestValAcc, bestEpoch } };
+  const { epoch, rngState, step, bestValAcc, bestEpoch, head } = raw;
+  return { model: await loadModel(use), opt, state: { epoch, rngState, step, bestValAcc, bestEpoch, ...(head ? { head } : {}) } };
 }

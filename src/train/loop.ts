@@ -12,7 +12,7 @@ import { alternatingFlipBase, AugmentOptions, epochBatches, fillBatch } from '..
 import { evaluate, EvalResult, TtaLevel } from '../eval/evaluate.js';
 import { loadModel, saveModel } from '../models/io.js';
 import { readJsonLines } from '../util/jsonl.js';
-import { logitsView } from '../models/logits.js';
+import { logitsView, OutputHead, withHead } from '../models/logits.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -101,8 +101,37 @@ export function sgdStep(
   labelValues: Int32Array,
   lr: number,
   epoch: number,
+  step = 0,
 ): readonly [number, number] {
   const b = labelValues.length;
+  // dropout and noise layers draw unseeded randomness from Math.random: seeded per step, so a run is repeatable
+  return withSeededRandom((c.cfg.seed >>> 0) ^ Math.imul(step + 1, 0x9e3779b1), () => stepOnce(c, images, labelValues, lr, epoch, b));
+}
+
+/**
+ * Runs `f` with Math.random replaced by a generator seeded with `seed`. tfjs layers that take no
+ * seed (Dropout, GaussianNoise, GaussianDropout, AlphaDropout) seed their masks from Math.random, so
+ * this makes a training step's randomness a function of the run's seed and the step.
+ */
+export function withSeededRandom<T>(seed: number, f: () => T): T {
+  const saved = Math.random;
+  const rng = new Rng(seed);
+  Math.random = () => rng.next();
+  try {
+    return f();
+  } finally {
+    Math.random = saved;
+  }
+}
+
+function stepOnce(
+  c: StepContext,
+  images: Float32Array,
+  labelValues: Int32Array,
+  lr: number,
+  epoch: number,
+  b: number,
+): readonly [number, number] {
   return tf.tidy(() => {
     const x = tf.tensor4d(images, [b, 32, 32, 3]);
     const labels = tf.tensor1d(labelValues, 'int32');
@@ -124,6 +153,18 @@ export function sgdStep(
     c.sgd.apply(c.ps, grads, lr, epoch);
     return [l, h] as const;
   });
+}
+
+/** Saves the trained logits model with the user's output softmax put back (models/logits.ts). */
+async function saveWithHead(
+  model: LayersModel,
+  head: OutputHead | null | undefined,
+  dir: string,
+  meta?: Record<string, unknown>,
+): Promise<void> {
+  const full = await withHead(model, head);
+  await saveModel(full, dir, meta);
+  if (full !== model) full.dispose();
 }
 
 function makeSgd(cfg: TrainConfig): Sgd {
@@ -162,9 +203,10 @@ export async function trainModel(
   const view = ck ? null : await logitsView(initial);
   if (view?.removed) {
     model = view.model;
+    state.head = view.head;
     if (!opts.quiet)
       process.stderr.write(
-        `note: the model ends in softmax (${view.removed}); training its logits with softmax cross-entropy. The saved models output logits: apply softmax at inference.\n`,
+        `note: the model ends in softmax (${view.removed}); training its logits with softmax cross-entropy; saved models keep the softmax.\n`,
       );
   }
   if (opts.teacher) opts = { ...opts, teacher: (await logitsView(opts.teacher)).model };
@@ -209,6 +251,7 @@ export async function trainModel(
         Int32Array.from(idx, (i) => data.train.labels[i]),
         lr,
         epoch,
+        state.step,
       );
       if (!Number.isFinite(loss)) {
         throw new NonFiniteLossError(
@@ -251,7 +294,7 @@ export async function trainModel(
     if (val.accuracy > state.bestValAcc) {
       state.bestValAcc = val.accuracy;
       state.bestEpoch = epoch;
-      await saveModel(model, join(out, 'best'), { epoch, valAcc: val.accuracy });
+      await saveWithHead(model, state.head, join(out, 'best'), { epoch, valAcc: val.accuracy });
     }
     state.epoch = epoch;
     state.rngState = rng.state;
@@ -261,7 +304,7 @@ export async function trainModel(
   const finished = state.epoch >= cfg.epochs;
   let test: EvalResult | undefined, testTta: EvalResult | undefined;
   if (finished) {
-    await saveModel(model, join(out, 'final'));
+    await saveWithHead(model, state.head, join(out, 'final'));
     if (data.test) {
       const best = existsSync(join(out, 'best', 'model.json')) ? await loadModel(join(out, 'best')) : model;
       test = evaluate(best, data.test, { progress: opts.quiet ? undefined : 'test' });

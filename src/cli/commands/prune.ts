@@ -9,7 +9,15 @@ import { loadCifarModel, modelFingerprint, saveModel } from '../../models/io.js'
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import { DEFAULT_AURA_EDGES } from '../../prune/importance/aura.js';
 import type { TapPoint } from '../../prune/importance/types.js';
-import { ALLOCATIONS, CHANNEL_GROUPS, ChannelGroups, PruneTarget, pruneWithScores, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
+import {
+  ALLOCATIONS,
+  CHANNEL_GROUPS,
+  ChannelGroups,
+  PruneTarget,
+  pruneWithScores,
+  ScoresFile,
+  toScoresFile,
+} from '../../prune/pipeline.js';
 import type { GroupReduce } from '../../prune/importance/simple.js';
 import { readScoresFile } from '../../prune/scores_file.js';
 import { finetuneAndCompare } from '../../experiment/finetune.js';
@@ -220,7 +228,9 @@ export function registerPrune(program: Command): void {
         writeFileAtomic(join(o.out, 'sensitivity.json'), JSON.stringify(sensitivity));
       }
       const latency =
-        'by' in target && target.by === 'latency' ? measureLatency(model, pruningUnits(model, [], { coupled: o.channelGroups === 'coupled' }), { batch: o.latencyBatch }) : undefined;
+        'by' in target && target.by === 'latency'
+          ? measureLatency(model, pruningUnits(model, [], { coupled: o.channelGroups === 'coupled' }), { batch: o.latencyBatch })
+          : undefined;
       if (latency)
         process.stderr.write(`measured layer times at batch ${latency.batch}: whole model ${(1000 * latency.base).toFixed(2)} ms\n`);
       const { model: pruned, report } = await pruneWithScores(model, scores, target, {
