@@ -97,7 +97,8 @@ interface LayerJson {
  * allocates every weight at the size the topology declares, so a topology declaring Dense(200000)
  * beside a 56-byte weights file would allocate gigabytes before the mismatch surfaced. Every
  * dimension a layer's config fixes (units, filters, kernel size) must match the manifest's shape of
- * that layer's kernel, and declared input shapes are bounded.
+ * that layer's kernel, and declared input shapes are bounded. A separable conv saved without its
+ * depth multiplier (plain tfjs drops it) gets it back from its depthwise kernel's shape.
  */
 export function checkTopology(topology: unknown, specs: tf.io.WeightsManifestEntry[], jsonPath: string): void {
   const shapes = new Map<string, number[][]>();
@@ -141,6 +142,15 @@ export function checkTopology(topology: unknown, specs: tf.io.WeightsManifestEnt
       if (!k || !have.some((s) => s.length === 4 && s[0] === k[0] && s[1] === k[1] && s[3] === (c.depth_multiplier ?? 1)))
         refuse(`a ${JSON.stringify(c.kernel_size)} depthwise kernel`);
     } else if (cls === 'SeparableConv2D') {
+      const dw = specs.find((x) => x.name.endsWith(`${name}/depthwise_kernel`))?.shape as number[] | undefined;
+      if (dw?.length === 4 && dw[3] !== (c.depth_multiplier ?? 1)) {
+        // plain tfjs 4.x saves separable convs without their depth multiplier: the weights say what it is
+        if (c.depth_multiplier === undefined) c.depth_multiplier = dw[3];
+        else
+          throw new Error(
+            `${jsonPath}: layer ${name} (SeparableConv2D) declares depth_multiplier ${c.depth_multiplier} but its depthwise kernel has shape ${JSON.stringify(dw)} (multiplier ${dw[3]}); set "depth_multiplier": ${dw[3]} in its config`,
+          );
+      }
       if (
         !k ||
         !have.some((s) => s.length === 4 && s[0] === k[0] && s[1] === k[1]) ||

@@ -122,3 +122,27 @@ test('every zoo model (and the airbench network) passes the topology check and r
     assert.equal(back.countParams(), m.countParams(), name);
   }
 });
+
+test('a separable conv saved without its depth multiplier (as plain tfjs saves it) loads with the multiplier from its weights; a contradicting one is named', async () => {
+  const tfl = await import('@tensorflow/tfjs-layers');
+  const x = tfl.input({ shape: [8, 8, 3] });
+  const y = tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, depthMultiplier: 2, name: 'sep2' }).apply(x) as tfl.SymbolicTensor;
+  const m = tfl.model({ inputs: x, outputs: y });
+  const d = join(dir, 'sep');
+  await saveModel(m, d);
+  const path = join(d, 'model.json');
+  const json = JSON.parse(readFileSync(path, 'utf8'));
+  const topo = json.modelTopology.model_config ?? json.modelTopology;
+  const layer = topo.config.layers.find((l: { name?: string; config: { name: string } }) => (l.name ?? l.config.name) === 'sep2');
+  delete layer.config.depth_multiplier;
+  writeFileSync(path, JSON.stringify(json));
+  const input = tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', 2);
+  const back = await loadModel(d);
+  assert.deepEqual(Array.from((back.predict(input) as tf.Tensor).dataSync()), Array.from((m.predict(input) as tf.Tensor).dataSync()));
+  layer.config.depth_multiplier = 3;
+  writeFileSync(path, JSON.stringify(json));
+  await assert.rejects(
+    loadModel(d),
+    /layer sep2 \(SeparableConv2D\) declares depth_multiplier 3 but its depthwise kernel has shape \[3,3,3,2\]/,
+  );
+});
