@@ -5,7 +5,7 @@
  * moving statistics are buffers, not parameters).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { costTerms } from '../prune/graph/rules.js';
+import { costTerms } from '../models/layers.js';
 
 export interface LayerComplexity {
   name: string;
@@ -25,7 +25,7 @@ export function countComplexity(model: LayersModel): Complexity {
     name: layer.name,
     className: layer.getClassName(),
     params: layer.trainableWeights.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0),
-    // multiply-adds from the layer type's cost terms (src/prune/graph/rules.ts)
+    // multiply-adds from the layer type's cost terms (src/models/layers.ts)
     flops: costTerms(layer).reduce((a, t) => a + t.flops, 0),
   }));
   return { params: layers.reduce((a, l) => a + l.params, 0), flops: layers.reduce((a, l) => a + l.flops, 0), layers };

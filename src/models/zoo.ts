@@ -3,9 +3,10 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { buildAirbench } from './airbench.js';
 import { buildResNet } from './resnet.js';
 import { buildResNet9 } from './resnet9.js';
+import { buildMobileNetV2 } from './mobilenetv2.js';
 import { buildVgg16 } from './vgg.js';
 
-export const MODEL_NAMES = ['airbench', 'vgg16', 'resnet20', 'resnet32', 'resnet56', 'resnet9', 'fast'] as const;
+export const MODEL_NAMES = ['airbench', 'vgg16', 'resnet20', 'resnet32', 'resnet56', 'resnet9', 'fast', 'mobilenetv2'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /**
@@ -27,6 +28,8 @@ export function buildModel(name: string, opts: { width?: number; seed?: number }
     case 'resnet9':
     case 'fast':
       return buildResNet9(opts);
+    case 'mobilenetv2':
+      return buildMobileNetV2(opts);
   }
   throw new RangeError(`unknown model ${name}; choose one of ${MODEL_NAMES.join(', ')}`);
 }

@@ -15,7 +15,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { CostModel, keptFraction, Share, unitShares } from '../select/cost.js';
 import type { PruningUnit } from '../graph/graph.js';
-import { ruleOf } from '../graph/rules.js';
+import { ruleOf } from '../../models/layers.js';
 
 export interface LatencyTable {
   batch: number;

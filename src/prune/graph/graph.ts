@@ -19,10 +19,10 @@
  * A group stays whole, with a reason, when any of its elements reaches the model's output or input,
  * a frozen producer, a layer that is shared, or a layer whose channel semantics are unknown or mixed
  * (a softmax over channels, a batch norm over another axis, a reshape that moves channels): the rest
- * of the model is still pruned. The per-layer-type knowledge lives in rules.ts.
+ * of the model is still pruned. The per-layer-type knowledge lives in src/models/layers.ts.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { channelMap, LAYER_RULES, Layer, ruleOf } from './rules.js';
+import { channelMap, LAYER_RULES, Layer, ruleOf } from '../../models/layers.js';
 
 /** A group of coupled channels, pruned as one (a single conv and its consumers is the common case). */
 export interface PruningUnit {

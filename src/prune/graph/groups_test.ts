@@ -4,7 +4,7 @@
  * multiplies, depthwise multipliers, hidden Dense layers. For each: the pruned model's logits equal
  * the original's with the removed channels' contributions zeroed (within 1e-4), the kept counts are
  * where the group structure says, and params/FLOPs equal an independent count (written here from
- * weight shapes and layer geometry, not from rules.ts) and the analytic cost model.
+ * weight shapes and layer geometry, not from src/models/layers.ts) and the analytic cost model.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -143,6 +143,22 @@ describe('coupled groups: pruned = original with removed channels zeroed; counts
       assert.equal((pruned.getLayer('s2b1_conv1').getWeights()[0].shape as number[])[2], k1);
       assert.equal((pruned.getLayer('s2b1_proj_conv').getWeights()[0].shape as number[])[2], k1);
     }
+  });
+
+  test("MobileNetV2 (zoo, width 0.5): each stage's projections are one group with their adds; the rest one conv each", async () => {
+    const model = buildModel('mobilenetv2', { width: 0.5, seed: 2 });
+    const units = pruningUnits(model);
+    const streams = units.filter((u) => u.members.length > 1).map((u) => u.members.map((m) => m.layer).join('+'));
+    assert.deepEqual(streams, [
+      'b2_project+b3_project',
+      'b4_project+b5_project+b6_project',
+      'b7_project+b8_project+b9_project+b10_project',
+      'b11_project+b12_project+b13_project',
+      'b14_project+b15_project+b16_project',
+    ]);
+    // 17 blocks: 16 expansions, the stem, 2 lone projections (b1, b17), 5 streams, the 1280-channel head conv
+    assert.equal(units.length, 16 + 1 + 2 + 5 + 1);
+    await checkEquivalent(model, 91);
   });
 
   test('internal-only (coupled: false) keeps the streams whole, with the reason', () => {

@@ -8,7 +8,7 @@
  */
 import { mutualInfoWithLabels } from '../../info/binned.js';
 import { Rng } from '../../util/rng.js';
-import { ruleOf } from '../graph/rules.js';
+import { ruleOf } from '../../models/layers.js';
 import { Importance, timed } from './types.js';
 
 export const randomImportance: Importance = {
@@ -46,7 +46,7 @@ export function reduceMembers(parts: Array<{ channels: number[]; scores: Float64
 }
 
 /**
- * l1: each producer's filter norms read on its filter axis (rules.ts: the pointwise kernel of a
+ * l1: each producer's filter norms read on its filter axis (src/models/layers.ts: the pointwise kernel of a
  * separable conv, the output axis of a transposed conv's [h, w, out, in] kernel), reduced over the
  * producers of a coupled group (`groupReduce`, default mean).
  */

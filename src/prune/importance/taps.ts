@@ -1,7 +1,7 @@
 /** Resolves where activations are read for each unit (its own filters and its consumer's). */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { consumersOf, PruningUnit } from '../graph/graph.js';
-import { isChannelwise, ruleOf } from '../graph/rules.js';
+import { isChannelwise, ruleOf } from '../../models/layers.js';
 import type { AxisWindow } from '../../info/spatial_mi.js';
 import type { Pool, TapPoint, UnitTaps } from './types.js';
 

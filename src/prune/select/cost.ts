@@ -1,6 +1,6 @@
 /**
  * Analytic params/FLOPs of a pruned model as a function of the number of channels kept per group,
- * from each layer type's cost terms (rules.ts): a conv kernel scales with the kept fraction of its
+ * from each layer type's cost terms (src/models/layers.ts): a conv kernel scales with the kept fraction of its
  * input channels times that of its output channels, biases and batch-norm parameters with the output
  * fraction only. A layer's channels can come from several groups (a concatenation) or from none
  * (fixed): its kept fraction is the share of its channels whose group keeps them, each group's
@@ -10,7 +10,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { countComplexity } from '../../eval/complexity.js';
 import { channelGraph, ChannelLayout, PruningUnit } from '../graph/graph.js';
-import { costTerms } from '../graph/rules.js';
+import { costTerms } from '../../models/layers.js';
 
 /** A layer's channels as groups and counts: kept fraction = (fixed + sum of count * kept/filters) / total. */
 export interface Share {

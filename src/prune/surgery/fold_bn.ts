@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { consumersOf } from '../graph/graph.js';
-import { ruleOf } from '../graph/rules.js';
+import { ruleOf } from '../../models/layers.js';
 
 type Json = Record<string, unknown> & {
   class_name: string;

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ChannelGraph, ChannelLayout, channelGraph, PruningUnit } from '../graph/graph.js';
-import { LAYER_RULES, ruleOf } from '../graph/rules.js';
+import { LAYER_RULES, ruleOf } from '../../models/layers.js';
 
 export interface PruneRecord {
   conv: string;

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import '../../models/tfjs_fixes.js';
+import './tfjs_fixes.js';
 
 export type Layer = LayersModel['layers'][number];
 
