@@ -3,9 +3,21 @@
  * `tf.loadLayersModel('https://.../model.json')` loads them in a browser. Node has no file://
  * handler without tfjs-node, so these are small custom IOHandlers. Writes are atomic (temp + rename).
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -82,6 +94,37 @@ function specBytes(s: tf.io.WeightsManifestEntry, jsonPath: string): number {
   const n = s.shape.reduce((x, y) => x * y, 1) * per;
   if (!(n <= MAX_WEIGHT_BYTES)) throw new Error(`${jsonPath}: weight ${s.name} declares ${n} bytes, more than this tool loads`);
   return n;
+}
+
+/** Largest model.json read: a topology is far smaller (weights live in their own files). */
+const MAX_JSON_BYTES = 64 * 2 ** 20;
+
+/**
+ * model.json as text: a regular file inside the model directory (a link may point only inside it),
+ * opened once and read with a byte cap that does not trust the size the file system reports (a FIFO
+ * or a device reports 0 and never ends).
+ */
+function readModelJson(jsonPath: string, dir: string): string {
+  const realDir = realpathSync(dir);
+  const real = realpathSync(jsonPath);
+  if (real !== join(realDir, basename(real)) && !real.startsWith(realDir + sep))
+    throw new Error(`${jsonPath} is a link to ${real}, outside the model directory ${dir}; refusing to read it`);
+  const fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${jsonPath} is not a regular file; give a model.json file`);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(2 ** 20);
+      const r = readSync(fd, chunk, 0, chunk.length, null);
+      if (r <= 0) break;
+      chunks.push(chunk.subarray(0, r));
+      if ((n += r) > MAX_JSON_BYTES) throw new Error(`${jsonPath} is larger than 64 MB; a model topology is far smaller`);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Largest input we build a model for (values per image): 16 M, e.g. 2048 x 2048 x 4. */
@@ -182,12 +225,14 @@ export async function loadModel(pathOrDir: string): Promise<tfl.LayersModel> {
   const dir = dirname(jsonPath);
   if (!existsSync(jsonPath))
     throw new Error(`no model at ${jsonPath}: pass a directory written by auraprune (train/prune) or a model.json path`);
-  if (statSync(jsonPath).size > 64 * 2 ** 20) throw new Error(`${jsonPath} is larger than 64 MB; a model topology is far smaller`);
+  const text = readModelJson(jsonPath, dir);
   let json: { modelTopology?: unknown; weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
   try {
-    json = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${jsonPath} is not valid JSON (${(e as Error).message}): the model file is corrupt; re-export or retrain it`, {
+    // the parser's message quotes the file's first bytes: say where it failed, not what it holds
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new Error(`${jsonPath} is not valid JSON${at ? ` (at byte ${at})` : ''}: the model file is corrupt; re-export or retrain it`, {
       cause: e,
     });
   }

@@ -146,3 +146,26 @@ test('a separable conv saved without its depth multiplier (as plain tfjs saves i
     /layer sep2 \(SeparableConv2D\) declares depth_multiplier 3 but its depthwise kernel has shape \[3,3,3,2\]/,
   );
 });
+
+test('model.json: a link out of the model directory, a FIFO and a device are refused without reading them; parse errors do not quote the file', async () => {
+  const m = buildModel('resnet20', { width: 0.25 });
+  const d = join(dir, 'linked');
+  await saveModel(m, d);
+  const outside = join(dir, 'outside.json');
+  writeFileSync(outside, 'root:x:0:0:root:/root:/bin/bash\n');
+  rmSync(join(d, 'model.json'));
+  symlinkSync(outside, join(d, 'model.json'));
+  await assert.rejects(loadModel(d), /is a link to .*outside the model directory/);
+  // a link inside the directory is fine to follow; its text is not quoted when it is not JSON
+  writeFileSync(join(d, 'copy.json'), 'root:x:0:0:root:/root:/bin/bash\n');
+  rmSync(join(d, 'model.json'));
+  symlinkSync(join(d, 'copy.json'), join(d, 'model.json'));
+  await assert.rejects(loadModel(d), (e: Error) => /is not valid JSON/.test(e.message) && !e.message.includes('root:x'));
+  rmSync(join(d, 'model.json'));
+  symlinkSync('/dev/zero', join(d, 'model.json'));
+  await assert.rejects(loadModel(d), /outside the model directory|not a regular file/);
+  rmSync(join(d, 'model.json'));
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [join(d, 'model.json')]);
+  await assert.rejects(loadModel(d), /not a regular file/);
+});

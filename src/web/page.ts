@@ -5,9 +5,21 @@
  * `serveDir` serves it on localhost. Models are loaded through the untrusted-file loader and written
  * again, so nothing but a clean model.json + weights.bin reaches the served directory.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer, Server } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CifarSplit } from '../data/cifar10.js';
 import { subset } from '../data/pipeline.js';
@@ -32,7 +44,15 @@ export interface WebManifest {
   source?: string;
 }
 
-/** Writes the page, the models, `n` test images and the manifest into `out`. */
+/** Marks a directory laid out by prepareWebDir (only such a directory is replaced by a rerun). */
+const MARKER = '.auraprune-web';
+
+/**
+ * Writes the page, the models, `n` test images and the manifest into `out`. Everything is written
+ * into a fresh directory beside `out` and swapped in at the end, so nothing is ever written through a
+ * link planted inside `out`; an existing `out` is replaced only when it is a page directory written
+ * here before (or empty), and never when it is a symbolic link.
+ */
 export async function prepareWebDir(
   models: WebModel[],
   test: CifarSplit,
@@ -41,33 +61,59 @@ export async function prepareWebDir(
 ): Promise<WebManifest> {
   const build = webBuildDir();
   if (!existsSync(join(build, 'index.html'))) throw new Error(`the browser page is not built (${build}): run \`npm run build\``);
-  mkdirSync(out, { recursive: true });
-  cpSync(build, out, { recursive: true });
-  const n = Math.min(o.images ?? 500, test.n);
-  const imgs = subset(
-    test,
-    Array.from({ length: n }, (_, i) => i),
-  );
-  mkdirSync(join(out, 'data'), { recursive: true });
-  writeFileAtomic(join(out, 'data', 'images.bin'), imgs.images);
-  writeFileAtomic(join(out, 'data', 'labels.bin'), imgs.labels);
-  const entries: WebManifest['models'] = [];
-  for (const m of models) {
+  for (const m of models)
     if (!/^[a-z0-9-]+$/.test(m.name)) throw new Error(`model name ${m.name}: lower-case letters, digits and '-' only`);
-    const { bytes } = await saveModel(m.model, join(out, 'models', m.name));
-    const c = countComplexity(m.model);
-    entries.push({
-      name: m.name,
-      url: `models/${m.name}/model.json`,
-      params: c.params,
-      flops: c.flops,
-      bytes,
-      nodeAccuracy: evaluate(m.model, imgs).accuracy,
-    });
+  const existing = lstatOrNull(out);
+  if (existing?.isSymbolicLink())
+    throw new Error(`--out ${out} is a symbolic link; give a real directory (nothing is written through links)`);
+  if (existing && (!existing.isDirectory() || (readdirSync(out).length > 0 && !existsSync(join(out, MARKER)))))
+    throw new Error(`--out ${out} exists and is not a page directory written by \`auraprune web\`; choose another --out`);
+  mkdirSync(dirname(resolve(out)), { recursive: true });
+  const tmp = mkdtempSync(join(dirname(resolve(out)), `.${basename(out)}.tmp-`));
+  try {
+    cpSync(build, tmp, { recursive: true });
+    const n = Math.min(o.images ?? 500, test.n);
+    const imgs = subset(
+      test,
+      Array.from({ length: n }, (_, i) => i),
+    );
+    mkdirSync(join(tmp, 'data'));
+    writeFileAtomic(join(tmp, 'data', 'images.bin'), imgs.images);
+    writeFileAtomic(join(tmp, 'data', 'labels.bin'), imgs.labels);
+    const entries: WebManifest['models'] = [];
+    for (const m of models) {
+      const { bytes } = await saveModel(m.model, join(tmp, 'models', m.name));
+      const c = countComplexity(m.model);
+      entries.push({
+        name: m.name,
+        url: `models/${m.name}/model.json`,
+        params: c.params,
+        flops: c.flops,
+        bytes,
+        nodeAccuracy: evaluate(m.model, imgs).accuracy,
+      });
+    }
+    const manifest: WebManifest = { models: entries, images: { url: 'data/images.bin', labels: 'data/labels.bin', n }, source: o.source };
+    writeFileAtomic(join(tmp, 'data', 'manifest.json'), JSON.stringify(manifest, null, 1));
+    writeFileAtomic(join(tmp, MARKER), '');
+    // swap in; the old directory (and any link planted in it) is removed, never followed
+    const old = existing ? `${tmp}.old` : null;
+    if (old) renameSync(out, old);
+    renameSync(tmp, out);
+    if (old) rmSync(old, { recursive: true, force: true });
+    return manifest;
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
   }
-  const manifest: WebManifest = { models: entries, images: { url: 'data/images.bin', labels: 'data/labels.bin', n }, source: o.source };
-  writeFileAtomic(join(out, 'data', 'manifest.json'), JSON.stringify(manifest, null, 1));
-  return manifest;
+}
+
+function lstatOrNull(p: string): ReturnType<typeof lstatSync> | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
 }
 
 const TYPES: Record<string, string> = {
@@ -79,26 +125,63 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css',
 };
 
-/** Serves the files under `dir` (nothing outside it) on 127.0.0.1:`port` (0: any free port). */
+/**
+ * Serves the regular files under `dir` on 127.0.0.1:`port` (0: any free port): paths are resolved
+ * with symlinks followed and must still lie inside `dir`; only requests addressed to this server by
+ * name (`Host: 127.0.0.1:PORT` or `localhost:PORT`) are answered, so a page from elsewhere that
+ * rebinds its DNS name to 127.0.0.1 cannot read through it; malformed URLs get 400, other methods 405.
+ */
 export function serveDir(dir: string, port = 0): Promise<{ url: string; server: Server }> {
-  const root = resolve(dir);
+  const root = realpathSync(resolve(dir));
+  let hosts = new Set<string>();
   const server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
-    const file = normalize(join(root, path === '/' ? 'index.html' : path));
-    if ((file !== root && !file.startsWith(root + sep)) || !existsSync(file) || !statSync(file).isFile()) {
+    if (!hosts.has(String(req.headers.host ?? '').toLowerCase())) {
+      res.writeHead(403).end('forbidden: unknown Host');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end('method not allowed');
+      return;
+    }
+    let path: string;
+    try {
+      path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    } catch {
+      res.writeHead(400).end('bad request');
+      return;
+    }
+    const file = servedFile(root, path === '/' ? 'index.html' : path);
+    if (!file) {
       res.writeHead(404).end('not found');
       return;
     }
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
+    res.end(req.method === 'HEAD' ? undefined : readFileSync(file));
   });
   return new Promise((ok, fail) => {
     server.once('error', fail);
     server.listen(port, '127.0.0.1', () => {
       const a = server.address();
-      ok({ url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : port}/`, server });
+      const p = typeof a === 'object' && a ? a.port : port;
+      hosts = new Set([`127.0.0.1:${p}`, `localhost:${p}`]);
+      ok({ url: `http://127.0.0.1:${p}/`, server });
     });
   });
+}
+
+/** The real path of `path` under `root` when it is a regular file inside it (after links), else null. */
+function servedFile(root: string, path: string): string | null {
+  if (path.includes('\0')) return null;
+  const file = normalize(join(root, path));
+  if (file !== root && !file.startsWith(root + sep)) return null;
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    return null;
+  }
+  if (!real.startsWith(root + sep)) return null;
+  return statSync(real).isFile() ? real : null;
 }
 
 /** What the page leaves in #results-json. */

@@ -27,6 +27,7 @@ import { pruningUnits } from '../../prune/graph/graph.js';
 import { recalibrateBatchNorm } from '../../train/bn.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { claimOutDir } from '../../util/outdir.js';
 import { int, num, setupBackend } from '../options.js';
 import { loadData, trainingRunSettings } from './train.js';
 
@@ -208,6 +209,7 @@ export function registerPrune(program: Command): void {
       const target = parseTarget(o);
       if (!ALLOCATIONS.includes(o.allocation))
         throw new Error(`--allocation must be one of ${ALLOCATIONS.join(', ')}, got ${o.allocation}`);
+      const release = claimOutDir(o.out, 'prune', { inputs: [o.model] });
       const model = await loadCifarModel(o.model);
       const scores: ScoresFile = o.scores
         ? readScoresFile(o.scores, modelFingerprint(o.model))
@@ -276,6 +278,7 @@ export function registerPrune(program: Command): void {
           1,
         ),
       );
+      release();
       console.log(
         JSON.stringify({
           out: o.out,
@@ -284,6 +287,7 @@ export function registerPrune(program: Command): void {
           valAccRaw: valRaw,
           valAccRecalibratedBn: valRecal,
           keptPerLayer: Object.fromEntries(report.units.map((u) => [u.conv, `${u.kept.length}/${u.filters}`])),
+          groups: Object.fromEntries(report.units.filter((u) => u.members).map((u) => [u.conv, u.members])),
           achieved: report.achieved,
           params: report.pruned.params,
           flops: report.pruned.flops,
@@ -300,10 +304,12 @@ export function registerPrune(program: Command): void {
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       await setupBackend(o);
+      const release = claimOutDir(o.out, 'export', { inputs: [o.model] });
       let model = await loadCifarModel(o.model);
       let folded: Array<[string, string]> = [];
       if (o.foldBn) ({ model, folded } = await foldBatchNorm(model));
       const { bytes } = await saveModel(model, o.out, { exportedFrom: o.model, foldedBatchNorm: folded.length });
+      release();
       console.log(JSON.stringify({ out: o.out, bytes, foldedBatchNorm: folded.length, layers: model.layers.length }));
     });
 
