@@ -71,7 +71,31 @@ export interface StudyCellJob {
   cell: StudyCell;
 }
 
-/** ioredis connection options from redis://[user:password@]host:port[/db], or rediss:// for TLS. */
+function passwordFromEnv(): { password?: string } {
+  if (process.env.REDIS_PASSWORD) return { password: process.env.REDIS_PASSWORD };
+  const file = process.env.REDIS_PASSWORD_FILE;
+  if (!file) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(
+      `--queue-password-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code}); give a readable file holding the password`,
+      {
+        cause: e,
+      },
+    );
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (!password) throw new Error(`--queue-password-file ${file} is empty; it should hold the Redis password`);
+  return { password };
+}
+
+/**
+ * ioredis connection options from redis://[user:password@]host:port[/db], or rediss:// for TLS. A
+ * password not in the URL comes from REDIS_PASSWORD, or from the file REDIS_PASSWORD_FILE names
+ * (`--queue-password-file`): a URL's password shows in `ps` to every local user, these do not.
+ */
 export function connectionFrom(url: string): {
   host: string;
   port: number;
@@ -95,7 +119,7 @@ export function connectionFrom(url: string): {
     host: u.hostname || '127.0.0.1',
     port: Number(u.port || 6379),
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : passwordFromEnv()),
     ...(db !== undefined ? { db } : {}),
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,

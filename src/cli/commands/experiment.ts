@@ -73,7 +73,9 @@ export function registerExperiment(program: Command): void {
     .option('--png', 'also export the charts as PNG (needs chromium + playwright-core)')
     .option('--out <dir>', 'experiment directory', 'exp/run')
     .option('--queue <url>', 'run the cells on BullMQ workers (`auraprune worker --queue URL`) via redis://HOST:PORT; paths must be shared')
+    .option('--queue-password-file <file>', 'Redis password from this file (or REDIS_PASSWORD), kept out of the URL and `ps`')
     .action(async (o) => {
+      if (o.queuePasswordFile) process.env.REDIS_PASSWORD_FILE = o.queuePasswordFile; // children inherit it
       const backend = await setupBackend(o);
       if (o.allocation === 'sensitivity')
         throw new Error('--allocation sensitivity is available in `prune` and `bench prune`; experiment takes uniform or global');
@@ -204,7 +206,11 @@ export function registerExperiment(program: Command): void {
   program
     .command('worker')
     .description('run experiment cells from a BullMQ queue (any number of workers, on any machine sharing the paths)')
-    .requiredOption('--queue <url>', 'redis://[:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS)')
+    .requiredOption(
+      '--queue <url>',
+      'redis://HOST:PORT[/DB] (rediss:// for TLS); the password from --queue-password-file or REDIS_PASSWORD',
+    )
+    .option('--queue-password-file <file>', 'Redis password from this file (or REDIS_PASSWORD), kept out of the URL and `ps`')
     .option('--concurrency <n>', 'cells at once in this process', int, 1)
     .option('--lock-minutes <m>', "how long a cell's lock lasts without renewal (a dead worker's cell is taken over after it)", num, 0.5)
     .option('--root <dir>', "jobs' directories must lie inside this one (default: the working directory)")
@@ -212,6 +218,7 @@ export function registerExperiment(program: Command): void {
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
+      if (o.queuePasswordFile) process.env.REDIS_PASSWORD_FILE = o.queuePasswordFile; // children inherit it
       if (!(o.lockMinutes > 0)) throw new Error(`--lock-minutes must be positive, got ${o.lockMinutes}`);
       if (o.root && !existsSync(o.root)) throw new Error(`--root ${o.root}: no such directory`);
       connectionFrom(o.queue); // a bad URL stops here, not in the reconnect loop

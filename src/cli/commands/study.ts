@@ -40,10 +40,12 @@ export function registerStudy(program: Command): void {
     .option('--no-stability', 'skip the ranking-stability measurements')
     .option('--report-only', 'rebuild study.json, study.md and report.html from the results so far')
     .option('--queue <url>', 'run the cells on BullMQ workers (`auraprune worker --queue URL`) via redis://HOST:PORT; paths must be shared')
+    .option('--queue-password-file <file>', 'Redis password from this file (or REDIS_PASSWORD), kept out of the URL and `ps`')
     .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
+      if (o.queuePasswordFile) process.env.REDIS_PASSWORD_FILE = o.queuePasswordFile; // children inherit it
       const t0 = performance.now();
       const backend = await setupBackend(o);
       const b = await resolveBase(o.base);
