@@ -66,6 +66,12 @@ describe('command line', NEEDS_CIFAR, () => {
     const third = cli(...args.map((a) => (a === '0.3' ? '0.3,0.4' : a)), '--finetune-epochs', '1');
     assert.equal(third.status, 0, third.stderr);
     assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 2);
+    // new weights under the same base path: refused, not mixed with the old rows and cached scores
+    await saveModel(buildModel('fast', { width: 0.125, seed: 2 }), join(base, 'best'));
+    const fourth = cli(...args, '--finetune-epochs', '1');
+    assert.notEqual(fourth.status, 0);
+    assert.match(fourth.stderr, /was run with other settings \(baseSha256: "[0-9a-f]{16}" -> "[0-9a-f]{16}"\)/);
+    assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 2);
   });
 
   test('train --model DIR: a user model trains from its directory; a wrong input shape or name fails before anything is written', async () => {

@@ -5,6 +5,7 @@ import type { TtaLevel } from '../../eval/evaluate.js';
 import { ALLOCATIONS, Allocation, CHANNEL_GROUPS, ChannelGroups } from '../../prune/pipeline.js';
 import { PruneCell, runPruneBench, writeSettingsOnce } from '../../experiment/prune_bench.js';
 import { finetuneRecipe } from '../../train/recipes.js';
+import { modelFingerprint } from '../../models/io.js';
 import { loadData } from './train.js';
 
 const list = (s: string) =>
@@ -63,6 +64,8 @@ export async function prepareBench(o: Record<string, string | number | boolean |
   const recipe = finetuneRecipe(baseCfg, { epochs: 1, lrScale: 1, seed: 1 });
   const settings = {
     base: modelDir,
+    // content, not path: new weights under the same path must not meet cached scores and old cells
+    baseSha256: modelFingerprint(modelDir),
     perClass: o.perClass,
     recalBatches: o.recalBatches,
     sensitivityImages: o.sensitivityImages,

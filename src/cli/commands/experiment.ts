@@ -9,7 +9,7 @@ import { runDemo } from '../../experiment/demo.js';
 import { table, writeReport } from '../../report/experiment.js';
 import { connectionFrom, QueueProgress, runExperimentOnQueue, startWorker } from '../../experiment/queue.js';
 import { robustness } from '../../experiment/robustness.js';
-import { loadCifarModel } from '../../models/io.js';
+import { loadCifarModel, modelFingerprint } from '../../models/io.js';
 import { CRITERIA } from '../../prune/importance/registry.js';
 import { buildTrainingReport } from '../../report/html.js';
 import { exportChartPngs } from '../../report/png.js';
@@ -108,6 +108,8 @@ export function registerExperiment(program: Command): void {
         o.out,
         {
           base: resolve(o.base),
+          // content, not path: new weights under the same path must not meet cached scores and old rows
+          baseSha256: modelFingerprint(b.modelDir),
           valSize: b.valSize ?? o.valSize,
           splitSeed: b.seed ?? o.seed,
           trainLimit: b.trainLimit ?? null,

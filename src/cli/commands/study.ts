@@ -9,6 +9,7 @@ import { runStudyOnQueue } from '../../experiment/queue.js';
 import type { TrainConfig } from '../../train/loop.js';
 import { finetuneRecipe } from '../../train/recipes.js';
 import { claimRunDir } from '../../util/rundir.js';
+import { modelFingerprint } from '../../models/io.js';
 import { int, num, setupBackend } from '../options.js';
 import { resolveBase } from '../../experiment/base.js';
 import { machine } from '../../report/experiment.js';
@@ -108,7 +109,15 @@ export function registerStudy(program: Command): void {
       // the settings that shape every cell's numbers; the plan (which cells) may grow between runs
       const { release } = claimRunDir(
         o.out,
-        { base: baseDir, valSize: b.valSize ?? null, splitSeed: b.seed ?? null, trainLimit: b.trainLimit ?? null, ...settings },
+        {
+          base: baseDir,
+          // content, not path: new weights under the same path must not meet cached scores and old rows
+          baseSha256: modelFingerprint(b.modelDir),
+          valSize: b.valSize ?? null,
+          splitSeed: b.seed ?? null,
+          trainLimit: b.trainLimit ?? null,
+          ...settings,
+        },
         { resume: true, marker: 'results.jsonl', record: { command: 'study', seeds, stages, stability: opts.stability ?? null } },
       );
       try {
