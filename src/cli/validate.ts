@@ -5,7 +5,7 @@
  * value and what is allowed, before anything is read or written.
  */
 import { cpus } from 'node:os';
-import { ALLOCATIONS } from '../prune/pipeline.js';
+import { ALLOCATIONS, CHANNEL_GROUPS } from '../prune/pipeline.js';
 import { CRITERIA } from '../prune/importance/registry.js';
 import { PRESETS } from '../train/recipes.js';
 import { SCHEDULES } from '../train/schedule.js';
@@ -17,7 +17,9 @@ interface NumRule {
   /** min/max exclusive */
   open?: boolean;
 }
-type Rule = NumRule | { choices: readonly string[] };
+/** A comma-separated list: each item a name from `of`, or a number under the rule. */
+type ListRule = { list: readonly string[] | NumRule };
+type Rule = NumRule | { choices: readonly string[] } | ListRule;
 
 /** Keyed by commander's attribute name (camelCase of the long flag). */
 export const OPTION_RULES: Record<string, Rule> = {
@@ -77,7 +79,33 @@ export const OPTION_RULES: Record<string, Rule> = {
   activation: { choices: ['gelu', 'relu'] },
   preset: { choices: Object.keys(PRESETS) },
   criterion: { choices: CRITERIA },
+  groupReduce: { choices: ['mean', 'sum', 'max'] },
+  finetuneLr: { min: 0, max: 100, open: true },
+  concurrency: { int: true, min: 1, max: 64 },
+  port: { int: true, min: 0, max: 65535 },
+  // list options (experiment, study, robustness, bench prune)
+  targets: { list: { min: 0, max: 1, open: true } },
+  seeds: { list: { int: true, min: 0, max: 2 ** 32 - 1 } },
+  sigmas: { list: { min: 0, max: 100 } },
+  criteria: { list: CRITERIA },
+  allocations: { list: ALLOCATIONS },
+  channelGroups: { list: CHANNEL_GROUPS },
 };
+
+/** Lists whose numeric items follow another rule than the option of the same name elsewhere. */
+const LIST_ITEMS: Record<string, NumRule> = { epochs: { int: true, min: 0, max: 10000 } };
+
+function checkNumber(k: string, v: number, rule: NumRule, text: string): void {
+  if (!Number.isFinite(v)) throw new Error(`${flag(k)} must be a number, got ${JSON.stringify(text)}`);
+  if (rule.int && !Number.isInteger(v)) throw new Error(`${flag(k)} must be an integer, got ${text}`);
+  const lo = rule.min ?? -Infinity,
+    hi = rule.max ?? Infinity;
+  const ok = rule.open ? v > lo && v < hi : v >= lo && v <= hi;
+  if (!ok)
+    throw new Error(
+      `${flag(k)} must be ${rule.open ? 'in' : 'within'} ${rule.open ? '(' : '['}${lo}, ${hi}${rule.open ? ')' : ']'}, got ${text}`,
+    );
+}
 
 const flag = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
@@ -98,19 +126,26 @@ export function validateOptions(
         if (!CRITERIA.includes(c as never)) throw new Error(`${flag(k)}: unknown criterion ${c}; choose from ${CRITERIA.join(', ')}`);
       continue;
     }
+    if ('list' in rule || (typeof v === 'string' && LIST_ITEMS[k])) {
+      const of = 'list' in rule ? rule.list : LIST_ITEMS[k];
+      const items = String(v)
+        .split(',')
+        .map((x) => x.trim());
+      if (items.some((x) => x === ''))
+        throw new Error(`${flag(k)} must be a comma-separated list with no empty item, got ${JSON.stringify(String(v))}`);
+      for (const x of items) {
+        if (Array.isArray(of)) {
+          if (!of.includes(x)) throw new Error(`${flag(k)}: unknown ${x}; choose from ${of.join(', ')}`);
+        } else checkNumber(k, Number(x), of as NumRule, x);
+      }
+      continue;
+    }
     if ('choices' in rule) {
       if (!rule.choices.includes(String(v))) throw new Error(`${flag(k)} must be one of ${rule.choices.join(', ')}, got ${String(v)}`);
       continue;
     }
-    if (typeof v !== 'number') continue; // list-valued options (e.g. bench prune --epochs 4,8) are checked where parsed
-    if (rule.int && !Number.isInteger(v)) throw new Error(`${flag(k)} must be an integer, got ${v}`);
-    const lo = rule.min ?? -Infinity,
-      hi = rule.max ?? Infinity;
-    const ok = rule.open ? v > lo && v < hi : v >= lo && v <= hi;
-    if (!ok)
-      throw new Error(
-        `${flag(k)} must be ${rule.open ? 'in' : 'within'} ${rule.open ? '(' : '['}${lo}, ${hi}${rule.open ? ')' : ']'}, got ${v}`,
-      );
+    if (typeof v !== 'number') continue;
+    checkNumber(k, v, rule, String(v));
   }
   const out = { ...opts };
   const given = ['targetFlops', 'targetParams', 'targetSpeedup', 'ratio'].filter((k) => opts[k] !== undefined);

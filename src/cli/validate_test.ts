@@ -45,3 +45,24 @@ test('--aura-edges takes all, a count or a fraction, and refuses the rest at par
   assert.equal(auraEdges('0.25'), 0.25);
   for (const v of ['0', '-3', '1.5', 'many', 'NaN']) assert.throws(() => auraEdges(v), /a count of neighbour pairs .* or all/, v);
 });
+
+test('list options are checked item by item before anything runs; one line names the option', () => {
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['experiment', { seeds: 'a' }, /--seeds must be a number, got "a"/],
+    ['experiment', { seeds: '1,2.5' }, /--seeds must be an integer, got 2.5/],
+    ['experiment', { targets: '' }, /--targets must be a comma-separated list with no empty item/],
+    ['experiment', { targets: '0.3,1.5' }, /--targets must be in \(0, 1\), got 1.5/],
+    ['experiment', { criteria: 'aura,foo' }, /--criteria: unknown foo; choose from aura/],
+    ['experiment', { finetuneLr: -1 }, /--finetune-lr/],
+    ['robustness', { sigmas: '0,-0.1' }, /--sigmas must be within \[0, 100\], got -0.1/],
+    ['study', { seeds: '1,,2' }, /no empty item/],
+    ['bench prune', { epochs: '4,x' }, /--epochs must be a number, got "x"/],
+    ['bench prune', { allocations: 'uniform,best' }, /--allocations: unknown best/],
+    ['bench prune', { channelGroups: 'coupled,all' }, /--channel-groups: unknown all; choose from coupled, internal/],
+    ['worker', { concurrency: 0 }, /--concurrency must be within \[1, 64\]/],
+    ['web', { port: 70000 }, /--port must be within \[0, 65535\]/],
+  ];
+  for (const [cmd, o, re] of bad) assert.throws(() => validateOptions(cmd, o), re, JSON.stringify(o));
+  const ok = { seeds: '1,2', targets: '0.3,0.5', criteria: 'aura,l1', epochs: '0,8', channelGroups: 'coupled,internal' };
+  assert.deepEqual(validateOptions('experiment', ok), ok);
+});
