@@ -17,6 +17,7 @@ import { costModel } from '../select/cost.js';
 import { pruneModel, zeroFilters } from '../surgery/rebuild.js';
 import { IntactConv, pruningUnits, PruningUnit } from './graph.js';
 import { l1Importance } from '../importance/simple.js';
+import { CRITERIA, scoreModel } from '../importance/registry.js';
 import { maxAbsDiff, randomiseBn } from '../../../tests/helpers/fixtures.js';
 
 before(async () => {
@@ -357,6 +358,33 @@ describe('coupled groups: pruned = original with removed channels zeroed; counts
       ],
     );
     await checkEquivalent(model, 81, [16, 16, 3]);
+  });
+});
+
+describe('every criterion scores coupled groups', () => {
+  test('Keras ResNet50-style block and MobileNetV2 (zoo): one finite score per group channel, every criterion', async () => {
+    const x = tfl.input({ shape: [32, 32, 3] });
+    const stem = relu(bn(conv(x, 8, 3, 'stem'), 'stem_bn'));
+    let y = ap(tfl.layers.zeroPadding2d({ padding: 1 }), stem);
+    y = relu(bn(conv(y, 12, 3, 'c1', { strides: 2, padding: 'valid' }), 'c1_bn'));
+    y = bn(conv(y, 16, 1, 'c2'), 'c2_bn');
+    const sc = bn(conv(stem, 16, 1, 'proj', { strides: 2 }), 'proj_bn');
+    const block = tfl.model({ inputs: x, outputs: head(relu(ap(tfl.layers.add(), [y, sc]))) });
+    const rng = new Rng(3);
+    const n = 40;
+    const sample = {
+      images: Uint8Array.from({ length: n * 3072 }, () => rng.int(256)),
+      labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
+      n,
+    };
+    for (const model of [block, buildModel('mobilenetv2', { width: 0.25, seed: 1 })]) {
+      const results = await scoreModel(model, sample, [...CRITERIA], { seed: 1, quiet: true });
+      for (const r of results)
+        r.scores.forEach((u, k) => {
+          assert.equal(u.scores.length, r.units[k].filters, `${r.criterion} ${u.conv}`);
+          assert.ok(Array.from(u.scores).every(Number.isFinite), `${r.criterion} ${u.conv}: finite`);
+        });
+    }
   });
 });
 

@@ -23,8 +23,9 @@ export function tapOf(model: LayersModel, name: string, where: TapPoint): string
       tap = next[0].name;
       if (where === 'bn') return tap;
     } else if (rule?.activation && isChannelwise(next[0])) return next[0].name;
-    // pooling and weightless neutral layers (dropout, noise) are looked through
-    else if (!(rule?.pooling || (isChannelwise(next[0]) && next[0].getWeights().length === 0))) return tap;
+    // pooling and weightless neutral layers (dropout, noise) are looked through; padding, cropping
+    // and upsampling move pixels, so the maps before them are read
+    else if (!(rule?.pooling || (isChannelwise(next[0]) && !rule?.moves && next[0].getWeights().length === 0))) return tap;
     cur = next[0].name;
   }
 }
@@ -86,8 +87,9 @@ export function alignment(model: LayersModel, self: string, childConv: string, c
     const op = spatialOp(l);
     if (l.name === childConv) passedChild = true;
     if (op) ops.push(op);
-    // any other layer on the path must keep the lattice and the channels (BN, activations, dropout)
-    else if (!isChannelwise(l)) return ratio(model, self, childTap);
+    // any other layer on the path must keep the lattice and the channels (BN, activations, dropout);
+    // padding, cropping and upsampling move it: the height ratio stands in
+    else if (!isChannelwise(l) || ruleOf(l)?.moves) return ratio(model, self, childTap);
     cur = l.name;
   }
   if (cur !== childTap || !passedChild) return ratio(model, self, childTap);
