@@ -4,7 +4,7 @@
  * holds plain files only).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Progress } from '../util/progress.js';
@@ -54,20 +54,80 @@ export function extractArchive(gz: Uint8Array, dir: string): void {
   if (meta) writeFileAtomic(join(dir, 'batches.meta.txt'), meta);
 }
 
-export async function downloadCifar10(dir: string, url = ARCHIVE_URL): Promise<void> {
+/** Seconds without a byte after which a download is given up (AURAPRUNE_DOWNLOAD_STALL_S overrides). */
+export const STALL_SECONDS = 30;
+
+const TMP_RE = /^cifar-10-binary\.tar\.gz\.(\d+)\.\d+\.tmp$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes partial downloads left by processes that no longer run (a killed download leaves up to 170 MB). */
+export function sweepStaleDownloads(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const gone: string[] = [];
+  for (const f of readdirSync(dir)) {
+    const m = TMP_RE.exec(f);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
+      rmSync(join(dir, f), { force: true });
+      gone.push(f);
+    }
+  }
+  return gone;
+}
+
+export async function downloadCifar10(dir: string, url = ARCHIVE_URL, o: { stallSeconds?: number } = {}): Promise<void> {
   mkdirSync(dir, { recursive: true });
+  sweepStaleDownloads(dir);
   const archive = join(dir, 'cifar-10-binary.tar.gz');
   // a cached archive is trusted only with the official md5 (an interrupted or planted file is replaced)
   if (existsSync(archive) && createHash('md5').update(readFileSync(archive)).digest('hex') !== ARCHIVE_MD5) {
     process.stderr.write(`${archive} does not have the official md5; downloading it again\n`);
     rmSync(archive, { force: true });
   }
-  if (!existsSync(archive)) {
-    const tmp = `${archive}.${process.pid}.${Date.now()}.tmp`;
+  if (!existsSync(archive))
+    await fetchArchive(url, archive, o.stallSeconds ?? (Number(process.env.AURAPRUNE_DOWNLOAD_STALL_S) || STALL_SECONDS));
+  extractArchive(readFileSync(archive), dir);
+}
+
+/**
+ * Streams `url` into a temp file beside `archive` and renames it once its md5 is the official one.
+ * A connection that sends nothing for `stallSeconds` is aborted; the temp file is removed on every
+ * way out (an error, a stall, Ctrl-C or SIGTERM).
+ */
+async function fetchArchive(url: string, archive: string, stallSeconds: number): Promise<void> {
+  const tmp = `${archive}.${process.pid}.${Date.now()}.tmp`;
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let done = 0;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(), stallSeconds * 1000);
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    rmSync(tmp, { force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const stalled = () =>
+    new DataError(
+      `download of ${url} stalled: no data for ${stallSeconds} s after ${(done / 2 ** 20).toFixed(1)} MB; retry, or download it by hand and pass --data DIR or set CIFAR10_DIR`,
+    );
+  let renamed = false;
+  try {
+    arm();
     let res: Response;
     try {
-      res = await fetch(url);
+      res = await fetch(url, { signal: abort.signal });
     } catch (e) {
+      if (abort.signal.aborted) throw stalled();
       throw new DataError(
         `could not download CIFAR-10 from ${url} (${(e as Error).message}); download it by hand and pass --data DIR or set CIFAR10_DIR`,
       );
@@ -77,20 +137,29 @@ export async function downloadCifar10(dir: string, url = ARCHIVE_URL): Promise<v
     const bar = new Progress('download cifar-10', total, 'B');
     const hash = createHash('md5');
     const file = createWriteStream(tmp);
-    let done = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
-      file.write(chunk);
-      done += chunk.length;
-      bar.update(done);
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        arm();
+        hash.update(chunk);
+        file.write(chunk);
+        done += chunk.length;
+        bar.update(done);
+      }
+    } catch (e) {
+      if (abort.signal.aborted) throw stalled();
+      throw new DataError(`download of ${url} broke off after ${(done / 2 ** 20).toFixed(1)} MB (${(e as Error).message}); retry`);
+    } finally {
+      await new Promise<void>((resolve) => file.end(() => resolve()));
     }
-    await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
     const got = hash.digest('hex');
-    if (got !== ARCHIVE_MD5) {
-      rmSync(tmp, { force: true });
+    if (got !== ARCHIVE_MD5)
       throw new DataError(`downloaded archive has md5 ${got}, expected ${ARCHIVE_MD5}: retry, or download by hand and pass --data DIR`);
-    }
     renameSync(tmp, archive);
+    renamed = true;
+  } finally {
+    clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!renamed) rmSync(tmp, { force: true });
   }
-  extractArchive(readFileSync(archive), dir);
 }
