@@ -21,19 +21,37 @@ export function trainingRunSettings(modelPath: string): {
   /** where the run read CIFAR-10 (when it still exists), used when no --data is given */
   dataDir?: string;
 } {
-  const dir = modelPath.endsWith('.json') ? join(modelPath, '..') : modelPath;
-  for (const f of [join(dir, 'config.json'), join(dir, '..', 'config.json')]) {
-    if (!existsSync(f)) continue;
-    const c = JSON.parse(readFileSync(f, 'utf8'));
-    if (c.command === 'train' || c.command === 'demo')
-      return {
-        valSize: c.valSize,
-        seed: c.seed,
-        trainLimit: c.trainLimit ?? undefined,
-        paramGroups: c.paramGroups,
-        batch: c.batch,
-        dataDir: typeof c.dataDir === 'string' && existsSync(c.dataDir) ? c.dataDir : undefined,
-      };
+  // a pruned or fine-tuned model names the model it came from: follow that back to the training run
+  const seen = new Set<string>();
+  let path = modelPath;
+  for (let hop = 0; hop < 8 && !seen.has(path); hop++) {
+    seen.add(path);
+    const dir = path.endsWith('.json') ? join(path, '..') : path;
+    let next: string | null = null;
+    for (const f of [join(dir, 'config.json'), join(dir, '..', 'config.json')]) {
+      if (!existsSync(f)) continue;
+      let c: Record<string, unknown>;
+      try {
+        c = JSON.parse(readFileSync(f, 'utf8'));
+      } catch {
+        throw new Error(`${f} is not valid JSON: the run's record is corrupt; restore it or pass --val-size and --seed`);
+      }
+      if (c.command === 'train' || c.command === 'demo')
+        return {
+          valSize: c.valSize as number | undefined,
+          seed: c.seed as number | undefined,
+          trainLimit: (c.trainLimit as number | undefined) ?? undefined,
+          paramGroups: c.paramGroups as string | undefined,
+          batch: c.batch as number | undefined,
+          dataDir: typeof c.dataDir === 'string' && existsSync(c.dataDir) ? c.dataDir : undefined,
+        };
+      if ((c.command === 'prune' || c.command === 'finetune') && typeof c.source === 'string') {
+        next = c.source;
+        break;
+      }
+    }
+    if (!next) break;
+    path = next;
   }
   return {};
 }

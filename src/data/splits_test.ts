@@ -40,3 +40,24 @@ describe('splits rebuilt by later commands', NEEDS_CIFAR, () => {
     assert.ok([...keys(wrong.val)].some((k) => trained.has(k)));
   });
 });
+
+test('a pruned model, and the fine-tuned one inside it, lead back to their training run (eval --split val rebuilds that split)', () => {
+  const run = join(tmp, 'chain-run');
+  mkdirSync(join(run, 'best'), { recursive: true });
+  writeFileSync(join(run, 'config.json'), JSON.stringify({ command: 'train', valSize: 70, seed: 4, trainLimit: 700 }));
+  const pruned = join(tmp, 'chain-pruned');
+  mkdirSync(join(pruned, 'finetuned', 'best'), { recursive: true });
+  writeFileSync(join(pruned, 'config.json'), JSON.stringify({ command: 'prune', source: join(run, 'best') }));
+  writeFileSync(join(pruned, 'finetuned', 'config.json'), JSON.stringify({ command: 'finetune', pruned, source: join(run, 'best') }));
+  for (const m of [pruned, join(pruned, 'finetuned', 'best')])
+    assert.deepEqual(
+      (({ valSize, seed, trainLimit }) => ({ valSize, seed, trainLimit }))(trainingRunSettings(m)),
+      { valSize: 70, seed: 4, trainLimit: 700 },
+      m,
+    );
+  // a loop of records ends instead of spinning
+  const a = join(tmp, 'loop-a');
+  mkdirSync(a);
+  writeFileSync(join(a, 'config.json'), JSON.stringify({ command: 'prune', source: a }));
+  assert.deepEqual(trainingRunSettings(a), {});
+});
