@@ -152,6 +152,18 @@ describe(
           ['criterion', { ...good, cell: { ...cell, criterion: 'rm -rf' } }, /unknown criterion "rm -rf"/],
           ['target', { ...good, cell: { ...cell, target: 7 } }, /cell must hold a target in \(0, 1\)/],
           ['split', { ...good, data: { valSize: -1, seed: 1 } }, /data must be \{valSize, seed, trainLimit\?\}/],
+          // numbers the CLI would refuse: a zero batch (grew a worker child past 4 GB), 100,000 epochs
+          [
+            'batch',
+            { ...good, options: { ...opts, finetune: { ...opts.finetune, batch: 0 } } },
+            /options\.finetune\.batch must be within \[1, 65536\], got 0/,
+          ],
+          [
+            'epochs',
+            { ...good, options: { ...opts, finetune: { ...opts.finetune, epochs: 100000 } } },
+            /options\.finetune\.epochs must be within \[0, 10000\]/,
+          ],
+          ['per-class', { ...good, options: { ...opts, perClass: 'x' } }, /options\.perClass must be a number, got "x"/],
         ];
         const jobs = await Promise.all(cases.map(([id, data]) => q.add('cell', data, { jobId: `bad-${id}`, attempts: 3, backoff: 50 })));
         for (const [i, j] of jobs.entries()) {

@@ -26,6 +26,7 @@ import { loadData } from '../data/splits.js';
 import { loadCifarModel } from '../models/io.js';
 import { repairJsonLines } from '../util/jsonl.js';
 import { settingsHash } from '../util/rundir.js';
+import { ruleError } from './option_rules.js';
 import { cellKey, CellSpec, ExperimentOptions, ResultLine, runCell } from './grid.js';
 import {
   noisyCopy,
@@ -359,6 +360,54 @@ export function checkJob(id: string | undefined, data: unknown, root: string): C
     if (!isObj(opts) || !isObj(opts.finetune) || !isObj(opts.scoring)) bad('options must hold finetune and scoring settings');
     if (typeof c.criterion !== 'string' || !(CRITERIA as readonly string[]).includes(c.criterion))
       bad(`unknown criterion ${JSON.stringify(c.criterion)}`);
+  }
+  // every number and enum the CLI would have refused is refused here too (option_rules.ts)
+  const check = (obj: unknown, path: string, fields: Record<string, string>, optional: string[] = []) => {
+    const o = (obj ?? {}) as Record<string, unknown>;
+    for (const [field, rule] of Object.entries(fields)) {
+      if (o[field] === undefined && optional.includes(field)) continue;
+      const err = ruleError(`${path}.${field}`, o[field], rule);
+      if (err) bad(err);
+    }
+  };
+  const train = {
+    epochs: 'finetuneEpochs',
+    batch: 'batch',
+    lr: 'lr',
+    weightDecay: 'wd',
+    momentum: 'momentum',
+    labelSmoothing: 'labelSmoothing',
+  };
+  const trainOptional = ['momentum', 'labelSmoothing'];
+  if (d.kind === 'study') {
+    const st = d.settings as Record<string, unknown>;
+    check(st, 'settings', {
+      perClass: 'perClass',
+      levels: 'levels',
+      where: 'where',
+      by: 'by',
+      maxRemove: 'maxRemove',
+      recalBatches: 'recalBatches',
+    });
+    check(st.epoch, 'settings.epoch', train, trainOptional);
+    check(st.full, 'settings.full', train, trainOptional);
+  } else {
+    const opts = d.options as Record<string, unknown>;
+    check(
+      opts,
+      'options',
+      {
+        perClass: 'perClass',
+        maxRemove: 'maxRemove',
+        recalBatches: 'recalBatches',
+        finetuneImages: 'finetuneImages',
+        by: 'by',
+        where: 'where',
+        allocation: 'allocation',
+      },
+      ['recalBatches', 'finetuneImages', 'allocation'],
+    );
+    check(opts.finetune, 'options.finetune', train, trainOptional);
   }
   // the checked locations (symlinks resolved), so the cell uses exactly what was checked
   return { ...d, out, baseDir } as unknown as CellJob | StudyCellJob;
