@@ -37,6 +37,7 @@ describe('the packed tarball in a fresh project', built ? NEEDS_CIFAR : { skip: 
       'LICENSE',
       'scripts/build-native.mjs',
       'src/engine/native/binding.gyp',
+      'examples/prune-my-model.mjs',
     ])
       assert.ok(files.includes(f), `${f} shipped`);
     assert.ok(!files.some((f) => f.startsWith('tests/') || f.endsWith('.log') || /_test\.(js|ts)$/.test(f)), 'no tests or logs shipped');
@@ -47,6 +48,8 @@ describe('the packed tarball in a fresh project', built ? NEEDS_CIFAR : { skip: 
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
     const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp, info.filename)], app);
     assert.equal(install.status, 0, install.stderr);
+    // every dependency supports the Node the package declares (vega-lite 6.5 asked for 22)
+    assert.doesNotMatch(install.stderr, /EBADENGINE/, install.stderr);
 
     await saveModel(buildModel('fast', { width: 0.125, seed: 1 }), join(app, 'my-model'));
     copyFileSync(join(ROOT, 'examples', 'prune-my-model.mjs'), join(app, 'prune-my-model.mjs'));
