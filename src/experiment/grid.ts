@@ -180,6 +180,7 @@ export async function runExperiment(
         testAcc: evaluate(base, data.test).accuracy,
         params: c.params,
         flops: c.flops,
+        testImages: data.test.n,
       }),
     );
   }

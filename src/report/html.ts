@@ -10,7 +10,7 @@ import { groupedBarsSpec, heatmapSpec, lineSpec, renderChart, scatterLogXSpec } 
 
 export interface ReportInput {
   title: string;
-  base?: { valAcc: number; testAcc: number; params: number; flops: number };
+  base?: { valAcc: number; testAcc: number; params: number; flops: number; testImages?: number };
   results: ResultLine[];
   robustness?: RobustnessRow[];
   inspect?: InspectData | null;
@@ -71,19 +71,44 @@ export function summaryParagraph(inp: ReportInput): string {
   const parts = [
     `This report compares ${criteria.length} filter-selection criteria (${criteria.join(', ')}) for pruning ${inp.base ? `a base model with ${pct(inp.base.testAcc)}% test accuracy (${(inp.base.params / 1e6).toFixed(2)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs)` : 'one base model'} on CIFAR-10, at ${targets.map((t) => `${Math.round(100 * t)}%`).join(', ')} of ${inp.results[0].by === 'params' ? 'parameters' : 'FLOPs'} removed, each pruned model fine-tuned with the same budget, ${seeds} seed${seeds > 1 ? 's' : ''} per cell; accuracies are test accuracy of the best-by-validation epoch.`,
   ];
+  // images the accuracies were measured on (older records: the full test set)
+  const n = inp.base?.testImages ?? 10000;
+  const ftEpochs = (inp.config?.settings as { finetune?: { epochs?: number } } | undefined)?.finetune?.epochs;
   for (const t of targets) {
     const row = cells.filter((c) => c.target === t).sort((a, b) => b.testAcc - a.testAcc);
     const best = row[0];
-    const random = row.find((c) => c.criterion === 'random');
-    let s = `At ${Math.round(100 * t)}%: ${best.criterion} is best with ${pct(best.testAcc)}%${inp.base ? ` (${(100 * (best.testAcc - inp.base.testAcc)).toFixed(2)} pt against the base)` : ''}`;
-    if (random && random !== best)
-      s +=
-        random.testHi >= best.testLo
-          ? `; random (${pct(random.testAcc)}%) is as good as ${best.criterion} here (their seeds' ranges overlap)`
-          : `; random reaches ${pct(random.testAcc)}%`;
-    else if (random === best) s += ' (random selection is the best criterion here)';
+    // within noise: seeds' ranges overlap (several seeds), else a difference under two binomial
+    // standard errors of the two accuracies on n images (one seed)
+    const within = (c: CellSummary) =>
+      c === best ||
+      (c.seeds > 1 && best.seeds > 1
+        ? c.testHi >= best.testLo
+        : best.testAcc - c.testAcc < 2 * Math.sqrt((best.testAcc * (1 - best.testAcc) + c.testAcc * (1 - c.testAcc)) / n));
+    const tied = row.filter(within);
+    const vsBase = (c: CellSummary) => (inp.base ? ` (${(100 * (c.testAcc - inp.base.testAcc)).toFixed(2)} pt against the base)` : '');
+    let s: string;
+    if (tied.length > 1) {
+      const how =
+        best.seeds > 1
+          ? "their seeds' ranges overlap"
+          : `one seed: differences under ${(200 * Math.sqrt((2 * best.testAcc * (1 - best.testAcc)) / n)).toFixed(1)} pt on ${n} test images are inside the noise`;
+      const gap = inp.base ? `; the best is ${(100 * (best.testAcc - inp.base.testAcc)).toFixed(2)} pt from the base` : '';
+      s = `At ${Math.round(100 * t)}%: ${tied.map((c) => `${c.criterion} ${pct(c.testAcc)}%`).join(', ')} do not differ beyond run-to-run noise (${how}), so no criterion is ranked above the others${gap}`;
+      const behind = row.filter((c) => !tied.includes(c));
+      if (behind.length) s += `; behind them: ${behind.map((c) => `${c.criterion} ${pct(c.testAcc)}%`).join(', ')}`;
+    } else if (row.length === 1) {
+      s = `At ${Math.round(100 * t)}%: only ${best.criterion} was run, ${pct(best.testAcc)}%${vsBase(best)}`;
+    } else {
+      s = `At ${Math.round(100 * t)}%: ${best.criterion} is ahead with ${pct(best.testAcc)}%${vsBase(best)}, beyond run-to-run noise`;
+      const random = row.find((c) => c.criterion === 'random');
+      if (random) s += `; random reaches ${pct(random.testAcc)}%`;
+    }
     parts.push(s + '.');
   }
+  if (inp.base && cells.some((c) => c.testAcc > inp.base!.testAcc))
+    parts.push(
+      `Pruned models above the unpruned base are not a gain from pruning: each was fine-tuned for ${ftEpochs ?? 'some'} more epoch${ftEpochs === 1 ? '' : 's'} after the base's own training, extra training the base never got.`,
+    );
   return parts.join(' ');
 }
 

@@ -35,9 +35,29 @@ test('the first paragraph names the base accuracy, the best criterion per target
   const base = { valAcc: 0.93, testAcc: 0.92, params: 1e6, flops: 1e8 };
   const p = summaryParagraph({ title: 't', base, results });
   assert.match(p, /base model with 92\.00% test accuracy/);
-  assert.match(p, /At 50%: aura is best with 90\.50% \(-1\.50 pt against the base\); random \(89\.75%\) is as good as aura here/);
-  assert.match(p, /At 70%: aura is best with 85\.00% \(-7\.00 pt against the base\); random reaches 80\.00%\./);
+  assert.match(
+    p,
+    /At 50%: aura 90\.50%, random 89\.75% do not differ beyond run-to-run noise \(their seeds' ranges overlap\), so no criterion is ranked/,
+  );
+  // one seed each on 10,000 images: 5 pt apart is far outside two standard errors (about 1.1 pt)
+  assert.match(p, /At 70%: aura is ahead with 85\.00% \(-7\.00 pt against the base\), beyond run-to-run noise; random reaches 80\.00%\./);
   assert.match(await buildReport({ title: 't', base, results }), /<p id="summary">This report compares 2 filter-selection criteria/);
+});
+
+test('one seed on 2,000 test images: criteria within a point are not ranked, and a pruned model above its base is explained', () => {
+  const results = [line('aura', 0.5, 1, 0.7455), line('l1', 0.5, 1, 0.7405), line('random', 0.5, 1, 0.737), line('aura', 0.7, 1, 0.6)];
+  const base = { valAcc: 0.74, testAcc: 0.735, params: 1e6, flops: 1e8, testImages: 2000 };
+  const p = summaryParagraph({ title: 't', base, results, config: { settings: { finetune: { epochs: 2 } } } });
+  assert.match(
+    p,
+    /At 50%: aura 74\.55%, l1 74\.05%, random 73\.70% do not differ beyond run-to-run noise \(one seed: differences under 2\.8 pt on 2000 test images are inside the noise\), so no criterion is ranked/,
+  );
+  assert.match(p, /the best is 1\.05 pt from the base\. At 70%: only aura was run, 60\.00% \(-13\.50 pt against the base\)\./);
+  assert.doesNotMatch(p, /is (best|ahead)/);
+  assert.match(
+    p,
+    /Pruned models above the unpruned base are not a gain from pruning: each was fine-tuned for 2 more epochs after the base's own training/,
+  );
 });
 
 test('a run report links its browser comparison page when one was laid out', async () => {
