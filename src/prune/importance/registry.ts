@@ -6,10 +6,11 @@ import { auraDescriptorImportance, AuraCriterionOptions, auraImportance } from '
 import { mintImportance, MintOptions } from './mint.js';
 import { GroupReduce, hrankImportance, l1Importance, labelMiImportance, randomImportance } from './simple.js';
 import { buildStore, mergeNeeds, StoreOptions } from './store.js';
+import { bnScaleImportance, taylorImportance } from './taylor.js';
 import { unitTaps } from './taps.js';
 import type { Importance, TapPoint, UnitScores } from './types.js';
 
-export const CRITERIA = ['aura', 'aura-red', 'aura-descriptor', 'mint', 'hrank', 'l1', 'random', 'label-mi'] as const;
+export const CRITERIA = ['aura', 'aura-red', 'aura-descriptor', 'mint', 'hrank', 'l1', 'random', 'label-mi', 'taylor', 'bn-scale'] as const;
 export type CriterionName = (typeof CRITERIA)[number];
 
 export interface CriterionOptions {
@@ -37,6 +38,10 @@ export function criterion(name: string, o: CriterionOptions = {}): Importance {
       return randomImportance;
     case 'label-mi':
       return labelMiImportance;
+    case 'taylor':
+      return taylorImportance;
+    case 'bn-scale':
+      return bnScaleImportance({ groupReduce: o.groupReduce });
   }
   throw new RangeError(`unknown criterion ${name}; choose one of ${CRITERIA.join(', ')}`);
 }
@@ -74,7 +79,7 @@ export async function scoreModel(
     const t1 = performance.now();
     const scores = await c.score({ model, units, taps, store, seed: o.seed ?? 0 });
     const own = c.uses ? store.seconds[c.uses] : 0;
-    const aggregates = store.seconds.labels + store.seconds.means + store.seconds.ranks;
+    const aggregates = store.seconds.labels + store.seconds.means + store.seconds.ranks + store.seconds.gradients;
     results.push({
       criterion: c.name,
       units,

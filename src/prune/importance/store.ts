@@ -10,6 +10,7 @@ import { quantizeMap, QuantizeOptions } from '../../info/quantize.js';
 import { matrixRank } from '../../info/rank.js';
 import { alignMaps, poolMaps } from '../../info/spatial_mi.js';
 import { Rng } from '../../util/rng.js';
+import { firstOrderTerms, TAYLOR_BATCH } from './taylor.js';
 import { ActivationStore, labelKey, Needs, Pool } from './types.js';
 
 export interface StoreOptions {
@@ -31,7 +32,7 @@ export function mergeNeeds(list: Needs[]): Needs {
     n.means?.forEach((m) => means.add(m));
     n.ranks?.forEach((r) => ranks.add(r));
   }
-  return { labels: [...labels.values()], means: [...means], ranks: [...ranks] };
+  return { labels: [...labels.values()], means: [...means], ranks: [...ranks], gradients: list.some((n) => n.gradients) };
 }
 
 export function buildStore(model: LayersModel, sample: CifarSplit, needs: Needs, o: StoreOptions = {}): ActivationStore {
@@ -42,8 +43,13 @@ export function buildStore(model: LayersModel, sample: CifarSplit, needs: Needs,
     labels: new Map(),
     means: new Map(),
     ranks: new Map(),
-    seconds: { labels: 0, means: 0, ranks: 0 },
+    seconds: { labels: 0, means: 0, ranks: 0, gradients: 0 },
   };
+  if (needs.gradients) {
+    const t0 = performance.now();
+    store.gradients = firstOrderTerms(model, sample, { batch: o.batch && Math.min(o.batch, TAYLOR_BATCH) });
+    store.seconds.gradients = (performance.now() - t0) / 1000;
+  }
   const layers = [...new Set([...(needs.labels ?? []).map((l) => l.layer), ...(needs.means ?? []), ...(needs.ranks ?? [])])];
   if (layers.length === 0) return store;
   const noiseRng = o.activationNoise ? new Rng(o.activationNoise.seed) : null;

@@ -39,6 +39,8 @@ export interface Needs {
   means?: string[];
   /** per-filter mean feature-map rank (HRank) */
   ranks?: string[];
+  /** per-channel first-order terms sum(g * w) of every producer and batch-norm weight, per calibration batch (taylor) */
+  gradients?: boolean;
 }
 
 export interface ActivationStore {
@@ -47,8 +49,10 @@ export interface ActivationStore {
   labels: Map<string, LabelStack>; // key labelKey(layer, pool)
   means: Map<string, Float64Array>; // [C x n]
   ranks: Map<string, Float64Array>; // [C]
-  /** seconds spent building each kind of aggregate inside the activation pass */
-  seconds: { labels: number; means: number; ranks: number };
+  /** `${layer}#${weight index}` -> per calibration batch, per channel sum(g * w) (taylor.ts) */
+  gradients?: Map<string, Float64Array[]>;
+  /** seconds spent building each kind of aggregate inside the activation pass (gradients: its own pass) */
+  seconds: { labels: number; means: number; ranks: number; gradients: number };
 }
 
 export interface ScoreContext {
@@ -68,7 +72,7 @@ export interface UnitScores {
 export interface Importance {
   readonly name: string;
   /** The aggregate whose build time is part of this criterion's cost (charged to its scoring time). */
-  readonly uses?: 'labels' | 'means' | 'ranks';
+  readonly uses?: 'labels' | 'means' | 'ranks' | 'gradients';
   /** Activation aggregates needed (none for data-free criteria). */
   needs(units: PruningUnit[], taps: UnitTaps[]): Needs;
   score(ctx: ScoreContext): UnitScores[] | Promise<UnitScores[]>;
