@@ -18,6 +18,8 @@ import { trainModel, TrainConfig } from '../train/loop.js';
 import { FINETUNE_DEFAULTS, finetuneRecipe } from '../train/recipes.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { claimRunDir } from '../util/rundir.js';
+import type { SparsityOptions } from '../train/loop.js';
+import { sparsityPenalty } from '../prune/sparsity.js';
 
 /** Bytes of a model directory's model.json and weights. */
 export function dirBytes(dir: string): number {
@@ -65,6 +67,8 @@ export async function finetuneAndCompare(
     temperature?: number;
     alpha?: number;
     tta?: number;
+    /** a sparsity penalty during the fine-tune (slimming before a second pruning round) */
+    sparsity?: SparsityOptions;
   },
 ) {
   const cfgPath = join(prunedDir, 'config.json');
@@ -108,6 +112,7 @@ export async function finetuneAndCompare(
   if (distill) {
     cfg.distill = { temperature: o.temperature ?? 4, alpha: o.alpha ?? 0.5 };
   }
+  if (o.sparsity) cfg.sparsity = o.sparsity;
   const tta = (o.tta ?? 0) as TtaLevel;
   const pruned = await loadCifarModel(prunedDir);
   // the output directory owns its settings: --resume continues only the same fine-tune
@@ -126,7 +131,7 @@ export async function finetuneAndCompare(
   const beforeFt = evaluate(pruned, data.val, { progress: o.quiet ? undefined : 'validation before fine-tuning' });
   const teacher = distill ? await loadCifarModel(source!) : undefined;
   const ft0 = performance.now();
-  const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet, teacher });
+  const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet, teacher, penalty: sparsityPenalty(cfg.sparsity) });
   const ftSeconds = (performance.now() - ft0) / 1000;
   const best = await loadCifarModel(join(out, 'best'));
   await saveModel(best, out);

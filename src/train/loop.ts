@@ -49,8 +49,18 @@ export interface TrainConfig {
   lookahead?: { every: number; base: number; power: number };
   /** Knowledge distillation from `opts.teacher` (required when set). */
   distill?: DistillOptions;
+  /** A sparsity penalty trained before pruning (prune/sparsity.ts builds `opts.penalty` from it; required when set). */
+  sparsity?: SparsityOptions;
   /** Stop after this many epochs in this process (tests of resume); the run stays resumable. */
   stopAfterEpochs?: number;
+}
+
+export const SPARSITY_KINDS = ['bn-l1', 'group-l2'] as const;
+export interface SparsityOptions {
+  kind: (typeof SPARSITY_KINDS)[number];
+  lambda: number;
+  /** growing: lambda rises linearly from 0 over training (growing regularisation) */
+  schedule?: 'constant' | 'growing';
 }
 
 export interface EpochMetrics {
@@ -88,6 +98,8 @@ export interface StepContext {
   sgd: Sgd;
   cfg: TrainConfig;
   teacher?: LayersModel;
+  /** Extra gradients (a sparsity penalty) added to the loss gradients of this step, by variable name. */
+  penalty?: () => Record<string, tf.Tensor>;
 }
 
 /**
@@ -150,6 +162,7 @@ function stepOnce(
     const h = tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), labels), 'int32')).dataSync()[0];
     out.dispose();
     if (!Number.isFinite(l)) return [l, 0] as const;
+    if (c.penalty) for (const [name, g] of Object.entries(c.penalty())) grads[name] = grads[name] ? tf.add(grads[name], g) : g;
     c.sgd.apply(c.ps, grads, lr, epoch);
     return [l, h] as const;
   });
@@ -188,9 +201,17 @@ export async function trainModel(
   cfg: TrainConfig,
   data: { train: CifarSplit; val: CifarSplit; test?: CifarSplit },
   out: string,
-  opts: { resume?: boolean; quiet?: boolean; tta?: TtaLevel; teacher?: LayersModel } = {},
+  opts: {
+    resume?: boolean;
+    quiet?: boolean;
+    tta?: TtaLevel;
+    teacher?: LayersModel;
+    /** A sparsity penalty's gradients for the model at training progress p in [0, 1] (prune/sparsity.ts). */
+    penalty?: (model: LayersModel, progress: number) => Record<string, tf.Tensor>;
+  } = {},
 ): Promise<TrainResult> {
   if (cfg.distill && !opts.teacher) throw new Error('distillation needs a teacher model (the unpruned model)');
+  if (cfg.sparsity && !opts.penalty) throw new Error('a sparsity penalty needs its gradients (sparsityPenalty in prune/sparsity.ts)');
   mkdirSync(out, { recursive: true });
   const ckptDir = join(out, 'checkpoint');
   const metricsPath = join(out, 'metrics.jsonl');
@@ -246,7 +267,15 @@ export async function trainModel(
       fillBatch(data.train, idx, buf, rng, cfg.augment, flipBase ? { flipBase, epoch: epoch - 1 } : undefined);
       lr = lrAt(state.step, totalSteps, sched);
       const [loss, hits] = sgdStep(
-        { model, vars, ps, sgd, cfg, teacher: opts.teacher },
+        {
+          model,
+          vars,
+          ps,
+          sgd,
+          cfg,
+          teacher: opts.teacher,
+          penalty: opts.penalty && (() => opts.penalty!(model, state.step / totalSteps)),
+        },
         buf.subarray(0, b * 3072),
         Int32Array.from(idx, (i) => data.train.labels[i]),
         lr,

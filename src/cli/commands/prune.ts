@@ -28,7 +28,7 @@ import { recalibrateBatchNorm } from '../../train/bn.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { claimOutDir } from '../../util/outdir.js';
-import { int, num, setupBackend } from '../options.js';
+import { int, num, setupBackend, sparsityOption } from '../options.js';
 import { loadData, trainingRunSettings } from './train.js';
 
 export function scoreOptions(cmd: Command): Command {
@@ -338,10 +338,13 @@ export function registerPrune(program: Command): void {
     .option('--tta <level>', 'also report test accuracy with TTA (1 mirror, 2 mirror + translate)', int, 2)
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+    .option('--sparsity <kind>', 'fine-tune with a sparsity penalty (before another pruning round): bn-l1 | group-l2')
+    .option('--sparsity-lambda <l>', 'penalty weight', num)
+    .option('--sparsity-schedule <s>', 'constant | growing', 'constant')
     .action(async (o) => {
       await setupBackend(o);
       const out = o.out ?? join(o.model, 'finetuned');
-      const report = await finetuneAndCompare(o.model, out, o);
+      const report = await finetuneAndCompare(o.model, out, { ...o, ...sparsityOption(o) });
       console.log(JSON.stringify(report));
     });
 }

@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { countComplexity } from '../../eval/complexity.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { loadCifarModel, modelFingerprint } from '../../models/io.js';
+import { sparsityPenalty } from '../../prune/sparsity.js';
+import { sparsityOption } from '../options.js';
 import { buildModel, MODEL_NAMES } from '../../models/zoo.js';
 import { initWhitening } from '../../models/airbench.js';
 import { PRESETS } from '../../train/recipes.js';
@@ -49,6 +51,12 @@ export function registerTrain(program: Command): void {
     )
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+    .option(
+      '--sparsity <kind>',
+      'train with a sparsity penalty before pruning: bn-l1 (Network Slimming) | group-l2 (group lasso over channel groups)',
+    )
+    .option('--sparsity-lambda <l>', 'penalty weight (e.g. 1e-4 for bn-l1)', num)
+    .option('--sparsity-schedule <s>', 'constant | growing (lambda rises linearly from 0 over training)', 'constant')
     .action(async (o) => {
       const p = PRESETS[o.preset];
       if (!p) throw new Error(`unknown preset ${o.preset}; choose one of ${Object.keys(PRESETS).join(', ')}`);
@@ -68,6 +76,7 @@ export function registerTrain(program: Command): void {
         augment: o.augment === false ? { pad: 0, flip: false } : (p.augment ?? { pad: 4, flip: true }),
         paramGroups: p.paramGroups ?? 'standard',
         lookahead: p.lookahead,
+        ...sparsityOption(o),
       };
       const model: string = o.model ?? p.model;
       // --model is a zoo name or a directory holding a user's model.json; checked before anything is written
@@ -94,7 +103,7 @@ export function registerTrain(program: Command): void {
       const net = userModel ?? buildModel(model as (typeof MODEL_NAMES)[number], { width: width ?? 1, seed: o.seed });
       // the airbench network's first conv whitens 2x2 patches of the training images
       if (model === 'airbench') initWhitening(net, data.train);
-      const r = await trainModel(net, cfg, data, o.out, { resume: o.resume, tta: o.tta });
+      const r = await trainModel(net, cfg, data, o.out, { resume: o.resume, tta: o.tta, penalty: sparsityPenalty(cfg.sparsity) });
       const c = countComplexity(r.model);
       const summary = {
         out: o.out,
