@@ -296,6 +296,83 @@ export function registerPrune(program: Command): void {
     });
 
   program
+    .command('compress')
+    .description(
+      'iterative pruning: K rounds of score -> prune -> BN re-estimation -> fine-tune to a FLOPs target (geometric schedule; resumable)',
+    )
+    .requiredOption('--model <path>', "model directory (a training run's best/, or any model with its run config)")
+    .requiredOption('--target-flops <f>', 'fraction of the FLOPs to remove in all', num)
+    .option('--rounds <k>', 'rounds; round k brings the total to 1 - (1 - F)^(k/K)', int, 3)
+    .option('--criterion <name>', `criterion: ${CRITERIA.join(', ')}`, 'aura')
+    .option('--allocation <how>', `${ALLOCATIONS.filter((a) => a !== 'sensitivity').join(' | ')}`, 'uniform')
+    .option('--channel-groups <how>', 'coupled | internal', channelGroups, 'coupled')
+    .option('--round-to <n>', 'kept filters per layer in multiples of n', int, 1)
+    .option('--per-class <n>', 'calibration images per class (scoring, BN re-estimation)', int, 50)
+    .option('--recalibrate-bn <n>', 'batches of 256 calibration images for BN re-estimation after each surgery', int, 4)
+    .option('--epochs <n>', "fine-tune epochs per round (default: the recipe's)", int)
+    .option('--lr-scale <x>', "airbench recipe: peak lr as a multiple of the training recipe's", num, 0.5)
+    .option('--batch <n>', 'batch size (sgd recipe)', int, 128)
+    .option('--lr <lr>', 'peak learning rate (sgd recipe)', num, 0.01)
+    .option('--schedule <s>', 'cosine | step | onecycle | constant', 'cosine')
+    .option('--wd <wd>', 'weight decay', num, 5e-4)
+    .option('--label-smoothing <e>', 'label smoothing', num, 0)
+    .option('--distill', "distillation from the previous round's model (default for airbench bases)")
+    .option('--no-distill', 'no distillation')
+    .option('--train-limit <n>', 'fine-tune on the first N training images (quick runs)', int)
+    .option('--tta <level>', 'also report test accuracy with TTA', int, 0)
+    .option('--seed <s>', 'seed', int, 1)
+    .option('--val-size <n>', 'validation size when the model names no training run', int, 5000)
+    .option('--data <dir>', 'CIFAR-10 binary folder')
+    .option('--out <dir>', 'output directory', 'runs/compressed')
+    .option('--threads <n>', 'libtorch threads', int)
+    .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
+    .action(async (o) => {
+      await setupBackend(o);
+      if (!(o.targetFlops > 0 && o.targetFlops < 1)) throw new Error(`--target-flops must be in (0, 1), got ${o.targetFlops}`);
+      if (o.allocation === 'sensitivity') throw new Error('--allocation: compress takes uniform or global');
+      const { compress } = await import('../../experiment/compress.js');
+      const r = await compress(o.model, o.out, {
+        criterion: o.criterion,
+        targetFlops: o.targetFlops,
+        rounds: o.rounds,
+        allocation: o.allocation,
+        coupled: o.channelGroups === 'coupled',
+        roundTo: o.roundTo,
+        perClass: o.perClass,
+        recalBatches: o.recalibrateBn,
+        seed: o.seed,
+        data: o.data,
+        finetune: {
+          epochs: o.epochs,
+          batch: o.batch,
+          lr: o.lr,
+          schedule: o.schedule,
+          wd: o.wd,
+          labelSmoothing: o.labelSmoothing,
+          seed: o.seed,
+          valSize: o.valSize,
+          trainLimit: o.trainLimit,
+          data: o.data,
+          lrScale: o.lrScale,
+          distill: o.distill,
+          tta: o.tta,
+        },
+      });
+      for (const x of r.rounds)
+        console.log(
+          JSON.stringify({
+            round: x.round,
+            flopsRemoved: x.flopsRemoved,
+            target: x.target,
+            valAccRaw: x.valAccRaw,
+            valAccRecalBn: x.valAccRecalBn,
+            testAcc: (x.compare.pruned as { testAcc: number }).testAcc,
+          }),
+        );
+      console.log(JSON.stringify({ out: o.out, final: r.final }));
+    });
+
+  program
     .command('export')
     .description('write a deployment copy of a model (tfjs LayersModel format), optionally with batch norm folded into the convs')
     .requiredOption('--model <path>', 'model directory or model.json')
