@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Progress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { alive } from '../util/rundir.js';
 import { DataError, OFFICIAL_MD5 } from './cifar10.js';
 
 export const ARCHIVE_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
@@ -58,15 +59,6 @@ export function extractArchive(gz: Uint8Array, dir: string): void {
 export const STALL_SECONDS = 30;
 
 const TMP_RE = /^cifar-10-binary\.tar\.gz\.(\d+)\.\d+\.tmp$/;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes partial downloads left by processes that no longer run (a killed download leaves up to 170 MB). */
 export function sweepStaleDownloads(dir: string): string[] {

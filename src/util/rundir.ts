@@ -28,7 +28,8 @@ export function settingsHash(settings: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(settings)).digest('hex').slice(0, 16);
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs (EPERM: it runs under another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -143,6 +143,17 @@ export function parseTarget(o: { targetFlops?: number; targetParams?: number; ta
   return o.targetFlops !== undefined ? { by: 'flops', fraction: o.targetFlops } : { by: 'params', fraction: o.targetParams! };
 }
 
+/** The recovery fine-tune's recipe options, shared by `finetune` and `compress`. */
+function recipeOptions(cmd: Command): Command {
+  return cmd
+    .option('--lr-scale <x>', "airbench recipe: peak lr as a multiple of the training recipe's", num, 0.5)
+    .option('--batch <n>', 'batch size (sgd recipe)', int, 128)
+    .option('--lr <lr>', 'peak learning rate (sgd recipe)', num, 0.01)
+    .option('--schedule <s>', 'cosine | step | onecycle | constant', 'cosine')
+    .option('--wd <wd>', 'weight decay', num, 5e-4)
+    .option('--label-smoothing <e>', 'label smoothing', num, 0);
+}
+
 export function registerPrune(program: Command): void {
   scoreOptions(program.command('score').description('score every prunable filter with one or more criteria'))
     .requiredOption('--model <path>', 'model directory or model.json')
@@ -295,8 +306,7 @@ export function registerPrune(program: Command): void {
       );
     });
 
-  program
-    .command('compress')
+  recipeOptions(program.command('compress'))
     .description(
       'iterative pruning: K rounds of score -> prune -> BN re-estimation -> fine-tune to a FLOPs target (geometric schedule; resumable)',
     )
@@ -310,12 +320,6 @@ export function registerPrune(program: Command): void {
     .option('--per-class <n>', 'calibration images per class (scoring, BN re-estimation)', int, 50)
     .option('--recalibrate-bn <n>', 'batches of 256 calibration images for BN re-estimation after each surgery', int, 4)
     .option('--epochs <n>', "fine-tune epochs per round (default: the recipe's)", int)
-    .option('--lr-scale <x>', "airbench recipe: peak lr as a multiple of the training recipe's", num, 0.5)
-    .option('--batch <n>', 'batch size (sgd recipe)', int, 128)
-    .option('--lr <lr>', 'peak learning rate (sgd recipe)', num, 0.01)
-    .option('--schedule <s>', 'cosine | step | onecycle | constant', 'cosine')
-    .option('--wd <wd>', 'weight decay', num, 5e-4)
-    .option('--label-smoothing <e>', 'label smoothing', num, 0)
     .option('--distill', "distillation from the previous round's model (default for airbench bases)")
     .option('--no-distill', 'no distillation')
     .option('--train-limit <n>', 'fine-tune on the first N training images (quick runs)', int)
@@ -390,18 +394,11 @@ export function registerPrune(program: Command): void {
       console.log(JSON.stringify({ out: o.out, bytes, foldedBatchNorm: folded.length, layers: model.layers.length }));
     });
 
-  program
-    .command('finetune')
+  recipeOptions(program.command('finetune'))
     .description('fine-tune a pruned model, then compare it with the original (accuracy, params, FLOPs, size, img/s)')
     .requiredOption('--model <dir>', 'directory written by `auraprune prune`')
     .option('--recipe <r>', "auto (the base run's: airbench for airbench bases) | airbench | sgd", 'auto')
     .option('--epochs <n>', 'epochs (default: 5 for airbench bases, 8 for sgd)', int)
-    .option('--lr-scale <x>', "airbench recipe: peak lr as a multiple of the training recipe's", num, 0.5)
-    .option('--batch <n>', 'batch size (sgd recipe)', int, 128)
-    .option('--lr <lr>', 'peak learning rate (sgd recipe)', num, 0.01)
-    .option('--schedule <s>', 'cosine | step | onecycle | constant', 'cosine')
-    .option('--wd <wd>', 'weight decay', num, 5e-4)
-    .option('--label-smoothing <e>', 'label smoothing', num, 0)
     .option('--seed <s>', 'seed', int, 1)
     .option('--val-size <n>', 'validation size (as in training)', int, 5000)
     .option('--train-limit <n>', "fine-tune on the first N images of the base run's training split (quick runs)", int)
