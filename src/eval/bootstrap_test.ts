@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bootstrapMean, meanSd, packBits, pairedBootstrap, unpackBits, verdict } from './bootstrap.js';
+import { bootstrapMean, meanSd, packBits, pairedBootstrap, pairedTInterval, tQuantile, unpackBits, verdict } from './bootstrap.js';
 import { Rng } from '../util/rng.js';
 
 describe('paired bootstrap', () => {
@@ -48,5 +48,59 @@ describe('paired bootstrap', () => {
     const v = Uint8Array.from({ length: 10001 }, (_, i) => ((i * 7919) % 3 === 0 ? 1 : 0));
     assert.deepEqual(unpackBits(packBits(v), v.length), v);
     assert.throws(() => unpackBits(packBits(v), 20000), /bitset holds/);
+  });
+});
+
+describe('intervals that cover: seed-level and image-level noise as in the study', () => {
+  /**
+   * One simulated comparison: a fresh test set of N images with difficulties in [0.55, 0.95]; S seeds
+   * of two models whose accuracies differ by exactly delta in expectation, each seed shifting each
+   * model's accuracy by its own N(0, sigmaSeed) (calibration sample and fine-tune differ per seed).
+   */
+  function trial(rng: Rng, S: number, N: number, delta: number, sigmaSeed: number) {
+    const p = Float64Array.from({ length: N }, () => 0.55 + 0.4 * rng.next());
+    const model = (shift: number) => {
+      const u = shift + sigmaSeed * rng.normal();
+      return Uint8Array.from(p, (pi) => (rng.next() < pi + u ? 1 : 0));
+    };
+    return { a: Array.from({ length: S }, () => model(delta / 2)), b: Array.from({ length: S }, () => model(-delta / 2)) };
+  }
+  // 2,000 test images; each seed moves a model's accuracy by N(0, 5 pt), as the one-epoch budget of
+  // the study varies (sd 4.4-6.8 pt over its seeds)
+  const coverage = (S: number, trials: number, method: 'bootstrap' | 't', N = 2000) => {
+    const rng = new Rng(1000 + S);
+    let covered = 0;
+    for (let t = 0; t < trials; t++) {
+      const { a, b } = trial(rng, S, N, 0.02, 0.05);
+      const iv = method === 't' ? pairedTInterval(a, b) : pairedBootstrap(a, b, { resamples: 200, seed: t });
+      if (iv.lo <= 0.02 && 0.02 <= iv.hi) covered++;
+    }
+    return covered / trials;
+  };
+
+  test('Student t quantiles equal the table (0.975: df 2 -> 4.303, 4 -> 2.776, 9 -> 2.262, 1000 -> 1.962)', () => {
+    for (const [df, q] of [
+      [2, 4.303],
+      [4, 2.776],
+      [9, 2.262],
+      [1000, 1.962],
+    ])
+      assert.ok(Math.abs(tQuantile(0.975, df) - q) < 1e-3, `df ${df}: ${tQuantile(0.975, df)}`);
+  });
+
+  test('the percentile bootstrap over 3 and 5 seeds covers well below 95%; the t interval keeps >= 93% at 3, 5 and 10 seeds', () => {
+    const old3 = coverage(3, 200, 'bootstrap'),
+      old5 = coverage(5, 200, 'bootstrap');
+    const t3 = coverage(3, 600, 't'),
+      t5 = coverage(5, 600, 't'),
+      t10 = coverage(10, 600, 't');
+    assert.ok(old3 < 0.88, `old procedure, 3 seeds: ${old3}`);
+    assert.ok(old5 < 0.9, `old procedure, 5 seeds: ${old5}`);
+    for (const [S, c] of [
+      [3, t3],
+      [5, t5],
+      [10, t10],
+    ])
+      assert.ok(c >= 0.93 && c <= 0.99, `t interval, ${S} seeds: ${c}`);
   });
 });
