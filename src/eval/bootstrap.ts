@@ -101,11 +101,10 @@ function incompleteBeta(x: number, a: number, b: number): number {
   if (x >= 1) return 1;
   const front = Math.exp(lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
   if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
-  let f = 1,
-    c = 1,
+  let c = 1,
     d = 1 - ((a + b) * x) / (a + 1);
   d = 1 / (Math.abs(d) < 1e-300 ? 1e-300 : d);
-  f = d;
+  let f = d;
   for (let m = 1; m <= 300; m++) {
     for (const num of [
       (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m)),
