@@ -180,4 +180,51 @@ describe('command line', NEEDS_CIFAR, () => {
     assert.match(again.stderr, /resuming .*base after epoch 1/);
     assert.equal(readFileSync(join(out, 'experiment', 'results.jsonl'), 'utf8'), results, 'finished cells reused, not rerun');
   });
+  test('prune a ResNet: residual streams pruned as groups (listed with their members), internal-only on request; --out guards', async () => {
+    const run = join(tmp, 'r20run');
+    await saveModel(buildModel('resnet20', { width: 0.5, seed: 1 }), join(run, 'best'));
+    writeFileSync(
+      join(run, 'config.json'),
+      JSON.stringify({ command: 'train', valSize: 200, seed: 1, trainLimit: 1000, dataDir: CIFAR_DIR }),
+    );
+    const common = [
+      'prune',
+      '--model',
+      join(run, 'best'),
+      '--criterion',
+      'l1',
+      '--target-flops',
+      '0.5',
+      '--per-class',
+      '5',
+      '--recalibrate-bn',
+      '1',
+      '--data',
+      CIFAR_DIR,
+    ];
+    const coupled = cli(...common, '--out', join(tmp, 'r20-coupled'));
+    assert.equal(coupled.status, 0, coupled.stderr);
+    const out = JSON.parse(coupled.stdout.trim().split('\n').pop()!);
+    assert.deepEqual(out.groups.stem_conv.sort(), ['s1b1_conv2', 's1b2_conv2', 's1b3_conv2', 'stem_conv']);
+    // width 0.5: stages of 8, 16 and 32 channels, so one filter is a coarse step
+    assert.ok(Math.abs(out.achieved.flops - 0.5) < 0.02, JSON.stringify(out.achieved));
+    const report = JSON.parse(readFileSync(join(tmp, 'r20-coupled', 'prune-report.json'), 'utf8'));
+    assert.equal(report.units.filter((u: { members?: string[] }) => u.members).length, 3);
+    assert.deepEqual(report.intact, [{ conv: 'fc', reason: 'its channels are a model output' }]);
+    const internal = cli(...common, '--channel-groups', 'internal', '--out', join(tmp, 'r20-internal'));
+    assert.equal(internal.status, 0, internal.stderr);
+    assert.match(
+      internal.stderr,
+      /left intact: stem_conv: coupled with s1b1_conv2, s1b2_conv2, s1b3_conv2 through s1b1_add: pruned only with coupled groups/,
+    );
+    assert.deepEqual(JSON.parse(internal.stdout.trim().split('\n').pop()!).groups, {});
+    // --out a training run (its config and checkpoint would be replaced), or the input model itself
+    const onRun = cli(...common, '--out', run);
+    assert.notEqual(onRun.status, 0);
+    assert.match(onRun.stderr, /--out .*r20run holds the output of `train`/);
+    const exp = cli('export', '--model', join(tmp, 'r20-coupled'), '--fold-bn', '--out', join(tmp, 'r20-coupled'));
+    assert.notEqual(exp.status, 0);
+    assert.match(exp.stderr, /--out .* is the input .*: writing there would replace it/);
+    assert.ok(existsSync(join(tmp, 'r20-coupled', 'prune-report.json')), 'the pruned model is untouched');
+  });
 });
