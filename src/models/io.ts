@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../util/atomic.js';
 import './tfjs_fixes.js';
+import { LAYER_RULES } from './layers.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -127,6 +128,12 @@ function readModelJson(jsonPath: string, dir: string): string {
   }
 }
 
+/** Layer types a model may hold: the pruning table's, plus a few weightless or checked ones. */
+const LOADABLE = new Set([...Object.keys(LAYER_RULES), 'LayerNormalization', 'Embedding', 'Permute', 'RepeatVector', 'Masking']);
+
+/** Largest activation of one example any layer may produce (values): 2^27, 512 MB of float32. */
+export const MAX_ACTIVATION_VALUES = 2 ** 27;
+
 /** Largest input we build a model for (values per image): 16 M, e.g. 2048 x 2048 x 4. */
 export const MAX_INPUT_VALUES = 2 ** 24;
 
@@ -158,6 +165,16 @@ export function checkTopology(topology: unknown, specs: tf.io.WeightsManifestEnt
     const name = String(c.name ?? '?');
     const cls = l.class_name ?? '?';
     const have = shapes.get(name) ?? [];
+    // building allocates every weight a layer declares: only types whose weights are checked here, or have none
+    if (!Array.isArray(c.layers) && !LOADABLE.has(cls))
+      throw new Error(
+        `${jsonPath}: layer ${name} is a ${cls}, not a layer type auraprune loads (convolutional networks: ${[...LOADABLE].sort().join(', ')})`,
+      );
+    if (cls === 'UpSampling2D') {
+      const size = pair(c.size) ?? [2, 2];
+      if (!size.every((v) => Number.isInteger(v) && v >= 1 && v <= 64))
+        throw new Error(`${jsonPath}: layer ${name} (UpSampling2D) scales by ${JSON.stringify(c.size)}; at most 64 per axis is loaded`);
+    }
     const refuse = (what: string) => {
       throw new Error(
         `${jsonPath}: layer ${name} (${cls}) declares ${what}, which its weights manifest does not hold (${have.map((x) => JSON.stringify(x)).join(', ') || 'no weights'}); the topology and the weights do not belong together`,
@@ -280,9 +297,24 @@ export async function loadModel(pathOrDir: string): Promise<tfl.LayersModel> {
     }
     at += n;
   }
-  return tfl.loadLayersModel(
+  const model = await tfl.loadLayersModel(
     tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: data.buffer as ArrayBuffer }),
   );
+  // shapes are known once built (no activation is allocated yet): a layer whose output for one example
+  // would take more than the budget (a huge upsampling, a giant input) is refused before any forward pass
+  for (const l of model.layers) {
+    const shapes = (Array.isArray((l.outputShape as unknown[])[0]) ? l.outputShape : [l.outputShape]) as Array<Array<number | null>>;
+    for (const sh of shapes) {
+      const n = sh.slice(1).reduce((a: number, d) => a * (d ?? 1), 1);
+      if (n > MAX_ACTIVATION_VALUES) {
+        model.dispose();
+        throw new Error(
+          `${jsonPath}: layer ${l.name} (${l.getClassName()}) outputs ${JSON.stringify(sh.slice(1))} = ${n} values per example, more than the ${MAX_ACTIVATION_VALUES} this tool runs`,
+        );
+      }
+    }
+  }
+  return model;
 }
 
 /** Refuses a model whose input is not one CIFAR-10 image (32x32x3, channels last), naming the source. */

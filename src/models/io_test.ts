@@ -169,3 +169,37 @@ test('model.json: a link out of the model directory, a FIFO and a device are ref
   execFileSync('mkfifo', [join(d, 'model.json')]);
   await assert.rejects(loadModel(d), /not a regular file/);
 });
+
+test('layer types outside the convolutional table, huge upsampling and activations past the budget are refused, naming the file and layer', async () => {
+  const tfl = await import('@tensorflow/tfjs-layers');
+  const save = async (m: import('@tensorflow/tfjs-layers').LayersModel, name: string) => {
+    await saveModel(m, join(dir, name));
+    return join(dir, name, 'model.json');
+  };
+  // a layer type whose weights are not checked against the manifest (here Conv1D; LSTM alike): refused before building
+  const seq = tfl.sequential({ layers: [tfl.layers.conv1d({ filters: 4, kernelSize: 3, inputShape: [8, 2], name: 'c1d' })] });
+  await save(seq, 'conv1d');
+  await assert.rejects(loadModel(join(dir, 'conv1d')), /model\.json: layer c1d is a Conv1D, not a layer type auraprune loads/);
+  // an upsampling by 1000 per axis
+  const x = tfl.input({ shape: [8, 8, 3] });
+  const up = tfl.model({
+    inputs: x,
+    outputs: tfl.layers.upSampling2d({ size: [2, 2], name: 'up' }).apply(x) as import('@tensorflow/tfjs-layers').SymbolicTensor,
+  });
+  const path = await save(up, 'up');
+  const json = JSON.parse(readFileSync(path, 'utf8'));
+  const topo = json.modelTopology.model_config ?? json.modelTopology;
+  const upLayer = topo.config.layers.find((l: { config: { name: string } }) => l.config.name === 'up');
+  upLayer.config.size = [1000, 1000];
+  writeFileSync(path, JSON.stringify(json));
+  await assert.rejects(loadModel(join(dir, 'up')), /layer up \(UpSampling2D\) scales by \[1000,1000\]; at most 64 per axis/);
+  // a 1024x1024 input upsampled 16x: 805 M values per example, past the activation budget
+  upLayer.config.size = [16, 16];
+  const input = topo.config.layers.find((l: { class_name: string }) => l.class_name === 'InputLayer');
+  input.config.batch_input_shape = [null, 1024, 1024, 3];
+  writeFileSync(path, JSON.stringify(json));
+  await assert.rejects(
+    loadModel(join(dir, 'up')),
+    /layer up \(UpSampling2D\) outputs \[16384,16384,3\] = 805306368 values per example, more than the 134217728/,
+  );
+});
