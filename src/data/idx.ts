@@ -7,9 +7,9 @@
  * Format: bytes 0-1 zero, byte 2 the element type (0x08 unsigned byte is the only one images and
  * labels use), byte 3 the number of dimensions d, then d big-endian uint32 sizes, then the data.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from './cifar10.js';
+import { readRegularFile } from '../util/readfile.js';
 
 /** Largest file read (compressed or not): 1 GiB. */
 export const MAX_IDX_BYTES = 2 ** 30;
@@ -19,30 +19,7 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-/** Reads at most MAX_IDX_BYTES of a regular file. */
-function readCapped(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new DataError(`${path}: cannot open it (${(e as NodeJS.ErrnoException).code}); check the path given with --data`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new DataError(`${path} is not a regular file; give the IDX file itself`);
-    if (st.size > MAX_IDX_BYTES) throw new DataError(`${path} is ${st.size} bytes, more than the 1 GiB an IDX file is read up to`);
-    const buf = new Uint8Array(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const r = readSync(fd, buf, off, buf.length - off, off);
-      if (r <= 0) break;
-      off += r;
-    }
-    return buf.subarray(0, off);
-  } finally {
-    closeSync(fd);
-  }
-}
+const readCapped = (path: string) => readRegularFile(path, MAX_IDX_BYTES, 'IDX file', (m) => new DataError(m));
 
 /** Parses one IDX file (`.gz` or plain, told apart by content). */
 export function readIdx(path: string): IdxArray {

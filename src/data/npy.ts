@@ -9,9 +9,9 @@
  * 'shape': (N, H, W, C), }, then the data in C order. An .npz is a zip of such files (stored or
  * deflated).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { DataError } from './cifar10.js';
+import { readRegularFile } from '../util/readfile.js';
 
 export const MAX_NPY_BYTES = 2 ** 31;
 
@@ -46,29 +46,7 @@ const TYPES: Record<string, { bytes: number; make: (b: ArrayBuffer) => NpyData }
   f8: { bytes: 8, make: (b) => new Float64Array(b) },
 };
 
-function readFileCapped(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new DataError(`${path}: cannot open it (${(e as NodeJS.ErrnoException).code}); check the path given with --data`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new DataError(`${path} is not a regular file`);
-    if (st.size > MAX_NPY_BYTES) throw new DataError(`${path} is ${st.size} bytes, more than the 2 GiB a NumPy file is read up to`);
-    const buf = new Uint8Array(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const r = readSync(fd, buf, off, buf.length - off, off);
-      if (r <= 0) break;
-      off += r;
-    }
-    return buf.subarray(0, off);
-  } finally {
-    closeSync(fd);
-  }
-}
+const readFileCapped = (path: string) => readRegularFile(path, MAX_NPY_BYTES, 'NumPy file', (m) => new DataError(m));
 
 /** Parses one .npy held in `buf` (`name` names it in errors). */
 export function parseNpy(buf: Uint8Array, name: string): NpyArray {
