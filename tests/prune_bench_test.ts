@@ -76,7 +76,7 @@ test('bench prune: 2 rounds to 50% FLOPs with distillation; accuracy at every bu
   const sl = sens[0] as Record<string, number>;
   assert.ok(Math.abs(sl.flopsRemoved - 0.5) < 0.03 && sl.flopsRemoved >= 0.5, `sensitivity FLOPs removed ${sl.flopsRemoved}`);
   assert.equal(sl.testAcc, sl.testAccRecalBn, 'no fine-tune: the final model is the recalibrated one');
-  const curves = JSON.parse(readFileSync(join(out, 'sensitivity-l1-s1.json'), 'utf8'));
+  const curves = JSON.parse(readFileSync(join(out, 'sensitivity-l1-coupled-s1.json'), 'utf8'));
   assert.equal(curves.curves.length, pruningUnits(await loadModel(join(tmp, 'base', 'best'))).length);
   assert.ok(curves.curves.every((c: { loss: number[] }) => c.loss.length === 9 && c.loss.every(Number.isFinite)));
   // whole channel blocks: a cell of its own (not the finished uniform one), every kept count a multiple of 8
