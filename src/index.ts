@@ -30,11 +30,14 @@ export { buildAirbench, initWhitening } from './models/airbench.js';
 export { loadCifar10, findCifarDir, ensureCifar10 } from './data/cifar10.js';
 export type { CifarSplit } from './data/cifar10.js';
 export { trainValSplit, balancedSample, subset, fillBatch } from './data/pipeline.js';
+/** Readers for MNIST-format IDX files and NumPy .npy/.npz arrays (not yet wired into the data pipeline). */
+export { readIdx, readIdxSplit } from './data/idx.js';
+export { readNpy, readNpz } from './data/npy.js';
 
 /** Activations streamed batch by batch as typed arrays. */
 export { forEachActivationBatch } from './activations/collect.js';
 
-/** Importance criteria (aura, aura-descriptor, mint, hrank, l1, random, label-mi) from one activation pass. */
+/** Importance criteria (aura, aura-descriptor, mint, hrank, l1, random, label-mi, taylor, bn-scale) from one activation pass. */
 export { CRITERIA, criterion, scoreModel } from './prune/importance/registry.js';
 export type { ScoreResult } from './prune/importance/registry.js';
 
@@ -44,8 +47,12 @@ export { measureSensitivity } from './prune/allocate/sensitivity.js';
 export { ALLOCATIONS, planKeep, pruneWithScores, toScoresFile } from './prune/pipeline.js';
 export type { Allocation, PruneReport, PruneTarget, ScoresFile } from './prune/pipeline.js';
 export { costModel } from './prune/select/cost.js';
-export { pruningUnits } from './prune/graph/graph.js';
-export type { PruningUnit } from './prune/graph/graph.js';
+export { channelGraph, pruningUnits } from './prune/graph/graph.js';
+export type { ChannelGraph, IntactConv, PruningUnit } from './prune/graph/graph.js';
+/** Sparsity penalties for training before pruning (bn-l1, group-l2). */
+export { sparsityGradients, sparsityPenalty } from './prune/sparsity.js';
+/** Iterative pruning: K rounds of score -> prune -> BN re-estimation -> fine-tune. */
+export { compress } from './experiment/compress.js';
 export { pruneModel } from './prune/surgery/rebuild.js';
 export { foldBatchNorm } from './prune/surgery/fold_bn.js';
 
@@ -60,6 +67,7 @@ export { distillationLoss } from './train/distill.js';
 export { evaluate } from './eval/evaluate.js';
 export type { EvalResult, TtaLevel } from './eval/evaluate.js';
 export { countComplexity } from './eval/complexity.js';
+export { pairedTInterval } from './eval/bootstrap.js';
 export { compareSpeed, inferenceSpeed } from './eval/speed.js';
 
 /** Pure information-theoretic core (typed arrays in, numbers out). */
