@@ -25,11 +25,14 @@ describe('criteria', NEEDS_CIFAR, () => {
   conv3.setWeights([tf.mul(k, mask), tf.mul(b, mask)]);
   const opts = { mint: { groups: 1000 }, seed: 3, quiet: true };
   let results: Awaited<ReturnType<typeof scoreModel>> = [];
+  // bn-scale reads batch-norm scales, which a dead conv filter leaves as they were (and this fresh
+  // model's are all 1, which it refuses): its own tests are in taylor_test.ts
+  const names = CRITERIA.filter((c) => c !== 'bn-scale');
   before(async () => {
-    results = await scoreModel(model, sample, [...CRITERIA], opts);
+    results = await scoreModel(model, sample, [...names], opts);
   });
 
-  for (const name of CRITERIA.filter((c) => c !== 'random')) {
+  for (const name of names.filter((c) => c !== 'random')) {
     // MINT's geometric estimator is a randomised two-sample test: at n = 120 images one call varies
     // by about ±0.2, so "near last" for it means the bottom quarter; the others must rank it last.
     const slack = name === 'mint' ? 4 : 1;
