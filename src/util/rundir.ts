@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 
 /** JSON with object keys sorted at every depth (a replacer array would drop nested keys). */
@@ -104,4 +104,10 @@ export function claimRunDir(
     release();
     throw e;
   }
+}
+
+/** `p` relative to the working directory when it lies inside it (as records are committed), else absolute. */
+export function recordedPath(p: string): string {
+  const rel = relative(process.cwd(), resolve(p));
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(p);
 }

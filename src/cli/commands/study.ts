@@ -8,7 +8,7 @@ import { writeStudyReport } from '../../report/study.js';
 import { runStudyOnQueue } from '../../experiment/queue.js';
 import type { TrainConfig } from '../../train/loop.js';
 import { finetuneRecipe } from '../../train/recipes.js';
-import { claimRunDir } from '../../util/rundir.js';
+import { claimRunDir, recordedPath } from '../../util/rundir.js';
 import { modelFingerprint } from '../../models/io.js';
 import { int, num, setupBackend } from '../options.js';
 import { resolveBase } from '../../experiment/base.js';
@@ -110,7 +110,8 @@ export function registerStudy(program: Command): void {
       const { release } = claimRunDir(
         o.out,
         {
-          base: baseDir,
+          // repository-relative when inside the working directory: records committed elsewhere stay valid
+          base: recordedPath(baseDir),
           // content, not path: new weights under the same path must not meet cached scores and old rows
           baseSha256: modelFingerprint(b.modelDir),
           valSize: b.valSize ?? null,
