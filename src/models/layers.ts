@@ -348,3 +348,19 @@ export function channelMap(layer: Layer, ins: Int32Array[]): ChannelMap {
   for (let c = 0; c < x.length; c++) for (let j = 0; j < m; j++) out[c * m + j] = x[c];
   return { kind: 'map', out };
 }
+
+/**
+ * The axis along which weight `index` of `layer` holds one value set per output channel (a
+ * producer's kernel on its filter axis, its bias, a batch norm's vectors), or null when it does not.
+ */
+export function weightChannelAxis(layer: Layer, index: number): number | null {
+  const rule = ruleOf(layer);
+  const weights = layer.weights;
+  const rank = weights[index].shape.length;
+  if (rule?.filterAxis) {
+    if (index === rule.filterAxis.weight) return rule.filterAxis.axis;
+    // biases are the last weight and one value per filter
+    return rank === 1 && index === weights.length - 1 ? 0 : null;
+  }
+  return rule?.normalization && rank === 1 ? 0 : null;
+}

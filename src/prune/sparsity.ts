@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { ruleOf } from '../models/layers.js';
+import { ruleOf, weightChannelAxis } from '../models/layers.js';
 import { channelGraph } from './graph/graph.js';
 import type { SparsityOptions } from '../train/loop.js';
 
@@ -48,15 +48,10 @@ function plan(model: LayersModel): Array<{ filters: number; members: Member[]; g
       // a layer whose channels are not all this group's (after a concatenation) is left out
       if (!layout || layout.unit.some((x) => x !== gi)) continue;
       const rule = ruleOf(layer);
-      const weights = layer.weights;
-      weights.forEach((w, index) => {
-        if (!w.trainable) return;
+      layer.weights.forEach((w, index) => {
+        const axis = weightChannelAxis(layer, index);
+        if (!w.trainable || axis === null) return;
         const variable = (w as unknown as { read(): tf.Variable }).read();
-        let axis: number | null = null;
-        if (rule?.filterAxis)
-          axis = index === rule.filterAxis.weight ? rule.filterAxis.axis : index === weights.length - 1 && w.shape.length === 1 ? 0 : null;
-        else if (rule?.normalization && w.shape.length === 1) axis = 0;
-        if (axis === null) return;
         const m = { variable, axis, chan: layout.chan };
         members.push(m);
         if (rule?.normalization && /\/gamma$/.test(w.originalName)) gammas.push(m);

@@ -18,27 +18,13 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CifarSplit } from '../../data/cifar10.js';
 import { fillBatch } from '../../data/pipeline.js';
 import { endsInSoftmax } from '../../eval/evaluate.js';
-import { ruleOf } from '../../models/layers.js';
+import { ruleOf, weightChannelAxis } from '../../models/layers.js';
 import { channelGraph, PruningUnit } from '../graph/graph.js';
 import { GROUP_REDUCE_DEFAULT, GroupReduce, reduceMembers } from './simple.js';
 import { Importance, timed } from './types.js';
 
 /** Calibration images per gradient batch. */
 export const TAYLOR_BATCH = 64;
-
-/** Where a weight's channels are, for the layers a group's channels live in (null: not per channel). */
-function channelAxis(layer: LayersModel['layers'][number], weightIndex: number): number | null {
-  const rule = ruleOf(layer);
-  const shape = layer.getWeights()[weightIndex].shape;
-  if (rule?.filterAxis) {
-    if (weightIndex === rule.filterAxis.weight) return rule.filterAxis.axis;
-    // biases are the last weight and one value per filter
-    if (shape.length === 1 && weightIndex === layer.getWeights().length - 1) return 0;
-    return null;
-  }
-  if (rule?.normalization) return shape.length === 1 ? 0 : null;
-  return null;
-}
 
 /** Per-channel sums of g * w along `axis` of a weight. */
 function channelSums(gw: Float32Array, shape: number[], axis: number): Float64Array {
@@ -59,7 +45,7 @@ export function firstOrderTerms(model: LayersModel, sample: CifarSplit, o: { bat
   for (const layer of model.layers)
     layer.weights.forEach((w, index) => {
       if (!w.trainable) return;
-      const axis = channelAxis(layer, index);
+      const axis = weightChannelAxis(layer, index);
       if (axis === null) return;
       targets.push({
         key: `${layer.name}#${index}`,
@@ -112,7 +98,7 @@ function groupWeights(model: LayersModel, u: PruningUnit): Array<{ key: string; 
     const layout = graph.out.get(name);
     if (!layout) continue;
     layer.weights.forEach((w, index) => {
-      if (!w.trainable || channelAxis(layer, index) === null) return;
+      if (!w.trainable || weightChannelAxis(layer, index) === null) return;
       // only channels of this group (a layer's output can mix groups only through a concatenation)
       list.push({ key: `${name}#${index}`, channels: Int32Array.from(layout.chan, (c, k) => (layout.unit[k] === gi ? c : -1)) });
     });
