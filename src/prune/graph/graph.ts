@@ -239,9 +239,9 @@ function analyse(model: LayersModel, o: GraphOptions): ChannelGraph {
   // per group: its producers, classes and the layer whose output holds its classes once each
   const producersOf = new Map<number, number[]>();
   for (const [i, layer] of layers.entries()) {
-    if (!outEl.has(layer.name) || !isSource(layer)) continue;
-    const g = groupOfEl(outEl.get(layer.name)![0] ?? -1);
-    if (outEl.get(layer.name)!.length === 0) continue;
+    const els = outEl.get(layer.name);
+    if (!els?.length || !isSource(layer)) continue;
+    const g = groupOfEl(els[0]);
     producersOf.set(g, [...(producersOf.get(g) ?? []), i]);
   }
   const consumers = consumersOf(model);
