@@ -78,8 +78,8 @@ describe(
   () => {
     test('two workers run experiment and study cells like a local run; resubmitting adds nothing; a failing cell is reported after its attempts', async () => {
       const { data, baseDir } = await setup();
-      const { loadCifarModel } = await import('../src/models/io.js');
-      const base = await loadCifarModel(baseDir);
+      const { loadImageModel } = await import('../src/models/io.js');
+      const base = await loadImageModel(baseDir);
 
       await runExperiment(base, data, join(tmp, 'local'), opts);
       // two workers share the grid

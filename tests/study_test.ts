@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
-import type { CifarSplit } from '../src/data/cifar10.js';
+import type { ImageSplit } from '../src/data/dataset.js';
 import { packBits } from '../src/eval/bootstrap.js';
 import { analyseStudy, disjointSamples, noisyCopy, readLines, runStudy, StudyLine, StudyOptions } from '../src/experiment/study.js';
 import { buildModel } from '../src/models/zoo.js';
@@ -185,7 +185,7 @@ describe('criterion study', NEEDS_CIFAR, () => {
     const d = getData().train;
     const [a, b] = disjointSamples(d, 10, 2, 3);
     assert.equal(a.n, 100);
-    const key = (s: CifarSplit, i: number) => Buffer.from(s.images.subarray(i * 3072, (i + 1) * 3072)).toString('base64');
+    const key = (s: ImageSplit, i: number) => Buffer.from(s.images.subarray(i * 3072, (i + 1) * 3072)).toString('base64');
     const inA = new Set(Array.from({ length: a.n }, (_, i) => key(a, i)));
     for (let i = 0; i < b.n; i++) assert.ok(!inA.has(key(b, i)));
     const n = noisyCopy(a, 0.1, 1);

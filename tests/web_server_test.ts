@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
 import { prepareWebDir, serveDir, webBuildDir } from '../src/web/page.js';
+import { CIFAR10_INFO } from '../src/data/dataset.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-webserver-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -63,7 +64,7 @@ test('web --no-serve never writes through links planted in the page directory', 
   const x = tfl.input({ shape: [32, 32, 3] });
   const y = tfl.layers.dense({ units: 10 }).apply(tfl.layers.globalAveragePooling2d({}).apply(x)) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: x, outputs: y });
-  const split = { images: new Uint8Array(4 * 3072).fill(7), labels: Uint8Array.from([0, 1, 2, 3]), n: 4 };
+  const split = { images: new Uint8Array(4 * 3072).fill(7), labels: Uint8Array.from([0, 1, 2, 3]), n: 4, info: CIFAR10_INFO };
   const out = join(tmp, 'run', 'web');
   await prepareWebDir([{ name: 'original', model }], split, out, { images: 4 });
   // plant links to other directories where the page writes its model and data

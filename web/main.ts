@@ -25,6 +25,8 @@ interface ModelEntry {
 interface Manifest {
   models: ModelEntry[];
   images: { url: string; labels: string; n: number };
+  /** absent in pages written before data sets: CIFAR-10 */
+  data?: { name: string; shape: [number, number, number]; classNames: string[]; mean: number[]; std: number[] };
   source?: string;
 }
 interface Timing {
@@ -40,15 +42,24 @@ interface BackendResult {
 }
 
 setWasmPaths('./wasm/');
-const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+const CIFAR10 = {
+  name: 'cifar10',
+  shape: [32, 32, 3] as [number, number, number],
+  classNames: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
+  mean: CIFAR_MEAN,
+  std: CIFAR_STD,
+};
+let DATA = CIFAR10;
+const pixels = () => DATA.shape[0] * DATA.shape[1] * DATA.shape[2];
 const $ = (id: string) => document.getElementById(id)!;
 const status = (s: string) => ($('status').textContent = s);
 
 function normalise(images: Uint8Array, n: number): Float32Array {
-  const x = new Float32Array(n * 3072);
+  const x = new Float32Array(n * pixels());
+  const C = DATA.shape[2];
   for (let i = 0; i < x.length; i++) {
-    const c = i % 3;
-    x[i] = (images[i] / 255 - CIFAR_MEAN[c]) / CIFAR_STD[c];
+    const c = i % C;
+    x[i] = (images[i] / 255 - DATA.mean[c]) / DATA.std[c];
   }
   return x;
 }
@@ -79,7 +90,9 @@ async function predictAll(model: tfl.LayersModel, x: Float32Array, n: number): P
   const out = new Int32Array(n);
   for (let s = 0; s < n; s += 32) {
     const b = Math.min(32, n - s);
-    const y = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(x.subarray(s * 3072, (s + b) * 3072), [b, 32, 32, 3])) as tf.Tensor2D, 1));
+    const y = tf.tidy(() =>
+      tf.argMax(model.predict(tf.tensor4d(x.subarray(s * pixels(), (s + b) * pixels()), [b, ...DATA.shape])) as tf.Tensor2D, 1),
+    );
     out.set(await y.data(), s);
     y.dispose();
   }
@@ -97,19 +110,22 @@ function gallery(images: Uint8Array, labels: Uint8Array, preds: Record<string, I
   for (let i = 0; i < k; i++) {
     const fig = document.createElement('figure');
     const cv = document.createElement('canvas');
-    cv.width = cv.height = 32;
+    const [H, W, C] = DATA.shape;
+    cv.width = W;
+    cv.height = H;
     const ctx = cv.getContext('2d')!;
-    const img = ctx.createImageData(32, 32);
-    for (let p = 0; p < 1024; p++) {
-      for (let c = 0; c < 3; c++) img.data[p * 4 + c] = images[i * 3072 + p * 3 + c];
+    const img = ctx.createImageData(W, H);
+    for (let p = 0; p < H * W; p++) {
+      // grayscale images fill all three colour channels
+      for (let c = 0; c < 3; c++) img.data[p * 4 + c] = images[i * pixels() + p * C + (C === 1 ? 0 : c)];
       img.data[p * 4 + 3] = 255;
     }
     ctx.putImageData(img, 0, 0);
     const cap = document.createElement('figcaption');
     cap.innerHTML =
-      `<b>${CLASSES[labels[i]]}</b><br>` +
+      `<b>${DATA.classNames[labels[i]]}</b><br>` +
       Object.entries(preds)
-        .map(([m, p]) => `<span class="${p[i] === labels[i] ? '' : 'bad'}">${m}: ${CLASSES[p[i]]}</span>`)
+        .map(([m, p]) => `<span class="${p[i] === labels[i] ? '' : 'bad'}">${m}: ${DATA.classNames[p[i]]}</span>`)
         .join('<br>');
     fig.append(cv, cap);
     g.append(fig);
@@ -145,9 +161,10 @@ async function main() {
 
 async function run(manifest: Manifest) {
   const n = manifest.images.n;
+  DATA = manifest.data ?? CIFAR10;
   const images = new Uint8Array(await (await fetch(manifest.images.url)).arrayBuffer());
   const labels = new Uint8Array(await (await fetch(manifest.images.labels)).arrayBuffer());
-  if (images.length !== n * 3072 || labels.length !== n) throw new Error(`image data does not match the manifest (${n} images)`);
+  if (images.length !== n * pixels() || labels.length !== n) throw new Error(`image data does not match the manifest (${n} images)`);
   const x = normalise(images, n);
   table(
     'models',
@@ -179,8 +196,8 @@ async function run(manifest: Manifest) {
         preds[m.name] = p;
         let correct = 0;
         for (let i = 0; i < n; i++) if (p[i] === labels[i]) correct++;
-        const x1 = tf.tensor4d(x.subarray(0, 3072), [1, 32, 32, 3]);
-        const x32 = tf.tensor4d(x.subarray(0, 32 * 3072), [32, 32, 32, 3]);
+        const x1 = tf.tensor4d(x.subarray(0, pixels()), [1, ...DATA.shape]);
+        const x32 = tf.tensor4d(x.subarray(0, 32 * pixels()), [32, ...DATA.shape]);
         r.models[m.name] = { accuracy: correct / n, batch1: await time(model, x1, 20), batch32: await time(model, x32, 8) };
         x1.dispose();
         x32.dispose();

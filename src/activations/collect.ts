@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import { type ImageSplit, pixelsOf } from '../data/dataset.js';
 import { fillBatch } from '../data/pipeline.js';
 import { Progress } from '../util/progress.js';
 
@@ -20,7 +20,7 @@ export interface ActivationBatch {
 
 export function forEachActivationBatch(
   model: tfl.LayersModel,
-  data: CifarSplit,
+  data: ImageSplit,
   layers: string[],
   visit: (b: ActivationBatch) => void,
   opts: { batch?: number; label?: string; quiet?: boolean; inputNoise?: { sigma: number; seed: number } } = {},
@@ -28,7 +28,8 @@ export function forEachActivationBatch(
   const batch = opts.batch ?? 100;
   const outputs = layers.map((l) => model.getLayer(l).output as tfl.SymbolicTensor);
   const probe = tfl.model({ inputs: model.inputs, outputs });
-  const buf = new Float32Array(batch * 3072);
+  const pix = pixelsOf(data.info);
+  const buf = new Float32Array(batch * pix);
   const bar = opts.quiet ? null : new Progress(opts.label ?? 'activations', data.n, 'img');
   let noiseSeed = opts.inputNoise?.seed ?? 0;
   for (let start = 0; start < data.n; start += batch) {
@@ -40,7 +41,7 @@ export function forEachActivationBatch(
       null,
     );
     const outs = tf.tidy(() => {
-      let x: tf.Tensor = tf.tensor4d(buf.subarray(0, b * 3072), [b, 32, 32, 3]);
+      let x: tf.Tensor = tf.tensor4d(buf.subarray(0, b * pix), [b, ...data.info.shape]);
       if (opts.inputNoise && opts.inputNoise.sigma > 0)
         x = tf.add(x, tf.randomNormal(x.shape, 0, opts.inputNoise.sigma, 'float32', noiseSeed++));
       const r = probe.apply(x, { training: false });

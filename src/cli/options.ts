@@ -1,5 +1,8 @@
 /** Shared CLI argument parsers and backend set-up (the only place that picks the backend). */
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { parseResize } from '../data/dataset.js';
+import { DATASET_NAMES } from '../data/open.js';
+import type { DataFlags } from '../data/splits.js';
 import { useBestBackend } from '../engine/backend/index.js';
 import { SPARSITY_KINDS, SparsityOptions } from '../train/loop.js';
 
@@ -35,4 +38,32 @@ export function sparsityOption(o: { sparsity?: string; sparsityLambda?: number; 
   if (schedule !== 'constant' && schedule !== 'growing')
     throw new Error(`--sparsity-schedule must be constant or growing, got ${schedule}`);
   return { sparsity: { kind: o.sparsity as SparsityOptions['kind'], lambda: o.sparsityLambda, schedule } };
+}
+
+/** `--data`, `--dataset`, `--resize`, `--labels`: where the images are and how to read them (data/open.ts). */
+export function dataOptions(cmd: Command, what = 'the data set'): Command {
+  return cmd
+    .option(
+      '--data <path>',
+      `${what}: a CIFAR-10/100 binary folder, IDX folder (MNIST, Fashion-MNIST), NumPy .npy folder or .npz, or image folder (train/<class>/*); default CIFAR-10 (CIFAR10_DIR, the cache, or download)`,
+    )
+    .option('--dataset <name>', `name the format instead of detecting it: ${DATASET_NAMES.join(', ')}`)
+    .option('--resize <HxW>', 'resize every image (bilinear), e.g. 32x32, to fit a model input', parseResize)
+    .option('--labels <kind>', 'CIFAR-100 labels: fine (100 classes) | coarse (20)');
+}
+
+/** The data flags a command was given, as openBase takes them. */
+export function dataFlags(o: { data?: string; dataset?: string; resize?: [number, number]; labels?: string }): DataFlags {
+  if (o.labels !== undefined && o.labels !== 'fine' && o.labels !== 'coarse')
+    throw new Error(`--labels must be fine or coarse, got ${o.labels}`);
+  return { data: o.data, dataset: o.dataset, resize: o.resize, labels: o.labels as 'fine' | 'coarse' | undefined };
+}
+
+/** How a queued cell's worker opens the data set: the flag or the base run's recorded format, resize and labels. */
+export function openedAs(
+  run: { dataset?: string; resize?: [number, number]; labels?: 'fine' | 'coarse' },
+  o: { dataset?: string; resize?: [number, number]; labels?: string },
+): { dataset?: string; resize?: [number, number]; labels?: 'fine' | 'coarse' } {
+  const f = dataFlags(o);
+  return { dataset: f.dataset ?? run.dataset, resize: f.resize ?? run.resize, labels: f.labels ?? run.labels };
 }

@@ -8,13 +8,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { CIFAR10_CLASSES, CIFAR10_INFO, type ImageSplit } from './dataset.js';
 
 export const RECORD_BYTES = 3073;
 export const IMAGES_PER_FILE = 10000;
 export const FILE_BYTES = RECORD_BYTES * IMAGES_PER_FILE;
 export const TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
 export const TEST_FILES = ['test_batch.bin'];
-export const CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+export const CLASS_NAMES = CIFAR10_CLASSES;
 
 /** md5 of the files inside the official cifar-10-binary.tar.gz. */
 export const OFFICIAL_MD5: Record<string, string> = {
@@ -26,14 +27,11 @@ export const OFFICIAL_MD5: Record<string, string> = {
   'test_batch.bin': '803d5f7f4d78ea53de84dbe85f74fb6d',
 };
 
-export class DataError extends Error {}
+export { DataError } from './errors.js';
+import { DataError } from './errors.js';
 
-/** Images as NHWC uint8 (N x 32 x 32 x 3) and labels 0..9. */
-export interface CifarSplit {
-  images: Uint8Array;
-  labels: Uint8Array;
-  n: number;
-}
+/** A CIFAR-10 split: an `ImageSplit` whose info is `CIFAR10_INFO` (the name is kept for the library API). */
+export type CifarSplit = ImageSplit;
 
 /** Default cache directory for downloaded data. */
 export function cacheDir(): string {
@@ -107,7 +105,7 @@ export function loadCifar10(dir: string, split: 'train' | 'test', opts: { limit?
       }
     }
   }
-  return { images, labels, n };
+  return { images, labels, n, info: CIFAR10_INFO };
 }
 
 /** The data directory, downloading the official archive into the cache when none is found. */

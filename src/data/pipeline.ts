@@ -5,27 +5,27 @@
  * contiguous buffer per batch.
  */
 import { Rng } from '../util/rng.js';
-import type { CifarSplit } from './cifar10.js';
+import { CIFAR10_INFO, pixelsOf, type ImageSplit } from './dataset.js';
 
 /** CIFAR-10 training-set channel statistics (values in [0, 1]). */
-export const CIFAR_MEAN = [0.4914, 0.4822, 0.4465];
-export const CIFAR_STD = [0.247, 0.2435, 0.2616];
-const PIX = 32 * 32 * 3;
+export const CIFAR_MEAN = CIFAR10_INFO.mean;
+export const CIFAR_STD = CIFAR10_INFO.std;
 
 /** A subset of a split by indices (copies). */
-export function subset(split: CifarSplit, idx: ArrayLike<number>): CifarSplit {
+export function subset(split: ImageSplit, idx: ArrayLike<number>): ImageSplit {
+  const PIX = pixelsOf(split.info);
   const images = new Uint8Array(idx.length * PIX);
   const labels = new Uint8Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     images.set(split.images.subarray(idx[i] * PIX, (idx[i] + 1) * PIX), i * PIX);
     labels[i] = split.labels[idx[i]];
   }
-  return { images, labels, n: idx.length };
+  return { images, labels, n: idx.length, info: split.info };
 }
 
 /** Indices grouped by class, each group in a seeded random order. */
-function byClass(labels: Uint8Array, rng: Rng): number[][] {
-  const groups: number[][] = Array.from({ length: 10 }, () => []);
+function byClass(labels: Uint8Array, classes: number, rng: Rng): number[][] {
+  const groups: number[][] = Array.from({ length: classes }, () => []);
   labels.forEach((l, i) => groups[l].push(i));
   return groups.map((g) => rng.shuffle(g));
 }
@@ -34,12 +34,14 @@ function byClass(labels: Uint8Array, rng: Rng): number[][] {
  * Stratified train/validation split: `valSize` images (equal per class, as far as the classes
  * allow) are held out of the training set. Never select models on the test set.
  */
-export function trainValSplit(split: CifarSplit, valSize: number, seed: number): { train: CifarSplit; val: CifarSplit } {
+export function trainValSplit(split: ImageSplit, valSize: number, seed: number): { train: ImageSplit; val: ImageSplit } {
   if (valSize < 0 || valSize >= split.n) throw new RangeError(`validation size ${valSize} must be in [0, ${split.n})`);
-  const groups = byClass(split.labels, new Rng(seed ^ 0x5eed));
+  const k = split.info.classNames.length;
+  const groups = byClass(split.labels, k, new Rng(seed ^ 0x5eed));
   const val: number[] = [];
-  const per = Math.floor(valSize / 10);
-  groups.forEach((g, c) => val.push(...g.slice(0, per + (c < valSize - per * 10 ? 1 : 0))));
+  // equal per class; the remainder to the first classes; a class short of its share gives what it has
+  const per = Math.floor(valSize / k);
+  groups.forEach((g, c) => val.push(...g.slice(0, per + (c < valSize - per * k ? 1 : 0))));
   const inVal = new Uint8Array(split.n);
   val.forEach((i) => (inVal[i] = 1));
   const train = Array.from({ length: split.n }, (_, i) => i).filter((i) => !inVal[i]);
@@ -53,17 +55,19 @@ export function trainValSplit(split: CifarSplit, valSize: number, seed: number):
 }
 
 /** Class-balanced sample: the first `perClass` images of each class in a seeded order, unaugmented. */
-export function balancedSample(split: CifarSplit, perClass: number, seed: number): CifarSplit {
-  const groups = byClass(split.labels, new Rng(seed));
+export function balancedSample(split: ImageSplit, perClass: number, seed: number): ImageSplit {
+  const groups = byClass(split.labels, split.info.classNames.length, new Rng(seed));
   const short = groups.findIndex((g) => g.length < perClass);
   if (short >= 0)
-    throw new RangeError(`class ${short} has only ${groups[short].length} images, fewer than ${perClass} per class requested`);
+    throw new RangeError(
+      `class ${short} (${split.info.classNames[short]}) has only ${groups[short].length} images, fewer than ${perClass} per class requested`,
+    );
   const idx = groups.flatMap((g) => g.slice(0, perClass)).sort((a, b) => a - b);
   return subset(split, idx);
 }
 
 export interface AugmentOptions {
-  /** Padding before the random 32x32 crop (a translation by up to `pad` pixels); 0 disables. Default 4. */
+  /** Padding before the random crop to the image size (a translation by up to `pad` pixels); 0 disables. Default 4. */
   pad?: number;
   /** 'zero': black padding, as torchvision's RandomCrop (default); 'reflect': mirrored, as the airbench recipe. */
   padMode?: 'zero' | 'reflect';
@@ -95,11 +99,11 @@ function reflect(i: number, n: number): number {
 }
 
 /**
- * Writes normalised images idx[0..b) of `split` into `out` (b x 32 x 32 x 3, float32), augmented
+ * Writes normalised images idx[0..b) of `split` into `out` (b x H x W x C, float32), augmented
  * with `rng` when given. Zero padding is black (0 before normalisation), as torchvision's RandomCrop.
  */
 export function fillBatch(
-  split: CifarSplit,
+  split: ImageSplit,
   idx: ArrayLike<number>,
   out: Float32Array,
   rng: Rng | null,
@@ -110,30 +114,29 @@ export function fillBatch(
   const flip = rng ? (aug.flip ?? true) : false;
   if (flip === 'alternate' && !flipState) throw new Error('alternating flip needs the base flips and the epoch');
   const reflectPad = aug.padMode === 'reflect';
-  const scale = CIFAR_STD.map((s) => 1 / (255 * s));
-  const zero = CIFAR_MEAN.map((m, c) => -m / CIFAR_STD[c]);
+  const [H, W, C] = split.info.shape;
+  const PIX = H * W * C;
+  const scale = split.info.std.map((s) => 1 / (255 * s));
+  const zero = split.info.mean.map((m, c) => -m / split.info.std[c]);
+  const images = split.images;
   for (let b = 0; b < idx.length; b++) {
     const src = idx[b] * PIX,
       dst = b * PIX;
     const dy = pad ? rng!.int(2 * pad + 1) - pad : 0;
     const dx = pad ? rng!.int(2 * pad + 1) - pad : 0;
     const f = flip === 'alternate' ? (flipState!.flipBase[idx[b]] ^ (flipState!.epoch & 1)) === 1 : flip && rng!.next() < 0.5;
-    for (let y = 0; y < 32; y++) {
+    for (let y = 0; y < H; y++) {
       let sy = y + dy;
-      if (reflectPad) sy = reflect(sy, 32);
-      for (let x = 0; x < 32; x++) {
-        let sx = (f ? 31 - x : x) + dx;
-        if (reflectPad) sx = reflect(sx, 32);
-        const o = dst + (y * 32 + x) * 3;
-        if (sy < 0 || sy >= 32 || sx < 0 || sx >= 32) {
-          out[o] = zero[0];
-          out[o + 1] = zero[1];
-          out[o + 2] = zero[2];
+      if (reflectPad) sy = reflect(sy, H);
+      for (let x = 0; x < W; x++) {
+        let sx = (f ? W - 1 - x : x) + dx;
+        if (reflectPad) sx = reflect(sx, W);
+        const o = dst + (y * W + x) * C;
+        if (sy < 0 || sy >= H || sx < 0 || sx >= W) {
+          for (let c = 0; c < C; c++) out[o + c] = zero[c];
         } else {
-          const s = src + (sy * 32 + sx) * 3;
-          out[o] = split.images[s] * scale[0] + zero[0];
-          out[o + 1] = split.images[s + 1] * scale[1] + zero[1];
-          out[o + 2] = split.images[s + 2] * scale[2] + zero[2];
+          const s = src + (sy * W + sx) * C;
+          for (let c = 0; c < C; c++) out[o + c] = images[s + c] * scale[c] + zero[c];
         }
       }
     }

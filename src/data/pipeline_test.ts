@@ -4,6 +4,7 @@ import { Rng } from '../util/rng.js';
 import { loadCifar10 } from './cifar10.js';
 import { alternatingFlipBase, balancedSample, CIFAR_MEAN, CIFAR_STD, epochBatches, fillBatch, trainValSplit } from './pipeline.js';
 import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
+import { CIFAR10_INFO } from '../data/dataset.js';
 
 const DIR = CIFAR_DIR;
 describe('input pipeline', NEEDS_CIFAR, () => {
@@ -69,7 +70,12 @@ describe('input pipeline', NEEDS_CIFAR, () => {
 
 describe('airbench augmentation', () => {
   const n = 6;
-  const split = { n, labels: new Uint8Array(n), images: Uint8Array.from({ length: n * 3072 }, (_, i) => (i * 7 + (i >> 5)) % 251) };
+  const split = {
+    n,
+    labels: new Uint8Array(n),
+    images: Uint8Array.from({ length: n * 3072 }, (_, i) => (i * 7 + (i >> 5)) % 251),
+    info: CIFAR10_INFO,
+  };
   const plain = new Float32Array(n * 3072);
   fillBatch(
     split,

@@ -4,8 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureCifar10, loadCifar10 } from './cifar10.js';
-import { subset, trainValSplit } from './pipeline.js';
+import type { DataInfo } from './dataset.js';
+import { type OpenOptions, openDataSet, prefix } from './open.js';
+import { trainValSplit } from './pipeline.js';
 
 /**
  * The data settings of the training run a model came from (its run directory's config.json, found
@@ -18,8 +19,15 @@ export function trainingRunSettings(modelPath: string): {
   trainLimit?: number;
   paramGroups?: string;
   batch?: number;
-  /** where the run read CIFAR-10 (when it still exists), used when no --data is given */
+  /** where the run read its data (when it still exists), used when no --data is given */
   dataDir?: string;
+  /** the recorded data directory that no longer exists */
+  dataDirGone?: string;
+  dataset?: string;
+  resize?: [number, number];
+  labels?: 'fine' | 'coarse';
+  /** the recorded description of the run's data (shape, classes, statistics) */
+  dataInfo?: DataInfo;
 } {
   // a pruned or fine-tuned model names the model it came from: follow that back to the training run
   const seen = new Set<string>();
@@ -44,6 +52,11 @@ export function trainingRunSettings(modelPath: string): {
           paramGroups: c.paramGroups as string | undefined,
           batch: c.batch as number | undefined,
           dataDir: typeof c.dataDir === 'string' && existsSync(c.dataDir) ? c.dataDir : undefined,
+          dataDirGone: typeof c.dataDir === 'string' && !existsSync(c.dataDir) ? c.dataDir : undefined,
+          dataset: typeof c.dataset === 'string' ? c.dataset : undefined,
+          resize: Array.isArray(c.resize) ? (c.resize as [number, number]) : undefined,
+          labels: c.labels === 'coarse' || c.labels === 'fine' ? c.labels : undefined,
+          dataInfo: c.dataInfo as DataInfo | undefined,
         };
       if ((c.command === 'prune' || c.command === 'finetune') && typeof c.source === 'string') {
         next = c.source;
@@ -56,20 +69,69 @@ export function trainingRunSettings(modelPath: string): {
   return {};
 }
 
-/** Train (minus validation), validation and test splits. */
-export async function loadData(dataFlag: string | undefined, valSize: number, seed: number, trainLimit?: number) {
-  const dir = await ensureCifar10(dataFlag);
-  let all = loadCifar10(dir, 'train');
-  if (trainLimit)
-    all = subset(
-      all,
-      Array.from({ length: Math.min(trainLimit, all.n) }, (_, i) => i),
-    );
+/**
+ * Train (minus validation), validation and test splits of the data set at `dataFlag` (CIFAR-10 when
+ * none is given). The validation split is stratified, `valSize` images capped at a tenth of training.
+ */
+export async function loadData(dataFlag: string | undefined, valSize: number, seed: number, trainLimit?: number, o: OpenOptions = {}) {
+  const set = await openDataSet(dataFlag, o);
+  const all = trainLimit ? prefix(set.train, trainLimit) : set.train;
   const { train, val } = trainValSplit(all, Math.min(valSize, Math.floor(all.n / 10)), seed);
-  return { train, val, test: loadCifar10(dir, 'test'), dir };
+  return { train, val, test: set.test, dir: set.source, info: set.info, testFrom: set.testFrom };
 }
 
 /** Library entry: the splits with the CLI's defaults (5,000 validation images, seed 1). */
 export function loadCifar10Splits(o: { data?: string; valSize?: number; seed?: number; trainLimit?: number } = {}) {
   return loadData(o.data, o.valSize ?? 5000, o.seed ?? 1, o.trainLimit);
+}
+
+/** The data flags of a command: where the images are and how to read them. */
+export interface DataFlags {
+  data?: string;
+  dataset?: string;
+  resize?: [number, number];
+  labels?: 'fine' | 'coarse';
+}
+
+/**
+ * The data a model's run used, with one precedence: a data flag given on the command line wins over
+ * the run's recorded setting (and says so when they differ); the run's recorded split (validation
+ * size, seed, training prefix) wins over `fallback`, which only fills what the run did not record,
+ * because a different split would put images the model trained on into validation.
+ */
+export async function openRunData(
+  run: ReturnType<typeof trainingRunSettings>,
+  flags: DataFlags,
+  fallback: { valSize: number; seed: number; trainLimit?: number },
+  o: { quiet?: boolean } = {},
+) {
+  const note = (m: string) => o.quiet || process.stderr.write(`note: ${m}\n`);
+  const pick = <T>(name: string, flag: T | undefined, recorded: T | undefined): T | undefined => {
+    if (flag !== undefined && recorded !== undefined && JSON.stringify(flag) !== JSON.stringify(recorded))
+      note(
+        `--${name} ${Array.isArray(flag) ? flag.join('x') : flag} overrides the base run's ${Array.isArray(recorded) ? recorded.join('x') : recorded}`,
+      );
+    return flag ?? recorded;
+  };
+  if (!flags.data && !run.dataDir && run.dataDirGone && run.dataset && run.dataset !== 'cifar10')
+    throw new Error(
+      `the base run read ${run.dataset} from ${run.dataDirGone}, which no longer exists; pass --data PATH to where it is now`,
+    );
+  const data = await loadData(
+    pick('data', flags.data, run.dataDir),
+    run.valSize ?? fallback.valSize,
+    run.seed ?? fallback.seed,
+    run.trainLimit ?? fallback.trainLimit,
+    {
+      dataset: pick('dataset', flags.dataset, run.dataset),
+      resize: pick('resize', flags.resize, run.resize),
+      labels: pick('labels', flags.labels, run.labels),
+      quiet: o.quiet,
+    },
+  );
+  if (run.dataInfo && run.dataInfo.shape && JSON.stringify(run.dataInfo.mean) !== JSON.stringify(data.info.mean))
+    note(
+      `${data.dir}: per-channel mean ${JSON.stringify(data.info.mean)} differs from the base run's ${JSON.stringify(run.dataInfo.mean)}: this is not the data it trained on`,
+    );
+  return data;
 }

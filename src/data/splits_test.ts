@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CIFAR_DIR, NEEDS_CIFAR } from '../../tests/helpers/fixtures.js';
-import type { CifarSplit } from './cifar10.js';
+import type { ImageSplit } from './dataset.js';
 import { balancedSample } from './pipeline.js';
 import { loadData, trainingRunSettings } from './splits.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-splits-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const keys = (s: CifarSplit) =>
+const keys = (s: ImageSplit) =>
   new Set(Array.from({ length: s.n }, (_, i) => Buffer.from(s.images.subarray(i * 3072, (i + 1) * 3072)).toString('base64')));
 
 describe('splits rebuilt by later commands', NEEDS_CIFAR, () => {

@@ -4,8 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import { type ImageSplit, pixelsOf } from '../data/dataset.js';
 import { epochBatches, fillBatch } from '../data/pipeline.js';
+import { inputShape } from '../models/io.js';
 import { Progress } from '../util/progress.js';
 
 export interface EvalResult {
@@ -82,29 +83,32 @@ export function ttaLogits(model: LayersModel, x: tf.Tensor4D, tta: TtaLevel): tf
   });
 }
 
-export function evaluate(model: LayersModel, data: CifarSplit, opts: EvalOptions | number = {}): EvalResult {
+export function evaluate(model: LayersModel, data: ImageSplit, opts: EvalOptions | number = {}): EvalResult {
   const o = typeof opts === 'number' ? { batch: opts } : opts;
   const batch = o.batch ?? 256,
     tta = o.tta ?? 0;
   const t0 = performance.now();
-  const confusion = Array.from({ length: 10 }, () => new Array(10).fill(0));
+  const k = data.info.classNames.length;
+  const confusion = Array.from({ length: k }, () => new Array(k).fill(0));
+  const shape = inputShape(model, data.info.shape) as [number, number, number];
+  const pix = pixelsOf(data.info);
   let lossSum = 0,
     seen = 0;
   const correctAt = new Uint8Array(data.n);
-  const buf = new Float32Array(batch * 3072);
+  const buf = new Float32Array(batch * pix);
   // progress only where evaluation takes long enough to wonder (a label is given by interactive callers)
   const bar = o.progress ? new Progress(o.progress, data.n, 'img') : null;
   for (const idx of epochBatches(data.n, batch, null)) {
     const b = idx.length;
     fillBatch(data, idx, buf, null);
     const [pred, loss] = tf.tidy(() => {
-      const x = tf.tensor4d(buf.subarray(0, b * 3072), [b, 32, 32, 3]);
+      const x = tf.tensor4d(buf.subarray(0, b * pix), [b, ...shape]);
       const logits = ttaLogits(model, x, tta);
       const labels = tf.tensor1d(
         Int32Array.from(idx, (i) => data.labels[i]),
         'int32',
       );
-      const l = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), logits, undefined, undefined, tf.Reduction.SUM);
+      const l = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, k), logits, undefined, undefined, tf.Reduction.SUM);
       return [tf.argMax(logits, 1).dataSync(), l.dataSync()[0]] as const;
     });
     lossSum += loss;

@@ -2,8 +2,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
+/** The model's input shape, with free height or width read as 32 (CIFAR size) for timing. */
+function timingShape(model: LayersModel): [number, number, number] {
+  const s = model.inputs[0].shape;
+  return [s[1] ?? 32, s[2] ?? 32, s[3] ?? 3];
+}
+
 export function inferenceSpeed(model: LayersModel, batch = 256, repeats = 5): number {
-  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1);
+  const x = tf.randomNormal([batch, ...timingShape(model)], 0, 1, 'float32', 1);
   const run = () => tf.tidy(() => (model.apply(x, { training: false }) as tf.Tensor).dataSync());
   run();
   const times: number[] = [];
@@ -32,8 +38,8 @@ export function compareSpeed(
     rounds = o.rounds ?? 3,
     passes = o.passes ?? 3,
     runs = o.latencyRuns ?? 20;
-  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 1);
-  const x1 = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 2);
+  const x = tf.randomNormal([batch, ...timingShape(a)], 0, 1, 'float32', 1);
+  const x1 = tf.randomNormal([1, ...timingShape(a)], 0, 1, 'float32', 2);
   const once = (m: LayersModel, t: tf.Tensor) => tf.tidy(() => (m.apply(t, { training: false }) as tf.Tensor).dataSync());
   const med = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
   const rate = { a: [] as number[], b: [] as number[] },

@@ -1,7 +1,33 @@
-/** The base model of an experiment or study, and the data split it was trained with. */
+/**
+ * Opening a base: the one way every command gets a model, the data set it was trained on, its
+ * train/validation/test splits and its run's settings (precedence in data/splits.ts openRunData).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCifarModel } from '../models/io.js';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { type DataFlags, openRunData, trainingRunSettings } from '../data/splits.js';
+import { loadImageModel } from '../models/io.js';
+
+export type { DataFlags };
+export type BaseData = Awaited<ReturnType<typeof openRunData>>;
+
+/**
+ * A model (a run directory, its best/ model, or a model directory) with its data: flags override the
+ * run's recorded data location and format (with a note), the run's split settings override
+ * `fallback`. The model is checked against the data set's image shape and class count.
+ */
+export async function openBase(
+  path: string,
+  flags: DataFlags = {},
+  fallback: { valSize?: number; seed?: number } = {},
+  o: { quiet?: boolean } = {},
+): Promise<{ model: LayersModel; modelDir: string; data: BaseData; run: ReturnType<typeof trainingRunSettings> }> {
+  const modelDir = existsSync(join(path, 'best', 'model.json')) ? join(path, 'best') : path;
+  const run = trainingRunSettings(modelDir);
+  const data = await openRunData(run, flags, { valSize: fallback.valSize ?? 5000, seed: fallback.seed ?? 1 }, o);
+  const model = await loadImageModel(modelDir, data.info);
+  return { model, modelDir, data, run };
+}
 
 /** The base model and the data split it was trained with (read from its run's config.json). */
 export async function resolveBase(base: string) {
@@ -9,7 +35,7 @@ export async function resolveBase(base: string) {
   const cfgPath = existsSync(join(base, 'config.json')) ? join(base, 'config.json') : null;
   const cfg = cfgPath ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
   return {
-    model: await loadCifarModel(modelDir),
+    model: await loadImageModel(modelDir),
     modelDir,
     valSize: cfg.valSize as number | undefined,
     seed: cfg.seed as number | undefined,
@@ -17,7 +43,8 @@ export async function resolveBase(base: string) {
     trainLimit: (cfg.trainLimit ?? undefined) as number | undefined,
     paramGroups: cfg.paramGroups as string | undefined,
     batch: cfg.batch as number | undefined,
-    /** where the base run read CIFAR-10 (used when --data is not given) */
+    /** where the base run read its data (used when --data is not given) */
     dataDir: (typeof cfg.dataDir === 'string' && existsSync(cfg.dataDir) ? cfg.dataDir : undefined) as string | undefined,
+    run: trainingRunSettings(modelDir),
   };
 }

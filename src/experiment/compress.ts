@@ -10,10 +10,10 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample } from '../data/pipeline.js';
-import { loadData, trainingRunSettings } from '../data/splits.js';
+import { openRunData, trainingRunSettings } from '../data/splits.js';
 import { countComplexity } from '../eval/complexity.js';
 import { evaluate } from '../eval/evaluate.js';
-import { loadCifarModel, saveModel } from '../models/io.js';
+import { loadImageModel, saveModel } from '../models/io.js';
 import { scoreModel } from '../prune/importance/registry.js';
 import { Allocation, pruneWithScores, toScoresFile } from '../prune/pipeline.js';
 import { recalibrateBatchNorm } from '../train/bn.js';
@@ -36,6 +36,9 @@ export interface CompressOptions {
   finetune: Parameters<typeof finetuneAndCompare>[2];
   seed: number;
   data?: string;
+  dataset?: string;
+  resize?: [number, number];
+  labels?: 'fine' | 'coarse';
   quiet?: boolean;
   /** stop after this many rounds in this process (tests of resume) */
   stopAfterRounds?: number;
@@ -66,10 +69,15 @@ export async function compress(
   const { release } = claimRunDir(out, settings, { resume: true, marker: 'rounds', record: { command: 'compress' } });
   try {
     mkdirSync(join(out, 'rounds'), { recursive: true });
-    const base = await loadCifarModel(baseDir);
-    const baseFlops = countComplexity(base).flops;
     const run = trainingRunSettings(baseDir);
-    const data = await loadData(o.data ?? run.dataDir, run.valSize ?? 5000, run.seed ?? o.seed, run.trainLimit);
+    const data = await openRunData(
+      run,
+      { data: o.data, dataset: o.dataset, resize: o.resize, labels: o.labels },
+      { valSize: 5000, seed: o.seed },
+      { quiet: o.quiet },
+    );
+    const base = await loadImageModel(baseDir, data.info);
+    const baseFlops = countComplexity(base).flops;
     const calib = balancedSample(data.train, o.perClass, o.seed);
     const rounds: CompressRound[] = [];
     let source = resolve(baseDir);
@@ -82,7 +90,7 @@ export async function compress(
         // a round is pruned again from scratch unless its pruned model was written whole
         if (!existsSync(join(dir, 'round.json'))) {
           rmSync(dir, { recursive: true, force: true });
-          const model: LayersModel = k === 1 ? base : await loadCifarModel(source);
+          const model: LayersModel = k === 1 ? base : await loadImageModel(source);
           const target = roundTarget(o.targetFlops, k, o.rounds);
           // this round removes what brings the total to `target` of the base's FLOPs
           const want = 1 - ((1 - target) * baseFlops) / countComplexity(model).flops;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { subset } from '../data/pipeline.js';
 import { loadData } from '../data/splits.js';
 import { initWhitening } from '../models/airbench.js';
-import { loadCifarModel } from '../models/io.js';
+import { loadImageModel } from '../models/io.js';
 import { buildModel } from '../models/zoo.js';
 import { trainModel } from '../train/loop.js';
 import { airbenchRecipe, finetuneRecipe } from '../train/recipes.js';
@@ -64,7 +64,7 @@ export async function runDemo(
     const net = buildModel('airbench', { width: 0.5, seed: 1 });
     initWhitening(net, data.train);
     await trainModel(net, cfg, data, runDir, { resume: true });
-    const base = await loadCifarModel(join(runDir, 'best'));
+    const base = await loadImageModel(join(runDir, 'best'));
     say(
       `2/3 scoring with aura, l1 and random; pruning 50% of FLOPs (the same fraction from every layer); fine-tuning each for ${FINETUNE_EPOCHS} epochs`,
     );

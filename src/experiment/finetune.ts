@@ -8,11 +8,11 @@ import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { subset } from '../data/pipeline.js';
-import { loadData, trainingRunSettings } from '../data/splits.js';
+import { openRunData, trainingRunSettings } from '../data/splits.js';
 import { countComplexity } from '../eval/complexity.js';
 import { evaluate, TtaLevel } from '../eval/evaluate.js';
 import { compareSpeed } from '../eval/speed.js';
-import { loadCifarModel, modelFingerprint, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../models/io.js';
+import { loadImageModel, modelFingerprint, MODEL_JSON, saveModel, WEIGHTS_BIN } from '../models/io.js';
 import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { FINETUNE_DEFAULTS, finetuneRecipe } from '../train/recipes.js';
@@ -58,6 +58,9 @@ export async function finetuneAndCompare(
     valSize: number;
     trainLimit?: number;
     data?: string;
+    dataset?: string;
+    resize?: [number, number];
+    labels?: 'fine' | 'coarse';
     resume?: boolean;
     quiet?: boolean;
     recipe?: string;
@@ -78,7 +81,12 @@ export async function finetuneAndCompare(
   const trained = source ? trainingRunSettings(source) : {};
   if (source && !existsSync(source))
     throw new Error(`${cfgPath} names source model ${source}, which does not exist; restore it or drop --distill`);
-  const split = await loadData(o.data ?? trained.dataDir, trained.valSize ?? o.valSize, trained.seed ?? o.seed, trained.trainLimit);
+  const split = await openRunData(
+    trained,
+    { data: o.data, dataset: o.dataset, resize: o.resize, labels: o.labels },
+    { valSize: o.valSize, seed: o.seed },
+    { quiet: o.quiet },
+  );
   const data =
     o.trainLimit && o.trainLimit < split.train.n
       ? {
@@ -114,7 +122,7 @@ export async function finetuneAndCompare(
   }
   if (o.sparsity) cfg.sparsity = o.sparsity;
   const tta = (o.tta ?? 0) as TtaLevel;
-  const pruned = await loadCifarModel(prunedDir);
+  const pruned = await loadImageModel(prunedDir, data.info);
   // the output directory owns its settings: --resume continues only the same fine-tune
   const { release } = claimRunDir(
     out,
@@ -129,11 +137,11 @@ export async function finetuneAndCompare(
   );
   process.once('exit', release);
   const beforeFt = evaluate(pruned, data.val, { progress: o.quiet ? undefined : 'validation before fine-tuning' });
-  const teacher = distill ? await loadCifarModel(source!) : undefined;
+  const teacher = distill ? await loadImageModel(source!) : undefined;
   const ft0 = performance.now();
   const r = await trainModel(pruned, cfg, data, out, { resume: o.resume, quiet: o.quiet, teacher, penalty: sparsityPenalty(cfg.sparsity) });
   const ftSeconds = (performance.now() - ft0) / 1000;
-  const best = await loadCifarModel(join(out, 'best'));
+  const best = await loadImageModel(join(out, 'best'));
   await saveModel(best, out);
   if (existsSync(join(prunedDir, 'prune-report.json'))) copyFileSync(join(prunedDir, 'prune-report.json'), join(out, 'prune-report.json'));
   const describe = async (m: LayersModel, dir: string) => {
@@ -148,7 +156,7 @@ export async function finetuneAndCompare(
     };
   };
   const after = await describe(best, out);
-  const sourceModel = source ? await loadCifarModel(source) : null;
+  const sourceModel = source ? await loadImageModel(source) : null;
   const original = sourceModel ? await describe(sourceModel, source!.endsWith('.json') ? join(source!, '..') : source!) : null;
   // speed with batch norm folded (how a model is deployed), original and pruned measured alternately
   const speed = sourceModel ? compareSpeed((await foldBatchNorm(sourceModel)).model, (await foldBatchNorm(best)).model) : null;

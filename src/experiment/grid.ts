@@ -7,7 +7,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import type { ImageSplit } from '../data/dataset.js';
 import { balancedSample, subset } from '../data/pipeline.js';
 import { Rng } from '../util/rng.js';
 import { countComplexity } from '../eval/complexity.js';
@@ -82,7 +82,7 @@ export interface CellSpec {
   seed: number;
 }
 
-type Data = { train: CifarSplit; val: CifarSplit; test: CifarSplit };
+type Data = { train: ImageSplit; val: ImageSplit; test: ImageSplit };
 
 const scorePath = (out: string, criterion: string, seed: number) => join(out, 'scores', `${criterion}-s${seed}.json`);
 
@@ -163,7 +163,7 @@ export async function runCell(base: LayersModel, data: Data, out: string, o: Exp
 
 export async function runExperiment(
   base: LayersModel,
-  data: { train: CifarSplit; val: CifarSplit; test: CifarSplit },
+  data: { train: ImageSplit; val: ImageSplit; test: ImageSplit },
   out: string,
   o: ExperimentOptions,
 ): Promise<{ results: ResultLine[]; newCells: number; complete: boolean }> {

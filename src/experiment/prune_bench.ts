@@ -10,12 +10,12 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import type { ImageSplit } from '../data/dataset.js';
 import { balancedSample, subset } from '../data/pipeline.js';
 import { countComplexity } from '../eval/complexity.js';
 import { evaluate, TtaLevel } from '../eval/evaluate.js';
 import { compareSpeed } from '../eval/speed.js';
-import { loadCifarModel, saveModel } from '../models/io.js';
+import { loadImageModel, saveModel } from '../models/io.js';
 import { measureSensitivity } from '../prune/allocate/sensitivity.js';
 import { scoreModel } from '../prune/importance/registry.js';
 import { Allocation, ChannelGroups, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
@@ -69,7 +69,7 @@ export function roundTarget(F: number, k: number, K: number): number {
 
 async function scoresFor(
   model: LayersModel,
-  sample: CifarSplit,
+  sample: ImageSplit,
   criterion: string,
   seed: number,
   cache: string | null,
@@ -83,7 +83,7 @@ async function scoresFor(
 
 export async function runPruneBench(
   baseDir: string,
-  data: { train: CifarSplit; val: CifarSplit; test: CifarSplit },
+  data: { train: ImageSplit; val: ImageSplit; test: ImageSplit },
   out: string,
   o: PruneBenchOptions,
   onLine: (line: Record<string, unknown>) => void = () => {},
@@ -91,7 +91,7 @@ export async function runPruneBench(
   mkdirSync(out, { recursive: true });
   const resultsPath = join(out, 'results.jsonl');
   const done = new Set(repairJsonLines<{ key: string }>(resultsPath).map((r) => r.key));
-  const base = await loadCifarModel(baseDir);
+  const base = await loadImageModel(baseDir);
   const baseC = countComplexity(base);
   const basePath = join(out, 'base.json');
   let baseInfo: Record<string, unknown>;
@@ -175,7 +175,7 @@ export async function runPruneBench(
         });
         ftSeconds += (performance.now() - f0) / 1000;
         // the fine-tune's best-by-validation model goes on (the test set is only measured)
-        const best = await loadCifarModel(join(cellDir, `round${k}`, 'best'));
+        const best = await loadImageModel(join(cellDir, `round${k}`, 'best'));
         if (r.model !== best) r.model.dispose();
         model = best;
         after = evaluate(model, data.test).accuracy;

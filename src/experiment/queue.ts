@@ -23,7 +23,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadData } from '../data/splits.js';
-import { loadCifarModel } from '../models/io.js';
+import { loadImageModel } from '../models/io.js';
 import { repairJsonLines } from '../util/jsonl.js';
 import { settingsHash } from '../util/rundir.js';
 import { ruleError } from './option_rules.js';
@@ -42,6 +42,7 @@ import {
   VARIANTS,
 } from './study.js';
 import { CRITERIA } from '../prune/importance/registry.js';
+import { DATASET_NAMES } from '../data/open.js';
 
 export const QUEUE_NAME = 'auraprune-cells';
 
@@ -51,6 +52,10 @@ export interface DataSpec {
   valSize: number;
   seed: number;
   trainLimit?: number;
+  /** the data set's format or name (data/open.ts DATASET_NAMES); the worker's --data says where it is */
+  dataset?: string;
+  resize?: [number, number];
+  labels?: 'fine' | 'coarse';
 }
 
 export interface CellJob {
@@ -347,6 +352,15 @@ export function checkJob(id: string | undefined, data: unknown, root: string): C
   const spec = d.data;
   if (!isObj(spec) || !isInt(spec.valSize, 1) || !isInt(spec.seed, 0) || !(spec.trainLimit == null || isInt(spec.trainLimit, 1)))
     bad('data must be {valSize, seed, trainLimit?} with positive integers');
+  const ds = spec as Record<string, unknown>;
+  if (ds.dataset != null && !(DATASET_NAMES as readonly unknown[]).includes(ds.dataset))
+    bad(`data.dataset must be one of ${DATASET_NAMES.join(', ')}`);
+  if (
+    ds.resize != null &&
+    !(Array.isArray(ds.resize) && ds.resize.length === 2 && ds.resize.every((v: unknown) => isInt(v, 1) && (v as number) <= 4096))
+  )
+    bad('data.resize must be [height, width] with integers in [1, 4096]');
+  if (ds.labels != null && ds.labels !== 'fine' && ds.labels !== 'coarse') bad('data.labels must be fine or coarse');
   const cell = d.cell;
   if (!isObj(cell) || !isFraction(cell.target) || !isInt(cell.seed, 0)) bad('cell must hold a target in (0, 1) and an integer seed');
   const c = cell as Record<string, unknown>;
@@ -442,10 +456,17 @@ export async function processJob(
   const j = checkJob(job.id, job.data, resolve(o.root ?? process.cwd()));
   const { out, baseDir } = j;
   const data = { valSize: j.data.valSize, seed: j.data.seed, trainLimit: j.data.trainLimit ?? undefined };
-  if (!models.has(baseDir)) models.set(baseDir, loadCifarModel(baseDir));
-  const dk = JSON.stringify(data);
-  if (!splits.has(dk)) splits.set(dk, loadData(o.data, data.valSize, data.seed, data.trainLimit));
-  const [base, split] = await Promise.all([models.get(baseDir)!, splits.get(dk)!]);
+  const open = {
+    dataset: j.data.dataset ?? undefined,
+    resize: j.data.resize ?? undefined,
+    labels: j.data.labels ?? undefined,
+    quiet: true,
+  };
+  const dk = JSON.stringify([data, open]);
+  if (!splits.has(dk)) splits.set(dk, loadData(o.data, data.valSize, data.seed, data.trainLimit, open));
+  const split = await splits.get(dk)!;
+  if (!models.has(baseDir)) models.set(baseDir, loadImageModel(baseDir, split.info));
+  const base = await models.get(baseDir)!;
   if (j.kind === 'study') {
     const { settings, cell } = j;
     const counts = JSON.parse(readFileSync(join(out, 'allocations.json'), 'utf8')) as Record<string, number[]>;

@@ -4,7 +4,7 @@
  * filters) against the noise-free ranking, per layer and averaged.
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import type { ImageSplit } from '../data/dataset.js';
 import { spearman, topKOverlap } from '../eval/ranking.js';
 import { CriterionOptions, scoreModel } from '../prune/importance/registry.js';
 import type { StoreOptions } from '../prune/importance/store.js';
@@ -21,7 +21,7 @@ export interface RobustnessRow {
 
 export async function robustness(
   model: LayersModel,
-  sample: CifarSplit,
+  sample: ImageSplit,
   criteria: string[],
   sigmas: number[],
   o: CriterionOptions & Pick<StoreOptions, 'quantize'> & { where: 'input' | 'activations'; tap: TapPoint; seed: number; quiet?: boolean },

@@ -18,7 +18,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import type { ImageSplit } from '../data/dataset.js';
 import { balancedSample, subset } from '../data/pipeline.js';
 import { bootstrapMean, Interval, meanSd, packBits, pairedBootstrap, unpackBits, verdict } from '../eval/bootstrap.js';
 import { countComplexity } from '../eval/complexity.js';
@@ -152,16 +152,16 @@ export const studyKey = (b: Budget, a: StudyAllocation, v: string, t: number, s:
 export const readLines = readJsonLines;
 
 /** Seeded uint8 copy of a split with Gaussian pixel noise of `sigma` (0..1 scale), clipped. */
-export function noisyCopy(split: CifarSplit, sigma: number, seed: number): CifarSplit {
+export function noisyCopy(split: ImageSplit, sigma: number, seed: number): ImageSplit {
   const rng = new Rng(seed);
   const images = Uint8Array.from(split.images, (p) => Math.min(255, Math.max(0, Math.round(p + 255 * sigma * rng.normal()))));
-  return { images, labels: split.labels, n: split.n };
+  return { images, labels: split.labels, n: split.n, info: split.info };
 }
 
 /** `parts` class-balanced samples of `perClass` images per class with no image in common. */
-export function disjointSamples(split: CifarSplit, perClass: number, parts: number, seed: number): CifarSplit[] {
+export function disjointSamples(split: ImageSplit, perClass: number, parts: number, seed: number): ImageSplit[] {
   const big = balancedSample(split, perClass * parts, seed);
-  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  const byClass: number[][] = Array.from({ length: split.info.classNames.length }, () => []);
   big.labels.forEach((l, i) => byClass[l].push(i));
   return Array.from({ length: parts }, (_, p) =>
     subset(
@@ -171,7 +171,7 @@ export function disjointSamples(split: CifarSplit, perClass: number, parts: numb
   );
 }
 
-type Data = { train: CifarSplit; val: CifarSplit; test: CifarSplit };
+type Data = { train: ImageSplit; val: ImageSplit; test: ImageSplit };
 
 /** Kept counts per unit for every (allocation, target) the plan uses: computed once, shared by all variants. */
 export async function studyAllocations(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<Record<string, number[]>> {
@@ -232,7 +232,7 @@ export async function variantScores(
   settings: StudySettings,
   variant: string,
   seed: number,
-  o: { tag?: string; sample?: CifarSplit; inputNoise?: number; quiet?: boolean } = {},
+  o: { tag?: string; sample?: ImageSplit; inputNoise?: number; quiet?: boolean } = {},
 ): Promise<ScoresFile> {
   const v = VARIANTS[variant];
   if (!v) throw new Error(`unknown study variant ${variant}; choose from ${Object.keys(VARIANTS).join(', ')}`);
@@ -310,7 +310,7 @@ export async function runStudyCell(
   s: StudySettings,
   c: StudyCell,
   counts: Record<string, number[]>,
-  noisyTest: () => CifarSplit,
+  noisyTest: () => ImageSplit,
 ): Promise<StudyLine> {
   const key = studyKey(c.budget, c.allocation, c.variant, c.target, c.seed);
   const scores = await variantScores(base, data, out, s, c.variant, c.seed);
@@ -384,7 +384,7 @@ export async function runStudy(
   const bar = o.quiet ? null : new Progress('study', total, 'unit');
   let newCells = 0;
   // built once, and only when a recovery fine-tune is evaluated on it
-  let noisy: CifarSplit | null = null;
+  let noisy: ImageSplit | null = null;
   const noisyTest = () => (noisy ??= noisyCopy(data.test, s.noisySigma, 7));
   let stabilityDone = false;
   for (const [key, c] of unique) {
@@ -459,8 +459,8 @@ export async function runStability(base: LayersModel, data: Data, out: string, o
         const maxPer = Math.max(per, ...p.sizes);
         // two disjoint pools: the reference ranking always comes from A, the compared one from B
         const [A, B] = disjointSamples(data.train, maxPer, 2, 1000 + seed);
-        const first = (x: CifarSplit, k: number) => {
-          const byClass: number[][] = Array.from({ length: 10 }, () => []);
+        const first = (x: ImageSplit, k: number) => {
+          const byClass: number[][] = Array.from({ length: x.info.classNames.length }, () => []);
           x.labels.forEach((l, i) => byClass[l].push(i));
           return subset(
             x,

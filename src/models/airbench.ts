@@ -16,7 +16,7 @@
  */
 import * as tfc from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import type { ImageSplit } from '../data/dataset.js';
 import { epochBatches, fillBatch } from '../data/pipeline.js';
 import { symmetricEigen } from '../util/linalg.js';
 import { Rng } from '../util/rng.js';
@@ -29,13 +29,16 @@ export interface AirbenchOptions {
   /** 'gelu' (the recipe's) or 'relu'. */
   activation?: 'gelu' | 'relu';
   classes?: number;
+  /** Input image [h, w, c]. Default [32, 32, 3]. */
+  inputShape?: [number, number, number];
   seed?: number;
 }
 
 /** The fixed logit scale of the recipe, folded into the head's stored kernel. */
 export const AIRBENCH_LOGIT_SCALE = 1 / 9;
 export const WHITEN_PATCH = 2;
-const WHITEN_WIDTH = 2 * 3 * WHITEN_PATCH * WHITEN_PATCH;
+/** Whitening filters for c input channels: every patch direction and its negative. */
+const whitenWidth = (c: number) => 2 * c * WHITEN_PATCH * WHITEN_PATCH;
 
 /** PyTorch's default conv/linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), seeded. */
 function torchUniform(shape: number[], fanIn: number, rng: Rng, scale = 1): Float32Array {
@@ -61,7 +64,9 @@ export function buildAirbench(opts: AirbenchOptions = {}): tf.LayersModel {
   const widths = (opts.widths ?? [64, 256, 256]).map((c) => Math.max(1, Math.round(c * w)));
   const act = opts.activation ?? 'gelu';
   const rng = new Rng(opts.seed ?? 0);
-  const input = tf.input({ shape: [32, 32, 3], name: 'input' });
+  const [H, W, C] = opts.inputShape ?? [32, 32, 3];
+  const WHITEN_WIDTH = whitenWidth(C);
+  const input = tf.input({ shape: [H, W, C], name: 'input' });
   const whiten = tf.layers.conv2d({ filters: WHITEN_WIDTH, kernelSize: WHITEN_PATCH, padding: 'valid', useBias: true, name: 'whiten' });
   let x = whiten.apply(input) as tf.SymbolicTensor;
   x = tf.layers.activation({ activation: act, name: 'whiten_act' }).apply(x) as tf.SymbolicTensor;
@@ -82,7 +87,10 @@ export function buildAirbench(opts: AirbenchOptions = {}): tf.LayersModel {
     convs.push([conv1, cin, c], [conv2, c, c]);
     cin = c;
   });
-  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 3, name: 'pool' }).apply(x) as tf.SymbolicTensor;
+  // the final max pool covers what is left (3x3 for 32x32 and 28x28 inputs, as the recipe's)
+  const left = (s: number) => Math.max(1, Math.floor(Math.floor(Math.floor((s - WHITEN_PATCH + 1) / 2) / 2) / 2));
+  const pool: [number, number] = [left(H), left(W)];
+  x = tf.layers.maxPooling2d({ poolSize: pool, strides: pool, name: 'pool' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
   const classes = opts.classes ?? 10;
   const head = tf.layers.dense({ units: classes, useBias: false, name: 'head' });
@@ -90,8 +98,8 @@ export function buildAirbench(opts: AirbenchOptions = {}): tf.LayersModel {
   const model = tf.model({ inputs: input, outputs: out, name: 'airbench' });
   // PyTorch-style init (the recipe's learning rates are tuned for it); whitening filters come from data
   whiten.setWeights([
-    tfc.tensor(torchUniform([2, 2, 3, WHITEN_WIDTH], 12, rng), [2, 2, 3, WHITEN_WIDTH]),
-    tfc.tensor(torchUniform([WHITEN_WIDTH], 12, rng), [WHITEN_WIDTH]),
+    tfc.tensor(torchUniform([2, 2, C, WHITEN_WIDTH], 4 * C, rng), [2, 2, C, WHITEN_WIDTH]),
+    tfc.tensor(torchUniform([WHITEN_WIDTH], 4 * C, rng), [WHITEN_WIDTH]),
   ]);
   for (const [layer, i, o] of convs) layer.setWeights([tfc.tensor(diracKernel(i, o, rng), [3, 3, i, o])]);
   head.setWeights([tfc.tensor(torchUniform([cin, classes], cin, rng, AIRBENCH_LOGIT_SCALE), [cin, classes])]);
@@ -99,25 +107,27 @@ export function buildAirbench(opts: AirbenchOptions = {}): tf.LayersModel {
 }
 
 /**
- * 2x2x3 patches of normalised images, flattened in the kernel's (dy, dx, channel) order, and their
- * second-moment matrix (12 x 12). The recipe does not centre the patches: normalised images are
- * already close to zero mean.
+ * 2x2xC patches of normalised images, flattened in the kernel's (dy, dx, channel) order, and their
+ * second-moment matrix (4C x 4C; 12 x 12 for RGB). The recipe does not centre the patches:
+ * normalised images are already close to zero mean.
  */
-export function patchCovariance(data: CifarSplit, images: number): Float64Array {
-  const d = WHITEN_WIDTH / 2,
+export function patchCovariance(data: ImageSplit, images: number): Float64Array {
+  const [H, W, C] = data.info.shape;
+  const PIX = H * W * C;
+  const d = whitenWidth(C) / 2,
     n = Math.min(images, data.n);
   const cov = new Float64Array(d * d);
-  const buf = new Float32Array(256 * 3072);
+  const buf = new Float32Array(256 * PIX);
   const p = new Float64Array(d);
   let count = 0;
   for (const idx of epochBatches(n, 256, null)) {
     fillBatch(data, idx, buf, null);
     for (let b = 0; b < idx.length; b++) {
-      for (let y = 0; y < 31; y++) {
-        for (let x = 0; x < 31; x++) {
+      for (let y = 0; y < H - 1; y++) {
+        for (let x = 0; x < W - 1; x++) {
           let k = 0;
           for (let dy = 0; dy < 2; dy++)
-            for (let dx = 0; dx < 2; dx++) for (let c = 0; c < 3; c++) p[k++] = buf[b * 3072 + ((y + dy) * 32 + x + dx) * 3 + c];
+            for (let dx = 0; dx < 2; dx++) for (let c = 0; c < C; c++) p[k++] = buf[b * PIX + ((y + dy) * W + x + dx) * C + c];
           for (let i = 0; i < d; i++) for (let j = i; j < d; j++) cov[i * d + j] += p[i] * p[j];
           count++;
         }
@@ -134,9 +144,10 @@ export function patchCovariance(data: CifarSplit, images: number): Float64Array 
  * both signs). On the images used, the first 12 outputs then have covariance diag(l / (l + eps)),
  * the identity up to eps.
  */
-export function initWhitening(model: tf.LayersModel, data: CifarSplit, images = 5000, eps = 5e-4): { eigenvalues: number[] } {
+export function initWhitening(model: tf.LayersModel, data: ImageSplit, images = 5000, eps = 5e-4): { eigenvalues: number[] } {
   const layer = model.getLayer('whiten');
-  const d = WHITEN_WIDTH / 2;
+  const C = data.info.shape[2];
+  const d = whitenWidth(C) / 2;
   const { values, vectors } = symmetricEigen(patchCovariance(data, images), d);
   const kernel = new Float32Array(d * 2 * d);
   for (let f = 0; f < d; f++) {
@@ -147,6 +158,6 @@ export function initWhitening(model: tf.LayersModel, data: CifarSplit, images = 
     }
   }
   const [, bias] = layer.getWeights();
-  layer.setWeights([tfc.tensor(kernel, [2, 2, 3, 2 * d]), bias]);
+  layer.setWeights([tfc.tensor(kernel, [2, 2, C, 2 * d]), bias]);
   return { eigenvalues: values };
 }

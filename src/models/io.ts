@@ -23,6 +23,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../util/atomic.js';
 import './tfjs_fixes.js';
 import { LAYER_RULES } from './layers.js';
+import type { DataInfo } from '../data/dataset.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -317,19 +318,55 @@ export async function loadModel(pathOrDir: string): Promise<tfl.LayersModel> {
   return model;
 }
 
-/** Refuses a model whose input is not one CIFAR-10 image (32x32x3, channels last), naming the source. */
-export function checkCifarInput(model: tfl.LayersModel, source: string): void {
+/** Refuses a model whose input is not one image (N x H x W x C, channels last), naming the source. */
+export function checkImageInput(model: tfl.LayersModel, source: string): void {
   const shape = model.inputs.length === 1 ? model.inputs[0].shape : null;
-  if (!shape || shape.length !== 4 || shape[1] !== 32 || shape[2] !== 32 || shape[3] !== 3)
+  if (!shape || shape.length !== 4 || (shape[3] ?? 0) < 1)
     throw new Error(
-      `${source}: the model takes inputs of shape ${JSON.stringify(model.inputs.map((i) => i.shape.slice(1)))}; auraprune trains and evaluates on CIFAR-10 (one 32x32x3 image, channels last): give the model a [32, 32, 3] input`,
+      `${source}: the model takes inputs of shape ${JSON.stringify(model.inputs.map((i) => i.shape.slice(1)))}; auraprune feeds one image per example (height, width, channels last): give the model one [H, W, C] input`,
     );
 }
 
-/** loadModel plus the CIFAR-10 input check: what every command that feeds the model CIFAR-10 uses. */
-export async function loadCifarModel(pathOrDir: string): Promise<tfl.LayersModel> {
+/** The model's input image shape [h, w, c]; a free (null) height or width is taken from `data`. */
+export function inputShape(model: tfl.LayersModel, data?: [number, number, number]): [number, number, number] {
+  const s = model.inputs[0].shape;
+  return [s[1] ?? data?.[0] ?? NaN, s[2] ?? data?.[1] ?? NaN, s[3] ?? data?.[2] ?? NaN];
+}
+
+/** Units of the model's (single) output: its class count. */
+export function outputUnits(model: tfl.LayersModel): number {
+  const s = model.outputs[0].shape;
+  return s[s.length - 1] ?? NaN;
+}
+
+/**
+ * Refuses a model that does not take the data set's images or predict its classes: one line naming
+ * both shapes and the fix (`--resize HxW` for a size mismatch).
+ */
+export function checkModelFitsData(model: tfl.LayersModel, info: DataInfo, source: string): void {
+  const s = model.inputs[0].shape;
+  const [h, w, c] = info.shape;
+  const fits = (d: number | null, v: number) => d === null || d === v;
+  if (!fits(s[3], c))
+    throw new Error(
+      `${source}: the model takes ${s[3]}-channel images [${s.slice(1).join(', ')}] but ${info.name} has ${c}-channel images [${info.shape.join(', ')}]; give a model for ${c} channel(s) or data with ${s[3]}`,
+    );
+  if (!fits(s[1], h) || !fits(s[2], w))
+    throw new Error(
+      `${source}: the model takes [${s.slice(1).join(', ')}] images but ${info.name} has [${info.shape.join(', ')}]; pass --resize ${s[1]}x${s[2]} to resize the data to the model's input`,
+    );
+  const k = outputUnits(model);
+  if (k !== info.classNames.length)
+    throw new Error(
+      `${source}: the model predicts ${k} classes but ${info.name} has ${info.classNames.length}; give a model with ${info.classNames.length} outputs (train one with --data)`,
+    );
+}
+
+/** loadModel plus the image-input check; with `info`, also the data set check (checkModelFitsData). */
+export async function loadImageModel(pathOrDir: string, info?: DataInfo): Promise<tfl.LayersModel> {
   const m = await loadModel(pathOrDir);
-  checkCifarInput(m, pathOrDir);
+  checkImageInput(m, pathOrDir);
+  if (info) checkModelFitsData(m, info, pathOrDir);
   return m;
 }
 

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../engine/backend/index.js';
-import type { CifarSplit } from '../data/cifar10.js';
+import { CIFAR10_INFO, type ImageSplit } from '../data/dataset.js';
 import { evaluate } from '../eval/evaluate.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { Rng } from '../util/rng.js';
@@ -21,12 +21,12 @@ before(async () => {
   await useBestBackend();
 });
 
-function synthetic(n: number, seed: number): CifarSplit {
+function synthetic(n: number, seed: number): ImageSplit {
   const rng = new Rng(seed);
   const labels = Uint8Array.from({ length: n }, () => rng.int(10));
   // class-dependent brightness so there is something to learn
   const images = Uint8Array.from({ length: n * 3072 }, (_, i) => Math.min(255, labels[Math.floor(i / 3072)] * 20 + rng.int(60)));
-  return { images, labels, n };
+  return { images, labels, n, info: CIFAR10_INFO };
 }
 
 /** conv -> flatten -> dense(10), with `head` deciding how the output ends. */

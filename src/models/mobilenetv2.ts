@@ -17,6 +17,8 @@ import * as tf from '@tensorflow/tfjs-layers';
 export interface MobileNetV2Options {
   width?: number;
   classes?: number;
+  /** Input image [h, w, c]. Default [32, 32, 3]. */
+  inputShape?: [number, number, number];
   seed?: number;
 }
 
@@ -55,7 +57,7 @@ export function buildMobileNetV2(opts: MobileNetV2Options = {}): tf.LayersModel 
         name,
       })
       .apply(x) as T;
-  const input = tf.input({ shape: [32, 32, 3], name: 'input' });
+  const input = tf.input({ shape: opts.inputShape ?? [32, 32, 3], name: 'input' });
   let inC = divisible(32 * width);
   let x = relu6(bn(conv(input, inC, 3, 1, 'stem_conv'), 'stem_bn'), 'stem_relu');
   let i = 0;

@@ -18,6 +18,8 @@ export interface ResNetOptions {
   /** Channel multiplier. Default 1. */
   width?: number;
   classes?: number;
+  /** Input image [h, w, c]. Default [32, 32, 3]. */
+  inputShape?: [number, number, number];
   seed?: number;
 }
 
@@ -38,7 +40,7 @@ export function buildResNet(opts: ResNetOptions = {}): tf.LayersModel {
       name,
     });
   const bn = (name: string) => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name });
-  const input = tf.input({ shape: [32, 32, 3], name: 'input' });
+  const input = tf.input({ shape: opts.inputShape ?? [32, 32, 3], name: 'input' });
   let x = conv(scaled(16, width), 3, 1, 'stem_conv').apply(input) as tf.SymbolicTensor;
   x = bn('stem_bn').apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'stem_relu' }).apply(x) as tf.SymbolicTensor;

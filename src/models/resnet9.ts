@@ -16,6 +16,8 @@ import { scaled } from './vgg.js';
 export interface ResNet9Options {
   width?: number;
   classes?: number;
+  /** Input image [h, w, c]. Default [32, 32, 3]. */
+  inputShape?: [number, number, number];
   seed?: number;
 }
 
@@ -43,7 +45,7 @@ export function buildResNet9(opts: ResNet9Options = {}): tf.LayersModel {
     const r = cbr(cbr(y, c, `${name}_res1`), c, `${name}_res2`);
     return tf.layers.add({ name: `${name}_add` }).apply([y, r]) as tf.SymbolicTensor;
   };
-  const input = tf.input({ shape: [32, 32, 3], name: 'input' });
+  const input = tf.input({ shape: opts.inputShape ?? [32, 32, 3], name: 'input' });
   let x = cbr(input, 64, 'prep');
   x = stage(x, 128, 'l1', true);
   x = stage(x, 256, 'l2', false);

@@ -16,6 +16,8 @@ export interface VggOptions {
   classes?: number;
   /** Input size (square). Default 32. */
   inputSize?: number;
+  /** Input image [h, w, c]; overrides inputSize. Default [32, 32, 3]. */
+  inputShape?: [number, number, number];
   /** Seed for the weight initialisers, so the same options give the same initial weights. */
   seed?: number;
 }
@@ -29,7 +31,8 @@ export function scaled(c: number, width: number): number {
 
 export function buildVgg16(opts: VggOptions = {}): tf.Sequential {
   const width = opts.width ?? 1;
-  const size = opts.inputSize ?? 32;
+  const [h, w, ch] = opts.inputShape ?? [opts.inputSize ?? 32, opts.inputSize ?? 32, 3];
+  let side = Math.min(h, w);
   let seed = opts.seed ?? 0;
   const init = () => tf.initializers.heNormal({ seed: seed++ });
   const model = tf.sequential({ name: 'vgg16' });
@@ -38,6 +41,9 @@ export function buildVgg16(opts: VggOptions = {}): tf.Sequential {
     last = 3;
   for (const item of VGG16_CFG) {
     if (item === 'M') {
+      // a small input (28x28) runs out of pixels before the fifth pool: the pools that would reach 0 are left out
+      if (side < 2) continue;
+      side = Math.floor(side / 2);
       model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${++pool}` }));
       continue;
     }
@@ -51,7 +57,7 @@ export function buildVgg16(opts: VggOptions = {}): tf.Sequential {
         useBias: true,
         kernelInitializer: init(),
         name: `conv${conv}`,
-        ...(conv === 1 ? { inputShape: [size, size, 3] } : {}),
+        ...(conv === 1 ? { inputShape: [h, w, ch] } : {}),
       }),
     );
     model.add(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, name: `bn${conv}` }));

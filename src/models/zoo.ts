@@ -13,7 +13,16 @@ export type ModelName = (typeof MODEL_NAMES)[number];
  * Builds a zoo model. `airbench` is the default preset's network (its whitening filters are set from
  * data by `initWhitening` before training); `fast` is ResNet-9 at width 0.5.
  */
-export function buildModel(name: string, opts: { width?: number; seed?: number } = {}): LayersModel {
+export interface ZooOptions {
+  width?: number;
+  seed?: number;
+  /** the data set's image shape [h, w, c] (default CIFAR's [32, 32, 3]) */
+  inputShape?: [number, number, number];
+  /** the data set's class count (default 10) */
+  classes?: number;
+}
+
+export function buildModel(name: string, opts: ZooOptions = {}): LayersModel {
   switch (name) {
     case 'airbench':
       return buildAirbench(opts);

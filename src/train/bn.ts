@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import { type ImageSplit, pixelsOf } from '../data/dataset.js';
 import { epochBatches, fillBatch } from '../data/pipeline.js';
 import { Rng } from '../util/rng.js';
 
@@ -18,19 +18,22 @@ type BnLayer = { momentum: number; getClassName(): string };
  * layer's momentum is set per batch to k/(k+1), which turns the moving average into the cumulative
  * one, and restored afterwards. Returns the number of images used.
  */
-export function recalibrateBatchNorm(model: LayersModel, data: CifarSplit, o: { batches: number; batch?: number; seed?: number }): number {
+export function recalibrateBatchNorm(model: LayersModel, data: ImageSplit, o: { batches: number; batch?: number; seed?: number }): number {
   const bns = model.layers.filter((l) => l.getClassName() === 'BatchNormalization') as unknown as BnLayer[];
   if (!bns.length || o.batches <= 0) return 0;
   const batch = Math.min(o.batch ?? 256, data.n);
   const order = epochBatches(data.n, batch, new Rng(o.seed ?? 0), true).slice(0, o.batches);
   const saved = bns.map((l) => l.momentum);
-  const buf = new Float32Array(batch * 3072);
+  const pix = pixelsOf(data.info);
+  const buf = new Float32Array(batch * pix);
   try {
     order.forEach((idx, k) => {
       for (const l of bns) l.momentum = k / (k + 1);
       fillBatch(data, idx, buf, null);
       tf.tidy(() => {
-        const out = model.apply(tf.tensor4d(buf.subarray(0, idx.length * 3072), [idx.length, 32, 32, 3]), { training: true }) as tf.Tensor;
+        const out = model.apply(tf.tensor4d(buf.subarray(0, idx.length * pix), [idx.length, ...data.info.shape]), {
+          training: true,
+        }) as tf.Tensor;
         out.dataSync(); // forces the moving-average writes before the next batch
       });
     });

@@ -5,6 +5,7 @@ import { setFallbackLogger, useBestBackend } from '../engine/backend/index.js';
 import { normalisedImages } from '../../tests/helpers/fixtures.js';
 import { Rng } from '../util/rng.js';
 import { recalibrateBatchNorm } from './bn.js';
+import { CIFAR10_INFO } from '../data/dataset.js';
 
 before(async () => {
   setFallbackLogger(() => {});
@@ -16,7 +17,7 @@ test('BN recalibration sets moving statistics to the average of the batch statis
   const m = tfl.sequential({ layers: [tfl.layers.batchNormalization({ inputShape: [32, 32, 3], momentum: 0.9, name: 'bn' })] });
   const rng = new Rng(5);
   const n = 64;
-  const data = { n, labels: new Uint8Array(n), images: Uint8Array.from({ length: n * 3072 }, () => rng.int(256)) };
+  const data = { n, labels: new Uint8Array(n), images: Uint8Array.from({ length: n * 3072 }, () => rng.int(256)), info: CIFAR10_INFO };
   const gammaBefore = m.getLayer('bn').getWeights()[0].dataSync().slice();
   const used = recalibrateBatchNorm(m, data, { batches: 4, batch: 16, seed: 3 });
   assert.equal(used, 64);

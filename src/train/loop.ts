@@ -7,10 +7,10 @@ import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import { type ImageSplit, pixelsOf } from '../data/dataset.js';
 import { alternatingFlipBase, AugmentOptions, epochBatches, fillBatch } from '../data/pipeline.js';
 import { evaluate, EvalResult, TtaLevel } from '../eval/evaluate.js';
-import { loadModel, saveModel } from '../models/io.js';
+import { inputShape, loadModel, outputUnits, saveModel } from '../models/io.js';
 import { readJsonLines } from '../util/jsonl.js';
 import { logitsView, OutputHead, withHead } from '../models/logits.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -100,6 +100,8 @@ export interface StepContext {
   teacher?: LayersModel;
   /** Extra gradients (a sparsity penalty) added to the loss gradients of this step, by variable name. */
   penalty?: () => Record<string, tf.Tensor>;
+  /** The batch's image shape when the model's input leaves height or width free. */
+  shape?: [number, number, number];
 }
 
 /**
@@ -145,7 +147,7 @@ function stepOnce(
   b: number,
 ): readonly [number, number] {
   return tf.tidy(() => {
-    const x = tf.tensor4d(images, [b, 32, 32, 3]);
+    const x = tf.tensor4d(images, [b, ...(c.shape ?? inputShape(c.model))]);
     const labels = tf.tensor1d(labelValues, 'int32');
     let logits: tf.Tensor | null = null;
     // the teacher sees the same augmented batch, in inference mode, outside the gradient tape
@@ -153,7 +155,7 @@ function stepOnce(
     const { value, grads } = tf.variableGrads(() => {
       // kept: variableGrads disposes everything made inside f except the loss
       logits = tf.keep(c.model.apply(x, { training: true }) as tf.Tensor);
-      const onehot = tf.oneHot(labels, 10) as tf.Tensor2D;
+      const onehot = tf.oneHot(labels, outputUnits(c.model)) as tf.Tensor2D;
       if (c.cfg.distill) return distillationLoss(logits as tf.Tensor2D, teacherLogits!, onehot, c.cfg.distill, c.cfg.labelSmoothing);
       return tf.losses.softmaxCrossEntropy(onehot, logits, undefined, c.cfg.labelSmoothing) as tf.Scalar;
     }, c.vars);
@@ -199,7 +201,7 @@ export function optimiserFor(model: LayersModel, cfg: TrainConfig): { ps: Param[
 export async function trainModel(
   initial: LayersModel,
   cfg: TrainConfig,
-  data: { train: CifarSplit; val: CifarSplit; test?: CifarSplit },
+  data: { train: ImageSplit; val: ImageSplit; test?: ImageSplit },
   out: string,
   opts: {
     resume?: boolean;
@@ -246,7 +248,8 @@ export async function trainModel(
   const batchesPerEpoch = Math.floor(data.train.n / cfg.batch) || 1;
   const totalSteps = batchesPerEpoch * cfg.epochs;
   const sched = { lr: cfg.lr, schedule: cfg.schedule, warmupSteps: cfg.warmupEpochs * batchesPerEpoch };
-  const buf = new Float32Array(cfg.batch * 3072);
+  const pix = pixelsOf(data.train.info);
+  const buf = new Float32Array(cfg.batch * pix);
   const flipBase = cfg.augment.flip === 'alternate' ? alternatingFlipBase(data.train.n, cfg.seed) : null;
   const lookahead = cfg.lookahead ? new Lookahead(model, ck?.opt) : null;
   const ps = params(model);
@@ -274,9 +277,10 @@ export async function trainModel(
           sgd,
           cfg,
           teacher: opts.teacher,
+          shape: data.train.info.shape,
           penalty: opts.penalty && (() => opts.penalty!(model, state.step / totalSteps)),
         },
-        buf.subarray(0, b * 3072),
+        buf.subarray(0, b * pix),
         Int32Array.from(idx, (i) => data.train.labels[i]),
         lr,
         epoch,

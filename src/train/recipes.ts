@@ -9,8 +9,10 @@ import type { ParamRule } from './sgd.js';
 export interface Preset extends Partial<TrainConfig> {
   model: string;
   width: number;
-  /** Validation images held out of the 50,000 (stratified), when `--val-size` is not given. */
+  /** Validation images held out of the training set (stratified), when `--val-size` is not given. */
   valSize?: number;
+  /** The data set the preset trains on when neither --data nor --dataset is given (default CIFAR-10). */
+  dataset?: string;
 }
 
 /**
@@ -71,6 +73,26 @@ export const PRESETS: Record<string, Preset> = {
     weightDecay: 5e-4,
     nesterov: true,
     labelSmoothing: 0.1,
+  },
+  // fashion-mnist: the airbench recipe and network on Fashion-MNIST (28x28x1, Debian's
+  // dataset-fashion-mnist unless --data says otherwise), 16 epochs on 59,000 images.
+  'fashion-mnist': {
+    model: 'airbench',
+    width: 1,
+    epochs: 16,
+    valSize: 1000,
+    dataset: 'fashion-mnist',
+    batch: 1024,
+    ...airbench(1024, 0.85),
+    momentum: 0.85,
+    nesterov: true,
+    schedule: 'linear',
+    warmupEpochs: 0,
+    decay: 'l2',
+    labelSmoothing: 0.2,
+    paramGroups: 'airbench',
+    lookahead: { every: 5, base: 0.95 ** 5, power: 3 },
+    augment: { pad: 2, padMode: 'reflect', flip: 'alternate' },
   },
   // resnet20: the CIFAR ResNet-20 in about an hour on 2 cores (~240 img/s at batch 128): one-cycle to
   // lr 0.2 over 15 epochs on 49,000 images, Nesterov, wd 5e-4, label smoothing 0.1; the second base of

@@ -21,7 +21,7 @@ import {
 import { createServer, Server } from 'node:http';
 import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../data/cifar10.js';
+import type { ImageSplit } from '../data/dataset.js';
 import { subset } from '../data/pipeline.js';
 import { countComplexity } from '../eval/complexity.js';
 import { evaluate } from '../eval/evaluate.js';
@@ -41,6 +41,8 @@ export interface WebModel {
 export interface WebManifest {
   models: Array<{ name: string; url: string; params: number; flops: number; bytes: number; nodeAccuracy: number }>;
   images: { url: string; labels: string; n: number };
+  /** what the images are: shape, class names and the normalisation statistics */
+  data: { name: string; shape: [number, number, number]; classNames: string[]; mean: number[]; std: number[] };
   source?: string;
 }
 
@@ -55,7 +57,7 @@ const MARKER = '.auraprune-web';
  */
 export async function prepareWebDir(
   models: WebModel[],
-  test: CifarSplit,
+  test: ImageSplit,
   out: string,
   o: { images?: number; source?: string } = {},
 ): Promise<WebManifest> {
@@ -93,7 +95,13 @@ export async function prepareWebDir(
         nodeAccuracy: evaluate(m.model, imgs).accuracy,
       });
     }
-    const manifest: WebManifest = { models: entries, images: { url: 'data/images.bin', labels: 'data/labels.bin', n }, source: o.source };
+    const { name, shape, classNames, mean, std } = test.info;
+    const manifest: WebManifest = {
+      models: entries,
+      images: { url: 'data/images.bin', labels: 'data/labels.bin', n },
+      data: { name, shape, classNames, mean, std },
+      source: o.source,
+    };
     writeFileAtomic(join(tmp, 'data', 'manifest.json'), JSON.stringify(manifest, null, 1));
     writeFileAtomic(join(tmp, MARKER), '');
     // swap in; the old directory (and any link planted in it) is removed, never followed

@@ -1,7 +1,7 @@
 /** Shared test fixtures: where the real CIFAR-10 lives, and models with non-trivial BN statistics. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { cacheDir, CifarSplit, loadCifar10 } from '../../src/data/cifar10.js';
+import { cacheDir, ImageSplit, loadCifar10 } from '../../src/data/cifar10.js';
 import { fillBatch, trainValSplit } from '../../src/data/pipeline.js';
 import type { TrainConfig } from '../../src/train/loop.js';
 import type { StudySettings } from '../../src/experiment/study.js';
@@ -44,7 +44,7 @@ export function randomiseBn(model: LayersModel, seed: number): void {
 }
 
 /** The first `n` images of a split (all by default), normalised, unaugmented, as one NHWC Float32Array. */
-export function normalisedImages(split: CifarSplit, n = split.n): Float32Array {
+export function normalisedImages(split: ImageSplit, n = split.n): Float32Array {
   const buf = new Float32Array(n * 3072);
   fillBatch(
     split,
@@ -71,13 +71,13 @@ export const SMALL_SGD: TrainConfig = {
   augment: { pad: 4, flip: true },
 };
 
-const splitCache = new Map<string, { train: CifarSplit; val: CifarSplit; test: CifarSplit }>();
+const splitCache = new Map<string, { train: ImageSplit; val: ImageSplit; test: ImageSplit }>();
 /**
  * Small real splits for grid tests (loaded on first use, so a file without CIFAR-10 still loads and its
  * tests skip): the first `trainLimit` training records minus a stratified `valSize` validation split,
  * and the first `testN` test images.
  */
-export function smallSplits(trainLimit: number, valSize: number, testN: number): { train: CifarSplit; val: CifarSplit; test: CifarSplit } {
+export function smallSplits(trainLimit: number, valSize: number, testN: number): { train: ImageSplit; val: ImageSplit; test: ImageSplit } {
   const key = `${trainLimit}/${valSize}/${testN}`;
   if (!splitCache.has(key)) {
     const { train, val } = trainValSplit(loadCifar10(CIFAR_DIR, 'train', { limit: trainLimit }), valSize, 1);

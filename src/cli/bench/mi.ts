@@ -200,7 +200,7 @@ export async function benchMiOnModel(
   modelPath: string,
   o: { perClass: number; levels: number; seed: number; data?: string; mintPairs: number; edges: number[]; ts: boolean; threads?: number },
 ): Promise<Record<string, unknown>> {
-  const { loadCifarModel } = await import('../../models/io.js');
+  const { loadImageModel } = await import('../../models/io.js');
   const { loadData } = await import('../commands/train.js');
   const { balancedSample } = await import('../../data/pipeline.js');
   const { pruningUnits } = await import('../../prune/graph/graph.js');
@@ -209,7 +209,7 @@ export async function benchMiOnModel(
   const { criterion } = await import('../../prune/importance/registry.js');
   const { spearman, topKOverlap } = await import('../../eval/ranking.js');
   const { DEFAULT_AURA_EDGES } = await import('../../prune/importance/aura.js');
-  const model = await loadCifarModel(modelPath);
+  const model = await loadImageModel(modelPath);
   const data = await loadData(o.data, 5000, o.seed);
   const sample = balancedSample(data.train, o.perClass, o.seed);
   const units = pruningUnits(model);

@@ -8,7 +8,7 @@ import { nativeAddon } from '../../engine/backend/index.js';
 import { compareSpeed } from '../../eval/speed.js';
 import { countComplexity } from '../../eval/complexity.js';
 import { buildAirbench } from '../../models/airbench.js';
-import { loadCifarModel } from '../../models/io.js';
+import { loadImageModel } from '../../models/io.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 
 /**
@@ -26,7 +26,7 @@ export function parseWidthSpec(spec: string): [number, number, number] | null {
 export async function benchSpeed(o: { base: string; model: string; batch: number; rounds: number; passes: number; foldBn: boolean }) {
   const load = async (path: string) => {
     const widths = parseWidthSpec(path);
-    const m = widths ? buildAirbench({ widths, seed: 1 }) : await loadCifarModel(path);
+    const m = widths ? buildAirbench({ widths, seed: 1 }) : await loadImageModel(path);
     return o.foldBn ? (await foldBatchNorm(m)).model : m;
   };
   const base = await load(o.base),

@@ -5,6 +5,7 @@
  * python3-torch) with the same threads, run alternately `rounds` times in one invocation. Prints
  * one JSON line with both sides' medians and the ratio.
  */
+import { CIFAR10_INFO } from '../../data/dataset.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerLibtorchBackend } from '../../engine/backend/index.js';
 import { alternatingFlipBase, fillBatch } from '../../data/pipeline.js';
@@ -36,6 +37,7 @@ function ours(o: TrainBenchOptions): number {
     n: o.batch,
     labels: Uint8Array.from({ length: o.batch }, () => rng.int(10)),
     images: Uint8Array.from({ length: o.batch * 3072 }, () => rng.int(256)),
+    info: CIFAR10_INFO,
   };
   const idx = Array.from({ length: o.batch }, (_, i) => i);
   const labels = Int32Array.from(split.labels);

@@ -9,7 +9,7 @@ import { runDemo } from '../../experiment/demo.js';
 import { table, writeReport } from '../../report/experiment.js';
 import { connectionFrom, QueueProgress, runExperimentOnQueue, startWorker } from '../../experiment/queue.js';
 import { robustness } from '../../experiment/robustness.js';
-import { loadCifarModel, modelFingerprint } from '../../models/io.js';
+import { checkModelFitsData, loadImageModel, modelFingerprint } from '../../models/io.js';
 import { CRITERIA } from '../../prune/importance/registry.js';
 import { buildTrainingReport } from '../../report/html.js';
 import { exportChartPngs } from '../../report/png.js';
@@ -18,9 +18,9 @@ import { airbenchRecipe, finetuneRecipe } from '../../train/recipes.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { claimRunDir } from '../../util/rundir.js';
 import { readJsonLines } from '../../util/jsonl.js';
-import { int, num, setupBackend } from '../options.js';
-import { scoreOptions, ScoreCliOptions } from './prune.js';
-import { loadData } from './train.js';
+import { dataFlags, int, num, openedAs, setupBackend } from '../options.js';
+import { runDataOf, scoreOptions, ScoreCliOptions } from './prune.js';
+import { openRunData } from '../../data/splits.js';
 
 const list = (v: string) =>
   v
@@ -80,7 +80,8 @@ export function registerExperiment(program: Command): void {
       if (o.allocation === 'sensitivity')
         throw new Error('--allocation sensitivity is available in `prune` and `bench prune`; experiment takes uniform or global');
       const b = await resolveBase(o.base);
-      const data = await loadData(o.data ?? b.dataDir, b.valSize ?? o.valSize, b.seed ?? o.seed, b.trainLimit);
+      const data = await openRunData(b.run, dataFlags(o), { valSize: o.valSize, seed: o.seed });
+      checkModelFitsData(b.model, data.info, b.modelDir);
       mkdirSync(o.out, { recursive: true });
       // airbench bases are fine-tuned with their own recipe (at half its lr unless --finetune-lr is given)
       const finetune: Omit<TrainConfig, 'seed'> =
@@ -129,7 +130,7 @@ export function registerExperiment(program: Command): void {
           {
             out: o.out,
             baseDir: b.modelDir,
-            data: { dataDir: data.dir, valSize: data.val.n, seed: b.seed ?? o.seed, trainLimit: b.trainLimit },
+            data: { dataDir: data.dir, valSize: data.val.n, seed: b.seed ?? o.seed, trainLimit: b.trainLimit, ...openedAs(b.run, o) },
             options: { ...opts, quiet: true },
           },
           {
@@ -153,8 +154,8 @@ export function registerExperiment(program: Command): void {
     .option('--out <dir>', 'directory for robustness.json (an experiment directory adds it to its report)', 'exp/robustness')
     .action(async (o) => {
       const backend = await setupBackend(o);
-      const model = await loadCifarModel(o.model);
-      const data = await loadData(o.data, o.valSize, o.seed);
+      const data = await runDataOf(o.model, o);
+      const model = await loadImageModel(o.model, data.info);
       const rows = await robustness(model, balancedSample(data.train, o.perClass, o.seed), list(o.criteria), nums(o.sigmas), {
         ...gridOptions(o).scoring,
         where: o.noiseOn,
@@ -216,7 +217,10 @@ export function registerExperiment(program: Command): void {
     .option('--concurrency <n>', 'cells at once in this process', int, 1)
     .option('--lock-minutes <m>', "how long a cell's lock lasts without renewal (a dead worker's cell is taken over after it)", num, 0.5)
     .option('--root <dir>', "jobs' directories must lie inside this one (default: the working directory)")
-    .option('--data <dir>', "this worker's CIFAR-10 binary folder (else CIFAR10_DIR or the cache)")
+    .option(
+      '--data <path>',
+      "this worker's copy of the jobs' data set (a job names its format, never a path; default CIFAR-10 from CIFAR10_DIR or the cache)",
+    )
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {

@@ -5,7 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample, subset } from '../../data/pipeline.js';
 import { evaluate } from '../../eval/evaluate.js';
-import { loadCifarModel, modelFingerprint, saveModel } from '../../models/io.js';
+import { loadImageModel, modelFingerprint, saveModel } from '../../models/io.js';
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import { DEFAULT_AURA_EDGES } from '../../prune/importance/aura.js';
 import type { TapPoint } from '../../prune/importance/types.js';
@@ -28,11 +28,12 @@ import { recalibrateBatchNorm } from '../../train/bn.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { claimOutDir } from '../../util/outdir.js';
-import { int, num, setupBackend, sparsityOption } from '../options.js';
-import { loadData, trainingRunSettings } from './train.js';
+import { dataFlags, dataOptions, int, num, setupBackend, sparsityOption } from '../options.js';
+import { openRunData, trainingRunSettings } from '../../data/splits.js';
+import type { ImageSplit } from '../../data/dataset.js';
 
 export function scoreOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--per-class <n>', 'calibration images per class (class-balanced, unaugmented, from the training split)', int, 50)
     .option('--where <tap>', 'activations read after: conv | bn | relu (relu: what the next layer sees)', 'relu')
     .option('--levels <g>', 'aura: quantisation levels G', int, 8)
@@ -51,9 +52,9 @@ export function scoreOptions(cmd: Command): Command {
     .option('--group-reduce <how>', "l1: how a coupled group's producers' filter scores combine: mean | sum | max", groupReduce, 'mean')
     .option('--seed <s>', 'seed', int, 1)
     .option('--val-size <n>', 'validation images held out of training (the calibration set avoids them)', int, 5000)
-    .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto');
+  return dataOptions(cmd);
 }
 
 /** --aura-edges: 'all', a count >= 1 or a fraction in (0, 1). */
@@ -92,6 +93,14 @@ export interface ScoreCliOptions {
   seed: number;
   valSize: number;
   data?: string;
+  dataset?: string;
+  resize?: [number, number];
+  labels?: string;
+}
+
+/** The data of the run `modelPath` came from (flags override its recorded location and format). */
+export function runDataOf(modelPath: string, o: ScoreCliOptions) {
+  return openRunData(trainingRunSettings(modelPath), dataFlags(o), { valSize: o.valSize, seed: o.seed });
 }
 
 export async function scoreWith(
@@ -99,11 +108,11 @@ export async function scoreWith(
   criteria: string[],
   o: ScoreCliOptions,
   extra: { inputNoise?: { sigma: number; seed: number }; activationNoise?: { sigma: number; seed: number }; quiet?: boolean } = {},
+  loaded?: { train: ImageSplit },
 ): Promise<ScoresFile[]> {
   // the calibration sample comes from the training split of the run the model came from
   const modelPath = (o as { model?: unknown }).model;
-  const run = typeof modelPath === 'string' ? trainingRunSettings(modelPath) : {};
-  const data = await loadData(o.data ?? run.dataDir, run.valSize ?? o.valSize, run.seed ?? o.seed, run.trainLimit);
+  const data = loaded ?? (await openRunData(typeof modelPath === 'string' ? trainingRunSettings(modelPath) : {}, dataFlags(o), o));
   const sample = balancedSample(data.train, o.perClass, o.seed);
   const res = await scoreModel(model, sample, criteria, {
     where: o.where,
@@ -161,9 +170,10 @@ export function registerPrune(program: Command): void {
     .option('--out <file>', 'scores JSON (one criterion) or a directory (several)', 'scores.json')
     .action(async (o) => {
       await setupBackend(o);
-      const model = await loadCifarModel(o.model);
+      const data = await runDataOf(o.model, o);
+      const model = await loadImageModel(o.model, data.info);
       const names = String(o.criterion).split(',');
-      const files = await scoreWith(model, names, o);
+      const files = await scoreWith(model, names, o, {}, data);
       // keyed by the model: `prune --scores` refuses scores of another model (or of other weights)
       const key = { model: resolve(o.model), modelSha256: modelFingerprint(o.model) };
       if (files.length === 1) writeFileAtomic(o.out, JSON.stringify({ ...files[0], ...key }));
@@ -221,12 +231,11 @@ export function registerPrune(program: Command): void {
       if (!ALLOCATIONS.includes(o.allocation))
         throw new Error(`--allocation must be one of ${ALLOCATIONS.join(', ')}, got ${o.allocation}`);
       const release = claimOutDir(o.out, 'prune', { inputs: [o.model] });
-      const model = await loadCifarModel(o.model);
+      const data = await runDataOf(o.model, o);
+      const model = await loadImageModel(o.model, data.info);
       const scores: ScoresFile = o.scores
         ? readScoresFile(o.scores, modelFingerprint(o.model))
-        : (await scoreWith(model, [o.criterion], o))[0];
-      const run = trainingRunSettings(o.model);
-      const data = await loadData(o.data ?? run.dataDir, run.valSize ?? o.valSize, run.seed ?? o.seed, run.trainLimit);
+        : (await scoreWith(model, [o.criterion], o, {}, data))[0];
       const calib = balancedSample(data.train, o.perClass, o.seed);
       let sensitivity;
       if (o.allocation === 'sensitivity') {
@@ -306,7 +315,7 @@ export function registerPrune(program: Command): void {
       );
     });
 
-  recipeOptions(program.command('compress'))
+  dataOptions(recipeOptions(program.command('compress')))
     .description(
       'iterative pruning: K rounds of score -> prune -> BN re-estimation -> fine-tune to a FLOPs target (geometric schedule; resumable)',
     )
@@ -326,7 +335,6 @@ export function registerPrune(program: Command): void {
     .option('--tta <level>', 'also report test accuracy with TTA', int, 0)
     .option('--seed <s>', 'seed', int, 1)
     .option('--val-size <n>', 'validation size when the model names no training run', int, 5000)
-    .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--out <dir>', 'output directory', 'runs/compressed')
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
@@ -345,7 +353,7 @@ export function registerPrune(program: Command): void {
         perClass: o.perClass,
         recalBatches: o.recalibrateBn,
         seed: o.seed,
-        data: o.data,
+        ...dataFlags(o),
         finetune: {
           epochs: o.epochs,
           batch: o.batch,
@@ -356,7 +364,7 @@ export function registerPrune(program: Command): void {
           seed: o.seed,
           valSize: o.valSize,
           trainLimit: o.trainLimit,
-          data: o.data,
+          ...dataFlags(o),
           lrScale: o.lrScale,
           distill: o.distill,
           tta: o.tta,
@@ -386,7 +394,7 @@ export function registerPrune(program: Command): void {
     .action(async (o) => {
       await setupBackend(o);
       const release = claimOutDir(o.out, 'export', { inputs: [o.model] });
-      let model = await loadCifarModel(o.model);
+      let model = await loadImageModel(o.model);
       let folded: Array<[string, string]> = [];
       if (o.foldBn) ({ model, folded } = await foldBatchNorm(model));
       const { bytes } = await saveModel(model, o.out, { exportedFrom: o.model, foldedBatchNorm: folded.length });
@@ -394,7 +402,7 @@ export function registerPrune(program: Command): void {
       console.log(JSON.stringify({ out: o.out, bytes, foldedBatchNorm: folded.length, layers: model.layers.length }));
     });
 
-  recipeOptions(program.command('finetune'))
+  dataOptions(recipeOptions(program.command('finetune')))
     .description('fine-tune a pruned model, then compare it with the original (accuracy, params, FLOPs, size, img/s)')
     .requiredOption('--model <dir>', 'directory written by `auraprune prune`')
     .option('--recipe <r>', "auto (the base run's: airbench for airbench bases) | airbench | sgd", 'auto')
@@ -402,7 +410,6 @@ export function registerPrune(program: Command): void {
     .option('--seed <s>', 'seed', int, 1)
     .option('--val-size <n>', 'validation size (as in training)', int, 5000)
     .option('--train-limit <n>', "fine-tune on the first N images of the base run's training split (quick runs)", int)
-    .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--out <dir>', 'output directory (default: <model>/finetuned)')
     .option('--resume', 'continue an interrupted fine-tune')
     .option('--distill', 'knowledge distillation from the unpruned source model (default for airbench bases)')

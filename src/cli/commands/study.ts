@@ -9,12 +9,12 @@ import { runStudyOnQueue } from '../../experiment/queue.js';
 import type { TrainConfig } from '../../train/loop.js';
 import { finetuneRecipe } from '../../train/recipes.js';
 import { claimRunDir, recordedPath } from '../../util/rundir.js';
-import { modelFingerprint } from '../../models/io.js';
-import { int, num, setupBackend } from '../options.js';
+import { checkModelFitsData, modelFingerprint } from '../../models/io.js';
+import { dataFlags, dataOptions, int, num, openedAs, setupBackend } from '../options.js';
 import { resolveBase } from '../../experiment/base.js';
 import { machine } from '../../report/experiment.js';
 import { queueProgressPrinter } from './experiment.js';
-import { loadData } from './train.js';
+import { openRunData } from '../../data/splits.js';
 
 const list = (v: string) =>
   v
@@ -23,11 +23,13 @@ const list = (v: string) =>
     .filter(Boolean);
 
 export function registerStudy(program: Command): void {
-  program
-    .command('study')
-    .description(
-      'does aura MI prune better, faster, more robustly? criteria at equal allocation, four budgets, seeds, intervals (resumable)',
-    )
+  dataOptions(
+    program
+      .command('study')
+      .description(
+        'does aura MI prune better, faster, more robustly? criteria at equal allocation, four budgets, seeds, intervals (resumable)',
+      ),
+  )
     .requiredOption('--base <dir>', 'training run directory (runs/X) of the base model')
     .option('--out <dir>', 'study directory', 'exp/study')
     .option('--quick', 'one target (50% FLOPs), one seed, budgets raw / BN / one epoch, main criteria only')
@@ -42,7 +44,6 @@ export function registerStudy(program: Command): void {
     .option('--report-only', 'rebuild study.json, study.md and report.html from the results so far')
     .option('--queue <url>', 'run the cells on BullMQ workers (`auraprune worker --queue URL`) via redis://HOST:PORT; paths must be shared')
     .option('--queue-password-file <file>', 'Redis password from this file (or REDIS_PASSWORD), kept out of the URL and `ps`')
-    .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
@@ -122,7 +123,8 @@ export function registerStudy(program: Command): void {
         { resume: true, marker: 'results.jsonl', record: { command: 'study', seeds, stages, stability: opts.stability ?? null } },
       );
       try {
-        const data = await loadData(o.data ?? b.dataDir, b.valSize ?? 5000, b.seed ?? 1, b.trainLimit);
+        const data = await openRunData(b.run, dataFlags(o), { valSize: 5000, seed: 1 });
+        checkModelFitsData(b.model, data.info, b.modelDir);
         if (o.queue) {
           // cells run on `auraprune worker` processes; this one writes the results and the report
           const r = await runStudyOnQueue(
@@ -130,7 +132,7 @@ export function registerStudy(program: Command): void {
             {
               out: o.out,
               baseDir: b.modelDir,
-              data: { dataDir: data.dir, valSize: data.val.n, seed: b.seed ?? 1, trainLimit: b.trainLimit },
+              data: { dataDir: data.dir, valSize: data.val.n, seed: b.seed ?? 1, trainLimit: b.trainLimit, ...openedAs(b.run, o) },
               options: opts,
             },
             { base: b.model, split: data },

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { countComplexity } from '../../eval/complexity.js';
 import { evaluate } from '../../eval/evaluate.js';
-import { loadCifarModel, modelFingerprint } from '../../models/io.js';
+import { loadImageModel, modelFingerprint } from '../../models/io.js';
 import { sparsityPenalty } from '../../prune/sparsity.js';
 import { sparsityOption } from '../options.js';
 import { buildModel, MODEL_NAMES } from '../../models/zoo.js';
@@ -13,15 +13,17 @@ import { PRESETS } from '../../train/recipes.js';
 import type { TtaLevel } from '../../eval/evaluate.js';
 import { trainModel, TrainConfig } from '../../train/loop.js';
 import { claimRunDir } from '../../util/rundir.js';
-import { setupBackend, int, num } from '../options.js';
+import { dataFlags, dataOptions, setupBackend, int, num } from '../options.js';
 
 export { loadData, trainingRunSettings } from '../../data/splits.js';
-import { loadData, trainingRunSettings } from '../../data/splits.js';
+import { loadData, openRunData, trainingRunSettings } from '../../data/splits.js';
 
 export function registerTrain(program: Command): void {
-  program
-    .command('train')
-    .description('train a CIFAR-10 model (resumable; best model chosen on a held-out validation split)')
+  dataOptions(
+    program
+      .command('train')
+      .description('train a model on CIFAR-10 or --data (resumable; best model chosen on a held-out validation split)'),
+  )
     .option('--preset <name>', `recipe defaults: ${Object.keys(PRESETS).join(', ')}`, 'airbench')
     .option('--model <name>', `model: ${MODEL_NAMES.join(', ')}`)
     .option('--width <w>', 'width multiplier', num)
@@ -40,7 +42,6 @@ export function registerTrain(program: Command): void {
     .option('--val-size <n>', 'validation images held out of the training set (stratified; preset default, else 5000)', int)
     .option('--train-limit <n>', 'use only the first N training records (quick runs)', int)
     .option('--seed <s>', 'seed', int, 1)
-    .option('--data <dir>', 'CIFAR-10 binary folder (else CIFAR10_DIR, the cache, or download)')
     .option('--out <dir>', 'run directory', 'runs/train')
     .option('--resume', 'continue from <out>/checkpoint')
     .option(
@@ -83,24 +84,46 @@ export function registerTrain(program: Command): void {
       const userDir = existsSync(join(model, 'model.json')) || (model.endsWith('.json') && existsSync(model)) ? model : null;
       if (!userDir && !(MODEL_NAMES as readonly string[]).includes(model))
         throw new Error(`--model ${model}: neither a zoo model (${MODEL_NAMES.join(', ')}) nor a directory holding model.json`);
-      const userModel = userDir ? await loadCifarModel(userDir) : null;
       // a model other than the preset's starts at its own full width, not the preset's
       const width = userDir ? null : (o.width ?? (model === p.model ? p.width : 1));
-      const data = await loadData(o.data, o.valSize ?? p.valSize ?? 5000, o.seed, o.trainLimit);
+      const flags = dataFlags(o);
+      if (!flags.data && !flags.dataset && p.dataset) flags.dataset = p.dataset;
+      const data = await loadData(o.data, o.valSize ?? p.valSize ?? 5000, o.seed, o.trainLimit, flags);
+      const userModel = userDir ? await loadImageModel(userDir, data.info) : null;
       const settings = {
         model: userDir ? { dir: resolve(userDir), sha256: modelFingerprint(userDir) } : model,
         width,
         valSize: data.val.n,
         trainLimit: o.trainLimit ?? null,
+        // the data set is part of the settings: a rerun on other data never mixes with this run
+        dataset: data.info.name,
+        resize: flags.resize ?? null,
+        labels: flags.labels ?? null,
         ...cfg,
       };
       claimRunDir(o.out, settings, {
         resume: o.resume,
         marker: 'checkpoint',
-        record: { command: 'train', backend, dataDir: data.dir, trainSize: data.train.n, ...settings },
+        record: {
+          command: 'train',
+          backend,
+          dataDir: data.dir,
+          dataInfo: data.info,
+          testFrom: data.testFrom,
+          trainSize: data.train.n,
+          ...settings,
+          dataset: flags.dataset ?? data.info.format,
+        },
       });
       const t0 = performance.now();
-      const net = userModel ?? buildModel(model as (typeof MODEL_NAMES)[number], { width: width ?? 1, seed: o.seed });
+      const net =
+        userModel ??
+        buildModel(model as (typeof MODEL_NAMES)[number], {
+          width: width ?? 1,
+          seed: o.seed,
+          inputShape: data.info.shape,
+          classes: data.info.classNames.length,
+        });
       // the airbench network's first conv whitens 2x2 patches of the training images
       if (model === 'airbench') initWhitening(net, data.train);
       const r = await trainModel(net, cfg, data, o.out, { resume: o.resume, tta: o.tta, penalty: sparsityPenalty(cfg.sparsity) });
@@ -120,24 +143,26 @@ export function registerTrain(program: Command): void {
       console.log(JSON.stringify(summary));
     });
 
-  program
-    .command('eval')
-    .description('accuracy, loss, per-class accuracy, confusion matrix, params, FLOPs and img/s of a saved model')
+  dataOptions(
+    program.command('eval').description('accuracy, loss, per-class accuracy, confusion matrix, params, FLOPs and img/s of a saved model'),
+  )
     .requiredOption('--model <path>', 'model directory or model.json')
     .option('--split <s>', 'val | test', 'test')
     .option('--val-size <n>', "validation size used in training (default: the run's config.json, else 5000)", int)
     .option('--seed <s>', "seed used in training, which defines the validation split (default: the run's, else 1)", int)
-    .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--tta <level>', 'also report accuracy with test-time augmentation: 1 mirror, 2 mirror + translate', int, 0)
     .option('--threads <n>', 'libtorch threads', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       if (![0, 1, 2].includes(o.tta)) throw new Error(`--tta must be 0, 1 or 2, got ${o.tta}`);
       await setupBackend(o);
-      const model = await loadCifarModel(o.model);
       // --split val must be the images the model's own run held out, so its run's split is the default
       const run = trainingRunSettings(o.model);
-      const data = await loadData(o.data ?? run.dataDir, o.valSize ?? run.valSize ?? 5000, o.seed ?? run.seed ?? 1, run.trainLimit);
+      const data = await openRunData({ ...run, valSize: o.valSize ?? run.valSize, seed: o.seed ?? run.seed }, dataFlags(o), {
+        valSize: 5000,
+        seed: 1,
+      });
+      const model = await loadImageModel(o.model, data.info);
       const split = o.split === 'val' ? data.val : o.split === 'test' ? data.test : null;
       if (!split) throw new Error(`--split must be val or test, got ${o.split}`);
       const r = evaluate(model, split, { progress: `eval ${o.split}` });

@@ -2,10 +2,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadCifarModel } from '../../models/io.js';
+import { loadImageModel } from '../../models/io.js';
 import { prepareWebDir, runPageHeadless, serveDir } from '../../web/page.js';
-import { int, setupBackend } from '../options.js';
-import { loadData, trainingRunSettings } from './train.js';
+import { dataFlags, dataOptions, int, setupBackend } from '../options.js';
+import { openRunData, trainingRunSettings } from '../../data/splits.js';
 
 /** The pruned model of a prune or finetune output directory and the original it came from. */
 function resolveRun(run: string): { pruned: string; original: string } {
@@ -21,24 +21,25 @@ function resolveRun(run: string): { pruned: string; original: string } {
 }
 
 export function registerWeb(program: Command): void {
-  program
-    .command('web')
-    .description('compare the original and pruned model in a browser: accuracy, agreement, size, latency per tfjs backend')
+  dataOptions(
+    program
+      .command('web')
+      .description('compare the original and pruned model in a browser: accuracy, agreement, size, latency per tfjs backend'),
+  )
     .argument('[run]', 'output directory of `prune` or `finetune` (its config.json names the original)')
     .option('--original <dir>', 'original model directory')
     .option('--pruned <dir>', 'pruned model directory')
-    .option('--images <n>', 'CIFAR-10 test images shipped with the page', int, 500)
+    .option('--images <n>', 'test images shipped with the page', int, 500)
     .option('--out <dir>', 'directory to lay the page out in (default: <run or pruned>/web)')
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', int, 8080)
     .option('--no-serve', 'only write the directory')
-    .option('--data <dir>', 'CIFAR-10 binary folder')
     .option('--backend <name>', 'Node backend for the reference figures: libtorch | cpu | auto', 'auto')
     .action(async (run: string | undefined, o) => {
       await setupBackend(o);
       const paths = o.original && o.pruned ? { original: o.original, pruned: o.pruned } : run ? resolveRun(run) : null;
       if (!paths) throw new Error('give a prune/finetune output directory, or --original DIR and --pruned DIR');
-      const [original, pruned] = [await loadCifarModel(paths.original), await loadCifarModel(paths.pruned)];
-      const data = await loadData(o.data, 5000, 1);
+      const data = await openRunData(trainingRunSettings(paths.original), dataFlags(o), { valSize: 5000, seed: 1 });
+      const [original, pruned] = [await loadImageModel(paths.original, data.info), await loadImageModel(paths.pruned, data.info)];
       const out = o.out ?? join(run ?? paths.pruned, 'web');
       const manifest = await prepareWebDir(
         [
@@ -73,14 +74,14 @@ export async function benchWeb(o: {
 }): Promise<void> {
   const { CHROMIUM, CHROMIUM_ARGS } = await import('../../report/png.js');
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  const original = await loadCifarModel(o.original);
-  const data = await loadData(o.data ?? trainingRunSettings(o.original).dataDir, 5000, 1);
+  const data = await openRunData(trainingRunSettings(o.original), { data: o.data }, { valSize: 5000, seed: 1 });
+  const original = await loadImageModel(o.original, data.info);
   for (const [i, p] of o.pruned.split(',').entries()) {
     const dir = join(o.out, `cmp${i}`);
     const manifest = await prepareWebDir(
       [
         { name: 'original', model: original },
-        { name: 'pruned', model: await loadCifarModel(p) },
+        { name: 'pruned', model: await loadImageModel(p, data.info) },
       ],
       data.test,
       dir,

@@ -5,7 +5,7 @@
  * re-estimated on calibration batches (adaptive BN, which tracks post-fine-tune accuracy better).
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../../data/cifar10.js';
+import type { ImageSplit } from '../../data/dataset.js';
 import { evaluate } from '../../eval/evaluate.js';
 import { recalibrateBatchNorm } from '../../train/bn.js';
 import { Progress } from '../../util/progress.js';
@@ -24,8 +24,8 @@ export async function measureSensitivity(
   model: LayersModel,
   units: PruningUnit[],
   scores: ArrayLike<number>[],
-  calib: CifarSplit,
-  evalSet: CifarSplit,
+  calib: ImageSplit,
+  evalSet: ImageSplit,
   o: { fractions?: number[]; recalBatches?: number; batch?: number; seed?: number; quiet?: boolean } = {},
 ): Promise<SensitivityResult> {
   const fractions = o.fractions ?? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];

@@ -19,6 +19,7 @@ import { IntactConv, pruningUnits, PruningUnit } from './graph.js';
 import { l1Importance } from '../importance/simple.js';
 import { CRITERIA, scoreModel } from '../importance/registry.js';
 import { maxAbsDiff, randomiseBn } from '../../../tests/helpers/fixtures.js';
+import { CIFAR10_INFO } from '../../data/dataset.js';
 
 before(async () => {
   setFallbackLogger(() => {});
@@ -374,6 +375,7 @@ describe('every criterion scores coupled groups', () => {
     const n = 40;
     const sample = {
       images: Uint8Array.from({ length: n * 3072 }, () => rng.int(256)),
+      info: CIFAR10_INFO,
       labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
       n,
     };

@@ -107,7 +107,7 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
         if (!taps[k].child) {
           const d = descriptors(store.labels.get(`${taps[k].self}@1`)!, o);
           scores = Float64Array.from({ length: u.filters }, (_, c) =>
-            mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10),
+            mutualInfoWithLabels(d.subarray(c * store.n, (c + 1) * store.n), store.classLabels, store.classes),
           );
         } else {
           const X = store.labels.get(labelKey(taps[k].self, taps[k].pool))!,
@@ -153,7 +153,7 @@ export function auraDescriptorImportance(o: AuraCriterionOptions = {}): Importan
           const dx = descriptors(store.labels.get(`${taps[k].self}@1`)!, o);
           if (!taps[k].child)
             return Float64Array.from({ length: u.filters }, (_, c) =>
-              mutualInfoWithLabels(dx.subarray(c * n, (c + 1) * n), store.classLabels, 10),
+              mutualInfoWithLabels(dx.subarray(c * n, (c + 1) * n), store.classLabels, store.classes),
             );
           const Y = store.labels.get(`${taps[k].child}@1`)!;
           const dy = auraDescriptors(Y, o);

@@ -4,7 +4,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { forEachActivationBatch } from '../../activations/collect.js';
-import type { CifarSplit } from '../../data/cifar10.js';
+import { type ImageSplit, pixelsOf } from '../../data/dataset.js';
 import { auraMatrix, entropyOfCounts } from '../../info/aura.js';
 import { quantizeMap } from '../../info/quantize.js';
 import { poolMaps, spatialMIMatrix } from '../../info/spatial_mi.js';
@@ -30,7 +30,7 @@ export interface InspectData {
 
 export function inspectAura(
   model: LayersModel,
-  sample: CifarSplit,
+  sample: ImageSplit,
   o: { levels?: number; unit?: number; filters?: number } = {},
 ): InspectData | null {
   const units = pruningUnits(model);
@@ -53,7 +53,7 @@ export function inspectAura(
     Y = store.labels.get(`${taps[k].child}@1`)!;
   const { mi } = spatialMIMatrix(X, Y);
   const examples: InspectData['examples'] = [];
-  const one = { ...sample, n: 1, images: sample.images.subarray(0, 3072), labels: sample.labels.subarray(0, 1) };
+  const one = { ...sample, n: 1, images: sample.images.subarray(0, pixelsOf(sample.info)), labels: sample.labels.subarray(0, 1) };
   forEachActivationBatch(
     model,
     one,

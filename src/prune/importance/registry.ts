@@ -1,6 +1,6 @@
 /** Criteria by name (what `--criterion` accepts) and the one-call scoring entry point. */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../../data/cifar10.js';
+import type { ImageSplit } from '../../data/dataset.js';
 import { pruningUnits, PruningUnit } from '../graph/graph.js';
 import { auraDescriptorImportance, AuraCriterionOptions, auraImportance } from './aura.js';
 import { mintImportance, MintOptions } from './mint.js';
@@ -63,7 +63,7 @@ export interface ScoreResult {
  */
 export async function scoreModel(
   model: LayersModel,
-  sample: CifarSplit,
+  sample: ImageSplit,
   names: string[],
   o: CriterionOptions & StoreOptions & { where?: TapPoint; seed?: number } = {},
 ): Promise<ScoreResult[]> {

@@ -86,7 +86,7 @@ export const labelMiImportance: Importance = {
       timed(u.conv, () => {
         const m = store.means.get(taps[k].self)!;
         return Float64Array.from({ length: u.filters }, (_, c) =>
-          mutualInfoWithLabels(m.subarray(c * store.n, (c + 1) * store.n), store.classLabels, 10),
+          mutualInfoWithLabels(m.subarray(c * store.n, (c + 1) * store.n), store.classLabels, store.classes),
         );
       }),
     ),

@@ -5,7 +5,7 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { forEachActivationBatch } from '../../activations/collect.js';
-import type { CifarSplit } from '../../data/cifar10.js';
+import type { ImageSplit } from '../../data/dataset.js';
 import { quantizeMap, QuantizeOptions } from '../../info/quantize.js';
 import { matrixRank } from '../../info/rank.js';
 import { alignMaps, poolMaps } from '../../info/spatial_mi.js';
@@ -35,11 +35,12 @@ export function mergeNeeds(list: Needs[]): Needs {
   return { labels: [...labels.values()], means: [...means], ranks: [...ranks], gradients: list.some((n) => n.gradients) };
 }
 
-export function buildStore(model: LayersModel, sample: CifarSplit, needs: Needs, o: StoreOptions = {}): ActivationStore {
+export function buildStore(model: LayersModel, sample: ImageSplit, needs: Needs, o: StoreOptions = {}): ActivationStore {
   const q: QuantizeOptions = { levels: 8, zeroBin: true, ...o.quantize };
   const store: ActivationStore = {
     n: sample.n,
     classLabels: sample.labels,
+    classes: sample.info.classNames.length,
     labels: new Map(),
     means: new Map(),
     ranks: new Map(),

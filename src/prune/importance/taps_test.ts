@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../../engine/backend/index.js';
-import type { CifarSplit } from '../../data/cifar10.js';
+import type { ImageSplit } from '../../data/dataset.js';
 import { fillBatch } from '../../data/pipeline.js';
 import { quantizeMap } from '../../info/quantize.js';
 import { LabelStack, spatialMIMatrix } from '../../info/spatial_mi.js';
@@ -11,6 +11,7 @@ import { Rng } from '../../util/rng.js';
 import { pruningUnits } from '../graph/graph.js';
 import { scoreModel } from './registry.js';
 import { alignment, unitTaps } from './taps.js';
+import { CIFAR10_INFO } from '../../data/dataset.js';
 
 before(async () => {
   setFallbackLogger(() => {});
@@ -73,8 +74,9 @@ test('alignment follows the child conv geometry: stride 2, valid, dilated, poole
 test('aura on a stride-2 and a valid child equals the construction by hand', async () => {
   const rng = new Rng(3);
   const n = 12;
-  const sample: CifarSplit = {
+  const sample: ImageSplit = {
     images: Uint8Array.from({ length: n * 3072 }, () => rng.int(256)),
+    info: CIFAR10_INFO,
     labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
     n,
   };

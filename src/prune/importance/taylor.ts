@@ -15,10 +15,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { CifarSplit } from '../../data/cifar10.js';
+import type { ImageSplit } from '../../data/dataset.js';
 import { fillBatch } from '../../data/pipeline.js';
 import { endsInSoftmax } from '../../eval/evaluate.js';
 import { ruleOf, weightChannelAxis } from '../../models/layers.js';
+import { outputUnits } from '../../models/io.js';
 import { channelGraph, PruningUnit } from '../graph/graph.js';
 import { GROUP_REDUCE_DEFAULT, GroupReduce, reduceMembers } from './simple.js';
 import { Importance, timed } from './types.js';
@@ -39,7 +40,7 @@ function channelSums(gw: Float32Array, shape: number[], axis: number): Float64Ar
  * The gradient pass: for every producer and batch-norm weight, per calibration batch, the per-channel
  * sums of g * w, keyed `${layer}#${weight index}`.
  */
-export function firstOrderTerms(model: LayersModel, sample: CifarSplit, o: { batch?: number } = {}): Map<string, Float64Array[]> {
+export function firstOrderTerms(model: LayersModel, sample: ImageSplit, o: { batch?: number } = {}): Map<string, Float64Array[]> {
   const batch = o.batch ?? TAYLOR_BATCH;
   const targets: Array<{ key: string; layer: string; index: number; axis: number; variable: tf.Variable }> = [];
   for (const layer of model.layers)
@@ -69,7 +70,7 @@ export function firstOrderTerms(model: LayersModel, sample: CifarSplit, o: { bat
     );
     const grads = tf.tidy(() => {
       const x = tf.tensor4d(buf.subarray(0, b * h * w * c), [b, h, w, c]);
-      const onehot = tf.oneHot(tf.tensor1d(sample.labels.subarray(start, start + b), 'int32'), 10);
+      const onehot = tf.oneHot(tf.tensor1d(sample.labels.subarray(start, start + b), 'int32'), outputUnits(model));
       const { grads } = tf.variableGrads(
         () => {
           const y = model.apply(x, { training: false }) as tf.Tensor2D;

@@ -7,6 +7,7 @@ import { CIFAR_MEAN, CIFAR_STD } from '../../data/pipeline.js';
 import { Rng } from '../../util/rng.js';
 import { pruningUnits } from '../graph/graph.js';
 import { scoreModel } from './registry.js';
+import { CIFAR10_INFO } from '../../data/dataset.js';
 
 before(async () => {
   setFallbackLogger(() => {});
@@ -17,6 +18,7 @@ function sample(n: number, seed: number) {
   const rng = new Rng(seed);
   return {
     images: Uint8Array.from({ length: n * 3072 }, () => rng.int(256)),
+    info: CIFAR10_INFO,
     labels: Uint8Array.from({ length: n }, () => rng.int(10)),
     n,
   };

@@ -46,6 +46,8 @@ export interface Needs {
 export interface ActivationStore {
   n: number;
   classLabels: Uint8Array;
+  /** number of classes the labels range over */
+  classes: number;
   labels: Map<string, LabelStack>; // key labelKey(layer, pool)
   means: Map<string, Float64Array>; // [C x n]
   ranks: Map<string, Float64Array>; // [C]

@@ -52,9 +52,24 @@ inline at::Tensor toHWIO(const at::Tensor& w) { return w.permute({2, 3, 1, 0}); 
 at::MemoryFormat& layout();
 // Copies made to bring an operand into layout() (counted so tests can assert a chain makes none).
 int64_t& layoutCopies();
+// A size-1 dimension makes strides ambiguous: NHWC with C == 1 permuted to NCHW has strides
+// (HW, 1, W, 1), which is_contiguous() accepts, yet libtorch's kernels read it as channels_last and
+// mix formats (wrong, even infinite, gradients for a grayscale model's first conv). Such a view gets
+// the layout's canonical strides (same memory, no copy).
+inline at::Tensor canonicalStrides(const at::Tensor& v) {
+  if (v.dim() != 4) return v;
+  const auto n = v.sizes();
+  bool one = false;
+  for (auto d : n) one = one || d == 1;
+  if (!one) return v;
+  std::vector<int64_t> st = layout() == at::MemoryFormat::ChannelsLast
+                                ? std::vector<int64_t>{n[1] * n[2] * n[3], 1, n[3] * n[1], n[1]}
+                                : std::vector<int64_t>{n[1] * n[2] * n[3], n[2] * n[3], n[3], 1};
+  return v.as_strided(n, st, v.storage_offset());
+}
 inline at::Tensor asNCHW(const at::Tensor& x) {
   auto v = toNCHW(x);
-  if (v.is_contiguous(layout())) return v;
+  if (v.is_contiguous(layout())) return canonicalStrides(v);
   ++layoutCopies();
   return v.contiguous(layout());
 }

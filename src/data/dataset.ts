@@ -1,0 +1,145 @@
+/**
+ * The data set type every stage reads: images as NHWC uint8 with their shape, class names and the
+ * per-channel statistics inputs are normalised with. Stages take an `ImageSplit` and read its `info`,
+ * never a fixed 32x32x3 or 10 classes.
+ *
+ * Statistics: CIFAR-10's are the published ones; every other set's are computed from its full
+ * training file (before any `--train-limit` or validation split, so every run on the same files gets
+ * the same numbers) and recorded in the run's config.json.
+ */
+import { DataError } from './errors.js';
+
+export type DataFormat = 'cifar10' | 'cifar100' | 'idx' | 'npy' | 'npz' | 'folder';
+
+export interface DataInfo {
+  /** e.g. 'cifar10', 'fashion-mnist', or the folder's name */
+  name: string;
+  format: DataFormat;
+  /** [height, width, channels] of one image as the model sees it (after any --resize) */
+  shape: [number, number, number];
+  classNames: string[];
+  /** per-channel mean and standard deviation of pixel values in [0, 1] */
+  mean: number[];
+  std: number[];
+  /** where the statistics come from */
+  stats: 'published' | 'training split';
+  /** the stored image size when `--resize` changed it */
+  resizedFrom?: [number, number];
+}
+
+/** Images (N x H x W x C uint8, channels last) and labels in [0, classes). */
+export interface ImageSplit {
+  images: Uint8Array;
+  labels: Uint8Array;
+  n: number;
+  info: DataInfo;
+}
+
+/** A data set: its description, training split, and test split (held out of train when the format has none). */
+export interface DataSet {
+  info: DataInfo;
+  train: ImageSplit;
+  test: ImageSplit;
+  /** the directory or file it was read from */
+  source: string;
+  /** 'file': the format's own test split; otherwise how it was held out of the training images */
+  testFrom: 'file' | { heldOut: number; seed: number };
+}
+
+export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+/** CIFAR-10 as every run before data sets saw it. */
+export const CIFAR10_INFO: DataInfo = {
+  name: 'cifar10',
+  format: 'cifar10',
+  shape: [32, 32, 3],
+  classNames: CIFAR10_CLASSES,
+  mean: [0.4914, 0.4822, 0.4465],
+  std: [0.247, 0.2435, 0.2616],
+  stats: 'published',
+};
+
+/** Values per image (H * W * C). */
+export function pixelsOf(info: { shape: [number, number, number] }): number {
+  return info.shape[0] * info.shape[1] * info.shape[2];
+}
+
+export function classCount(info: DataInfo): number {
+  return info.classNames.length;
+}
+
+/** Per-channel mean and standard deviation (values in [0, 1]) of NHWC uint8 images. */
+export function channelStats(images: Uint8Array, channels: number): { mean: number[]; std: number[] } {
+  const sum = new Float64Array(channels),
+    sq = new Float64Array(channels);
+  // per-channel histograms: exact sums with one pass of integer increments
+  const hist = Array.from({ length: channels }, () => new Float64Array(256));
+  for (let i = 0; i < images.length; i++) hist[i % channels][images[i]]++;
+  const per = images.length / channels;
+  for (let c = 0; c < channels; c++)
+    for (let v = 0; v < 256; v++) {
+      sum[c] += hist[c][v] * (v / 255);
+      sq[c] += hist[c][v] * (v / 255) ** 2;
+    }
+  const mean = Array.from(sum, (s) => s / per);
+  const std = Array.from(sq, (s, c) => Math.sqrt(Math.max(s / per - mean[c] ** 2, 1e-12)));
+  return { mean: mean.map(round6), std: std.map(round6) };
+}
+
+const round6 = (v: number) => Math.round(v * 1e6) / 1e6;
+
+/**
+ * Bilinear resize of NHWC uint8 images to [h, w] (half-pixel centres, as sharp's and PIL's
+ * bilinear without antialiasing); identity when the size already matches.
+ */
+export function resizeImages(images: Uint8Array, n: number, from: [number, number, number], to: [number, number]): Uint8Array {
+  const [H, W, C] = from;
+  const [h, w] = to;
+  if (H === h && W === w) return images;
+  const out = new Uint8Array(n * h * w * C);
+  const sy = H / h,
+    sx = W / w;
+  const ys = Array.from({ length: h }, (_, y) => Math.min(Math.max((y + 0.5) * sy - 0.5, 0), H - 1));
+  const xs = Array.from({ length: w }, (_, x) => Math.min(Math.max((x + 0.5) * sx - 0.5, 0), W - 1));
+  for (let i = 0; i < n; i++) {
+    const src = i * H * W * C,
+      dst = i * h * w * C;
+    for (let y = 0; y < h; y++) {
+      const y0 = Math.floor(ys[y]),
+        y1 = Math.min(y0 + 1, H - 1),
+        fy = ys[y] - y0;
+      for (let x = 0; x < w; x++) {
+        const x0 = Math.floor(xs[x]),
+          x1 = Math.min(x0 + 1, W - 1),
+          fx = xs[x] - x0;
+        for (let c = 0; c < C; c++) {
+          const p = (yy: number, xx: number) => images[src + (yy * W + xx) * C + c];
+          const v = (1 - fy) * ((1 - fx) * p(y0, x0) + fx * p(y0, x1)) + fy * ((1 - fx) * p(y1, x0) + fx * p(y1, x1));
+          out[dst + (y * w + x) * C + c] = Math.round(v);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Parses `--resize HxW` (e.g. 32x32). */
+export function parseResize(v: string): [number, number] {
+  const m = /^(\d{1,4})x(\d{1,4})$/.exec(v.trim());
+  if (!m || +m[1] < 1 || +m[2] < 1) throw new DataError(`--resize ${v}: give the size as HxW, e.g. --resize 32x32`);
+  return [+m[1], +m[2]];
+}
+
+/** Checks labels against the class count: one line naming the source on the first one out of range. */
+export function checkLabels(labels: Uint8Array, classes: number, source: string): void {
+  const bad = labels.findIndex((v) => v >= classes);
+  if (bad >= 0)
+    throw new DataError(
+      `${source}: label ${labels[bad]} at record ${bad} is not below ${classes} classes; the labels are corrupt or mislabeled`,
+    );
+}
+
+/** Two descriptions describe the same inputs (shape, classes, normalisation). */
+export function sameInputs(a: DataInfo, b: DataInfo): boolean {
+  return JSON.stringify([a.shape, a.classNames.length, a.mean, a.std]) === JSON.stringify([b.shape, b.classNames.length, b.mean, b.std]);
+}
