@@ -73,6 +73,9 @@ for (const layout of ['nchw', 'channels_last'] as const) {
         [[2, 4, 4, 3], [1, 1, 3, 8], 2, 'valid', 1],
         [[1, 9, 9, 2], [3, 3, 2, 3], 1, 'same', 2],
         [[1, 10, 8, 2], [3, 3, 2, 2], 1, 'valid', 2],
+        // one channel in or out: size-1 dims make strides ambiguous between the two memory formats
+        [[4, 28, 28, 1], [2, 2, 1, 8], 1, 'valid', 1],
+        [[2, 7, 7, 4], [3, 3, 4, 1], 1, 'same', 1],
         [
           [2, 6, 5, 3],
           [3, 3, 3, 2],
@@ -97,6 +100,15 @@ for (const layout of ['nchw', 'channels_last'] as const) {
           );
         });
       }
+      test('a grayscale first conv under a second conv (an airbench on 28x28x1): input and filter gradients', () => {
+        // before canonical strides this gave infinite filter gradients on libtorch in NCHW
+        conform(
+          'grayscale chain',
+          [{ shape: [16, 28, 28, 1] }, { shape: [2, 2, 1, 8] }, { shape: [3, 3, 8, 16] }],
+          (x, f1, f2) => tf.conv2d(tf.relu(tf.conv2d(x as tf.Tensor4D, f1 as tf.Tensor4D, 1, 'valid')), f2 as tf.Tensor4D, 1, 'same'),
+          { grads: true, ...CONV_TOL, atol: 1e-3 },
+        );
+      });
       test('fused conv2d with bias and relu / relu6 / elu / sigmoid / leakyrelu / prelu', () => {
         for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const) {
           conform(
