@@ -5,16 +5,18 @@
  *
  * @example
  * ```ts
- * import { useBestBackend, loadModel, loadCifar10Splits, balancedSample, scoreModel, toScoresFile,
- *   pruneWithScores, recalibrateBatchNorm, saveModel } from 'auraprune';
+ * import { useBestBackend, openBase, balancedSample, scoreModel, toScoresFile, pruneAndRecover,
+ *   saveModel } from 'auraprune';
  * await useBestBackend();
- * const model = await loadModel('my-model/');                 // a tfjs LayersModel directory
- * const data = await loadCifar10Splits();                     // CIFAR10_DIR, the cache, or download
+ * // a tfjs LayersModel directory (or a training run) and its data: CIFAR-10 by default, or any
+ * // format `--data` reads (IDX, NumPy, CIFAR-100, an image folder); the model is checked against it
+ * const { model, data } = await openBase('my-model/', { data: 'my-images/' });
  * const calib = balancedSample(data.train, 50, 1);
  * const [aura] = await scoreModel(model, calib, ['aura']);
- * const { model: pruned } = await pruneWithScores(model, toScoresFile(aura), { by: 'flops', fraction: 0.5 });
- * recalibrateBatchNorm(pruned, calib, { batches: 4 });
- * await saveModel(pruned, 'my-model-pruned/');
+ * const r = await pruneAndRecover(model, toScoresFile(aura), { by: 'flops', fraction: 0.5 },
+ *   { calib, recalBatches: 4, seed: 1, evalOn: { val: data.val } });
+ * console.log(r.raw.val.accuracy, r.recalibrated.val.accuracy);
+ * await saveModel(r.model, 'my-model-pruned/');
  * ```
  */
 
@@ -22,15 +24,26 @@
 export { useBestBackend, registerLibtorchBackend } from './engine/backend/index.js';
 
 /** Models: tfjs LayersModel format IO (untrusted directories are validated) and the zoo. */
-export { loadModel, saveModel } from './models/io.js';
+export { checkModelFitsData, loadImageModel, loadModel, saveModel } from './models/io.js';
 export { buildModel, MODEL_NAMES } from './models/zoo.js';
 export { buildAirbench, initWhitening } from './models/airbench.js';
 
 /** Data: the official CIFAR-10 binary layout, the validation split, calibration samples. */
 export { loadCifar10, findCifarDir, ensureCifar10 } from './data/cifar10.js';
 export type { CifarSplit } from './data/cifar10.js';
+/** Data sets: one type for every format (shape, class names, statistics), opened from a path or a name. */
+export { CIFAR10_INFO, channelStats, pixelsOf, resizeImages } from './data/dataset.js';
+export type { DataInfo, DataSet, ImageSplit } from './data/dataset.js';
+export { DATASET_NAMES, detectFormat, openDataSet } from './data/open.js';
+export type { OpenOptions } from './data/open.js';
+export { loadData, openRunData, trainingRunSettings } from './data/splits.js';
+export type { DataFlags } from './data/splits.js';
+/** Opening a base (model + its data + splits, one precedence) and pruning with recovery (surgery, BN re-estimation, evaluation). */
+export { openBase } from './experiment/base.js';
+export { pruneAndRecover } from './experiment/recover.js';
+export type { RecoverOptions, Recovered } from './experiment/recover.js';
 export { trainValSplit, balancedSample, subset, fillBatch } from './data/pipeline.js';
-/** Readers for MNIST-format IDX files and NumPy .npy/.npz arrays (not yet wired into the data pipeline). */
+/** The low-level readers behind openDataSet: MNIST-format IDX files and NumPy .npy/.npz arrays. */
 export { readIdx, readIdxSplit } from './data/idx.js';
 export { readNpy, readNpz } from './data/npy.js';
 

@@ -114,7 +114,7 @@ describe('command line', NEEDS_CIFAR, () => {
     const y = tfl.layers.dense({ units: 10 }).apply(tfl.layers.flatten().apply(x)) as tfl.SymbolicTensor;
     await saveModel(tfl.model({ inputs: x, outputs: y }), mnist);
     for (const [model, msg] of [
-      [mnist, /mnist: the model takes inputs of shape \[\[28,28,1\]\]; auraprune trains and evaluates on CIFAR-10/],
+      [mnist, /mnist: the model takes 1-channel images \[28, 28, 1\] but cifar10 has 3-channel images \[32, 32, 3\]/],
       ['no-such-model', /--model no-such-model: neither a zoo model .* nor a directory holding model.json/],
     ] as const) {
       const bad = cli('train', '--model', model, '--out', join(tmp, 'never'), '--data', CIFAR_DIR);

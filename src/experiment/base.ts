@@ -19,12 +19,12 @@ export type BaseData = Awaited<ReturnType<typeof openRunData>>;
 export async function openBase(
   path: string,
   flags: DataFlags = {},
-  fallback: { valSize?: number; seed?: number } = {},
+  fallback: { valSize?: number; seed?: number; trainLimit?: number } = {},
   o: { quiet?: boolean } = {},
 ): Promise<{ model: LayersModel; modelDir: string; data: BaseData; run: ReturnType<typeof trainingRunSettings> }> {
   const modelDir = existsSync(join(path, 'best', 'model.json')) ? join(path, 'best') : path;
   const run = trainingRunSettings(modelDir);
-  const data = await openRunData(run, flags, { valSize: fallback.valSize ?? 5000, seed: fallback.seed ?? 1 }, o);
+  const data = await openRunData(run, flags, { valSize: fallback.valSize ?? 5000, seed: fallback.seed ?? 1, trainLimit: fallback.trainLimit }, o);
   const model = await loadImageModel(modelDir, data.info);
   return { model, modelDir, data, run };
 }

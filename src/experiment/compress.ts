@@ -6,17 +6,16 @@
  * (round{k}/: model.json, config.json, prune-report.json; round{k}/finetuned/: the fine-tuned model,
  * compare.json), so a killed run resumes at the round (and fine-tune epoch) it reached.
  */
+import { pruneAndRecover } from './recover.js';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample } from '../data/pipeline.js';
 import { openRunData, trainingRunSettings } from '../data/splits.js';
 import { countComplexity } from '../eval/complexity.js';
-import { evaluate } from '../eval/evaluate.js';
 import { loadImageModel, saveModel } from '../models/io.js';
 import { scoreModel } from '../prune/importance/registry.js';
-import { Allocation, pruneWithScores, toScoresFile } from '../prune/pipeline.js';
-import { recalibrateBatchNorm } from '../train/bn.js';
+import { Allocation, toScoresFile } from '../prune/pipeline.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { claimRunDir } from '../util/rundir.js';
 import { finetuneAndCompare } from './finetune.js';
@@ -96,15 +95,23 @@ export async function compress(
           const want = 1 - ((1 - target) * baseFlops) / countComplexity(model).flops;
           const [scored] = await scoreModel(model, calib, [o.criterion], { seed: o.seed, quiet: o.quiet });
           const scores = toScoresFile(scored, { criterion: o.criterion, perClass: o.perClass, seed: o.seed });
-          const { model: pruned, report } = await pruneWithScores(
+          const r = await pruneAndRecover(
             model,
             scores,
             { by: 'flops', fraction: want },
-            { allocation: o.allocation, coupled: o.coupled, roundTo: o.roundTo },
+            {
+              allocation: o.allocation,
+              coupled: o.coupled,
+              roundTo: o.roundTo,
+              calib,
+              recalBatches: o.recalBatches,
+              seed: o.seed,
+              evalOn: { val: data.val },
+            },
           );
-          const valAccRaw = evaluate(pruned, data.val).accuracy;
-          recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches, seed: o.seed });
-          const valAccRecalBn = evaluate(pruned, data.val).accuracy;
+          const { model: pruned, report } = r;
+          const valAccRaw = r.raw.val.accuracy;
+          const valAccRecalBn = r.recalibrated.val.accuracy;
           await saveModel(pruned, dir);
           writeFileAtomic(join(dir, 'prune-report.json'), JSON.stringify({ ...report, valAccRaw, valAccRecalibratedBn: valAccRecalBn }));
           writeFileAtomic(

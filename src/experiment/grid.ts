@@ -4,6 +4,7 @@
  * skipped on a rerun (a crash or Ctrl-C loses at most the cell in progress, whose fine-tune itself
  * resumes from its checkpoint). Scores are computed once per (criterion, seed) and cached.
  */
+import { pruneAndRecover } from './recover.js';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -16,8 +17,7 @@ import { inspectAura } from '../prune/importance/inspect.js';
 import { CriterionOptions, scoreModel } from '../prune/importance/registry.js';
 import type { StoreOptions } from '../prune/importance/store.js';
 import type { TapPoint } from '../prune/importance/types.js';
-import { Allocation, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
-import { recalibrateBatchNorm } from '../train/bn.js';
+import { Allocation, ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { readJsonLines, repairJsonLines } from '../util/jsonl.js';
@@ -113,16 +113,23 @@ export async function runCell(base: LayersModel, data: Data, out: string, o: Exp
   const { criterion, target, seed } = cell;
   await ensureScores(base, data, out, o, seed, [criterion]);
   const scores: ScoresFile = JSON.parse(readFileSync(scorePath(out, criterion, seed), 'utf8'));
-  const { model: pruned, report } = await pruneWithScores(
+  const r = await pruneAndRecover(
     base,
     scores,
     { by: o.by, fraction: target },
-    { maxRemove: o.maxRemove, normalize: o.normalize, allocation: o.allocation ?? 'uniform' },
+    {
+      maxRemove: o.maxRemove,
+      normalize: o.normalize,
+      allocation: o.allocation ?? 'uniform',
+      calib: balancedSample(data.train, o.perClass, seed),
+      recalBatches: o.recalBatches ?? 4,
+      seed,
+      evalOn: { test: data.test },
+    },
   );
-  const testAccRaw = evaluate(pruned, data.test).accuracy;
-  const calib = balancedSample(data.train, o.perClass, seed);
-  if ((o.recalBatches ?? 4) > 0) recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches ?? 4, batch: Math.min(256, calib.n), seed });
-  const testAccRecalBn = evaluate(pruned, data.test).accuracy;
+  const { model: pruned, report } = r;
+  const testAccRaw = r.raw.test.accuracy;
+  const testAccRecalBn = r.recalibrated.test.accuracy;
   const valAccPruned = evaluate(pruned, data.val).accuracy;
   const t0 = performance.now();
   const cellDir = join(out, 'cells', `${criterion}-${target}-s${seed}`);

@@ -7,6 +7,7 @@
  * same process. One JSON line per cell in results.jsonl (finished cells are skipped on a rerun; a
  * cell's fine-tune resumes from its checkpoint).
  */
+import { pruneAndRecover } from './recover.js';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -18,10 +19,9 @@ import { compareSpeed } from '../eval/speed.js';
 import { loadImageModel, saveModel } from '../models/io.js';
 import { measureSensitivity } from '../prune/allocate/sensitivity.js';
 import { scoreModel } from '../prune/importance/registry.js';
-import { Allocation, ChannelGroups, pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
+import { Allocation, ChannelGroups, ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
 import { pruningUnits } from '../prune/graph/graph.js';
-import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { repairJsonLines } from '../util/jsonl.js';
@@ -144,15 +144,25 @@ export async function runPruneBench(
           writeFileAtomic(sensPath, JSON.stringify(sensitivity));
         }
       }
-      const { model: pruned, report } = await pruneWithScores(
+      const r = await pruneAndRecover(
         model,
         scores,
         { by: 'flops', fraction: want },
-        { allocation: cell.allocation, sensitivity, roundTo: cell.roundTo, coupled },
+        {
+          allocation: cell.allocation,
+          sensitivity,
+          roundTo: cell.roundTo,
+          coupled,
+          calib,
+          recalBatches: o.recalBatches,
+          seed: o.seed,
+          evalOn: { test: data.test },
+          progress: true,
+        },
       );
-      const raw = evaluate(pruned, data.test, { progress: 'test (raw)' });
-      recalibrateBatchNorm(pruned, calib, { batches: o.recalBatches, seed: o.seed });
-      const recal = evaluate(pruned, data.test, { progress: 'test (BN re-estimated)' });
+      const { model: pruned, report } = r;
+      const raw = r.raw.test;
+      const recal = r.recalibrated.test;
       if (model !== base) model.dispose();
       model = pruned;
       const ftEpochs = Math.round(cell.epochs / cell.rounds);

@@ -15,6 +15,7 @@
  * cells are never rerun or rewritten, fine-tunes resume from their checkpoints, and the directory
  * records the settings that shape its numbers (a rerun with other settings is refused).
  */
+import { pruneAndRecover } from './recover.js';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -30,10 +31,9 @@ import type { AuraCriterionOptions } from '../prune/importance/aura.js';
 import type { MintOptions } from '../prune/importance/mint.js';
 import { scoreModel } from '../prune/importance/registry.js';
 import type { TapPoint } from '../prune/importance/types.js';
-import { pruneWithScores, ScoresFile, toScoresFile } from '../prune/pipeline.js';
+import { ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { costModel } from '../prune/select/cost.js';
 import { pruningUnits } from '../prune/graph/graph.js';
-import { recalibrateBatchNorm } from '../train/bn.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { readJsonLines, repairJsonLines } from '../util/jsonl.js';
@@ -314,12 +314,21 @@ export async function runStudyCell(
 ): Promise<StudyLine> {
   const key = studyKey(c.budget, c.allocation, c.variant, c.target, c.seed);
   const scores = await variantScores(base, data, out, s, c.variant, c.seed);
-  const { model: pruned, report } = await pruneWithScores(
+  // the accuracy right after surgery is only reported for the no-fine-tune budget
+  const evalNow = c.budget === 'none';
+  const r = await pruneAndRecover(
     base,
     scores,
     { by: s.by, fraction: c.target },
-    { counts: counts[`${c.allocation}|${c.target}`] },
+    {
+      counts: counts[`${c.allocation}|${c.target}`],
+      calib: balancedSample(data.train, s.perClass, c.seed),
+      recalBatches: s.recalBatches,
+      seed: c.seed,
+      evalOn: evalNow ? { test: data.test } : {},
+    },
   );
+  const { model: pruned, report } = r;
   const line: StudyLine = {
     key,
     budget: c.budget,
@@ -333,13 +342,9 @@ export async function runStudyCell(
     scoringSeconds: scores.scoringSeconds,
     activationSeconds: scores.activationSeconds,
   };
-  const calib = balancedSample(data.train, s.perClass, c.seed);
-  const recal = () =>
-    s.recalBatches > 0 && recalibrateBatchNorm(pruned, calib, { batches: s.recalBatches, batch: Math.min(256, calib.n), seed: c.seed });
-  if (c.budget === 'none') {
-    const raw = evaluate(pruned, data.test);
-    recal();
-    const bn = evaluate(pruned, data.test);
+  if (evalNow) {
+    const raw = r.raw.test;
+    const bn = r.recalibrated.test;
     Object.assign(line, {
       testAccRaw: raw.accuracy,
       testAccBn: bn.accuracy,
@@ -347,7 +352,6 @@ export async function runStudyCell(
       correctBn: packBits(bn.correct),
     });
   } else {
-    recal();
     const t0 = performance.now();
     const cfg = c.budget === 'epoch' ? s.epoch : s.full;
     const cellDir = join(out, 'cells', key.replace(/\|/g, '_'));

@@ -1,30 +1,21 @@
 /** `auraprune score`, `auraprune prune`, `auraprune finetune`. */
+import { pruneAndRecover } from '../../experiment/recover.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample, subset } from '../../data/pipeline.js';
-import { evaluate } from '../../eval/evaluate.js';
 import { loadImageModel, modelFingerprint, saveModel } from '../../models/io.js';
 import { CRITERIA, scoreModel } from '../../prune/importance/registry.js';
 import { DEFAULT_AURA_EDGES } from '../../prune/importance/aura.js';
 import type { TapPoint } from '../../prune/importance/types.js';
-import {
-  ALLOCATIONS,
-  CHANNEL_GROUPS,
-  ChannelGroups,
-  PruneTarget,
-  pruneWithScores,
-  ScoresFile,
-  toScoresFile,
-} from '../../prune/pipeline.js';
+import { ALLOCATIONS, CHANNEL_GROUPS, ChannelGroups, PruneTarget, ScoresFile, toScoresFile } from '../../prune/pipeline.js';
 import type { GroupReduce } from '../../prune/importance/simple.js';
 import { readScoresFile } from '../../prune/scores_file.js';
 import { finetuneAndCompare } from '../../experiment/finetune.js';
 import { measureSensitivity } from '../../prune/allocate/sensitivity.js';
 import { measureLatency } from '../../prune/allocate/latency.js';
 import { pruningUnits } from '../../prune/graph/graph.js';
-import { recalibrateBatchNorm } from '../../train/bn.js';
 import { foldBatchNorm } from '../../prune/surgery/fold_bn.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { claimOutDir } from '../../util/outdir.js';
@@ -255,7 +246,7 @@ export function registerPrune(program: Command): void {
           : undefined;
       if (latency)
         process.stderr.write(`measured layer times at batch ${latency.batch}: whole model ${(1000 * latency.base).toFixed(2)} ms\n`);
-      const { model: pruned, report } = await pruneWithScores(model, scores, target, {
+      const r = await pruneAndRecover(model, scores, target, {
         latency,
         maxRemove: o.maxRemove,
         minKeep: o.minKeep,
@@ -265,11 +256,16 @@ export function registerPrune(program: Command): void {
         allocation: o.allocation,
         sensitivity,
         coupled: o.channelGroups === 'coupled',
+        calib,
+        recalBatches: o.recalibrateBn,
+        seed: o.seed,
+        evalOn: { validation: data.val },
+        progress: true,
       });
-      // removing filters shifts the statistics the next batch norm was trained on: re-estimate them
-      const valRaw = evaluate(pruned, data.val, { progress: 'validation (raw)' }).accuracy;
-      const used = recalibrateBatchNorm(pruned, calib, { batches: o.recalibrateBn, seed: o.seed });
-      const valRecal = used ? evaluate(pruned, data.val, { progress: 'validation (BN re-estimated)' }).accuracy : valRaw;
+      const { model: pruned, report } = r;
+      const valRaw = r.raw.validation.accuracy;
+      const valRecal = r.recalibrated.validation.accuracy;
+      const used = r.recalibrationImages;
       for (const c of report.intact) process.stderr.write(`left intact: ${c.conv}: ${c.reason}\n`);
       await saveModel(pruned, o.out);
       writeFileAtomic(
