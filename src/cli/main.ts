@@ -17,7 +17,7 @@ import { auraEdges, registerPrune } from './commands/prune.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerStudy } from './commands/study.js';
 import { registerWeb } from './commands/web.js';
-import { int, num, setupBackend } from './options.js';
+import { dataFlags, dataOptions, int, num, setupBackend } from './options.js';
 import { validateOptions } from './validate.js';
 
 const program = new Command();
@@ -160,6 +160,27 @@ bench
       .filter((n) => Number.isInteger(n) && n > 0);
     if (!workers.length) throw new Error(`--workers: expected a list of positive integers, got ${o.workers}`);
     console.log(JSON.stringify(await benchQueue({ ...o, workers })));
+  });
+
+dataOptions(
+  bench
+    .command('data')
+    .description(
+      'input pipeline vs training step on a data set: open (decode) and cached reopen times, batch pipeline img/s, step img/s, peak RSS',
+    ),
+  'the data set',
+)
+  .option('--batch <n>', 'batch size', int, 256)
+  .option('--batches <n>', 'batches through the pipeline', int, 40)
+  .option('--steps <n>', 'timed training steps', int, 5)
+  .option('--model <name>', 'zoo network trained on the batches', 'airbench')
+  .option('--width <w>', 'width multiplier', num, 0.5)
+  .option('--threads <n>', 'libtorch threads', int)
+  .option('--json', 'print JSON (the only output format)', true)
+  .action(async (o) => {
+    await setupBackend(o);
+    const { benchData } = await import('./bench/data.js');
+    console.log(JSON.stringify(await benchData({ ...o, ...dataFlags(o) })));
   });
 
 bench

@@ -14,6 +14,19 @@ import { DataError, OFFICIAL_MD5 } from './cifar10.js';
 
 export const ARCHIVE_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 export const ARCHIVE_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
+export const CIFAR100_URL = 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz';
+/** md5 of the official cifar-100-binary.tar.gz (168,513,733 bytes). */
+export const CIFAR100_MD5 = '03b5dce01913d631647c71ecec9e9cb8';
+
+/** What is fetched: the archive's name, official md5 and size (for the progress bar when unannounced). */
+interface ArchiveSpec {
+  label: string;
+  file: string;
+  md5: string;
+  size: number;
+}
+const CIFAR10_ARCHIVE: ArchiveSpec = { label: 'CIFAR-10', file: 'cifar-10-binary.tar.gz', md5: ARCHIVE_MD5, size: 170498071 };
+const CIFAR100_ARCHIVE: ArchiveSpec = { label: 'CIFAR-100', file: 'cifar-100-binary.tar.gz', md5: CIFAR100_MD5, size: 168513733 };
 
 /**
  * Files of a tar archive (regular files only), by base name. Untrusted input: the size field must be
@@ -75,17 +88,33 @@ export function sweepStaleDownloads(dir: string): string[] {
 }
 
 export async function downloadCifar10(dir: string, url = ARCHIVE_URL, o: { stallSeconds?: number } = {}): Promise<void> {
+  const archive = await fetchVerified(dir, url, CIFAR10_ARCHIVE, o);
+  extractArchive(readFileSync(archive), dir);
+}
+
+/** The official CIFAR-100 binary archive into `dir` (md5-checked), extracted: train.bin, test.bin and the label names. */
+export async function downloadCifar100(dir: string, url = CIFAR100_URL, o: { stallSeconds?: number } = {}): Promise<void> {
+  const archive = await fetchVerified(dir, url, CIFAR100_ARCHIVE, o);
+  const files = untar(gunzipSync(readFileSync(archive)));
+  for (const name of ['train.bin', 'test.bin', 'fine_label_names.txt', 'coarse_label_names.txt']) {
+    const data = files.get(name);
+    if (!data) throw new DataError(`the CIFAR-100 archive ${archive} lacks ${name}: delete it and download again`);
+    writeFileAtomic(join(dir, name), data);
+  }
+}
+
+/** The archive in `dir`, downloaded unless a copy with the official md5 is there (a copy without it is replaced). */
+async function fetchVerified(dir: string, url: string, spec: ArchiveSpec, o: { stallSeconds?: number }): Promise<string> {
   mkdirSync(dir, { recursive: true });
   sweepStaleDownloads(dir);
-  const archive = join(dir, 'cifar-10-binary.tar.gz');
-  // a cached archive is trusted only with the official md5 (an interrupted or planted file is replaced)
-  if (existsSync(archive) && createHash('md5').update(readFileSync(archive)).digest('hex') !== ARCHIVE_MD5) {
+  const archive = join(dir, spec.file);
+  if (existsSync(archive) && createHash('md5').update(readFileSync(archive)).digest('hex') !== spec.md5) {
     process.stderr.write(`${archive} does not have the official md5; downloading it again\n`);
     rmSync(archive, { force: true });
   }
   if (!existsSync(archive))
-    await fetchArchive(url, archive, o.stallSeconds ?? (Number(process.env.AURAPRUNE_DOWNLOAD_STALL_S) || STALL_SECONDS));
-  extractArchive(readFileSync(archive), dir);
+    await fetchArchive(url, archive, o.stallSeconds ?? (Number(process.env.AURAPRUNE_DOWNLOAD_STALL_S) || STALL_SECONDS), spec);
+  return archive;
 }
 
 /**
@@ -93,7 +122,7 @@ export async function downloadCifar10(dir: string, url = ARCHIVE_URL, o: { stall
  * A connection that sends nothing for `stallSeconds` is aborted; the temp file is removed on every
  * way out (an error, a stall, Ctrl-C or SIGTERM).
  */
-async function fetchArchive(url: string, archive: string, stallSeconds: number): Promise<void> {
+async function fetchArchive(url: string, archive: string, stallSeconds: number, spec: ArchiveSpec): Promise<void> {
   const tmp = `${archive}.${process.pid}.${Date.now()}.tmp`;
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -121,12 +150,12 @@ async function fetchArchive(url: string, archive: string, stallSeconds: number):
     } catch (e) {
       if (abort.signal.aborted) throw stalled();
       throw new DataError(
-        `could not download CIFAR-10 from ${url} (${(e as Error).message}); download it by hand and pass --data DIR or set CIFAR10_DIR`,
+        `could not download ${spec.label} from ${url} (${(e as Error).message}); download it by hand and pass --data DIR${spec === CIFAR10_ARCHIVE ? ' or set CIFAR10_DIR' : ''}`,
       );
     }
     if (!res.ok || !res.body) throw new DataError(`download of ${url} failed with HTTP ${res.status}; pass --data DIR or set CIFAR10_DIR`);
-    const total = Number(res.headers.get('content-length') ?? 170498071);
-    const bar = new Progress('download cifar-10', total, 'B');
+    const total = Number(res.headers.get('content-length') ?? spec.size);
+    const bar = new Progress(`download ${spec.label}`, total, 'B');
     const hash = createHash('md5');
     const file = createWriteStream(tmp);
     try {
@@ -144,8 +173,10 @@ async function fetchArchive(url: string, archive: string, stallSeconds: number):
       await new Promise<void>((resolve) => file.end(() => resolve()));
     }
     const got = hash.digest('hex');
-    if (got !== ARCHIVE_MD5)
-      throw new DataError(`downloaded archive has md5 ${got}, expected ${ARCHIVE_MD5}: retry, or download by hand and pass --data DIR`);
+    if (got !== spec.md5)
+      throw new DataError(
+        `downloaded ${spec.label} archive has md5 ${got}, expected ${spec.md5}: retry, or download by hand and pass --data DIR`,
+      );
     renameSync(tmp, archive);
     renamed = true;
   } finally {

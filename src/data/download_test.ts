@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { downloadCifar10, sweepStaleDownloads } from './download.js';
+import { CIFAR100_MD5, downloadCifar10, downloadCifar100, sweepStaleDownloads } from './download.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-dl-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,6 +48,17 @@ test('a download with the wrong md5 is refused and leaves no temp file; stale te
     assert.deepEqual(readdirSync(dir), []);
   } finally {
     srv.close();
+  }
+  // CIFAR-100 goes through the same checked download, against its own archive's md5
+  const srv100 = await server(1000, true);
+  try {
+    await assert.rejects(
+      downloadCifar100(join(tmp, 'c100'), srv100.url, { stallSeconds: 5 }),
+      new RegExp(`CIFAR-100 archive has md5 .* expected ${CIFAR100_MD5}`),
+    );
+    assert.deepEqual(readdirSync(join(tmp, 'c100')), []);
+  } finally {
+    srv100.close();
   }
   // pid 2^22+7 is above Linux's pid_max default range in containers: no such process
   const stale = `cifar-10-binary.tar.gz.${2 ** 22 + 7}.1700000000000.tmp`;

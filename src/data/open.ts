@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ensureCifar10, findCifarDir, loadCifar10 } from './cifar10.js';
+import { cacheDir, ensureCifar10, findCifarDir, loadCifar10 } from './cifar10.js';
 import { channelStats, checkLabels, type DataFormat, type DataInfo, type DataSet, type ImageSplit, resizeImages } from './dataset.js';
 import { DataError } from './errors.js';
 import { readIdxSplit } from './idx.js';
@@ -41,6 +41,16 @@ const NPY_KEYS = ['x_train', 'y_train', 'x_test', 'y_test'];
 export const CIFAR100_FILES = { train: 'train.bin', test: 'test.bin' };
 const CIFAR100_RECORD = 2 + 3072;
 
+/** CIFAR-100 from the cache (AURAPRUNE_CACHE's sibling cifar100/), downloading the official archive when absent. */
+export async function ensureCifar100(): Promise<string> {
+  const dir = join(cacheDir(), '..', 'cifar100');
+  if (existsSync(join(dir, CIFAR100_FILES.train)) && existsSync(join(dir, CIFAR100_FILES.test))) return dir;
+  process.stderr.write(`CIFAR-100 not found (--data, ${dir}); downloading the official archive into ${dir}\n`);
+  const { downloadCifar100 } = await import('./download.js');
+  await downloadCifar100(dir);
+  return dir;
+}
+
 /** The format of what `path` holds, or null. */
 export function detectFormat(path: string): DataFormat | null {
   if (!existsSync(path)) return null;
@@ -71,6 +81,7 @@ export async function openDataSet(path: string | undefined, o: OpenOptions = {})
   if (want && !(DATASET_NAMES as readonly string[]).includes(want))
     throw new DataError(`--dataset ${want} is not one this tool reads; choose one of ${DATASET_NAMES.join(', ')}`);
   if (!path && want === 'fashion-mnist') path = DEBIAN_FASHION_MNIST;
+  if (!path && want === 'cifar100') path = await ensureCifar100();
   if (!path && want && want !== 'cifar10') throw new DataError(`--dataset ${want} needs --data PATH (where its files are)`);
   if (!path || want === 'cifar10') {
     const dir = path ? (findCifarDir(path) ?? path) : await ensureCifar10();

@@ -24,7 +24,12 @@ export async function openBase(
 ): Promise<{ model: LayersModel; modelDir: string; data: BaseData; run: ReturnType<typeof trainingRunSettings> }> {
   const modelDir = existsSync(join(path, 'best', 'model.json')) ? join(path, 'best') : path;
   const run = trainingRunSettings(modelDir);
-  const data = await openRunData(run, flags, { valSize: fallback.valSize ?? 5000, seed: fallback.seed ?? 1, trainLimit: fallback.trainLimit }, o);
+  const data = await openRunData(
+    run,
+    flags,
+    { valSize: fallback.valSize ?? 5000, seed: fallback.seed ?? 1, trainLimit: fallback.trainLimit },
+    o,
+  );
   const model = await loadImageModel(modelDir, data.info);
   return { model, modelDir, data, run };
 }
