@@ -429,6 +429,8 @@ export function checkJob(id: string | undefined, data: unknown, root: string): C
 
 export interface WorkerOptions {
   concurrency?: number;
+  /** Called once on an error retrying cannot fix (authentication); the caller stops the worker. */
+  onFatal?: (message: string) => void;
   /** libtorch threads and backend of the child processes that run the cells. */
   threads?: number;
   backend?: string;
@@ -495,6 +497,11 @@ function jobLabel(job: Job<unknown>): string {
  * child's tensor work blocks its own: a short lock is safe, and a dead worker's cell is taken over
  * within `lockMinutes`.
  */
+/** A Redis error that retrying cannot fix (a wrong or missing password): the worker gives up on it. */
+export function isAuthError(message: string): boolean {
+  return /WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message);
+}
+
 export function startWorker(url: string, o: WorkerOptions = {}): { close: () => Promise<void>; worker: Worker } {
   const connection = connectionFrom(url);
   const here = import.meta.url;
@@ -521,8 +528,13 @@ export function startWorker(url: string, o: WorkerOptions = {}): { close: () => 
   // connection errors (Redis restarting) are retried by ioredis; report each kind once, never throw
   let lastError = '';
   worker.on('error', (e) => {
+    if (isAuthError(e.message)) {
+      o.onFatal?.(`queue connection refused: ${e.message}; give the password with --queue-password-file or REDIS_PASSWORD`);
+      return;
+    }
     if (e.message !== lastError) o.log?.(`queue connection: ${e.message} (retrying)`);
     lastError = e.message;
   });
-  return { worker, close: () => worker.close() };
+  // force: a cell in progress is not waited for (its child is stopped; another worker takes it over)
+  return { worker, close: () => worker.close(true) };
 }

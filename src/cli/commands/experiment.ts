@@ -237,13 +237,23 @@ export function registerExperiment(program: Command): void {
         threads: o.threads,
         backend: o.backend,
         log: (s) => process.stderr.write(`${new Date().toISOString()} ${s}\n`),
+        onFatal: (m) => stop(m, 2),
       });
       process.stderr.write(
         `worker on ${o.queue.replace(/\/\/[^@/]*@/, '//***@')}; Ctrl-C stops it (a cell in progress is taken over by another worker)\n`,
       );
-      const stop = () => void w.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // stops within seconds whatever state the queue is in (Redis down, a cell running): the cell's
+      // child is stopped with the worker, and the close gets a deadline in case Redis never answers
+      let stopping = false;
+      function stop(why: string, code: number) {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`${new Date().toISOString()} ${why}: stopping\n`);
+        setTimeout(() => process.exit(code), 3000).unref();
+        void w.close().finally(() => process.exit(code));
+      }
+      process.once('SIGINT', () => stop('SIGINT', 130));
+      process.once('SIGTERM', () => stop('SIGTERM', 143));
       await new Promise(() => {});
     });
 
