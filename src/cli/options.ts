@@ -49,14 +49,16 @@ export function dataOptions(cmd: Command, what = 'the data set'): Command {
     )
     .option('--dataset <name>', `name the format instead of detecting it: ${DATASET_NAMES.join(', ')}`)
     .option('--resize <HxW>', 'resize every image (bilinear), e.g. 32x32, to fit a model input', parseResize)
-    .option('--labels <kind>', 'CIFAR-100 labels: fine (100 classes) | coarse (20)');
+    .option('--labels <kind>', 'CIFAR-100 labels: fine (100 classes) | coarse (20)')
+    .option('--stream', 'image folder: read batches from the decoded cache on disk (default above 1 GiB decoded)')
+    .option('--no-stream', 'image folder: hold the decoded images in memory (up to 4 GiB)');
 }
 
 /** The data flags a command was given, as openBase takes them. */
-export function dataFlags(o: { data?: string; dataset?: string; resize?: [number, number]; labels?: string }): DataFlags {
+export function dataFlags(o: { data?: string; dataset?: string; resize?: [number, number]; labels?: string; stream?: boolean }): DataFlags {
   if (o.labels !== undefined && o.labels !== 'fine' && o.labels !== 'coarse')
     throw new Error(`--labels must be fine or coarse, got ${o.labels}`);
-  return { data: o.data, dataset: o.dataset, resize: o.resize, labels: o.labels as 'fine' | 'coarse' | undefined };
+  return { data: o.data, dataset: o.dataset, resize: o.resize, labels: o.labels as 'fine' | 'coarse' | undefined, stream: o.stream };
 }
 
 /** How a queued cell's worker opens the data set: the flag or the base run's recorded format, resize and labels. */

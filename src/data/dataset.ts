@@ -7,6 +7,7 @@
  * training file (before any `--train-limit` or validation split, so every run on the same files gets
  * the same numbers) and recorded in the run's config.json.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { DataError } from './errors.js';
 
 export type DataFormat = 'cifar10' | 'cifar100' | 'idx' | 'npy' | 'npz' | 'folder';
@@ -29,10 +30,68 @@ export interface DataInfo {
 
 /** Images (N x H x W x C uint8, channels last) and labels in [0, classes). */
 export interface ImageSplit {
+  /** the pixels in memory; empty when the split is read from `disk` */
   images: Uint8Array;
   labels: Uint8Array;
   n: number;
   info: DataInfo;
+  /** a split streamed from disk: image i is row rows[i] of `path` (rows of H*W*C bytes), read per batch */
+  disk?: DiskImages;
+}
+
+export interface DiskImages {
+  path: string;
+  rows: Int32Array;
+}
+
+// one descriptor per file, opened on first read and kept for the process (a data set is read for its whole life)
+const fds = new Map<string, number>();
+function fdOf(path: string): number {
+  let fd = fds.get(path);
+  if (fd === undefined) {
+    fd = openSync(path, 'r');
+    fds.set(path, fd);
+  }
+  return fd;
+}
+/** Closes the descriptors of streamed data sets (tests; a process otherwise keeps them to its end). */
+export function closeDiskImages(): void {
+  for (const fd of fds.values()) closeSync(fd);
+  fds.clear();
+}
+
+/**
+ * Images idx of `split` as one contiguous block (b x H x W x C), into `out` when given. In-memory
+ * splits copy; streamed ones read each image's row from disk.
+ */
+export function gatherImages(split: ImageSplit, idx: ArrayLike<number>, out?: Uint8Array): Uint8Array {
+  const pix = pixelsOf(split.info);
+  const block = out ?? new Uint8Array(idx.length * pix);
+  if (!split.disk) {
+    for (let i = 0; i < idx.length; i++) block.set(split.images.subarray(idx[i] * pix, (idx[i] + 1) * pix), i * pix);
+    return block;
+  }
+  const fd = fdOf(split.disk.path);
+  for (let i = 0; i < idx.length; i++) {
+    const got = readSync(fd, block, i * pix, pix, split.disk.rows[idx[i]] * pix);
+    if (got !== pix)
+      throw new DataError(`${split.disk.path} ends before image row ${split.disk.rows[idx[i]]}: the decoded cache is truncated; delete it`);
+  }
+  return block;
+}
+
+/** The split with its pixels in memory (a streamed split is read whole: for small ones, e.g. a page's images). */
+export function inMemory(split: ImageSplit): ImageSplit {
+  if (!split.disk) return split;
+  return {
+    images: gatherImages(
+      split,
+      Array.from({ length: split.n }, (_, i) => i),
+    ),
+    labels: split.labels,
+    n: split.n,
+    info: split.info,
+  };
 }
 
 /** A data set: its description, training split, and test split (held out of train when the format has none). */
@@ -70,12 +129,34 @@ export function classCount(info: DataInfo): number {
 
 /** Per-channel mean and standard deviation (values in [0, 1]) of NHWC uint8 images. */
 export function channelStats(images: Uint8Array, channels: number): { mean: number[]; std: number[] } {
+  const hist = Array.from({ length: channels }, () => new Float64Array(256));
+  countChannels(images, hist);
+  return statsOf(hist, images.length / channels);
+}
+
+/** channelStats of a split, read in blocks when it is streamed from disk. */
+export function splitStats(split: ImageSplit): { mean: number[]; std: number[] } {
+  if (!split.disk) return channelStats(split.images, split.info.shape[2]);
+  const c = split.info.shape[2];
+  const hist = Array.from({ length: c }, () => new Float64Array(256));
+  const block = new Uint8Array(1024 * pixelsOf(split.info));
+  for (let s = 0; s < split.n; s += 1024) {
+    const idx = Array.from({ length: Math.min(1024, split.n - s) }, (_, i) => s + i);
+    countChannels(gatherImages(split, idx, block).subarray(0, idx.length * pixelsOf(split.info)), hist);
+  }
+  return statsOf(hist, (split.n * pixelsOf(split.info)) / c);
+}
+
+// per-channel histograms: exact sums with one pass of integer increments
+function countChannels(images: Uint8Array, hist: Float64Array[]): void {
+  const channels = hist.length;
+  for (let i = 0; i < images.length; i++) hist[i % channels][images[i]]++;
+}
+
+function statsOf(hist: Float64Array[], per: number): { mean: number[]; std: number[] } {
+  const channels = hist.length;
   const sum = new Float64Array(channels),
     sq = new Float64Array(channels);
-  // per-channel histograms: exact sums with one pass of integer increments
-  const hist = Array.from({ length: channels }, () => new Float64Array(256));
-  for (let i = 0; i < images.length; i++) hist[i % channels][images[i]]++;
-  const per = images.length / channels;
   for (let c = 0; c < channels; c++)
     for (let v = 0; v < 256; v++) {
       sum[c] += hist[c][v] * (v / 255);

@@ -9,7 +9,7 @@
  * the files (to hash them) but does not decode again.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DataInfo, ImageSplit } from './dataset.js';
@@ -24,7 +24,9 @@ export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 /** Largest decoded image: 2^26 pixels (8192 x 8192). */
 export const MAX_IMAGE_PIXELS = 2 ** 26;
-/** Largest decoded data set held in memory: 4 GiB of pixels. */
+/** Decoded sets larger than this are streamed from disk unless told otherwise (AURAPRUNE_IN_MEMORY_MB overrides). */
+export const IN_MEMORY_BYTES = 2 ** 30;
+/** Largest decoded data set held in memory when streaming is turned off: 4 GiB of pixels. */
 export const MAX_FOLDER_BYTES = 4 * 2 ** 30;
 
 export function folderCacheDir(): string {
@@ -138,9 +140,12 @@ export async function openFolder(dir: string, o: OpenOptions): Promise<{ train: 
   }
   const c = heads.every((m) => m.gray) ? 1 : 3;
   const pix = h * w * c;
-  if (all.length * pix > MAX_FOLDER_BYTES)
+  const bytes = all.length * pix;
+  const limit = Number(process.env.AURAPRUNE_IN_MEMORY_MB) > 0 ? Number(process.env.AURAPRUNE_IN_MEMORY_MB) * 2 ** 20 : IN_MEMORY_BYTES;
+  const stream = o.stream ?? bytes > limit;
+  if (!stream && bytes > MAX_FOLDER_BYTES)
     throw new DataError(
-      `${dir}: ${all.length} images of ${h}x${w}x${c} need ${((all.length * pix) / 2 ** 30).toFixed(1)} GiB decoded, more than the ${MAX_FOLDER_BYTES / 2 ** 30} GiB held in memory; pass a smaller --resize`,
+      `${dir}: ${all.length} images of ${h}x${w}x${c} need ${(bytes / 2 ** 30).toFixed(1)} GiB decoded, more than the ${MAX_FOLDER_BYTES / 2 ** 30} GiB held in memory; pass --stream (or a smaller --resize)`,
     );
 
   const key = createHash('sha256')
@@ -157,39 +162,61 @@ export async function openFolder(dir: string, o: OpenOptions): Promise<{ train: 
     .slice(0, 32);
   const cacheFile = join(folderCacheDir(), `${key}.bin`);
   let images: Uint8Array;
-  if (existsSync(cacheFile) && lstatSync(cacheFile).size === all.length * pix) {
+  const cached = existsSync(cacheFile) && lstatSync(cacheFile).size === bytes;
+  if (cached && stream) {
+    images = new Uint8Array(0);
+    if (!o.quiet) process.stderr.write(`${dir}: streaming the decoded images from the cache ${cacheFile}\n`);
+  } else if (cached) {
     images = new Uint8Array(readFileSync(cacheFile));
     if (!o.quiet) process.stderr.write(`${dir}: decoded images read from the cache ${cacheFile}\n`);
   } else {
-    images = new Uint8Array(all.length * pix);
+    // streamed: each decoded image goes straight to its row of the cache file (memory: the images in flight)
+    mkdirSync(folderCacheDir(), { recursive: true });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    const fd = stream ? openSync(tmp, 'w') : -1;
+    images = stream ? new Uint8Array(0) : new Uint8Array(bytes);
     const dbar = o.quiet ? null : new Progress(`decoding ${dir}`, all.length, 'img');
     let done = 0;
-    await pool(all, 4, async (e, i) => {
-      const buf = readRegularFile(e.path, MAX_IMAGE_BYTES, 'image file', (m) => new DataError(m));
-      let img = sharp(buf, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate().removeAlpha();
-      if (o.resize) img = img.resize(w, h, { fit: 'fill' });
-      img = c === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
-      let out: { data: Buffer; info: { width: number; height: number; channels: number } };
+    const decodeAll = () =>
+      pool(all, 4, async (e, i) => {
+        const buf = readRegularFile(e.path, MAX_IMAGE_BYTES, 'image file', (m) => new DataError(m));
+        let img = sharp(buf, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate().removeAlpha();
+        if (o.resize) img = img.resize(w, h, { fit: 'fill' });
+        img = c === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+        let out: { data: Buffer; info: { width: number; height: number; channels: number } };
+        try {
+          out = await img.raw().toBuffer({ resolveWithObject: true });
+        } catch (err) {
+          throw new DataError(`${e.path} does not decode (${(err as Error).message}); remove or replace it`);
+        }
+        if (out.info.width !== w || out.info.height !== h || out.info.channels !== c)
+          throw new DataError(
+            `${e.path} decoded to ${out.info.width}x${out.info.height}x${out.info.channels}, expected ${w}x${h}x${c}; remove or replace it`,
+          );
+        if (stream) writeSync(fd, out.data, 0, pix, i * pix);
+        else images.set(out.data, i * pix);
+        dbar?.update(++done);
+      });
+    if (stream) {
       try {
-        out = await img.raw().toBuffer({ resolveWithObject: true });
+        await decodeAll();
       } catch (err) {
-        throw new DataError(`${e.path} does not decode (${(err as Error).message}); remove or replace it`);
+        closeSync(fd);
+        rmSync(tmp, { force: true });
+        throw err;
       }
-      if (out.info.width !== w || out.info.height !== h || out.info.channels !== c)
-        throw new DataError(
-          `${e.path} decoded to ${out.info.width}x${out.info.height}x${out.info.channels}, expected ${w}x${h}x${c}; remove or replace it`,
-        );
-      images.set(out.data, i * pix);
-      dbar?.update(++done);
-    });
-    try {
-      mkdirSync(folderCacheDir(), { recursive: true });
-      writeFileAtomic(cacheFile, images);
-    } catch (err) {
-      if (!o.quiet)
-        process.stderr.write(
-          `note: could not write the decoded cache ${cacheFile} (${(err as Error).message}); the next run decodes again\n`,
-        );
+      closeSync(fd);
+      renameSync(tmp, cacheFile);
+    } else {
+      await decodeAll();
+      try {
+        writeFileAtomic(cacheFile, images);
+      } catch (err) {
+        if (!o.quiet)
+          process.stderr.write(
+            `note: could not write the decoded cache ${cacheFile} (${(err as Error).message}); the next run decodes again\n`,
+          );
+      }
     }
   }
   const info: DataInfo = {
@@ -203,11 +230,15 @@ export async function openFolder(dir: string, o: OpenOptions): Promise<{ train: 
   };
   const nTrain = train.entries.length;
   const labels = Uint8Array.from(all, (e) => e.label);
-  const split = (a: number, b: number): ImageSplit => ({
-    images: images.subarray(a * pix, b * pix),
-    labels: labels.subarray(a, b),
-    n: b - a,
-    info,
-  });
+  const split = (a: number, b: number): ImageSplit =>
+    stream
+      ? {
+          images: new Uint8Array(0),
+          labels: labels.subarray(a, b),
+          n: b - a,
+          info,
+          disk: { path: cacheFile, rows: Int32Array.from({ length: b - a }, (_, i) => a + i) },
+        }
+      : { images: images.subarray(a * pix, b * pix), labels: labels.subarray(a, b), n: b - a, info };
   return { train: split(0, nTrain), test: test ? split(nTrain, all.length) : null };
 }

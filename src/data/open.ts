@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { cacheDir, ensureCifar10, findCifarDir, loadCifar10 } from './cifar10.js';
-import { channelStats, checkLabels, type DataFormat, type DataInfo, type DataSet, type ImageSplit, resizeImages } from './dataset.js';
+import { checkLabels, splitStats, type DataFormat, type DataInfo, type DataSet, type ImageSplit, resizeImages } from './dataset.js';
 import { DataError } from './errors.js';
 import { readIdxSplit } from './idx.js';
 import { type NpyArray, readNpy, readNpz } from './npy.js';
@@ -23,6 +23,11 @@ export interface OpenOptions {
   labels?: 'fine' | 'coarse';
   /** a format without a test split: images held out of the training set (default 10%, stratified, seed 0) */
   heldOut?: number;
+  /**
+   * An image folder is read batch by batch from its decoded cache on disk instead of held in memory:
+   * true, false, or by default when its decoded size exceeds IN_MEMORY_BYTES (folder.ts).
+   */
+  stream?: boolean;
   quiet?: boolean;
 }
 
@@ -119,8 +124,8 @@ export async function openDataSet(path: string | undefined, o: OpenOptions = {})
 /** Statistics from the training file, optional resize, a held-out test split when the format has none. */
 function finish(train: ImageSplit, test: ImageSplit | null, source: string, o: OpenOptions): DataSet {
   let info = train.info;
-  if (info.stats !== 'published') info = { ...info, ...channelStats(train.images, info.shape[2]) };
-  if (o.resize && (o.resize[0] !== info.shape[0] || o.resize[1] !== info.shape[1])) {
+  if (info.stats !== 'published') info = { ...info, ...splitStats(train) };
+  if (!train.disk && o.resize && (o.resize[0] !== info.shape[0] || o.resize[1] !== info.shape[1])) {
     const from = info.shape;
     info = { ...info, shape: [o.resize[0], o.resize[1], from[2]], resizedFrom: [from[0], from[1]] };
     const rs = (s: ImageSplit): ImageSplit => ({ ...s, images: resizeImages(s.images, s.n, from, o.resize!), info });

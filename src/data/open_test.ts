@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { channelStats, CIFAR10_INFO, resizeImages } from './dataset.js';
+import { channelStats, CIFAR10_INFO, closeDiskImages, gatherImages, inMemory, resizeImages } from './dataset.js';
+import { fillBatch, subset } from './pipeline.js';
+import { Rng } from '../util/rng.js';
 import { DataError } from './errors.js';
 import { DEBIAN_FASHION_MNIST, detectFormat, openDataSet } from './open.js';
 import { npy, zip } from '../../tests/helpers/numpy.js';
@@ -171,6 +173,34 @@ describe('image folders', () => {
     await write('train/dog/d.jpg', Buffer.alloc(w * h * 3, 41), 3, 'jpeg');
     const e = await openDataSet(root, { quiet: true });
     assert.ok(!e.train.images.every((v) => v === 7));
+  });
+
+  test('streamed from the decoded cache on disk: the same batches, statistics and subsets as in memory', async () => {
+    // each decoded independently into its own cache: streamed rows written to disk vs decoded in memory
+    const cache = process.env.AURAPRUNE_FOLDER_CACHE;
+    process.env.AURAPRUNE_FOLDER_CACHE = join(tmp, 'cache-disk');
+    const disk = await openDataSet(root, { quiet: true, stream: true, resize: [5, 4] });
+    process.env.AURAPRUNE_FOLDER_CACHE = join(tmp, 'cache-mem');
+    const mem = await openDataSet(root, { quiet: true, stream: false, resize: [5, 4] });
+    process.env.AURAPRUNE_FOLDER_CACHE = cache;
+    assert.deepEqual(
+      readdirSync(join(tmp, 'cache-disk')).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temp file left',
+    );
+    assert.ok(disk.train.disk && disk.train.images.length === 0, 'no pixels held in memory');
+    assert.deepEqual(disk.info, mem.info);
+    const idx = [3, 0, 2];
+    const a = new Float32Array(3 * 60),
+      b = new Float32Array(3 * 60);
+    fillBatch(mem.train, idx, a, new Rng(5), { pad: 1, flip: true });
+    fillBatch(disk.train, idx, b, new Rng(5), { pad: 1, flip: true });
+    assert.deepEqual(b, a);
+    const sub = subset(disk.train, [2, 1]);
+    assert.ok(sub.disk, 'a subset of a streamed split stays on disk');
+    assert.deepEqual(gatherImages(sub, [0, 1]), gatherImages(mem.train, [2, 1]));
+    assert.deepEqual(inMemory(disk.test).images, mem.test.images);
+    closeDiskImages();
   });
 
   test('grayscale-only folders stay one channel; mixed sizes, corrupt files and links out are handled', async () => {

@@ -5,7 +5,7 @@
  * contiguous buffer per batch.
  */
 import { Rng } from '../util/rng.js';
-import { CIFAR10_INFO, pixelsOf, type ImageSplit } from './dataset.js';
+import { CIFAR10_INFO, gatherImages, pixelsOf, type ImageSplit } from './dataset.js';
 
 /** CIFAR-10 training-set channel statistics (values in [0, 1]). */
 export const CIFAR_MEAN = CIFAR10_INFO.mean;
@@ -13,6 +13,15 @@ export const CIFAR_STD = CIFAR10_INFO.std;
 
 /** A subset of a split by indices (copies). */
 export function subset(split: ImageSplit, idx: ArrayLike<number>): ImageSplit {
+  // a streamed split stays on disk: the subset is a list of rows
+  if (split.disk)
+    return {
+      images: new Uint8Array(0),
+      labels: Uint8Array.from(idx, (i) => split.labels[i]),
+      n: idx.length,
+      info: split.info,
+      disk: { path: split.disk.path, rows: Int32Array.from(idx, (i) => split.disk!.rows[i]) },
+    };
   const PIX = pixelsOf(split.info);
   const images = new Uint8Array(idx.length * PIX);
   const labels = new Uint8Array(idx.length);
@@ -118,9 +127,11 @@ export function fillBatch(
   const PIX = H * W * C;
   const scale = split.info.std.map((s) => 1 / (255 * s));
   const zero = split.info.mean.map((m, c) => -m / split.info.std[c]);
-  const images = split.images;
+  // a streamed split's batch is read from disk into one block first
+  const streamed = split.disk ? gatherImages(split, idx) : null;
+  const images = streamed ?? split.images;
   for (let b = 0; b < idx.length; b++) {
-    const src = idx[b] * PIX,
+    const src = (streamed ? b : idx[b]) * PIX,
       dst = b * PIX;
     const dy = pad ? rng!.int(2 * pad + 1) - pad : 0;
     const dx = pad ? rng!.int(2 * pad + 1) - pad : 0;

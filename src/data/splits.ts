@@ -91,6 +91,8 @@ export interface DataFlags {
   dataset?: string;
   resize?: [number, number];
   labels?: 'fine' | 'coarse';
+  /** an image folder: streamed from disk (true), in memory (false), by size (undefined) */
+  stream?: boolean;
 }
 
 /**
@@ -126,6 +128,7 @@ export async function openRunData(
       dataset: pick('dataset', flags.dataset, run.dataset),
       resize: pick('resize', flags.resize, run.resize),
       labels: pick('labels', flags.labels, run.labels),
+      stream: flags.stream,
       quiet: o.quiet,
     },
   );

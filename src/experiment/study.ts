@@ -19,7 +19,7 @@ import { pruneAndRecover } from './recover.js';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { ImageSplit } from '../data/dataset.js';
+import { type ImageSplit, inMemory } from '../data/dataset.js';
 import { balancedSample, subset } from '../data/pipeline.js';
 import { bootstrapMean, Interval, meanSd, packBits, pairedBootstrap, unpackBits, verdict } from '../eval/bootstrap.js';
 import { countComplexity } from '../eval/complexity.js';
@@ -154,7 +154,7 @@ export const readLines = readJsonLines;
 /** Seeded uint8 copy of a split with Gaussian pixel noise of `sigma` (0..1 scale), clipped. */
 export function noisyCopy(split: ImageSplit, sigma: number, seed: number): ImageSplit {
   const rng = new Rng(seed);
-  const images = Uint8Array.from(split.images, (p) => Math.min(255, Math.max(0, Math.round(p + 255 * sigma * rng.normal()))));
+  const images = Uint8Array.from(inMemory(split).images, (p) => Math.min(255, Math.max(0, Math.round(p + 255 * sigma * rng.normal()))));
   return { images, labels: split.labels, n: split.n, info: split.info };
 }
 

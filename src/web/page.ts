@@ -21,7 +21,7 @@ import {
 import { createServer, Server } from 'node:http';
 import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { ImageSplit } from '../data/dataset.js';
+import { type ImageSplit, inMemory } from '../data/dataset.js';
 import { subset } from '../data/pipeline.js';
 import { countComplexity } from '../eval/complexity.js';
 import { evaluate } from '../eval/evaluate.js';
@@ -80,7 +80,7 @@ export async function prepareWebDir(
       Array.from({ length: n }, (_, i) => i),
     );
     mkdirSync(join(tmp, 'data'));
-    writeFileAtomic(join(tmp, 'data', 'images.bin'), imgs.images);
+    writeFileAtomic(join(tmp, 'data', 'images.bin'), inMemory(imgs).images);
     writeFileAtomic(join(tmp, 'data', 'labels.bin'), imgs.labels);
     const entries: WebManifest['models'] = [];
     for (const m of models) {

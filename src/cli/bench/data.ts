@@ -19,6 +19,7 @@ export interface DataBenchOptions {
   data?: string;
   dataset?: string;
   resize?: [number, number];
+  stream?: boolean;
   batch: number;
   batches: number;
   steps: number;
@@ -33,11 +34,11 @@ export async function benchData(o: DataBenchOptions) {
   process.env.AURAPRUNE_FOLDER_CACHE = cache;
   try {
     let t = performance.now();
-    const set = await openDataSet(o.data, { dataset: o.dataset, resize: o.resize });
+    const set = await openDataSet(o.data, { dataset: o.dataset, resize: o.resize, stream: o.stream });
     const openSeconds = (performance.now() - t) / 1000;
     const images = set.train.n + set.test.n;
     t = performance.now();
-    await openDataSet(o.data, { dataset: o.dataset, resize: o.resize, quiet: true });
+    await openDataSet(o.data, { dataset: o.dataset, resize: o.resize, stream: o.stream, quiet: true });
     const reopenSeconds = (performance.now() - t) / 1000;
 
     const pix = pixelsOf(set.info);
@@ -62,6 +63,7 @@ export async function benchData(o: DataBenchOptions) {
     return {
       data: set.source,
       format: set.info.format,
+      streamed: !!set.train.disk,
       images,
       shape: set.info.shape,
       classes: set.info.classNames.length,

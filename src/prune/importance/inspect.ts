@@ -4,7 +4,8 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { forEachActivationBatch } from '../../activations/collect.js';
-import { type ImageSplit, pixelsOf } from '../../data/dataset.js';
+import type { ImageSplit } from '../../data/dataset.js';
+import { subset } from '../../data/pipeline.js';
 import { auraMatrix, entropyOfCounts } from '../../info/aura.js';
 import { quantizeMap } from '../../info/quantize.js';
 import { poolMaps, spatialMIMatrix } from '../../info/spatial_mi.js';
@@ -53,7 +54,7 @@ export function inspectAura(
     Y = store.labels.get(`${taps[k].child}@1`)!;
   const { mi } = spatialMIMatrix(X, Y);
   const examples: InspectData['examples'] = [];
-  const one = { ...sample, n: 1, images: sample.images.subarray(0, pixelsOf(sample.info)), labels: sample.labels.subarray(0, 1) };
+  const one = subset(sample, [0]);
   forEachActivationBatch(
     model,
     one,
