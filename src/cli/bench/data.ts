@@ -33,6 +33,7 @@ export async function benchData(o: DataBenchOptions) {
   const saved = process.env.AURAPRUNE_FOLDER_CACHE;
   process.env.AURAPRUNE_FOLDER_CACHE = cache;
   try {
+    const rssStart = process.resourceUsage().maxRSS;
     let t = performance.now();
     const set = await openDataSet(o.data, { dataset: o.dataset, resize: o.resize, stream: o.stream });
     const openSeconds = (performance.now() - t) / 1000;
@@ -50,6 +51,8 @@ export async function benchData(o: DataBenchOptions) {
     t = performance.now();
     order.forEach((idx, k) => fillBatch(set.train, idx, buf, rng, aug, { flipBase, epoch: k }));
     const pipelineImagesPerSecond = (order.length * o.batch) / ((performance.now() - t) / 1000);
+    // the data's share of memory: peak RSS after opening and batching, before any model exists
+    const rssData = process.resourceUsage().maxRSS;
 
     const model = buildModel(o.model, { width: o.width, seed: 1, inputShape: set.info.shape, classes: set.info.classNames.length });
     const cfg = airbenchRecipe({ epochs: 1, batch: o.batch, seed: 1 });
@@ -77,6 +80,8 @@ export async function benchData(o: DataBenchOptions) {
       trainImagesPerSecond: Math.round(trainImagesPerSecond),
       // above 1: the pipeline (one thread, per batch) outruns the step it feeds
       pipelineOverTrain: +(pipelineImagesPerSecond / trainImagesPerSecond).toFixed(1),
+      rssAtStartMB: Math.round(rssStart / 1024),
+      peakRssAfterDataMB: Math.round(rssData / 1024),
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
   } finally {
