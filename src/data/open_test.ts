@@ -222,6 +222,25 @@ describe('image folders', () => {
     writeFileSync(join(g, 'train/b/4.png'), 'PNG? no');
     await assert.rejects(openDataSet(g, { quiet: true }), /4\.png is not a readable image .*remove or replace it/);
     rmSync(join(g, 'train/b/4.png'));
+    // a corrupt file while streaming: the partial decoded cache is removed, nothing is left behind
+    // (a truncated PNG: its header reads, its pixels do not)
+    const whole = await sharp(Buffer.alloc(4 * 3, 128), { raw: { width: 4, height: 3, channels: 1 } })
+      .toColourspace('b-w')
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    writeFileSync(join(g, 'train/b/6.png'), whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const cacheDir = process.env.AURAPRUNE_FOLDER_CACHE!;
+    const before = existsSync(cacheDir) ? readdirSync(cacheDir).length : 0;
+    await assert.rejects(openDataSet(g, { quiet: true, stream: true }), /6\.png does not decode .*remove or replace it/);
+    assert.equal(existsSync(cacheDir) ? readdirSync(cacheDir).length : 0, before, 'no cache or temp file written');
+    rmSync(join(g, 'train/b/6.png'));
+    // empty: class folders without images, or a single class
+    const empty = dir('empty');
+    mkdirSync(join(empty, 'train', 'x'), { recursive: true });
+    mkdirSync(join(empty, 'train', 'y'), { recursive: true });
+    await assert.rejects(openDataSet(empty, { quiet: true }), /train holds no images \(\.png, \.jpg, \.jpeg, \.webp\)/);
+    rmSync(join(empty, 'train', 'y'), { recursive: true });
+    await assert.rejects(openDataSet(empty, { quiet: true }), /holds 1 class folder\(s\); an image folder needs .* at least 2 classes/);
     // a link to a file outside the folder is skipped, never read
     symlinkSync(join(tmp, 'toy.npz'), join(g, 'train/b/5.png'));
     const e = await openDataSet(g, { quiet: true, heldOut: 1 });
