@@ -199,11 +199,13 @@ bench
     console.log(JSON.stringify(await benchTrain(o)));
   });
 
-bench
-  .command('prune')
-  .description(
-    'the pruning target table: prune a trained base to FLOPs targets, recalibrate BN, fine-tune, measure accuracy and speed-up (one JSON line per cell; resumable)',
-  )
+dataOptions(
+  bench
+    .command('prune')
+    .description(
+      'the pruning target table: prune a trained base to FLOPs targets, recalibrate BN, fine-tune, measure accuracy and speed-up (one JSON line per cell; resumable)',
+    ),
+)
   .requiredOption('--base <dir>', 'training run directory (uses its best/ model, data split and recipe)')
   .option('--out <dir>', 'benchmark directory', 'exp/prune')
   .option('--targets <list>', 'FLOPs fractions to remove', '0.5,0.7')
@@ -226,7 +228,6 @@ bench
   .option('--sensitivity-images <n>', 'validation images for the sensitivity curves', int, 1000)
   .option('--tta <level>', 'TTA level reported beside plain accuracy (0 none, 1 mirror, 2 mirror + translate)', int, 2)
   .option('--seed <s>', 'seed', int, 1)
-  .option('--data <dir>', 'CIFAR-10 binary folder')
   .option('--threads <n>', 'libtorch threads', int)
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {

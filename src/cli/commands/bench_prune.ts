@@ -6,7 +6,8 @@ import { ALLOCATIONS, Allocation, CHANNEL_GROUPS, ChannelGroups } from '../../pr
 import { PruneCell, runPruneBench, writeSettingsOnce } from '../../experiment/prune_bench.js';
 import { finetuneRecipe } from '../../train/recipes.js';
 import { modelFingerprint } from '../../models/io.js';
-import { loadData } from './train.js';
+import { openRunData, trainingRunSettings } from '../../data/splits.js';
+import { dataFlags } from '../options.js';
 
 const list = (s: string) =>
   String(s)
@@ -53,12 +54,11 @@ export async function prepareBench(o: Record<string, string | number | boolean |
                 roundTo: Number(o.roundTo ?? 1),
                 groups,
               });
-  const data = await loadData(
-    o.data as string | undefined,
-    baseCfg.valSize as number,
-    baseCfg.seed as number,
-    baseCfg.trainLimit as number | undefined,
-  );
+  // the base run's data set and split (flags override its recorded location and format)
+  const data = await openRunData(trainingRunSettings(modelDir), dataFlags(o as Parameters<typeof dataFlags>[0]), {
+    valSize: baseCfg.valSize as number,
+    seed: baseCfg.seed as number,
+  });
   const out = String(o.out);
   // lrScale is applied per cell by the bench: the recipe here is at scale 1
   const recipe = finetuneRecipe(baseCfg, { epochs: 1, lrScale: 1, seed: 1 });
