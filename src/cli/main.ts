@@ -44,6 +44,16 @@ program
     process.exitCode = r.status ?? 1;
   });
 
+program
+  .command('doctor')
+  .description('what this installation uses (backend, BLAS, Chromium, sharp, data sets, Redis) and how to fix each')
+  .action(async () => {
+    const { doctor } = await import('../doctor.js');
+    const found = await doctor();
+    for (const f of found) console.log(`${f.ok ? 'ok ' : 'FIX'} ${f.item.padEnd(13)} ${f.what}${f.ok || !f.fix ? '' : ` -> ${f.fix}`}`);
+    console.log(JSON.stringify(Object.fromEntries(found.map((f) => [f.item, f.ok]))));
+  });
+
 const bench = program.command('bench').description('benchmarks that print one JSON line');
 bench
   .command('engine')

@@ -1,0 +1,37 @@
+/** `auraprune doctor` names what is missing and how to fix it (here: Chromium and CIFAR-10 made absent). */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+
+const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts');
+const tmp = mkdtempSync(join(tmpdir(), 'auraprune-doctor-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('doctor: one line per item, a fix for each missing one, and a JSON summary', () => {
+  const env = { ...process.env, CHROMIUM_PATH: join(tmp, 'no-chromium'), AURAPRUNE_CACHE: join(tmp, 'cache') };
+  delete env.CIFAR10_DIR;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'doctor'], { encoding: 'utf8', env, timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(
+    r.stdout,
+    /^FIX chromium +none at .*no-chromium: no PNG charts, no bench web -> apt-get install -y chromium, or set CHROMIUM_PATH$/m,
+  );
+  assert.match(r.stdout, /^FIX cifar10 +not found .* -> any command downloads it on first use/m);
+  const summary = JSON.parse(lines.at(-1)!);
+  assert.equal(summary.chromium, false);
+  assert.equal(summary.cifar10, false);
+  assert.deepEqual(Object.keys(summary), [
+    'backend',
+    ...(summary.blas === undefined ? [] : ['blas']),
+    'chromium',
+    'sharp',
+    'cifar10',
+    'fashion-mnist',
+    'redis',
+    'node',
+  ]);
+});
