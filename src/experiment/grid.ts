@@ -143,7 +143,8 @@ export async function runCell(base: LayersModel, data: Data, out: string, o: Exp
           ),
         }
       : data;
-  const ft = await trainModel(pruned, { ...o.finetune, seed }, ftData, cellDir, { resume: true, quiet: true });
+  // the cell's fine-tune shows its own epochs (rate, ETA) unless the run is quiet (tests, queue workers)
+  const ft = await trainModel(pruned, { ...o.finetune, seed }, ftData, cellDir, { resume: true, quiet: o.quiet ?? false });
   return {
     key: cellKey(criterion, target, seed),
     criterion,

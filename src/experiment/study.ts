@@ -311,6 +311,7 @@ export async function runStudyCell(
   c: StudyCell,
   counts: Record<string, number[]>,
   noisyTest: () => ImageSplit,
+  o: { quiet?: boolean } = { quiet: true },
 ): Promise<StudyLine> {
   const key = studyKey(c.budget, c.allocation, c.variant, c.target, c.seed);
   const scores = await variantScores(base, data, out, s, c.variant, c.seed);
@@ -355,7 +356,8 @@ export async function runStudyCell(
     const t0 = performance.now();
     const cfg = c.budget === 'epoch' ? s.epoch : s.full;
     const cellDir = join(out, 'cells', key.replace(/\|/g, '_'));
-    const ft = await trainModel(pruned, { ...cfg, seed: c.seed }, data, cellDir, { resume: true, quiet: true });
+    // the cell's fine-tune shows its own epochs (rate, ETA) unless the run is quiet
+    const ft = await trainModel(pruned, { ...cfg, seed: c.seed }, data, cellDir, { resume: true, quiet: o.quiet ?? true });
     const noisyEval = c.budget === 'full' ? evaluate(ft.model, noisyTest()) : undefined;
     Object.assign(line, {
       testAcc: ft.test!.accuracy,
@@ -400,7 +402,7 @@ export async function runStudy(
     }
     if (o.stopAfterCells !== undefined && newCells >= o.stopAfterCells) return { lines: readLines(resultsPath), newCells, complete: false };
     bar?.update(work, `${c.budget} ${c.allocation} ${c.variant} -${c.target} s${c.seed}`);
-    const line = await runStudyCell(base, data, out, s, c, counts, noisyTest);
+    const line = await runStudyCell(base, data, out, s, c, counts, noisyTest, { quiet: o.quiet });
     appendFileSync(resultsPath, JSON.stringify(line) + '\n');
     done.add(key);
     newCells++;
