@@ -11,7 +11,9 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 export async function renderChart(id: string, spec: Record<string, unknown>): Promise<string> {
   const full = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    config: { font: 'system-ui, sans-serif', view: { stroke: null } },
+    // at most ~6 ticks on numeric axes: rendered in Node, vega cannot measure the browser's font, so
+    // its own overlap removal let 15 labels crowd a 380-px axis
+    config: { font: 'system-ui, sans-serif', view: { stroke: null }, axisQuantitative: { tickCount: 6, labelOverlap: 'greedy' } },
     ...spec,
   };
   const view = new vega.View(vega.parse(compile(full as unknown as TopLevelSpec).spec), { renderer: 'none' });
@@ -127,14 +129,24 @@ export function scatterLogXSpec(o: { title: string; x: string; y: string; items:
 /** Bars grouped by category (e.g. filters kept per layer, one bar per criterion), values on top. */
 export function groupedBarsSpec(o: { title: string; y: string; categories: string[]; series: Array<{ name: string; values: number[] }> }) {
   const values = o.series.flatMap((s) => o.categories.map((c, i) => ({ category: c, series: s.name, value: s.values[i] })));
+  // a fixed width that fits a 1280-px page beside the legend: bars narrow as layers are added
+  // (a step per bar grew a 22-layer, 3-criterion chart to 6,000 px)
+  const width = Math.min(960, Math.max(240, o.categories.length * (o.series.length * 14 + 10)));
   return {
     title: o.title,
-    width: { step: Math.max(12, Math.round(60 / Math.max(1, o.series.length))) * o.series.length + 12 },
+    width,
     height: 240,
     data: { values },
     mark: 'bar',
     encoding: {
-      x: { field: 'category', type: 'nominal', title: null, sort: o.categories, axis: { labelAngle: -30 } },
+      // horizontal labels when they fit their bar group, else vertical (rotated labels' boxes overlap)
+      x: {
+        field: 'category',
+        type: 'nominal',
+        title: null,
+        sort: o.categories,
+        axis: { labelAngle: Math.max(...o.categories.map((c) => c.length)) * 6.5 < width / Math.max(1, o.categories.length) ? 0 : -90 },
+      },
       xOffset: { field: 'series', type: 'nominal', sort: o.series.map((s) => s.name) },
       y: { field: 'value', type: 'quantitative', title: o.y, axis: { format: 'd', tickMinStep: 1 } },
       color: { field: 'series', type: 'nominal', title: null, sort: o.series.map((s) => s.name) },
@@ -196,7 +208,8 @@ export function dotPairSpec(o: {
   const order = [...o.items].sort((p, q) => p.a - q.a).map((i) => i.name);
   const y = { field: 'name', type: 'nominal', title: null, sort: order };
   const panel = (field: 'a' | 'b', title: string, log = false, showY = true) => ({
-    width: 220,
+    // a log axis labels every decade ("0.0001" ... "100"): it needs the room
+    width: log ? 320 : 220,
     height: { step: 18 },
     mark: { type: 'point', filled: true, size: 50 },
     encoding: {
