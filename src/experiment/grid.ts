@@ -189,6 +189,7 @@ export async function runExperiment(
         params: c.params,
         flops: c.flops,
         testImages: data.test.n,
+        dataset: data.test.info.name,
       }),
     );
   }

@@ -10,7 +10,8 @@ import { groupedBarsSpec, heatmapSpec, lineSpec, renderChart, scatterLogXSpec } 
 
 export interface ReportInput {
   title: string;
-  base?: { valAcc: number; testAcc: number; params: number; flops: number; testImages?: number };
+  /** the base's accuracy and size; `dataset` names the data set (older records: CIFAR-10) */
+  base?: { valAcc: number; testAcc: number; params: number; flops: number; testImages?: number; dataset?: string };
   results: ResultLine[];
   robustness?: RobustnessRow[];
   inspect?: InspectData | null;
@@ -68,8 +69,13 @@ export function summaryParagraph(inp: ReportInput): string {
   const criteria = [...new Set(cells.map((c) => c.criterion))];
   const targets = [...new Set(cells.map((c) => c.target))].sort((a, b) => a - b);
   const seeds = Math.max(...cells.map((c) => c.seeds));
+  const dataset = inp.base?.dataset && inp.base.dataset !== 'cifar10' ? inp.base.dataset : 'CIFAR-10';
+  const what =
+    criteria.length === 1
+      ? `1 filter-selection criterion (${criteria[0]})`
+      : `${criteria.length} filter-selection criteria (${criteria.join(', ')})`;
   const parts = [
-    `This report compares ${criteria.length} filter-selection criteria (${criteria.join(', ')}) for pruning ${inp.base ? `a base model with ${pct(inp.base.testAcc)}% test accuracy (${(inp.base.params / 1e6).toFixed(2)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs)` : 'one base model'} on CIFAR-10, at ${targets.map((t) => `${Math.round(100 * t)}%`).join(', ')} of ${inp.results[0].by === 'params' ? 'parameters' : 'FLOPs'} removed, each pruned model fine-tuned with the same budget, ${seeds} seed${seeds > 1 ? 's' : ''} per cell; accuracies are test accuracy of the best-by-validation epoch.`,
+    `This report compares ${what} for pruning ${inp.base ? `a base model with ${pct(inp.base.testAcc)}% test accuracy (${(inp.base.params / 1e6).toFixed(2)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs)` : 'one base model'} on ${dataset}, at ${targets.map((t) => `${Math.round(100 * t)}%`).join(', ')} of ${inp.results[0].by === 'params' ? 'parameters' : 'FLOPs'} removed, each pruned model fine-tuned with the same budget, ${seeds} seed${seeds > 1 ? 's' : ''} per cell; accuracies are test accuracy of the best-by-validation epoch.`,
   ];
   // images the accuracies were measured on (older records: the full test set)
   const n = inp.base?.testImages ?? 10000;
@@ -124,7 +130,23 @@ export async function buildReport(inp: ReportInput): Promise<string> {
       `<p>Base model: validation ${pct(inp.base.valAcc)}%, test ${pct(inp.base.testAcc)}%, ${(inp.base.params / 1e6).toFixed(3)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs. Models were chosen by validation accuracy; test accuracy is reported, never used for selection.</p>`,
     );
   // a robustness-only report (auraprune robustness) has no pruned cells: no empty sections for them
-  if (cells.length) {
+  const targetsRun = [...new Set(cells.map((c) => c.target))];
+  if (targetsRun.length === 1) {
+    // one target: a scatter would be one column of points; bars per criterion say the same plainly
+    parts.push('<h2>Accuracy after fine-tuning</h2>');
+    parts.push(
+      await renderChart(
+        'chart-acc-target',
+        groupedBarsSpec({
+          title: `Test accuracy at ${Math.round(100 * targetsRun[0])}% of ${inp.results[0].by === 'params' ? 'parameters' : 'FLOPs'} removed (mean over seeds)`,
+          y: 'test accuracy (%)',
+          categories: cells.map((c) => c.criterion),
+          series: [{ name: 'test accuracy', values: cells.map((c) => +(100 * c.testAcc).toFixed(2)) }],
+          format: '.1f',
+        }),
+      ),
+    );
+  } else if (cells.length) {
     parts.push('<h2>Accuracy after fine-tuning</h2><div class="row">');
     const points = (x: (c: CellSummary) => number) =>
       cells.map((c) => ({ series: c.criterion, x: 100 * x(c), y: 100 * c.testAcc, lo: 100 * c.testLo, hi: 100 * c.testHi }));
@@ -154,6 +176,8 @@ export async function buildReport(inp: ReportInput): Promise<string> {
       ),
     );
     parts.push('</div>');
+  }
+  if (cells.length) {
     parts.push(
       '<table id="results"><tr><th>criterion</th><th>target</th><th>seeds</th><th>FLOPs removed %</th><th>params removed %</th><th>val acc %</th><th>test acc % (min-max)</th><th>scoring s</th></tr>',
     );

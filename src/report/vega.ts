@@ -13,7 +13,11 @@ export async function renderChart(id: string, spec: Record<string, unknown>): Pr
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     // at most ~6 ticks on numeric axes: rendered in Node, vega cannot measure the browser's font, so
     // its own overlap removal let 15 labels crowd a 380-px axis
-    config: { font: 'system-ui, sans-serif', view: { stroke: null }, axisQuantitative: { tickCount: 6, labelOverlap: 'greedy' } },
+    config: {
+      font: 'system-ui, sans-serif',
+      view: { stroke: null },
+      axisQuantitative: { tickCount: 6, labelOverlap: 'greedy', format: '.3~r' },
+    },
     ...spec,
   };
   const view = new vega.View(vega.parse(compile(full as unknown as TopLevelSpec).spec), { renderer: 'none' });
@@ -127,7 +131,14 @@ export function scatterLogXSpec(o: { title: string; x: string; y: string; items:
 }
 
 /** Bars grouped by category (e.g. filters kept per layer, one bar per criterion), values on top. */
-export function groupedBarsSpec(o: { title: string; y: string; categories: string[]; series: Array<{ name: string; values: number[] }> }) {
+export function groupedBarsSpec(o: {
+  title: string;
+  y: string;
+  categories: string[];
+  series: Array<{ name: string; values: number[] }>;
+  /** y-axis number format (default whole numbers) */
+  format?: string;
+}) {
   const values = o.series.flatMap((s) => o.categories.map((c, i) => ({ category: c, series: s.name, value: s.values[i] })));
   // a fixed width that fits a 1280-px page beside the legend: bars narrow as layers are added
   // (a step per bar grew a 22-layer, 3-criterion chart to 6,000 px)
@@ -148,7 +159,7 @@ export function groupedBarsSpec(o: { title: string; y: string; categories: strin
         axis: { labelAngle: Math.max(...o.categories.map((c) => c.length)) * 6.5 < width / Math.max(1, o.categories.length) ? 0 : -90 },
       },
       xOffset: { field: 'series', type: 'nominal', sort: o.series.map((s) => s.name) },
-      y: { field: 'value', type: 'quantitative', title: o.y, axis: { format: 'd', tickMinStep: 1 } },
+      y: { field: 'value', type: 'quantitative', title: o.y, axis: { format: o.format ?? 'd', tickMinStep: 1 } },
       color: { field: 'series', type: 'nominal', title: null, sort: o.series.map((s) => s.name) },
       tooltip: [
         { field: 'category', type: 'nominal' },
