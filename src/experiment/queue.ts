@@ -524,6 +524,16 @@ export function startWorker(url: string, o: WorkerOptions = {}): { close: () => 
     },
   });
   worker.on('active', (job) => o.log?.(`${jobLabel(job)} (attempt ${job.attemptsMade + 1})`));
+  // a job whose lock cannot be renewed is no longer this worker's (Redis lost it, or another worker took
+  // it over): its cell is stopped so the worker takes new jobs instead of finishing an orphan
+  const cancelled = new Set<string>();
+  worker.on('lockRenewalFailed', (ids: string[]) => {
+    for (const id of ids) {
+      if (!cancelled.has(id)) o.log?.(`job ${id}: its lock is gone (Redis restarted or the job was taken over); stopping its cell`);
+      cancelled.add(id);
+      worker.cancelJob(id, 'lock lost');
+    }
+  });
   worker.on('failed', (job, e) => o.log?.(`job ${job?.id ?? '?'} failed: ${e.message}`));
   // connection errors (Redis restarting) are retried by ioredis; report each kind once, never throw
   let lastError = '';

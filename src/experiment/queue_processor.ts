@@ -15,7 +15,10 @@ const ready = useBestBackend({
   threads: env.AURAPRUNE_WORKER_THREADS ? Number(env.AURAPRUNE_WORKER_THREADS) : undefined,
 });
 
-export default async function (job: Job<unknown>) {
+export default async function (job: Job<unknown>, _token?: string, signal?: AbortSignal) {
+  // the worker cancels a cell whose job is gone (its lock could not be renewed: Redis restarted without
+  // its data, or the job was removed): leave at the next pause in the work rather than finish it
+  signal?.addEventListener('abort', () => process.exit(3), { once: true });
   await ready;
   return processJob(job, { root: env.AURAPRUNE_WORKER_ROOT, data: env.AURAPRUNE_WORKER_DATA });
 }

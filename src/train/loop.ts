@@ -265,6 +265,9 @@ export async function trainModel(
       seen = 0,
       lr = 0;
     for (let bi = 0; bi < batches.length; bi++) {
+      // a macrotask turn every 8 batches: signals, IPC (a queue worker's cancel, a dead parent) and timers
+      // are handled during long epochs, not only after them
+      if (bi % 8 === 7) await new Promise((r) => setImmediate(r));
       const idx = batches[bi];
       const b = idx.length;
       fillBatch(data.train, idx, buf, rng, cfg.augment, flipBase ? { flipBase, epoch: epoch - 1 } : undefined);
