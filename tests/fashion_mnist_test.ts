@@ -75,4 +75,8 @@ test('Fashion-MNIST: train, aura-prune 50% of FLOPs, fine-tune and evaluate, all
   assert.equal(e.perClassAccuracy.length, 10);
   assert.ok(e.accuracy > 0.5, `pruned and fine-tuned test accuracy ${e.accuracy}`);
   assert.ok(existsSync(join(pruned, 'finetuned', 'compare.json')));
+  // the fine-tune's report: curves and the comparison with the unpruned model
+  const rep = cli('report', '--dir', join(pruned, 'finetuned'));
+  assert.equal(rep.status, 0, rep.stderr);
+  assert.match(readFileSync(join(pruned, 'finetuned', 'report.html'), 'utf8'), /auraprune fine-tune/);
 });

@@ -296,6 +296,7 @@ export async function prepareStudy(base: LayersModel, data: Data, out: string, o
         testAccNoisy: evaluate(base, noisyCopy(data.test, o.settings.noisySigma, 7)).accuracy,
         params: c.params,
         flops: c.flops,
+        dataset: data.test.info.name,
       }),
     );
   }
