@@ -193,9 +193,12 @@ export function resizeImages(images: Uint8Array, n: number, from: [number, numbe
         const x0 = Math.floor(xs[x]),
           x1 = Math.min(x0 + 1, W - 1),
           fx = xs[x] - x0;
+        const a = src + (y0 * W + x0) * C,
+          b = src + (y0 * W + x1) * C,
+          d = src + (y1 * W + x0) * C,
+          e = src + (y1 * W + x1) * C;
         for (let c = 0; c < C; c++) {
-          const p = (yy: number, xx: number) => images[src + (yy * W + xx) * C + c];
-          const v = (1 - fy) * ((1 - fx) * p(y0, x0) + fx * p(y0, x1)) + fy * ((1 - fx) * p(y1, x0) + fx * p(y1, x1));
+          const v = (1 - fy) * ((1 - fx) * images[a + c] + fx * images[b + c]) + fy * ((1 - fx) * images[d + c] + fx * images[e + c]);
           out[dst + (y * w + x) * C + c] = Math.round(v);
         }
       }
@@ -209,18 +212,4 @@ export function parseResize(v: string): [number, number] {
   const m = /^(\d{1,4})x(\d{1,4})$/.exec(v.trim());
   if (!m || +m[1] < 1 || +m[2] < 1) throw new DataError(`--resize ${v}: give the size as HxW, e.g. --resize 32x32`);
   return [+m[1], +m[2]];
-}
-
-/** Checks labels against the class count: one line naming the source on the first one out of range. */
-export function checkLabels(labels: Uint8Array, classes: number, source: string): void {
-  const bad = labels.findIndex((v) => v >= classes);
-  if (bad >= 0)
-    throw new DataError(
-      `${source}: label ${labels[bad]} at record ${bad} is not below ${classes} classes; the labels are corrupt or mislabeled`,
-    );
-}
-
-/** Two descriptions describe the same inputs (shape, classes, normalisation). */
-export function sameInputs(a: DataInfo, b: DataInfo): boolean {
-  return JSON.stringify([a.shape, a.classNames.length, a.mean, a.std]) === JSON.stringify([b.shape, b.classNames.length, b.mean, b.std]);
 }

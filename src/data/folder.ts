@@ -33,6 +33,9 @@ export function folderCacheDir(): string {
   return process.env.AURAPRUNE_FOLDER_CACHE ?? join(homedir(), '.cache', 'auraprune', 'folders');
 }
 
+/** One image file, size-capped before it is read. */
+const readImage = (path: string) => readRegularFile(path, MAX_IMAGE_BYTES, 'image file', (m) => new DataError(m));
+
 interface Entry {
   path: string;
   label: number;
@@ -111,7 +114,7 @@ export async function openFolder(dir: string, o: OpenOptions): Promise<{ train: 
   // pass 1: read and hash every file, read each header (size, channels) without decoding
   const bar = o.quiet ? null : new Progress(`reading ${dir}`, all.length, 'img');
   const heads = await pool(all, 8, async (e, i) => {
-    const buf = readRegularFile(e.path, MAX_IMAGE_BYTES, 'image file', (m) => new DataError(m));
+    const buf = readImage(e.path);
     let meta;
     try {
       meta = await sharp(buf, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
@@ -179,7 +182,7 @@ export async function openFolder(dir: string, o: OpenOptions): Promise<{ train: 
     let done = 0;
     const decodeAll = () =>
       pool(all, 4, async (e, i) => {
-        const buf = readRegularFile(e.path, MAX_IMAGE_BYTES, 'image file', (m) => new DataError(m));
+        const buf = readImage(e.path);
         let img = sharp(buf, { limitInputPixels: MAX_IMAGE_PIXELS }).rotate().removeAlpha();
         if (o.resize) img = img.resize(w, h, { fit: 'fill' });
         img = c === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');

@@ -9,6 +9,9 @@ import { type DataFlags, openRunData, trainingRunSettings } from '../data/splits
 import { loadImageModel } from '../models/io.js';
 
 export type { DataFlags };
+
+/** A training run directory's best/ model, or the model directory itself. */
+const baseModelDir = (path: string) => (existsSync(join(path, 'best', 'model.json')) ? join(path, 'best') : path);
 export type BaseData = Awaited<ReturnType<typeof openRunData>>;
 
 /**
@@ -22,7 +25,7 @@ export async function openBase(
   fallback: { valSize?: number; seed?: number; trainLimit?: number } = {},
   o: { quiet?: boolean } = {},
 ): Promise<{ model: LayersModel; modelDir: string; data: BaseData; run: ReturnType<typeof trainingRunSettings> }> {
-  const modelDir = existsSync(join(path, 'best', 'model.json')) ? join(path, 'best') : path;
+  const modelDir = baseModelDir(path);
   const run = trainingRunSettings(modelDir);
   const data = await openRunData(
     run,
@@ -36,7 +39,7 @@ export async function openBase(
 
 /** The base model and the data split it was trained with (read from its run's config.json). */
 export async function resolveBase(base: string) {
-  const modelDir = existsSync(join(base, 'best', 'model.json')) ? join(base, 'best') : base;
+  const modelDir = baseModelDir(base);
   const cfgPath = existsSync(join(base, 'config.json')) ? join(base, 'config.json') : null;
   const cfg = cfgPath ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
   return {
@@ -48,8 +51,6 @@ export async function resolveBase(base: string) {
     trainLimit: (cfg.trainLimit ?? undefined) as number | undefined,
     paramGroups: cfg.paramGroups as string | undefined,
     batch: cfg.batch as number | undefined,
-    /** where the base run read its data (used when --data is not given) */
-    dataDir: (typeof cfg.dataDir === 'string' && existsSync(cfg.dataDir) ? cfg.dataDir : undefined) as string | undefined,
     run: trainingRunSettings(modelDir),
   };
 }

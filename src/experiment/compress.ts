@@ -69,12 +69,7 @@ export async function compress(
   try {
     mkdirSync(join(out, 'rounds'), { recursive: true });
     const run = trainingRunSettings(baseDir);
-    const data = await openRunData(
-      run,
-      { data: o.data, dataset: o.dataset, resize: o.resize, labels: o.labels },
-      { valSize: 5000, seed: o.seed },
-      { quiet: o.quiet },
-    );
+    const data = await openRunData(run, o, { valSize: 5000, seed: o.seed }, { quiet: o.quiet });
     const base = await loadImageModel(baseDir, data.info);
     const baseFlops = countComplexity(base).flops;
     const calib = balancedSample(data.train, o.perClass, o.seed);

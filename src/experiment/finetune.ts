@@ -81,12 +81,7 @@ export async function finetuneAndCompare(
   const trained = source ? trainingRunSettings(source) : {};
   if (source && !existsSync(source))
     throw new Error(`${cfgPath} names source model ${source}, which does not exist; restore it or drop --distill`);
-  const split = await openRunData(
-    trained,
-    { data: o.data, dataset: o.dataset, resize: o.resize, labels: o.labels },
-    { valSize: o.valSize, seed: o.seed },
-    { quiet: o.quiet },
-  );
+  const split = await openRunData(trained, o, { valSize: o.valSize, seed: o.seed }, { quiet: o.quiet });
   const data =
     o.trainLimit && o.trainLimit < split.train.n
       ? {

@@ -20,6 +20,9 @@ export interface ReportInput {
 }
 
 const pct = (v: number) => (100 * v).toFixed(2);
+
+/** How a report names the base's data set (records from before data sets hold none: CIFAR-10). */
+export const datasetLabel = (name?: string) => (name && name !== 'cifar10' ? name : 'CIFAR-10');
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export interface CellSummary {
@@ -69,13 +72,12 @@ export function summaryParagraph(inp: ReportInput): string {
   const criteria = [...new Set(cells.map((c) => c.criterion))];
   const targets = [...new Set(cells.map((c) => c.target))].sort((a, b) => a - b);
   const seeds = Math.max(...cells.map((c) => c.seeds));
-  const dataset = inp.base?.dataset && inp.base.dataset !== 'cifar10' ? inp.base.dataset : 'CIFAR-10';
   const what =
     criteria.length === 1
       ? `1 filter-selection criterion (${criteria[0]})`
       : `${criteria.length} filter-selection criteria (${criteria.join(', ')})`;
   const parts = [
-    `This report compares ${what} for pruning ${inp.base ? `a base model with ${pct(inp.base.testAcc)}% test accuracy (${(inp.base.params / 1e6).toFixed(2)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs)` : 'one base model'} on ${dataset}, at ${targets.map((t) => `${Math.round(100 * t)}%`).join(', ')} of ${inp.results[0].by === 'params' ? 'parameters' : 'FLOPs'} removed, each pruned model fine-tuned with the same budget, ${seeds} seed${seeds > 1 ? 's' : ''} per cell; accuracies are test accuracy of the best-by-validation epoch.`,
+    `This report compares ${what} for pruning ${inp.base ? `a base model with ${pct(inp.base.testAcc)}% test accuracy (${(inp.base.params / 1e6).toFixed(2)} M params, ${(inp.base.flops / 1e6).toFixed(1)} M FLOPs)` : 'one base model'} on ${datasetLabel(inp.base?.dataset)}, at ${targets.map((t) => `${Math.round(100 * t)}%`).join(', ')} of ${inp.results[0].by === 'params' ? 'parameters' : 'FLOPs'} removed, each pruned model fine-tuned with the same budget, ${seeds} seed${seeds > 1 ? 's' : ''} per cell; accuracies are test accuracy of the best-by-validation epoch.`,
   ];
   // images the accuracies were measured on (older records: the full test set)
   const n = inp.base?.testImages ?? 10000;

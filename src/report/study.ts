@@ -18,6 +18,7 @@ import {
 } from '../experiment/study.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { dotPairSpec, forestSpec, lineSpec, renderChart } from './vega.js';
+import { datasetLabel } from './html.js';
 
 export interface StudyDoc {
   /** `dataset`: the data set's name (absent in records before data sets: CIFAR-10) */
@@ -219,7 +220,7 @@ export async function studyHtml(d: StudyDoc): Promise<string> {
   const parts: string[] = [];
   parts.push('<h1>Does aura MI prune better, faster and more robustly?</h1>');
   parts.push(
-    `<p>This report compares filter-ranking criteria for structured pruning on one trained ${esc(d.base.dataset && d.base.dataset !== 'cifar10' ? d.base.dataset : 'CIFAR-10')} base model (test accuracy ${pt(d.base.testAcc)}%). Every criterion is given the same number of filters to keep in every layer (one allocation, shared), so the only thing that differs is <em>which</em> filters each criterion removes. Accuracy is measured at four budgets: right after pruning, after re-estimating batch-norm statistics on calibration images, after a one-epoch fine-tune and after the recovery fine-tune. Seeds change the calibration sample and the fine-tune order; every difference is paired with the same seed's cell and the same test images, and its 95% bootstrap interval decides the verdict: an interval that covers zero is reported as "no difference". Green intervals are ahead of the reference, red behind, grey no difference. Scoring time and ranking stability (across disjoint calibration samples, sample sizes and input noise) answer the other two claims; the verdicts are at the end.</p>`,
+    `<p>This report compares filter-ranking criteria for structured pruning on one trained ${esc(datasetLabel(d.base.dataset))} base model (test accuracy ${pt(d.base.testAcc)}%). Every criterion is given the same number of filters to keep in every layer (one allocation, shared), so the only thing that differs is <em>which</em> filters each criterion removes. Accuracy is measured at four budgets: right after pruning, after re-estimating batch-norm statistics on calibration images, after a one-epoch fine-tune and after the recovery fine-tune. Seeds change the calibration sample and the fine-tune order; every difference is paired with the same seed's cell and the same test images, and its 95% bootstrap interval decides the verdict: an interval that covers zero is reported as "no difference". Green intervals are ahead of the reference, red behind, grey no difference. Scoring time and ranking stability (across disjoint calibration samples, sample sizes and input noise) answer the other two claims; the verdicts are at the end.</p>`,
   );
   const main = [...new Set(d.rows.map((r) => r.variant))];
   for (const m of MEASURES) {
