@@ -14,6 +14,7 @@ import { buildModel } from '../../models/zoo.js';
 import { optimiserFor, sgdStep } from '../../train/loop.js';
 import { airbenchRecipe } from '../../train/recipes.js';
 import { Rng } from '../../util/rng.js';
+import { recordedPath } from '../../util/rundir.js';
 
 export interface DataBenchOptions {
   data?: string;
@@ -64,7 +65,8 @@ export async function benchData(o: DataBenchOptions) {
     for (let s = 0; s < o.steps; s++) sgdStep({ model, vars, ps, sgd, cfg, shape: set.info.shape }, buf, labels, cfg.lr, 1, s + 1);
     const trainImagesPerSecond = (o.steps * o.batch) / ((performance.now() - t) / 1000);
     return {
-      data: set.source,
+      // repository-relative when inside it: a committed line holds no machine's paths
+      data: recordedPath(set.source),
       format: set.info.format,
       streamed: !!set.train.disk,
       images,
