@@ -12,6 +12,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
 import { saveModel } from '../src/models/io.js';
 import { buildAirbench } from '../src/models/airbench.js';
+import { buildResNet } from '../src/models/resnet.js';
 import { buildModel } from '../src/models/zoo.js';
 import { countComplexity } from '../src/eval/complexity.js';
 import { CIFAR_DIR, NEEDS_CIFAR } from './helpers/fixtures.js';
@@ -162,6 +163,30 @@ describe('command line', NEEDS_CIFAR, () => {
     const fl = (widths: number[]) => countComplexity(buildAirbench({ widths })).flops;
     assert.ok(Math.abs(jw.flopsRatio - fl([32, 128, 128]) / fl([64, 256, 256])) < 1e-12);
   });
+
+  const torchMissing = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0;
+  test(
+    'bench speed: ResNet shapes by channels, with the same two shapes timed in PyTorch',
+    { skip: torchMissing && 'PyTorch is absent (apt-get install python3-torch)' },
+    () => {
+      const spec = ['resnet20:16,32,64', 'resnet20:8,16,32/4,8,16'];
+      const r = cli('bench', 'speed', '--base', spec[0], '--model', spec[1], '--batch', '4', '--rounds', '1', '--passes', '1', '--pytorch');
+      assert.equal(r.status, 0, r.stderr);
+      const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      type Three = [number, number, number];
+      const fl = (stream: Three, internal: Three) => countComplexity(buildResNet({ depth: 20, channels: { stream, internal } })).flops;
+      assert.ok(Math.abs(j.flopsRatio - fl([8, 16, 32], [4, 8, 16]) / fl([16, 32, 64], [16, 32, 64])) < 1e-12);
+      for (const layout of ['nchw', 'channels_last', 'mkldnn']) {
+        const p = j.pytorch[layout];
+        assert.equal(p.error, undefined, `${layout}: ${p.error}`);
+        assert.ok(p.baseImgPerS > 0 && p.modelImgPerS > 0, layout);
+        assert.ok(Math.abs(p.speedup - p.modelImgPerS / p.baseImgPerS) < 1e-9, layout);
+      }
+      const mixed = cli('bench', 'speed', '--base', 'airbench:32,128,128', '--model', spec[1], '--pytorch');
+      assert.notEqual(mixed.status, 0);
+      assert.match(mixed.stderr, /--pytorch needs --base and --model given as resnetD/);
+    },
+  );
 
   test('demo: a rerun with other settings is refused and leaves the old results alone; the same settings reuse them', () => {
     const out = join(tmp, 'demo');

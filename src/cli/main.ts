@@ -136,14 +136,16 @@ bench
   )
   .requiredOption(
     '--base <path>',
-    'the reference model: model directory, run directory or model.json; or airbench:C1,C2,C3 (untrained, those block widths)',
+    'the reference model: model directory, run directory or model.json; or an untrained shape: airbench:C1,C2,C3 (block widths) or resnet20:S1,S2,S3[/I1,I2,I3] (residual-stream / block-internal channels per stage)',
   )
   .requiredOption('--model <path>', 'the model compared with it (same forms)')
   .option('--batch <n>', 'batch size of the throughput figure', int, 128)
   .option('--rounds <n>', 'alternating rounds (medians)', int, 3)
   .option('--passes <n>', 'batches timed back to back per round', int, 3)
   .option('--no-fold-bn', 'measure the models as saved, batch norm unfolded')
-  .option('--threads <n>', 'libtorch threads', int, 2)
+  .option('--threads <n>', 'libtorch threads (and PyTorch threads with --pytorch)', int, 2)
+  .option('--pytorch', 'also time the two resnetD:... shapes in PyTorch (three memory layouts), same batch and threads')
+  .option('--python <path>', 'python with torch (Debian python3-torch)', '/usr/bin/python3')
   .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {

@@ -17,6 +17,12 @@ export interface ResNetOptions {
   depth?: number;
   /** Channel multiplier. Default 1. */
   width?: number;
+  /**
+   * Channels per stage instead of a multiplier: `stream` for the stem, every block's second conv and
+   * projection (the residual stream), `internal` for every block's first conv; the shape a model
+   * pruned with coupled groups has (untrained, for timing: `bench speed --base resnet20:...`).
+   */
+  channels?: { stream: [number, number, number]; internal: [number, number, number] };
   classes?: number;
   /** Input image [h, w, c]. Default [32, 32, 3]. */
   inputShape?: [number, number, number];
@@ -41,16 +47,18 @@ export function buildResNet(opts: ResNetOptions = {}): tf.LayersModel {
     });
   const bn = (name: string) => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name });
   const input = tf.input({ shape: opts.inputShape ?? [32, 32, 3], name: 'input' });
-  let x = conv(scaled(16, width), 3, 1, 'stem_conv').apply(input) as tf.SymbolicTensor;
+  const stream = (s: number) => opts.channels?.stream[s - 1] ?? scaled(16 * 2 ** (s - 1), width);
+  const internal = (s: number) => opts.channels?.internal[s - 1] ?? scaled(16 * 2 ** (s - 1), width);
+  let x = conv(stream(1), 3, 1, 'stem_conv').apply(input) as tf.SymbolicTensor;
   x = bn('stem_bn').apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'stem_relu' }).apply(x) as tf.SymbolicTensor;
-  let inC = scaled(16, width);
+  let inC = stream(1);
   for (let s = 1; s <= 3; s++) {
-    const c = scaled(16 * 2 ** (s - 1), width);
+    const c = stream(s);
     for (let b = 1; b <= n; b++) {
       const stride = s > 1 && b === 1 ? 2 : 1;
       const p = `s${s}b${b}_`;
-      let y = conv(c, 3, stride, `${p}conv1`).apply(x) as tf.SymbolicTensor;
+      let y = conv(internal(s), 3, stride, `${p}conv1`).apply(x) as tf.SymbolicTensor;
       y = bn(`${p}bn1`).apply(y) as tf.SymbolicTensor;
       y = tf.layers.reLU({ name: `${p}relu1` }).apply(y) as tf.SymbolicTensor;
       y = conv(c, 3, 1, `${p}conv2`).apply(y) as tf.SymbolicTensor;
