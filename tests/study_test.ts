@@ -124,23 +124,62 @@ describe('criterion study', NEEDS_CIFAR, () => {
       scoringSeconds: 0,
       activationSeconds: 0,
     });
-    // aura gets 10 more noisy images right than random in both seeds (the same 10): +10 pt, and the
-    // bootstrap over images keeps the interval above zero
+    // aura gets 30 more noisy images right than random in each of three seeds (the same 30): +30 pt; the
+    // seeds agree, so the t interval's width is the images' alone: per-image differences are 30 ones and
+    // 70 zeros (sample variance 21/99), se = sqrt(21/99/100), t(0.975, 2 df) = 4.302653
     const rows = analyseStudy(
-      [full('aura', 1, 80, 60), full('aura', 2, 80, 60), full('random', 1, 80, 50), full('random', 2, 80, 50)],
+      [1, 2, 3].flatMap((s) => [full('aura', s, 80, 80), full('random', s, 80, 50)]),
       100,
-      {
-        resamples: 100,
-      },
     );
     const r = rows.find((x) => x.measure === 'full' && x.variant === 'aura')!;
     const iv = r.noisyVsRandom!;
-    assert.equal(+iv.mean.toFixed(12), 0.1);
-    assert.ok(iv.lo > 0 && iv.lo < 0.1 && iv.hi > 0.1, `[${iv.lo}, ${iv.hi}]`);
+    const half = 4.302653 * Math.sqrt(21 / 99 / 100);
+    assert.equal(+iv.mean.toFixed(12), 0.3);
+    assert.ok(Math.abs(iv.lo - (0.3 - half)) < 1e-5 && Math.abs(iv.hi - (0.3 + half)) < 1e-5, `[${iv.lo}, ${iv.hi}]`);
     assert.equal(iv.verdict, 'ahead');
+    assert.equal(iv.method, 't');
     // cells from before the bits were kept: mean and sd only, no interval
     const old = analyseStudy([full('aura', 1, 80, null), full('random', 1, 80, null)], 100, { resamples: 10 });
     assert.equal(old.find((x) => x.variant === 'aura')!.noisyVsRandom, undefined);
+  });
+
+  test("comparisons over seeds are t intervals carrying the seeds' spread (hand computation); one seed falls back to the images", () => {
+    // aura right on the first 10, 20, 30 of 100 images in seeds 1-3, random right on none: per-seed
+    // differences 0.1, 0.2, 0.3 (mean 0.2, sd 0.1); seed-averaged per-image differences: 10 x 1,
+    // 10 x 2/3, 10 x 1/3, 70 x 0 (sample variance 11.5556/99); se = sqrt(0.01/3 + 0.116723/100)
+    const line = (variant: string, seed: number, right: number): StudyLine => ({
+      key: `none|uniform|${variant}|0.5|${seed}`,
+      budget: 'none',
+      allocation: 'uniform',
+      variant,
+      target: 0.5,
+      seed,
+      flopsRemoved: 0.5,
+      paramsRemoved: 0.5,
+      kept: [1],
+      testAccRaw: right / 100,
+      testAccBn: right / 100,
+      correctRaw: packBits(Uint8Array.from({ length: 100 }, (_, i) => (i < right ? 1 : 0))),
+      correctBn: packBits(Uint8Array.from({ length: 100 }, (_, i) => (i < right ? 1 : 0))),
+      scoringSeconds: 0,
+      activationSeconds: 0,
+    });
+    const rows = analyseStudy(
+      [line('aura', 1, 10), line('aura', 2, 20), line('aura', 3, 30), ...[1, 2, 3].map((s) => line('random', s, 0))],
+      100,
+    );
+    const iv = rows.find((x) => x.measure === 'raw' && x.variant === 'aura')!.vsRandom!;
+    const imgVar = (10 * 0.8 ** 2 + 10 * (2 / 3 - 0.2) ** 2 + 10 * (1 / 3 - 0.2) ** 2 + 70 * 0.2 ** 2) / 99;
+    const half = 4.302653 * Math.sqrt(0.01 / 3 + imgVar / 100);
+    assert.ok(Math.abs(iv.mean - 0.2) < 1e-12);
+    assert.ok(Math.abs(iv.lo - (0.2 - half)) < 1e-5 && Math.abs(iv.hi - (0.2 + half)) < 1e-5, `[${iv.lo}, ${iv.hi}] vs +-${half}`);
+    assert.ok(iv.lo < 0, 'three seeds this far apart do not show a difference');
+    assert.deepEqual([iv.verdict, iv.method, iv.n], ['no evidence of a difference', 't', 3]);
+    // one seed: no spread between seeds to estimate, a bootstrap over the images only, labelled so
+    const one = analyseStudy([line('aura', 1, 30), line('random', 1, 0)], 100, { resamples: 200 });
+    const o1 = one.find((x) => x.measure === 'raw' && x.variant === 'aura')!.vsRandom!;
+    assert.equal(o1.method, 'images');
+    assert.ok(o1.lo > 0.15 && o1.hi < 0.45 && o1.lo < 0.3 && o1.hi > 0.3, `[${o1.lo}, ${o1.hi}]`);
   });
 
   test('the paired difference uses the same seed of random: pairing by seed gives exactly zero where mis-pairing would not', () => {
@@ -168,7 +207,7 @@ describe('criterion study', NEEDS_CIFAR, () => {
     });
     const r = rows.find((x) => x.measure === 'raw' && x.variant === 'aura')!;
     assert.deepEqual([r.vsRandom!.mean, r.vsRandom!.lo, r.vsRandom!.hi], [0, 0, 0]);
-    assert.equal(r.vsRandom!.verdict, 'no difference');
+    assert.equal(r.vsRandom!.verdict, 'no evidence of a difference');
     // our own variants are compared with the default (aura), by seed; baselines and aura itself are not
     const withMax = analyseStudy(
       [line('aura', 1, 0), line('aura', 2, 0), line('aura-max', 1, 1), line('aura-max', 2, 1), line('random', 1, 0), line('l1', 1, 0)],

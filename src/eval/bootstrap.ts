@@ -189,9 +189,13 @@ export function bootstrapMean(xs: number[], o: { resamples?: number; level?: num
   return { mean, lo: quantileSorted(reps, alpha), hi: quantileSorted(reps, 1 - alpha), n };
 }
 
-/** "ahead", "behind" or "no difference" (the interval covers zero). */
-export function verdict(i: Interval): 'ahead' | 'behind' | 'no difference' {
-  return i.lo > 0 ? 'ahead' : i.hi < 0 ? 'behind' : 'no difference';
+/**
+ * "ahead", "behind" or, when the interval covers zero, "no evidence of a difference": the data fail
+ * to show one, which is not evidence that the two are level.
+ */
+export type Verdict = 'ahead' | 'behind' | 'no evidence of a difference';
+export function verdict(i: Interval): Verdict {
+  return i.lo > 0 ? 'ahead' : i.hi < 0 ? 'behind' : 'no evidence of a difference';
 }
 
 /** 0/1 vector <-> base64 bitset, so per-image results fit in a results line (1.7 kB per 10,000 images). */

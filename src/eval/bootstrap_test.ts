@@ -30,7 +30,7 @@ describe('paired bootstrap', () => {
       zeros = new Uint8Array(50);
     const same = pairedBootstrap([ones, zeros], [ones, zeros], { resamples: 100 });
     assert.deepEqual([same.mean, same.lo, same.hi], [0, 0, 0]);
-    assert.equal(verdict(same), 'no difference');
+    assert.equal(verdict(same), 'no evidence of a difference');
     const better = pairedBootstrap([ones], [zeros], { resamples: 100 });
     assert.deepEqual([better.mean, better.lo, better.hi], [1, 1, 1]);
     assert.equal(verdict(better), 'ahead');

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type ImageSplit, inMemory } from '../data/dataset.js';
 import { balancedSample, subset } from '../data/pipeline.js';
-import { bootstrapMean, Interval, meanSd, packBits, pairedBootstrap, unpackBits, verdict } from '../eval/bootstrap.js';
+import { bootstrapMean, Interval, meanSd, packBits, pairedBootstrap, pairedTInterval, unpackBits, verdict } from '../eval/bootstrap.js';
 import { countComplexity } from '../eval/complexity.js';
 import { evaluate } from '../eval/evaluate.js';
 import { spearman, topKOverlap } from '../eval/ranking.js';
@@ -515,12 +515,22 @@ export interface StudyRow {
   sd: number;
   noisy?: { mean: number; sd: number };
   /** noisy test accuracy paired against random, when every cell of both kept its per-image results */
-  noisyVsRandom?: Interval & { verdict: string };
-  vsRandom?: Interval & { verdict: string };
-  vsBestBaseline?: Interval & { baseline: string; verdict: string };
+  noisyVsRandom?: Comparison;
+  vsRandom?: Comparison;
+  vsBestBaseline?: Comparison & { baseline: string };
   /** aura's own variants (ablations, aura-red) against the default aura, paired like the others */
-  vsDefault?: Interval & { verdict: string };
+  vsDefault?: Comparison;
 }
+
+/** A paired difference with its 95% interval; `method` is absent in records analysed before t intervals. */
+export type Comparison = Interval & { verdict: string; method?: IntervalMethod };
+
+/**
+ * How a comparison's interval was made: `t` = Student t over the per-seed paired differences plus the
+ * test images' sampling (eval/bootstrap.ts pairedTInterval); `images` = one seed, a bootstrap over
+ * test images only (blind to how much another calibration sample or fine-tune order would move it).
+ */
+export type IntervalMethod = 't' | 'images';
 
 function measureOf(l: StudyLine, m: Measure): { acc: number; bits: string } | null {
   if (m === 'raw') return l.testAccRaw !== undefined ? { acc: l.testAccRaw, bits: l.correctRaw! } : null;
@@ -560,12 +570,13 @@ export function analyseStudy(lines: StudyLine[], testN: number, o: { resamples?:
       if (!b || v === ref) return undefined;
       const common = [...a.keys()].filter((s) => b.has(s) && bitsOf(a.get(s)!) && bitsOf(b.get(s)!)).sort((x, y) => x - y);
       if (!common.length) return undefined;
-      const iv = pairedBootstrap(
-        common.map((s) => unpackBits(bitsOf(a.get(s)!)!, testN)),
-        common.map((s) => unpackBits(bitsOf(b.get(s)!)!, testN)),
-        { resamples: o.resamples },
-      );
-      return { ...iv, verdict: verdict(iv) };
+      const as = common.map((s) => unpackBits(bitsOf(a.get(s)!)!, testN)),
+        bs = common.map((s) => unpackBits(bitsOf(b.get(s)!)!, testN));
+      // a t interval over the seeds' paired differences keeps its coverage from 2 seeds up (the
+      // percentile bootstrap over 3 seeds covered ~76%: bootstrap_test.ts); one seed has no
+      // between-seed variance to estimate, so only the test images' sampling is left
+      const iv = common.length >= 2 ? pairedTInterval(as, bs) : pairedBootstrap(as, bs, { resamples: o.resamples });
+      return { ...iv, verdict: verdict(iv), method: (common.length >= 2 ? 't' : 'images') as IntervalMethod };
     };
     for (const [v, seeds] of byVariant) {
       const ls = [...seeds.values()].map((x) => x.line);

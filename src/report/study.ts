@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Interval } from '../eval/bootstrap.js';
 import {
   analyseStudy,
+  Comparison,
   Measure,
   MEASURES,
   readLines,
@@ -44,8 +45,29 @@ const MEASURE_TEXT: Record<Measure, string> = {
   full: 'after the recovery fine-tune',
 };
 const pt = (x: number) => (100 * x).toFixed(2);
-const ivs = (i?: Interval & { verdict: string }) =>
-  i ? `${i.mean >= 0 ? '+' : ''}${pt(i.mean)} [${pt(i.lo)}, ${pt(i.hi)}] ${i.verdict}` : '-';
+const ivs = (i?: Comparison) =>
+  i
+    ? `${i.mean >= 0 ? '+' : ''}${pt(i.mean)} [${pt(i.lo)}, ${pt(i.hi)}] ${i.verdict}${i.method === 'images' ? ' (one seed: images only)' : ''}`
+    : '-';
+const NO_EVIDENCE = 'no evidence of a difference';
+
+/** Every interval the document shows, for the multiple-comparison statement. */
+export function intervalCount(d: StudyDoc): number {
+  return d.rows.reduce((n, r) => n + [r.vsRandom, r.vsBestBaseline, r.noisyVsRandom, r.vsDefault].filter(Boolean).length, 0);
+}
+
+/** How the intervals were made and what their number means, in one paragraph. */
+export function intervalText(d: StudyDoc): string {
+  const all = d.rows.flatMap((r) => [r.vsRandom, r.vsBestBaseline, r.noisyVsRandom, r.vsDefault]).filter((i): i is Comparison => !!i);
+  const k = all.length;
+  const how = all.some((i) => i.method === undefined)
+    ? 'paired 95% percentile-bootstrap intervals over seeds and test images (records analysed before t intervals: with 3 seeds these cover the true difference only about 76% of the time)'
+    : "paired 95% t intervals over the per-seed differences (same seed, same test images), widened by the test images' own sampling; a simulation with seed- and image-level noise like the study's checks that they cover at least 93% of the time from 3 seeds up (src/eval/bootstrap_test.ts), where the earlier percentile bootstrap covered about 76%";
+  return (
+    `Differences are ${how}. "${NO_EVIDENCE}" means the interval covers zero: the data fail to show a difference, not that the two are level. ` +
+    `This document holds ${k} intervals; if no criterion differed from another, about ${(k * 0.05).toFixed(1)} of them would still exclude zero by chance, so one "ahead" or "behind" among many is weak evidence on its own.`
+  );
+}
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** One line per claim, following only from the intervals. */
@@ -61,7 +83,7 @@ export function verdicts(d: StudyDoc): { better: string[]; faster: string; robus
     );
     const n = (w: string) => mine.filter((r) => r.vsRandom?.verdict === w).length;
     better.push(
-      `${ours}: ahead of random in ${n('ahead')}, behind in ${n('behind')}, no difference in ${n('no difference')} of ${mine.length} cells (${parts.join('; ')})`,
+      `${ours}: ahead of random in ${n('ahead')}, behind in ${n('behind')}, ${NO_EVIDENCE} in ${n(NO_EVIDENCE)} of ${mine.length} cells (${parts.join('; ')})`,
     );
   }
   const cost = (v: string) => d.costs.find((c) => c.variant === v);
@@ -93,6 +115,7 @@ export function verdicts(d: StudyDoc): { better: string[]; faster: string; robus
 export function headlineTable(d: StudyDoc, allocation = 'uniform', target = 0.5): string[] {
   const rows = d.rows.filter((r) => r.allocation === allocation && Math.abs(r.target - target) < 1e-9);
   const measures = MEASURES.filter((m) => rows.some((r) => r.measure === m));
+  const noisy = rows.some((r) => r.measure === 'full' && r.noisy);
   const variants = [...new Set(rows.map((r) => r.variant))].sort((a, b) => (a === 'random' ? 1 : b === 'random' ? -1 : 0));
   if (!rows.length) return [];
   const cell = (v: string, m: Measure) => {
@@ -100,17 +123,24 @@ export function headlineTable(d: StudyDoc, allocation = 'uniform', target = 0.5)
     if (!r) return 'not in the plan';
     let c = `${pt(r.mean)} +- ${pt(r.sd)}`;
     if (r.seeds.length < 3) c += ` (${r.seeds.length} seed${r.seeds.length > 1 ? 's' : ''})`;
-    const i = r.vsRandom;
+    return withDiff(c, r.vsRandom);
+  };
+  const withDiff = (c: string, i?: Comparison) => {
     if (!i) return c;
     const t = `${i.mean >= 0 ? '+' : ''}${pt(i.mean)} [${pt(i.lo)}, ${pt(i.hi)}]`;
-    return `${c}, ${i.verdict === 'ahead' ? `**${t}**` : `${t} ${i.verdict === 'behind' ? 'behind' : 'no difference'}`}`;
+    return `${c}, ${i.verdict === 'ahead' ? `**${t}**` : `${t} ${i.verdict === 'behind' ? 'behind' : NO_EVIDENCE}`}`;
+  };
+  // the robustness column: the same recovered models on noisy test images, ahead or behind alike
+  const noisyCell = (v: string) => {
+    const r = rows.find((x) => x.variant === v && x.measure === 'full');
+    return r?.noisy ? withDiff(`${pt(r.noisy.mean)} +- ${pt(r.noisy.sd)}`, r.noisyVsRandom) : 'not measured';
   };
   return [
     `**${Math.round(100 * target)}% of FLOPs removed, ${allocation} allocation, test accuracy % (mean +- sd over seeds), difference to random in points [95% interval]:**`,
     '',
-    `| criterion | ${measures.map((m) => MEASURE_TEXT[m]).join(' | ')} |`,
-    `|---|${measures.map(() => '---|').join('')}`,
-    ...variants.map((v) => `| ${v} | ${measures.map((m) => cell(v, m)).join(' | ')} |`),
+    `| criterion | ${measures.map((m) => MEASURE_TEXT[m]).join(' | ')}${noisy ? ' | on noisy test images, after the recovery fine-tune' : ''} |`,
+    `|---|${measures.map(() => '---|').join('')}${noisy ? '---|' : ''}`,
+    ...variants.map((v) => `| ${v} | ${measures.map((m) => cell(v, m)).join(' | ')}${noisy ? ` | ${noisyCell(v)}` : ''} |`),
   ];
 }
 
@@ -121,7 +151,7 @@ export function studyMarkdown(d: StudyDoc): string {
   );
   out.push(`Command: \`${d.command}\``);
   out.push(
-    'Every criterion keeps the same number of filters in every layer (equal allocation); numbers are test accuracy in % (mean +- sd over seeds); differences are paired (same seed, same test images) with 95% bootstrap intervals over seeds and test images; "no difference" means the interval covers zero.',
+    `Every criterion keeps the same number of filters in every layer (equal allocation); numbers are test accuracy in % (mean +- sd over seeds). ${intervalText(d)}`,
   );
   const head = headlineTable(d);
   if (head.length) out.push('', ...head);
@@ -220,7 +250,7 @@ export async function studyHtml(d: StudyDoc): Promise<string> {
   const parts: string[] = [];
   parts.push('<h1>Does aura MI prune better, faster and more robustly?</h1>');
   parts.push(
-    `<p>This report compares filter-ranking criteria for structured pruning on one trained ${esc(datasetLabel(d.base.dataset))} base model (test accuracy ${pt(d.base.testAcc)}%). Every criterion is given the same number of filters to keep in every layer (one allocation, shared), so the only thing that differs is <em>which</em> filters each criterion removes. Accuracy is measured at four budgets: right after pruning, after re-estimating batch-norm statistics on calibration images, after a one-epoch fine-tune and after the recovery fine-tune. Seeds change the calibration sample and the fine-tune order; every difference is paired with the same seed's cell and the same test images, and its 95% bootstrap interval decides the verdict: an interval that covers zero is reported as "no difference". Green intervals are ahead of the reference, red behind, grey no difference. Scoring time and ranking stability (across disjoint calibration samples, sample sizes and input noise) answer the other two claims; the verdicts are at the end.</p>`,
+    `<p>This report compares filter-ranking criteria for structured pruning on one trained ${esc(datasetLabel(d.base.dataset))} base model (test accuracy ${pt(d.base.testAcc)}%). Every criterion is given the same number of filters to keep in every layer (one allocation, shared), so the only thing that differs is <em>which</em> filters each criterion removes. Accuracy is measured at four budgets: right after pruning, after re-estimating batch-norm statistics on calibration images, after a one-epoch fine-tune and after the recovery fine-tune. Seeds change the calibration sample and the fine-tune order; every difference is paired with the same seed's cell and the same test images, and its 95% interval decides the verdict. ${esc(intervalText(d))} Green intervals are ahead of the reference, red behind, grey ${NO_EVIDENCE}. Scoring time and ranking stability (across disjoint calibration samples, sample sizes and input noise) answer the other two claims; the verdicts are at the end.</p>`,
   );
   const main = [...new Set(d.rows.map((r) => r.variant))];
   for (const m of MEASURES) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StudyRow } from '../experiment/study.js';
-import { headlineTable, StudyDoc } from './study.js';
+import { headlineTable, intervalText, StudyDoc } from './study.js';
 
 const row = (variant: string, measure: StudyRow['measure'], mean: number, vs?: [number, number, number, string]): StudyRow => ({
   measure,
@@ -25,21 +25,40 @@ const doc = (rows: StudyRow[]): StudyDoc => ({
   command: 'c',
 });
 
-test('one row per criterion, random last, a column per budget present; ahead in bold, covering zero says no difference', () => {
+test('one row per criterion, random last, a column per budget present; ahead in bold, covering zero says no evidence of a difference', () => {
   const t = headlineTable(
     doc([
       row('random', 'raw', 0.2),
       row('aura', 'raw', 0.56, [0.36, 0.25, 0.48, 'ahead']),
-      row('aura', 'full', 0.8845, [-0.0027, -0.0074, 0.0019, 'no difference']),
+      row('aura', 'full', 0.8845, [-0.0027, -0.0074, 0.0019, 'no evidence of a difference']),
       row('l1', 'raw', 0.15, [-0.05, -0.08, -0.02, 'behind']),
       { ...row('aura', 'raw', 0.1), target: 0.7 },
     ]),
   );
   assert.equal(t[2], '| criterion | right after pruning (no fine-tune) | after the recovery fine-tune |');
   assert.deepEqual(t.slice(4), [
-    '| aura | 56.00 +- 1.00, **+36.00 [25.00, 48.00]** | 88.45 +- 1.00, -0.27 [-0.74, 0.19] no difference |',
+    '| aura | 56.00 +- 1.00, **+36.00 [25.00, 48.00]** | 88.45 +- 1.00, -0.27 [-0.74, 0.19] no evidence of a difference |',
     '| l1 | 15.00 +- 1.00, -5.00 [-8.00, -2.00] behind | not in the plan |',
     '| random | 20.00 +- 1.00 | not in the plan |',
   ]);
   assert.deepEqual(headlineTable(doc([])), []);
+});
+
+test('the noisy-test column shows every criterion, behind included; the interval paragraph counts the intervals', () => {
+  const full = (variant: string, mean: number, noisy: number, vs?: [number, number, number, string]): StudyRow => ({
+    ...row(variant, 'full', mean),
+    noisy: { mean: noisy, sd: 0.02 },
+    noisyVsRandom: vs && { mean: vs[0], lo: vs[1], hi: vs[2], n: 5, verdict: vs[3], method: 't' },
+  });
+  const d = doc([full('aura', 0.88, 0.7, [-0.0436, -0.0503, -0.0371, 'behind']), full('random', 0.88, 0.74)]);
+  const t = headlineTable(d);
+  assert.equal(t[2], '| criterion | after the recovery fine-tune | on noisy test images, after the recovery fine-tune |');
+  assert.equal(t[4], '| aura | 88.00 +- 1.00 | 70.00 +- 2.00, -4.36 [-5.03, -3.71] behind |');
+  assert.equal(t[5], '| random | 88.00 +- 1.00 | 74.00 +- 2.00 |');
+  // one interval in the document: 0.05 expected to exclude zero by chance; t intervals described
+  const text = intervalText(d);
+  assert.match(text, /holds 1 intervals; .* about 0\.1 of them would still exclude zero by chance/);
+  assert.match(text, /t intervals over the per-seed differences/);
+  // records analysed before t intervals say what their intervals were
+  assert.match(intervalText(doc([row('aura', 'raw', 0.5, [0.1, 0.05, 0.15, 'ahead'])])), /percentile-bootstrap .* about 76%/);
 });

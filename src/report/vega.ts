@@ -82,7 +82,7 @@ export function forestSpec(o: {
     field: 'verdict',
     type: 'nominal',
     title: null,
-    scale: { domain: ['ahead', 'no difference', 'behind'], range: ['#2ca02c', '#777777', '#d62728'] },
+    scale: { domain: ['ahead', 'no evidence of a difference', 'behind'], range: ['#2ca02c', '#777777', '#d62728'] },
   };
   return {
     title: o.title,

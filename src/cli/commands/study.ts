@@ -30,7 +30,7 @@ export function registerStudy(program: Command): void {
         'does aura MI prune better, faster, more robustly? criteria at equal allocation, four budgets, seeds, intervals (resumable)',
       ),
   )
-    .requiredOption('--base <dir>', 'training run directory (runs/X) of the base model')
+    .option('--base <dir>', 'training run directory (runs/X) of the base model (not needed with --report-only)')
     .option('--out <dir>', 'study directory', 'exp/study')
     .option('--quick', 'one target (50% FLOPs), one seed, budgets raw / BN / one epoch, main criteria only')
     .option('--seeds <list>', 'seeds (default 1,2,3; --quick: 1)')
@@ -50,6 +50,23 @@ export function registerStudy(program: Command): void {
       if (o.queuePasswordFile) process.env.REDIS_PASSWORD_FILE = o.queuePasswordFile; // children inherit it
       const t0 = performance.now();
       const backend = await setupBackend(o);
+      if (o.reportOnly) {
+        // read-only, from the records alone (the base model need not be on this machine); works while a
+        // study is running in the directory (every file it reads is written atomically)
+        const cfgPath = join(o.out, 'config.json');
+        if (!existsSync(cfgPath) || !existsSync(join(o.out, 'base.json')))
+          throw new Error(`${o.out} holds no study yet (no config.json/base.json); run the study first`);
+        const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+        const path = await writeStudyReport(o.out, 10000, {
+          settings: { ...cfg.settings, seeds: cfg.seeds, stages: cfg.stages },
+          machine: machine(backend),
+          command: `auraprune study --base ${o.base ?? cfg.settings?.base} --out ${o.out}`,
+        });
+        console.log(readFileSync(join(o.out, 'study.md'), 'utf8'));
+        console.log(`report: ${path}`);
+        return;
+      }
+      if (!o.base) throw new Error('--base <dir> is required (the training run of the model to study), except with --report-only');
       const b = await resolveBase(o.base);
       if (!b.paramGroups && !b.batch) process.stderr.write(`note: ${o.base} has no training config.json; fine-tunes use the SGD recipe\n`);
       const plan = studyPlan(!!o.quick);
@@ -92,21 +109,6 @@ export function registerStudy(program: Command): void {
             : undefined,
       };
       const baseDir = resolve(o.base);
-      if (o.reportOnly) {
-        // read-only: works while a study is running in the directory (every file it reads is written atomically)
-        const cfgPath = join(o.out, 'config.json');
-        if (!existsSync(cfgPath) || !existsSync(join(o.out, 'base.json')))
-          throw new Error(`${o.out} holds no study yet (no config.json/base.json); run the study first`);
-        const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
-        const path = await writeStudyReport(o.out, 10000, {
-          settings: { ...cfg.settings, seeds: cfg.seeds, stages: cfg.stages },
-          machine: machine(backend),
-          command: `auraprune study --base ${o.base} --out ${o.out}`,
-        });
-        console.log(readFileSync(join(o.out, 'study.md'), 'utf8'));
-        console.log(`report: ${path}`);
-        return;
-      }
       // the settings that shape every cell's numbers; the plan (which cells) may grow between runs
       const { release } = claimRunDir(
         o.out,
