@@ -3,7 +3,7 @@
  * a killed study resumes without touching finished cells, and the report explains itself.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +12,8 @@ import type { ImageSplit } from '../src/data/dataset.js';
 import { packBits } from '../src/eval/bootstrap.js';
 import { analyseStudy, disjointSamples, noisyCopy, readLines, runStudy, StudyLine, StudyOptions } from '../src/experiment/study.js';
 import { buildModel } from '../src/models/zoo.js';
+import { saveModel } from '../src/models/io.js';
+import { evaluate } from '../src/eval/evaluate.js';
 import { meanOffDiagonal } from '../src/prune/importance/aura.js';
 import { pruningUnits } from '../src/prune/graph/graph.js';
 import { studyHtml, studyMarkdown } from '../src/report/study.js';
@@ -102,7 +104,34 @@ describe('criterion study', NEEDS_CIFAR, () => {
     assert.match(md, /Better\? aura: ahead of random in \d+/);
     const html = await studyHtml(doc);
     assert.match(html, /<p>This report compares filter-ranking criteria/);
+    assert.doesNotMatch(html, /\*\*/, 'Markdown bold is rendered, not shown (table cells included)');
     assert.match(html, /<figure class="chart" id="chart-epoch-diff-40"><svg/);
+  });
+
+  test('the recovery cell scores its noisy test set with the best-by-validation weights, like the clean one', async () => {
+    const m = await base();
+    const dir = join(tmp, 'study-full');
+    const o: StudyOptions = {
+      settings: { ...TINY_STUDY_SETTINGS, noisySigma: 0.1, full: { ...SMALL_SGD, epochs: 3 } },
+      seeds: [1],
+      stages: [{ budget: 'full', variants: ['random'], targets: [0.4], allocations: ['uniform'] }],
+      quiet: true,
+    };
+    await runStudy(m, getData(), dir, o);
+    const first = readLines<StudyLine>(join(dir, 'results.jsonl'))[0];
+    const cell = join(dir, 'cells', first.key.replace(/\|/g, '_'));
+    // make the best checkpoint unmistakably not the final weights (here: the unpruned base), then let the
+    // cell be recorded again from its finished fine-tune: both test sets must see the checkpoint
+    await saveModel(m, join(cell, 'best'));
+    writeFileSync(join(dir, 'results.jsonl'), '');
+    await runStudy(m, getData(), dir, o);
+    const [line] = readLines<StudyLine>(join(dir, 'results.jsonl'));
+    // independent: the base evaluated on the clean test set and on the same noisy copy (the study's seed 7)
+    const clean = evaluate(m, getData().test),
+      noisy = evaluate(m, noisyCopy(getData().test, 0.1, 7));
+    assert.equal(line.testAcc, clean.accuracy);
+    assert.equal(line.testAccNoisy, noisy.accuracy);
+    assert.equal(line.correctNoisy, packBits(noisy.correct));
   });
 
   test('noisy test accuracy of full cells gets a paired interval against random when the per-image results were kept', () => {

@@ -23,6 +23,7 @@ import { type ImageSplit, inMemory } from '../data/dataset.js';
 import { balancedSample, subset } from '../data/pipeline.js';
 import { bootstrapMean, Interval, meanSd, packBits, pairedBootstrap, pairedTInterval, unpackBits, verdict } from '../eval/bootstrap.js';
 import { countComplexity } from '../eval/complexity.js';
+import { loadModel } from '../models/io.js';
 import { evaluate } from '../eval/evaluate.js';
 import { spearman, topKOverlap } from '../eval/ranking.js';
 import { allocateSensitivity, allocateUniform } from '../prune/allocate/allocate.js';
@@ -359,7 +360,11 @@ export async function runStudyCell(
     const cellDir = join(out, 'cells', key.replace(/\|/g, '_'));
     // the cell's fine-tune shows its own epochs (rate, ETA) unless the run is quiet
     const ft = await trainModel(pruned, { ...cfg, seed: c.seed }, data, cellDir, { resume: true, quiet: o.quiet ?? true });
-    const noisyEval = c.budget === 'full' ? evaluate(ft.model, noisyTest()) : undefined;
+    // the noisy test set sees the same weights as the clean one: the best-by-validation checkpoint
+    const bestDir = join(cellDir, 'best');
+    const chosen = c.budget === 'full' && existsSync(join(bestDir, 'model.json')) ? await loadModel(bestDir) : ft.model;
+    const noisyEval = c.budget === 'full' ? evaluate(chosen, noisyTest()) : undefined;
+    if (chosen !== ft.model) chosen.dispose();
     Object.assign(line, {
       testAcc: ft.test!.accuracy,
       valAcc: ft.bestValAcc,

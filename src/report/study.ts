@@ -225,7 +225,7 @@ function mdToHtml(md: string): string {
       const cells = line
         .slice(1, -1)
         .split('|')
-        .map((c) => esc(c.trim()));
+        .map((c) => esc(c.trim()).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>'));
       if (!inTable) {
         html.push('<table><tr>' + cells.map((c) => `<th>${c}</th>`).join('') + '</tr>');
         inTable = true;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StudyRow } from '../experiment/study.js';
-import { headlineTable, intervalText, StudyDoc } from './study.js';
+import { headlineTable, intervalText, StudyDoc, studyHtml } from './study.js';
 
 const row = (variant: string, measure: StudyRow['measure'], mean: number, vs?: [number, number, number, string]): StudyRow => ({
   measure,
@@ -61,4 +61,10 @@ test('the noisy-test column shows every criterion, behind included; the interval
   assert.match(text, /t intervals over the per-seed differences/);
   // records analysed before t intervals say what their intervals were
   assert.match(intervalText(doc([row('aura', 'raw', 0.5, [0.1, 0.05, 0.15, 'ahead'])])), /percentile-bootstrap .* about 76%/);
+});
+
+test('the HTML report renders bold table cells as <strong>, never as literal asterisks', async () => {
+  const html = await studyHtml(doc([row('random', 'raw', 0.2), row('aura', 'raw', 0.56, [0.36, 0.25, 0.48, 'ahead'])]));
+  assert.match(html, /<strong>\+36\.00 \[25\.00, 48\.00\]<\/strong>/);
+  assert.doesNotMatch(html, /\*\*/);
 });
