@@ -622,6 +622,8 @@ export function scoringCosts(out: string, variants: string[], seeds: number[]) {
         images: (f[0].config?.images as number) ?? 0,
         scoringSeconds: meanSd(f.map((x) => x.scoringSeconds)),
         activationSeconds: meanSd(f.map((x) => x.activationSeconds)),
+        // distinct scores per layer (first seed): records from before the tie-break hold raw scores
+        distinct: f[0].units.map((u) => ({ conv: u.conv, filters: u.filters, distinct: u.distinct ?? new Set(u.scores).size })),
       };
     })
     .filter((x): x is NonNullable<typeof x> => !!x);

@@ -64,7 +64,8 @@ export function planKeep(
 
 export interface ScoresFile {
   criterion: string;
-  units: Array<{ conv: string; filters: number; scores: number[]; seconds: number }>;
+  /** `distinct`: raw scores before a seeded tie-break (hrank) */
+  units: Array<{ conv: string; filters: number; scores: number[]; seconds: number; distinct?: number }>;
   activationSeconds: number;
   scoringSeconds: number;
   config?: Record<string, unknown>;
@@ -76,7 +77,13 @@ export function toScoresFile(r: ScoreResult, config?: Record<string, unknown>): 
     activationSeconds: r.activationSeconds,
     scoringSeconds: r.scoringSeconds,
     config,
-    units: r.scores.map((s, i) => ({ conv: s.conv, filters: r.units[i].filters, scores: Array.from(s.scores), seconds: s.seconds })),
+    units: r.scores.map((s, i) => ({
+      conv: s.conv,
+      filters: r.units[i].filters,
+      scores: Array.from(s.scores),
+      seconds: s.seconds,
+      ...(s.distinct !== undefined ? { distinct: s.distinct } : {}),
+    })),
   };
 }
 

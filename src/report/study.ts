@@ -31,6 +31,7 @@ export interface StudyDoc {
     images: number;
     scoringSeconds: { mean: number; sd: number };
     activationSeconds: { mean: number; sd: number };
+    distinct?: Array<{ conv: string; filters: number; distinct: number }>;
   }>;
   settings: Record<string, unknown>;
   machine: string;
@@ -144,6 +145,24 @@ export function headlineTable(d: StudyDoc, allocation = 'uniform', target = 0.5)
   ];
 }
 
+/**
+ * Criteria whose scores tie in most of a layer (fewer distinct scores than half its filters): their
+ * ranking there is mostly the tie-break, which the reader must know beside their accuracy rows.
+ */
+export function tiedScores(d: StudyDoc): string[] {
+  const degenerate = d.costs
+    .map((c) => ({ variant: c.variant, layers: (c.distinct ?? []).filter((u) => u.distinct < u.filters / 2) }))
+    .filter((c) => c.layers.length);
+  if (!degenerate.length) return [];
+  return [
+    '',
+    ...degenerate.map(
+      (c) =>
+        `Degenerate scores: ${c.variant} has fewer distinct scores than half the filters in ${c.layers.length} layer(s) (${c.layers.map((u) => `${u.conv} ${u.distinct} of ${u.filters}`).join(', ')}); among tied filters its ranking is the tie-break: ${c.variant === 'hrank' ? 'a seeded random order (runs before 2026-12-07: filter index)' : 'filter index'}.`,
+    ),
+  ];
+}
+
 export function studyMarkdown(d: StudyDoc): string {
   const out: string[] = [];
   out.push(
@@ -204,6 +223,7 @@ export function studyMarkdown(d: StudyDoc): string {
     out.push('|---|---|---|---|');
     for (const c of d.costs)
       out.push(`| ${c.variant} | ${c.images} | ${c.scoringSeconds.mean.toFixed(2)} | ${c.activationSeconds.mean.toFixed(2)} |`);
+    out.push(...tiedScores(d));
   }
   const v = verdicts(d);
   out.push('\n**Verdicts**\n');

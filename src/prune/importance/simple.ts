@@ -70,11 +70,34 @@ export function l1Importance(o: { groupReduce?: GroupReduce } = {}): Importance 
   };
 }
 
+/**
+ * HRank's mean ranks tie whenever a layer's maps are full rank (small maps: every 3x3 map of rank 3),
+ * so a layer can have one to three distinct scores. Ties are broken by a seeded random order, never by
+ * filter index: a jitter below half the smallest gap between two mean ranks (1/n for n images)
+ * reorders tied filters only. `distinct` counts the raw scores so reports can state the degeneracy.
+ */
+export function hrankScores(meanRanks: ArrayLike<number>, images: number, rng: Rng): { scores: Float64Array; distinct: number } {
+  const distinct = new Set(Array.from(meanRanks)).size;
+  const jitter = 0.5 / Math.max(1, images);
+  return { scores: Float64Array.from(meanRanks, (r) => r + rng.next() * jitter), distinct };
+}
+
 export const hrankImportance: Importance = {
   name: 'hrank',
   uses: 'ranks',
   needs: (_u, taps) => ({ ranks: taps.map((t) => t.self) }),
-  score: ({ units, taps, store }) => units.map((u, k) => timed(u.conv, () => Float64Array.from(store.ranks.get(taps[k].self)!))),
+  score: ({ units, taps, store, seed }) => {
+    const rng = new Rng(seed);
+    return units.map((u, k) => {
+      let distinct = 0;
+      const t = timed(u.conv, () => {
+        const r = hrankScores(store.ranks.get(taps[k].self)!, store.n, rng);
+        distinct = r.distinct;
+        return r.scores;
+      });
+      return { ...t, distinct };
+    });
+  },
 };
 
 export const labelMiImportance: Importance = {

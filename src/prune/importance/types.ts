@@ -69,6 +69,8 @@ export interface UnitScores {
   conv: string;
   scores: Float64Array;
   seconds: number;
+  /** distinct raw scores before any tie-break, when a criterion ties often (hrank) */
+  distinct?: number;
 }
 
 export interface Importance {
