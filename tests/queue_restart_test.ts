@@ -96,3 +96,69 @@ test(
     worker.kill('SIGTERM');
   },
 );
+
+test(
+  'a worker killed with SIGKILL mid-cell: its cell child notices and exits within seconds',
+  hasRedis ? NEEDS_CIFAR : { skip: 'redis-server is not installed (apt-get install redis-server)' },
+  async () => {
+    setFallbackLogger(() => {});
+    await useBestBackend();
+    const baseDir = join(tmp, 'base-kill');
+    await saveModel(buildModel('fast', { width: 0.125, seed: 1 }), baseDir);
+    await redis();
+    const worker = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'worker', '--queue', url, '--root', tmp, '--data', CIFAR_DIR, '--threads', '1'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    procs.push(worker);
+    let log = '';
+    worker.stderr!.on('data', (b) => (log += b));
+    const out = join(tmp, 'exp-kill');
+    mkdirSync(out);
+    const q = new Queue(QUEUE_NAME, { connection: connectionFrom(url) });
+    await q.add(
+      'cell',
+      {
+        out,
+        baseDir,
+        data: { valSize: 100, seed: 1, trainLimit: 1000 },
+        options: {
+          ...TINY_GRID,
+          criteria: ['random'],
+          targets: [0.3],
+          seeds: [1],
+          finetuneImages: 400,
+          finetune: { ...TINY_GRID.finetune, epochs: 200 },
+        },
+        cell: { criterion: 'random', target: 0.3, seed: 1 },
+      },
+      { jobId: 'killed' },
+    );
+    await q.close();
+    for (let t = 0; t < 600 && !/ cell /.test(log); t++) await sleep(100);
+    assert.match(log, / cell /, `the worker started the cell: ${log}`);
+    await sleep(3000); // into the fine-tune
+    const children = (spawnSync('pgrep', ['-P', String(worker.pid)]).stdout?.toString() ?? '')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    assert.equal(children.length, 1, `one cell child: ${children.join(' ')}`);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(alive(children[0]), 'the child runs before the kill');
+    worker.kill('SIGKILL');
+    let t = 0;
+    for (; t < 150 && alive(children[0]); t++) await sleep(100);
+    const gone = !alive(children[0]);
+    if (!gone) process.kill(children[0], 'SIGKILL'); // never leave it running (one orphan held a core for 50 min)
+    assert.ok(gone, `the orphaned child was still running 15 s after its worker died`);
+  },
+);

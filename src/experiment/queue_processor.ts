@@ -6,8 +6,14 @@ import type { Job } from 'bullmq';
 import { useBestBackend } from '../engine/backend/index.js';
 import { processJob } from './queue.js';
 
-// a parent killed with SIGKILL cannot stop its child: leave rather than finish a cell nobody collects
+// a parent killed with SIGKILL cannot stop its child: leave rather than finish a cell nobody collects.
+// The child can take seconds to load this module (tsx, tfjs, the addon) and the parent may die
+// meanwhile: its 'disconnect' has then already fired, so check the channel now, and poll it as well
+// (the training loop yields to events every few batches, so the poll runs during a cell too)
+const orphaned = () => !process.connected || process.ppid === 1;
+if (orphaned()) process.exit(1);
 process.on('disconnect', () => process.exit(1));
+setInterval(() => orphaned() && process.exit(1), 1000).unref();
 
 const env = process.env;
 const ready = useBestBackend({
