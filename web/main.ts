@@ -105,7 +105,7 @@ function table(id: string, head: string[], rows: Array<Array<string | number>>) 
     rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
 }
 
-function gallery(images: Uint8Array, labels: Uint8Array, preds: Record<string, Int32Array>, k: number) {
+function gallery(images: Uint8Array, labels: Uint16Array, preds: Record<string, Int32Array>, k: number) {
   const g = $('gallery');
   for (let i = 0; i < k; i++) {
     const fig = document.createElement('figure');
@@ -163,7 +163,7 @@ async function run(manifest: Manifest) {
   const n = manifest.images.n;
   DATA = manifest.data ?? CIFAR10;
   const images = new Uint8Array(await (await fetch(manifest.images.url)).arrayBuffer());
-  const labels = new Uint8Array(await (await fetch(manifest.images.labels)).arrayBuffer());
+  const labels = new Uint16Array(await (await fetch(manifest.images.labels)).arrayBuffer());
   if (images.length !== n * pixels() || labels.length !== n) throw new Error(`image data does not match the manifest (${n} images)`);
   const x = normalise(images, n);
   table(

@@ -28,11 +28,28 @@ export interface DataInfo {
   resizedFrom?: [number, number];
 }
 
+/**
+ * Class indices: one byte each up to 256 classes, two bytes beyond (an ImageNet-style folder has 1,000).
+ * `labelArray` makes the right one.
+ */
+export type Labels = Uint8Array | Uint16Array;
+/** Largest number of classes a data set may have. */
+export const MAX_CLASSES = 65536;
+export function labelArray(n: number, classes: number): Labels {
+  return classes > 256 ? new Uint16Array(n) : new Uint8Array(n);
+}
+/** `labels[idx[i]]` for each i, in an array of the same width. */
+export function gatherLabels(labels: Labels, idx: ArrayLike<number>): Labels {
+  const out = labels instanceof Uint16Array ? new Uint16Array(idx.length) : new Uint8Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = labels[idx[i]];
+  return out;
+}
+
 /** Images (N x H x W x C uint8, channels last) and labels in [0, classes). */
 export interface ImageSplit {
   /** the pixels in memory; empty when the split is read from `disk` */
   images: Uint8Array;
-  labels: Uint8Array;
+  labels: Labels;
   n: number;
   info: DataInfo;
   /** a split streamed from disk: image i is row rows[i] of `path` (rows of H*W*C bytes), read per batch */

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { DataInfo, ImageSplit } from './dataset.js';
+import { type DataInfo, type ImageSplit, labelArray, MAX_CLASSES } from './dataset.js';
 import { DataError } from './errors.js';
 import type { OpenOptions } from './open.js';
 import { readRegularFile } from '../util/readfile.js';
@@ -59,7 +59,8 @@ function listSplit(root: string, classNames?: string[]): { classes: string[]; en
     throw new DataError(
       `${root} holds ${classes.length} class folder(s); an image folder needs train/<class>/ images for at least 2 classes`,
     );
-  if (classes.length > 256) throw new DataError(`${root} holds ${classes.length} class folders; at most 256 classes are supported`);
+  if (classes.length > MAX_CLASSES)
+    throw new DataError(`${root} holds ${classes.length} class folders; at most ${MAX_CLASSES} classes are supported`);
   const entries: Entry[] = [];
   let skipped = 0;
   classes.forEach((c, label) => {
@@ -232,7 +233,8 @@ export async function openFolder(dir: string, o: OpenOptions): Promise<{ train: 
     stats: 'training split',
   };
   const nTrain = train.entries.length;
-  const labels = Uint8Array.from(all, (e) => e.label);
+  const labels = labelArray(all.length, train.classes.length);
+  all.forEach((e, i) => (labels[i] = e.label));
   const split = (a: number, b: number): ImageSplit =>
     stream
       ? {

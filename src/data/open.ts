@@ -7,7 +7,17 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { cacheDir, ensureCifar10, findCifarDir, loadCifar10 } from './cifar10.js';
-import { splitStats, type DataFormat, type DataInfo, type DataSet, type ImageSplit, resizeImages } from './dataset.js';
+import {
+  labelArray,
+  type Labels,
+  MAX_CLASSES,
+  splitStats,
+  type DataFormat,
+  type DataInfo,
+  type DataSet,
+  type ImageSplit,
+  resizeImages,
+} from './dataset.js';
 import { DataError } from './errors.js';
 import { readIdxSplit } from './idx.js';
 import { type NpyArray, readNpy, readNpz } from './npy.js';
@@ -165,7 +175,11 @@ function openIdx(dir: string, want: string | undefined, o: OpenOptions): DataSet
   return finish({ ...tr, info }, { ...te, info }, dir, o);
 }
 
-const maxLabel = (l: Uint8Array) => l.reduce((a, b) => (b > a ? b : a), 0);
+const maxLabel = (l: Labels) => {
+  let m = 0;
+  for (const v of l) if (v > m) m = v;
+  return m;
+};
 
 function openCifar100(dir: string, o: OpenOptions): DataSet {
   const coarse = o.labels === 'coarse';
@@ -234,18 +248,21 @@ function npyImages(a: NpyArray, name: string): { images: Uint8Array; shape: [num
   throw new DataError(`${name}: dtype ${a.dtype}; images must be uint8 or float32/float64`);
 }
 
-function npyLabels(a: NpyArray, n: number, name: string): Uint8Array {
+function npyLabels(a: NpyArray, n: number, name: string): Labels {
   const s = a.shape;
   if (!(s.length === 1 || (s.length === 2 && s[1] === 1)) || s[0] !== n)
     throw new DataError(`${name}: shape (${s.join(', ')}); labels must be (${n},) integers, one per image`);
   if (a.data instanceof Float32Array || a.data instanceof Float64Array)
     throw new DataError(`${name}: dtype ${a.dtype}; labels must be integers (class indices), not one-hot or floats`);
-  const out = new Uint8Array(n);
+  let top = 0;
   for (let i = 0; i < n; i++) {
     const v = Number(a.data[i]);
-    if (!(v >= 0 && v < 256)) throw new DataError(`${name}: label ${v} at record ${i}; labels must be class indices in [0, 256)`);
-    out[i] = v;
+    if (!(Number.isInteger(v) && v >= 0 && v < MAX_CLASSES))
+      throw new DataError(`${name}: label ${v} at record ${i}; labels must be class indices in [0, ${MAX_CLASSES})`);
+    if (v > top) top = v;
   }
+  const out = labelArray(n, top + 1);
+  for (let i = 0; i < n; i++) out[i] = Number(a.data[i]);
   return out;
 }
 
@@ -267,7 +284,7 @@ function openNumpy(path: string, format: 'npy' | 'npz', o: OpenOptions): DataSet
   if (arrays.has('x_test') !== arrays.has('y_test')) throw new DataError(`${path}: x_test and y_test come together; give both or neither`);
   const x = npyImages(arrays.get('x_train')!, where('x_train'));
   const y = npyLabels(arrays.get('y_train')!, x.n, where('y_train'));
-  let test: { images: Uint8Array; labels: Uint8Array; n: number } | null = null;
+  let test: { images: Uint8Array; labels: Labels; n: number } | null = null;
   if (arrays.has('x_test')) {
     const xt = npyImages(arrays.get('x_test')!, where('x_test'));
     if (xt.shape.join() !== x.shape.join())

@@ -10,6 +10,7 @@ import { Rng } from '../util/rng.js';
 import { DataError } from './errors.js';
 import { DEBIAN_FASHION_MNIST, detectFormat, openDataSet } from './open.js';
 import { npy, zip } from '../../tests/helpers/numpy.js';
+import { balancedSample, trainValSplit } from './pipeline.js';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { checkModelFitsData } from '../models/io.js';
@@ -99,6 +100,34 @@ describe('NumPy data sets', () => {
     const all = new Set([...d.train.images, ...d.test.images]);
     const allowed = Array.from({ length: 11 }, (_, k) => Math.round(Math.fround(k / 10) * 255));
     for (const v of all) assert.ok(allowed.includes(v), `value ${v}`);
+  });
+
+  test('more than 256 classes: labels keep two bytes through the held-out split, validation and calibration subsets', async () => {
+    // 300 classes, 3 images each, class c's images filled with c % 251 so labels and pixels can be matched
+    const k = 300,
+      n = 3 * k;
+    const x = new Uint8Array(n * 2 * 2);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = i % k;
+      x.fill(y[i] % 251, i * 4, (i + 1) * 4);
+    }
+    const d = dir('npy-many');
+    writeFileSync(join(d, 'x_train.npy'), npy('|u1', [n, 2, 2], x));
+    writeFileSync(join(d, 'y_train.npy'), npy('<i4', [n], new Uint8Array(y.buffer)));
+    const ds = await openDataSet(d, { quiet: true });
+    assert.equal(ds.info.classNames.length, 300);
+    assert.ok(ds.train.labels instanceof Uint16Array);
+    // the held-out test split (one per class, up to 10% of the images) and the train/val split keep labels above 255
+    for (const split of [ds.train, ds.test, trainValSplit(ds.train, 300, 1).val, balancedSample(ds.train, 1, 1)]) {
+      assert.ok(split.labels instanceof Uint16Array);
+      for (let i = 0; i < split.n; i++) assert.equal(split.images[i * 4], split.labels[i] % 251, `image ${i}: label ${split.labels[i]}`);
+    }
+    assert.ok(Math.max(...ds.train.labels) > 255);
+    assert.deepEqual(
+      Array.from(balancedSample(ds.train, 1, 1).labels).sort((a, b) => a - b),
+      Array.from({ length: 300 }, (_, c) => c),
+    );
   });
 
   test('normalised (negative) images, float labels and mismatched counts are refused with the file named', async () => {

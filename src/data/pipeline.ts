@@ -5,7 +5,7 @@
  * contiguous buffer per batch.
  */
 import { Rng } from '../util/rng.js';
-import { CIFAR10_INFO, gatherImages, pixelsOf, type ImageSplit } from './dataset.js';
+import { CIFAR10_INFO, gatherImages, gatherLabels, pixelsOf, type ImageSplit, type Labels } from './dataset.js';
 
 /** CIFAR-10 training-set channel statistics (values in [0, 1]). */
 export const CIFAR_MEAN = CIFAR10_INFO.mean;
@@ -17,23 +17,19 @@ export function subset(split: ImageSplit, idx: ArrayLike<number>): ImageSplit {
   if (split.disk)
     return {
       images: new Uint8Array(0),
-      labels: Uint8Array.from(idx, (i) => split.labels[i]),
+      labels: gatherLabels(split.labels, idx),
       n: idx.length,
       info: split.info,
       disk: { path: split.disk.path, rows: Int32Array.from(idx, (i) => split.disk!.rows[i]) },
     };
   const PIX = pixelsOf(split.info);
   const images = new Uint8Array(idx.length * PIX);
-  const labels = new Uint8Array(idx.length);
-  for (let i = 0; i < idx.length; i++) {
-    images.set(split.images.subarray(idx[i] * PIX, (idx[i] + 1) * PIX), i * PIX);
-    labels[i] = split.labels[idx[i]];
-  }
-  return { images, labels, n: idx.length, info: split.info };
+  for (let i = 0; i < idx.length; i++) images.set(split.images.subarray(idx[i] * PIX, (idx[i] + 1) * PIX), i * PIX);
+  return { images, labels: gatherLabels(split.labels, idx), n: idx.length, info: split.info };
 }
 
 /** Indices grouped by class, each group in a seeded random order. */
-function byClass(labels: Uint8Array, classes: number, rng: Rng): number[][] {
+function byClass(labels: Labels, classes: number, rng: Rng): number[][] {
   const groups: number[][] = Array.from({ length: classes }, () => []);
   labels.forEach((l, i) => groups[l].push(i));
   return groups.map((g) => rng.shuffle(g));

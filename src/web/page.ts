@@ -81,7 +81,9 @@ export async function prepareWebDir(
     );
     mkdirSync(join(tmp, 'data'));
     writeFileAtomic(join(tmp, 'data', 'images.bin'), inMemory(imgs).images);
-    writeFileAtomic(join(tmp, 'data', 'labels.bin'), imgs.labels);
+    // two bytes per label (native order, little-endian on every platform the page runs on): data sets
+    // may have more than 256 classes
+    writeFileAtomic(join(tmp, 'data', 'labels.bin'), new Uint8Array(Uint16Array.from(imgs.labels).buffer));
     const entries: WebManifest['models'] = [];
     for (const m of models) {
       const { bytes } = await saveModel(m.model, join(tmp, 'models', m.name));

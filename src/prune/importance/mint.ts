@@ -45,9 +45,11 @@ export function mintImportance(o: MintOptions = {}): Importance {
             const cm = store.means.get(taps[k].child!)!;
             children = groupBounds(cm.length / n, o.groups ?? 8).map((g) => groupRows(cm, n, g));
           } else {
-            const oh = new Float64Array(n * 10);
-            store.classLabels.forEach((l, i) => (oh[i * 10 + l] = 1));
-            children = [{ data: oh, n, d: 10 }];
+            // the last layer's child is the class label, one-hot over the data set's classes
+            const k = store.classes;
+            const oh = new Float64Array(n * k);
+            store.classLabels.forEach((l, i) => (oh[i * k + l] = 1));
+            children = [{ data: oh, n, d: k }];
           }
           const out = new Float64Array(u.filters);
           pg.forEach((g, p) => {

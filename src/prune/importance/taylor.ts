@@ -70,7 +70,7 @@ export function firstOrderTerms(model: LayersModel, sample: ImageSplit, o: { bat
     );
     const grads = tf.tidy(() => {
       const x = tf.tensor4d(buf.subarray(0, b * h * w * c), [b, h, w, c]);
-      const onehot = tf.oneHot(tf.tensor1d(sample.labels.subarray(start, start + b), 'int32'), outputUnits(model));
+      const onehot = tf.oneHot(tf.tensor1d(Int32Array.from(sample.labels.subarray(start, start + b)), 'int32'), outputUnits(model));
       const { grads } = tf.variableGrads(
         () => {
           const y = model.apply(x, { training: false }) as tf.Tensor2D;

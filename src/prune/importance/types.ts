@@ -45,7 +45,8 @@ export interface Needs {
 
 export interface ActivationStore {
   n: number;
-  classLabels: Uint8Array;
+  /** class indices (one or two bytes each: src/data/dataset.ts Labels) */
+  classLabels: Uint8Array | Uint16Array;
   /** number of classes the labels range over */
   classes: number;
   labels: Map<string, LabelStack>; // key labelKey(layer, pool)
