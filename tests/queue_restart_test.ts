@@ -39,6 +39,22 @@ async function redis(): Promise<ChildProcess> {
   return r;
 }
 
+/** A queue job whose cell would run for many minutes (200 fine-tune epochs). */
+const longCell = (out: string, baseDir: string) => ({
+  out,
+  baseDir,
+  data: { valSize: 100, seed: 1, trainLimit: 1000 },
+  options: {
+    ...TINY_GRID,
+    criteria: ['random'],
+    targets: [0.3],
+    seeds: [1],
+    finetuneImages: 400,
+    finetune: { ...TINY_GRID.finetune, epochs: 200 },
+  },
+  cell: { criterion: 'random', target: 0.3, seed: 1 },
+});
+
 test(
   'Redis restarts empty mid-cell: the worker stops the orphaned cell and takes the next job',
   hasRedis ? NEEDS_CIFAR : { skip: 'redis-server is not installed (apt-get install redis-server)' },
@@ -56,21 +72,7 @@ test(
     procs.push(worker);
     let log = '';
     worker.stderr!.on('data', (b) => (log += b));
-    // a cell that would run for many minutes: 200 fine-tune epochs
-    const long = {
-      out: join(tmp, 'exp'),
-      baseDir,
-      data: { valSize: 100, seed: 1, trainLimit: 1000 },
-      options: {
-        ...TINY_GRID,
-        criteria: ['random'],
-        targets: [0.3],
-        seeds: [1],
-        finetuneImages: 400,
-        finetune: { ...TINY_GRID.finetune, epochs: 200 },
-      },
-      cell: { criterion: 'random', target: 0.3, seed: 1 },
-    };
+    const long = longCell(join(tmp, 'exp'), baseDir);
     mkdirSync(long.out);
     let q = new Queue(QUEUE_NAME, { connection: connectionFrom(url) });
     await q.add('cell', long, { jobId: 'long' });
@@ -117,24 +119,7 @@ test(
     const out = join(tmp, 'exp-kill');
     mkdirSync(out);
     const q = new Queue(QUEUE_NAME, { connection: connectionFrom(url) });
-    await q.add(
-      'cell',
-      {
-        out,
-        baseDir,
-        data: { valSize: 100, seed: 1, trainLimit: 1000 },
-        options: {
-          ...TINY_GRID,
-          criteria: ['random'],
-          targets: [0.3],
-          seeds: [1],
-          finetuneImages: 400,
-          finetune: { ...TINY_GRID.finetune, epochs: 200 },
-        },
-        cell: { criterion: 'random', target: 0.3, seed: 1 },
-      },
-      { jobId: 'killed' },
-    );
+    await q.add('cell', longCell(out, baseDir), { jobId: 'killed' });
     await q.close();
     for (let t = 0; t < 600 && !/ cell /.test(log); t++) await sleep(100);
     assert.match(log, / cell /, `the worker started the cell: ${log}`);

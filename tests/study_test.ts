@@ -43,6 +43,28 @@ async function base() {
   return baseModel;
 }
 
+/** A no-fine-tune study line whose raw and BN-re-estimated results are the given per-image correctness. */
+function rawLine(variant: string, seed: number, correct: Uint8Array): StudyLine {
+  const acc = correct.reduce((a, b) => a + b, 0) / correct.length;
+  return {
+    key: `none|uniform|${variant}|0.5|${seed}`,
+    budget: 'none',
+    allocation: 'uniform',
+    variant,
+    target: 0.5,
+    seed,
+    flopsRemoved: 0.5,
+    paramsRemoved: 0.5,
+    kept: [1],
+    testAccRaw: acc,
+    testAccBn: acc,
+    correctRaw: packBits(correct),
+    correctBn: packBits(correct),
+    scoringSeconds: 0,
+    activationSeconds: 0,
+  };
+}
+
 const opts: StudyOptions = {
   settings: { ...TINY_STUDY_SETTINGS, noisySigma: 0.1 },
   seeds: [1, 2],
@@ -176,23 +198,12 @@ describe('criterion study', NEEDS_CIFAR, () => {
     // aura right on the first 10, 20, 30 of 100 images in seeds 1-3, random right on none: per-seed
     // differences 0.1, 0.2, 0.3 (mean 0.2, sd 0.1); seed-averaged per-image differences: 10 x 1,
     // 10 x 2/3, 10 x 1/3, 70 x 0 (sample variance 11.5556/99); se = sqrt(0.01/3 + 0.116723/100)
-    const line = (variant: string, seed: number, right: number): StudyLine => ({
-      key: `none|uniform|${variant}|0.5|${seed}`,
-      budget: 'none',
-      allocation: 'uniform',
-      variant,
-      target: 0.5,
-      seed,
-      flopsRemoved: 0.5,
-      paramsRemoved: 0.5,
-      kept: [1],
-      testAccRaw: right / 100,
-      testAccBn: right / 100,
-      correctRaw: packBits(Uint8Array.from({ length: 100 }, (_, i) => (i < right ? 1 : 0))),
-      correctBn: packBits(Uint8Array.from({ length: 100 }, (_, i) => (i < right ? 1 : 0))),
-      scoringSeconds: 0,
-      activationSeconds: 0,
-    });
+    const line = (variant: string, seed: number, right: number) =>
+      rawLine(
+        variant,
+        seed,
+        Uint8Array.from({ length: 100 }, (_, i) => (i < right ? 1 : 0)),
+      );
     const rows = analyseStudy(
       [line('aura', 1, 10), line('aura', 2, 20), line('aura', 3, 30), ...[1, 2, 3].map((s) => line('random', s, 0))],
       100,
@@ -212,24 +223,7 @@ describe('criterion study', NEEDS_CIFAR, () => {
   });
 
   test('the paired difference uses the same seed of random: pairing by seed gives exactly zero where mis-pairing would not', () => {
-    const bits = (v: number) => packBits(new Uint8Array(100).fill(v));
-    const line = (variant: string, seed: number, v: number): StudyLine => ({
-      key: `none|uniform|${variant}|0.5|${seed}`,
-      budget: 'none',
-      allocation: 'uniform',
-      variant,
-      target: 0.5,
-      seed,
-      flopsRemoved: 0.5,
-      paramsRemoved: 0.5,
-      kept: [1],
-      testAccRaw: v,
-      testAccBn: v,
-      correctRaw: bits(v),
-      correctBn: bits(v),
-      scoringSeconds: 0,
-      activationSeconds: 0,
-    });
+    const line = (variant: string, seed: number, v: number) => rawLine(variant, seed, new Uint8Array(100).fill(v));
     // seed 1: both right everywhere; seed 2: both wrong everywhere (random's lines listed in the other order)
     const rows = analyseStudy([line('aura', 1, 1), line('aura', 2, 0), line('random', 2, 0), line('random', 1, 1)], 100, {
       resamples: 100,
