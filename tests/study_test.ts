@@ -43,26 +43,25 @@ async function base() {
   return baseModel;
 }
 
+/** The fields every study line of the analysis tests shares: one cell at 50% of FLOPs, uniform. */
+const lineOf = (budget: StudyLine['budget'], variant: string, seed: number): StudyLine => ({
+  key: `${budget}|uniform|${variant}|0.5|${seed}`,
+  budget,
+  allocation: 'uniform',
+  variant,
+  target: 0.5,
+  seed,
+  flopsRemoved: 0.5,
+  paramsRemoved: 0.5,
+  kept: [1],
+  scoringSeconds: 0,
+  activationSeconds: 0,
+});
+
 /** A no-fine-tune study line whose raw and BN-re-estimated results are the given per-image correctness. */
 function rawLine(variant: string, seed: number, correct: Uint8Array): StudyLine {
   const acc = correct.reduce((a, b) => a + b, 0) / correct.length;
-  return {
-    key: `none|uniform|${variant}|0.5|${seed}`,
-    budget: 'none',
-    allocation: 'uniform',
-    variant,
-    target: 0.5,
-    seed,
-    flopsRemoved: 0.5,
-    paramsRemoved: 0.5,
-    kept: [1],
-    testAccRaw: acc,
-    testAccBn: acc,
-    correctRaw: packBits(correct),
-    correctBn: packBits(correct),
-    scoringSeconds: 0,
-    activationSeconds: 0,
-  };
+  return { ...lineOf('none', variant, seed), testAccRaw: acc, testAccBn: acc, correctRaw: packBits(correct), correctBn: packBits(correct) };
 }
 
 const opts: StudyOptions = {
@@ -159,21 +158,11 @@ describe('criterion study', NEEDS_CIFAR, () => {
   test('noisy test accuracy of full cells gets a paired interval against random when the per-image results were kept', () => {
     const bits = (right: number) => packBits(Uint8Array.from({ length: 100 }, (_, i) => (i < right ? 1 : 0)));
     const full = (variant: string, seed: number, clean: number, noisy: number | null): StudyLine => ({
-      key: `full|uniform|${variant}|0.5|${seed}`,
-      budget: 'full',
-      allocation: 'uniform',
-      variant,
-      target: 0.5,
-      seed,
-      flopsRemoved: 0.5,
-      paramsRemoved: 0.5,
-      kept: [1],
+      ...lineOf('full', variant, seed),
       testAcc: clean / 100,
       correct: bits(clean),
       testAccNoisy: noisy === null ? undefined : noisy / 100,
       correctNoisy: noisy === null ? undefined : bits(noisy),
-      scoringSeconds: 0,
-      activationSeconds: 0,
     });
     // aura gets 30 more noisy images right than random in each of three seeds (the same 30): +30 pt; the
     // seeds agree, so the t interval's width is the images' alone: per-image differences are 30 ones and
