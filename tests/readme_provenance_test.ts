@@ -18,11 +18,11 @@ const files = (dir: string): string[] =>
 test('README result figures (%, x, pt) all appear in BENCHMARKS.md or a committed record', () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const sources = [join(root, 'BENCHMARKS.md'), ...files(join(root, 'docs'))].map((f) => readFileSync(f, 'utf8')).join('\n');
-  const from = readme.indexOf('## Does aura MI prune better?');
-  const to = readme.indexOf('## Layout');
+  const from = readme.indexOf('## Results');
+  const to = readme.indexOf('## How it works');
   assert.ok(from > 0 && to > from, 'the README keeps its result sections');
   const figures = new Set(readme.slice(from, to).match(/\d+\.\d+(?:%|x| pt)/g) ?? []);
-  assert.ok(figures.size > 50, `only ${figures.size} figures found: the pattern no longer matches the README`);
+  assert.ok(figures.size > 15, `only ${figures.size} figures found: the pattern no longer matches the README`);
   const missing = [...figures].filter((f) => {
     const v = f.replace(/(%|x| pt)$/, '').replace('.', '\\.');
     // the bare number, not inside a longer one (0.5 must not match 10.5 or 0.55)
