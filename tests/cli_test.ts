@@ -205,6 +205,13 @@ describe('command line', NEEDS_CIFAR, () => {
     assert.match(again.stderr, /resuming .*base after epoch 1/);
     assert.equal(readFileSync(join(out, 'experiment', 'results.jsonl'), 'utf8'), results, 'finished cells reused, not rerun');
   });
+  test('demo: a training subset too small to calibrate on is refused before training, naming the option', () => {
+    const out = join(tmp, 'demo-small');
+    const r = cli('demo', '--data', CIFAR_DIR, '--out', out, '--train-images', '150', '--epochs', '1');
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--train-images 150: class \d \(\w+\) gets only \d+ training images, fewer than the 20 per class/);
+    assert.ok(!existsSync(join(out, 'base', 'checkpoint')), 'nothing was trained');
+  });
   test('prune a ResNet: residual streams pruned as groups (listed with their members), internal-only on request; --out guards', async () => {
     const run = join(tmp, 'r20run');
     await saveModel(buildModel('resnet20', { width: 0.5, seed: 1 }), join(run, 'best'));

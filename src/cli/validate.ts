@@ -57,6 +57,12 @@ export function validateOptions(
     opts.allocation === 'global' || (typeof opts.allocations === 'string' && opts.allocations.split(',').includes('global'));
   if (typeof opts.roundTo === 'number' && opts.roundTo > 1 && globalAlloc && opts.ratio === undefined)
     throw new Error('--round-to needs --allocation uniform or sensitivity (global selection removes single filters)');
+  // the validation split is capped at a tenth of the training images (data/splits.ts): say so now
+  // rather than train on a smaller split than asked
+  if (typeof opts.valSize === 'number' && typeof opts.trainLimit === 'number' && opts.valSize > Math.floor(opts.trainLimit / 10))
+    throw new Error(
+      `--val-size ${opts.valSize} is more than a tenth of --train-limit ${opts.trainLimit} (at most ${Math.floor(opts.trainLimit / 10)} validation images are held out); lower --val-size or raise --train-limit`,
+    );
   const cores = cpus().length;
   if (typeof opts.threads === 'number' && opts.threads > cores) {
     warn(`auraprune: --threads ${opts.threads} is more than the ${cores} cores here; using ${cores}`);

@@ -25,6 +25,7 @@ test('option validation: ranges, integers, enums, exclusive targets, thread clam
     ['prune', { roundTo: 0 }, /--round-to/],
     ['prune', { targetFlops: 0.5, roundTo: 16, allocation: 'global' }, /--round-to needs --allocation uniform/],
     ['eval', { backend: 'gpu' }, /--backend must be one of libtorch, cpu, auto/],
+    ['train', { valSize: 100, trainLimit: 512 }, /--val-size 100 is more than a tenth of --train-limit 512 \(at most 51/],
   ];
   for (const [cmd, o, re] of bad) assert.throws(() => validateOptions(cmd, o), re, JSON.stringify(o));
   // valid values pass unchanged; `--model` (zoo name or directory) is checked by the command
@@ -33,6 +34,8 @@ test('option validation: ranges, integers, enums, exclusive targets, thread clam
     targetFlops: 0.5,
     where: 'relu',
   });
+  // the boundary itself passes: 51 of 512
+  assert.equal(validateOptions('train', { valSize: 51, trainLimit: 512 }).valSize, 51);
   const warnings: string[] = [];
   const out = validateOptions('train', { threads: 1000 }, (s) => warnings.push(s));
   assert.equal(out.threads, cpus().length);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CIFAR10_CLASSES, CIFAR10_INFO, type ImageSplit } from './dataset.js';
 
 export const RECORD_BYTES = 3073;
@@ -54,6 +54,13 @@ export function md5(buf: Uint8Array): string {
   return createHash('md5').update(buf).digest('hex');
 }
 
+/** What to do about a bad file: the download cache can be refetched, a user's folder cannot. */
+function fixFor(dir: string, name: string): string {
+  return resolve(dir) === resolve(cacheDir())
+    ? 'delete it and rerun to download it again'
+    : `replace it with the official ${name} (from cifar-10-binary.tar.gz) or point --data / CIFAR10_DIR at an intact copy`;
+}
+
 /** Reads and validates one batch file (size, md5, label range). */
 export function readBatchFile(dir: string, name: string, opts: { verify?: boolean } = {}): Uint8Array {
   const path = join(dir, name);
@@ -61,15 +68,13 @@ export function readBatchFile(dir: string, name: string, opts: { verify?: boolea
     throw new DataError(`CIFAR-10 file ${path} is missing: pass --data DIR, set CIFAR10_DIR, or delete ${dir} to download again`);
   const size = statSync(path).size;
   if (size !== FILE_BYTES)
-    throw new DataError(
-      `CIFAR-10 file ${path} is ${size} bytes, expected ${FILE_BYTES}: it is truncated or corrupt; delete it and rerun to download it again`,
-    );
+    throw new DataError(`CIFAR-10 file ${path} is ${size} bytes, expected ${FILE_BYTES}: it is truncated or corrupt; ${fixFor(dir, name)}`);
   const buf = readFileSync(path);
   if (opts.verify ?? true) {
     const got = md5(buf);
     if (OFFICIAL_MD5[name] && got !== OFFICIAL_MD5[name]) {
       throw new DataError(
-        `CIFAR-10 file ${path} has md5 ${got}, expected the official ${OFFICIAL_MD5[name]}: it is corrupt; delete it and rerun to download it again`,
+        `CIFAR-10 file ${path} has md5 ${got}, expected the official ${OFFICIAL_MD5[name]}: it is corrupt; ${fixFor(dir, name)}`,
       );
     }
   }

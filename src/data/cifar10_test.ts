@@ -59,6 +59,17 @@ describe('bad data gives one-line errors naming the file and the fix', NEEDS_CIF
     buf[5] ^= 0xff; // a pixel byte: size and labels stay valid, only the md5 catches it
     writeFileSync(join(dir, 'test_batch.bin'), buf);
     assert.throws(() => readBatchFile(dir, 'test_batch.bin'), /md5 [0-9a-f]{32}, expected the official 803d5f7f4d78ea53de84dbe85f74fb6d/);
+    // a folder the user named is never downloaded into: the fix is to replace the file, not to rerun
+    assert.throws(() => readBatchFile(dir, 'test_batch.bin'), /replace it with the official test_batch\.bin .*point --data/);
+    // the download cache is refetched by a rerun
+    const saved = process.env.AURAPRUNE_CACHE;
+    process.env.AURAPRUNE_CACHE = dir;
+    try {
+      assert.throws(() => readBatchFile(dir, 'test_batch.bin'), /it is corrupt; delete it and rerun to download it again/);
+    } finally {
+      if (saved === undefined) delete process.env.AURAPRUNE_CACHE;
+      else process.env.AURAPRUNE_CACHE = saved;
+    }
   });
   test('untar reads files written by GNU tar; an archive without the batches is refused', () => {
     const src = join(tmp, 'tarsrc');

@@ -2,11 +2,12 @@
  * Opening a base: the one way every command gets a model, the data set it was trained on, its
  * train/validation/test splits and its run's settings (precedence in data/splits.ts openRunData).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type DataFlags, openRunData, trainingRunSettings } from '../data/splits.js';
 import { loadImageModel } from '../models/io.js';
+import { readJsonFile } from '../util/jsonl.js';
 
 export type { DataFlags };
 
@@ -41,7 +42,7 @@ export async function openBase(
 export async function resolveBase(base: string) {
   const modelDir = baseModelDir(base);
   const cfgPath = existsSync(join(base, 'config.json')) ? join(base, 'config.json') : null;
-  const cfg = cfgPath ? JSON.parse(readFileSync(cfgPath, 'utf8')) : {};
+  const cfg = cfgPath ? readJsonFile(cfgPath) : {};
   return {
     model: await loadImageModel(modelDir),
     modelDir,

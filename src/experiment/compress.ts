@@ -7,7 +7,7 @@
  * compare.json), so a killed run resumes at the round (and fine-tune epoch) it reached.
  */
 import { pruneAndRecover } from './recover.js';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { balancedSample } from '../data/pipeline.js';
@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { claimRunDir } from '../util/rundir.js';
 import { finetuneAndCompare } from './finetune.js';
 import { roundTarget } from './prune_bench.js';
+import { readJsonFile } from '../util/jsonl.js';
 
 export interface CompressOptions {
   criterion: string;
@@ -124,8 +125,8 @@ export async function compress(
         await finetuneAndCompare(dir, join(dir, 'finetuned'), { ...o.finetune, seed: o.seed * 100 + k, resume: true, quiet: o.quiet });
         ran++;
       }
-      const r = JSON.parse(readFileSync(join(dir, 'round.json'), 'utf8')) as { target: number; valAccRaw: number; valAccRecalBn: number };
-      const compare = JSON.parse(readFileSync(done, 'utf8')) as Record<string, unknown>;
+      const r = readJsonFile(join(dir, 'round.json')) as { target: number; valAccRaw: number; valAccRecalBn: number };
+      const compare = readJsonFile(done) as Record<string, unknown>;
       const flops = (compare.pruned as { flops: number }).flops;
       rounds.push({
         round: k,

@@ -26,6 +26,8 @@ export interface DemoOptions {
 
 const FINETUNE_EPOCHS = 2;
 const TEST_IMAGES = 2000;
+/** calibration images per class for scoring and BN re-estimation */
+const DEMO_PER_CLASS = 20;
 
 function mkdirp(d: string): string {
   mkdirSync(d, { recursive: true });
@@ -46,6 +48,15 @@ export async function runDemo(
       Array.from({ length: TEST_IMAGES }, (_, i) => i),
     ),
   };
+  // scoring calibrates on DEMO_PER_CLASS training images per class: a subset too small for that
+  // would fail only after the base has trained, so refuse it now
+  const counts = new Array<number>(full.train.info.classNames.length).fill(0);
+  for (let i = 0; i < full.train.n; i++) counts[full.train.labels[i]]++;
+  const fewest = Math.min(...counts);
+  if (fewest < DEMO_PER_CLASS)
+    throw new Error(
+      `--train-images ${o.trainImages}: class ${counts.indexOf(fewest)} (${full.train.info.classNames[counts.indexOf(fewest)]}) gets only ${fewest} training images, fewer than the ${DEMO_PER_CLASS} per class the demo calibrates on; raise --train-images (e.g. 2000)`,
+    );
   // a rerun into the same --out continues only the same settings (never mixes old and new numbers)
   const { release } = claimRunDir(
     o.out,
@@ -76,7 +87,7 @@ export async function runDemo(
       by: 'flops' as const,
       seeds: [1],
       finetune,
-      perClass: 20,
+      perClass: DEMO_PER_CLASS,
       where: 'relu' as const,
       maxRemove: 0.9,
       normalize: 'max' as const,

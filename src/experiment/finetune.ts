@@ -4,7 +4,7 @@
  * unpruned model, accuracy before and after, params/FLOPs/bytes, and the speed-up with batch norm
  * folded, measured in the same process. Writes the fine-tune run directory and compare.json.
  */
-import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { subset } from '../data/pipeline.js';
@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { claimRunDir } from '../util/rundir.js';
 import type { SparsityOptions } from '../train/loop.js';
 import { sparsityPenalty } from '../prune/sparsity.js';
+import { readJsonFile } from '../util/jsonl.js';
 
 /** Bytes of a model directory's model.json and weights. */
 export function dirBytes(dir: string): number {
@@ -75,7 +76,7 @@ export async function finetuneAndCompare(
   },
 ) {
   const cfgPath = join(prunedDir, 'config.json');
-  const source = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')).source as string | undefined) : undefined;
+  const source = existsSync(cfgPath) ? (readJsonFile(cfgPath).source as string | undefined) : undefined;
   // use the validation split the original model was trained with (its run's config.json), so
   // "validation" never contains images the original saw in training
   const trained = source ? trainingRunSettings(source) : {};

@@ -5,7 +5,7 @@
  * resumes from its checkpoint). Scores are computed once per (criterion, seed) and cached.
  */
 import { pruneAndRecover } from './recover.js';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ImageSplit } from '../data/dataset.js';
@@ -20,7 +20,7 @@ import type { TapPoint } from '../prune/importance/types.js';
 import { Allocation, ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { readJsonLines, repairJsonLines } from '../util/jsonl.js';
+import { readJsonLines, repairJsonLines, readJsonFile } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
 
 export interface ExperimentOptions {
@@ -112,7 +112,7 @@ export async function ensureScores(
 export async function runCell(base: LayersModel, data: Data, out: string, o: ExperimentOptions, cell: CellSpec): Promise<ResultLine> {
   const { criterion, target, seed } = cell;
   await ensureScores(base, data, out, o, seed, [criterion]);
-  const scores: ScoresFile = JSON.parse(readFileSync(scorePath(out, criterion, seed), 'utf8'));
+  const scores: ScoresFile = readJsonFile(scorePath(out, criterion, seed));
   const r = await pruneAndRecover(
     base,
     scores,

@@ -24,7 +24,7 @@ import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
 import { pruningUnits } from '../prune/graph/graph.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { repairJsonLines } from '../util/jsonl.js';
+import { repairJsonLines, readJsonFile } from '../util/jsonl.js';
 import { Rng } from '../util/rng.js';
 
 export interface PruneCell {
@@ -74,7 +74,7 @@ async function scoresFor(
   seed: number,
   cache: string | null,
 ): Promise<ScoresFile> {
-  if (cache && existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8'));
+  if (cache && existsSync(cache)) return readJsonFile(cache);
   const [r] = await scoreModel(model, sample, [criterion], { seed, where: 'relu', quiet: true });
   const f = toScoresFile(r, { criterion, perClass: sample.n / 10, seed, where: 'relu' });
   if (cache) writeFileAtomic(cache, JSON.stringify(f));
@@ -95,7 +95,7 @@ export async function runPruneBench(
   const baseC = countComplexity(base);
   const basePath = join(out, 'base.json');
   let baseInfo: Record<string, unknown>;
-  if (existsSync(basePath)) baseInfo = JSON.parse(readFileSync(basePath, 'utf8'));
+  if (existsSync(basePath)) baseInfo = readJsonFile(basePath);
   else {
     const t = evaluate(base, data.test, { progress: o.quiet ? undefined : 'base test' });
     const tt = o.tta ? evaluate(base, data.test, { tta: o.tta, progress: o.quiet ? undefined : 'base test TTA' }) : null;
@@ -133,7 +133,7 @@ export async function runPruneBench(
           out,
           `sensitivity-${cell.criterion}-${cell.groups ?? 'coupled'}-s${o.seed}${k > 1 ? `-${key.replace(/[|]/g, '_')}-r${k}` : ''}.json`,
         );
-        if (existsSync(sensPath)) sensitivity = JSON.parse(readFileSync(sensPath, 'utf8'));
+        if (existsSync(sensPath)) sensitivity = readJsonFile(sensPath);
         else {
           const s = units.map((u) => Float64Array.from(scores.units.find((x) => x.conv === u.conv)!.scores));
           sensitivity = await measureSensitivity(model, units, s, calib, sensEval, {

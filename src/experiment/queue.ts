@@ -24,7 +24,7 @@ import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadData } from '../data/splits.js';
 import { loadImageModel } from '../models/io.js';
-import { repairJsonLines } from '../util/jsonl.js';
+import { repairJsonLines, readJsonFile } from '../util/jsonl.js';
 import { settingsHash } from '../util/rundir.js';
 import { ruleError } from './option_rules.js';
 import { cellKey, CellSpec, ExperimentOptions, ResultLine, runCell } from './grid.js';
@@ -471,7 +471,7 @@ export async function processJob(
   const base = await models.get(baseDir)!;
   if (j.kind === 'study') {
     const { settings, cell } = j;
-    const counts = JSON.parse(readFileSync(join(out, 'allocations.json'), 'utf8')) as Record<string, number[]>;
+    const counts = readJsonFile(join(out, 'allocations.json')) as Record<string, number[]>;
     const nk = `${dk}|${settings.noisySigma}`;
     const noisyTest = () => {
       if (!noisy.has(nk)) noisy.set(nk, noisyCopy(split.test, settings.noisySigma, 7));

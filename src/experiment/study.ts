@@ -16,7 +16,7 @@
  * records the settings that shape its numbers (a rerun with other settings is refused).
  */
 import { pruneAndRecover } from './recover.js';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type ImageSplit, inMemory } from '../data/dataset.js';
@@ -37,7 +37,7 @@ import { costModel } from '../prune/select/cost.js';
 import { pruningUnits } from '../prune/graph/graph.js';
 import { trainModel, TrainConfig } from '../train/loop.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { readJsonLines, repairJsonLines } from '../util/jsonl.js';
+import { readJsonLines, repairJsonLines, readJsonFile } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
 
@@ -177,7 +177,7 @@ type Data = { train: ImageSplit; val: ImageSplit; test: ImageSplit };
 /** Kept counts per unit for every (allocation, target) the plan uses: computed once, shared by all variants. */
 export async function studyAllocations(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<Record<string, number[]>> {
   const path = join(out, 'allocations.json');
-  const have: Record<string, number[]> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+  const have: Record<string, number[]> = existsSync(path) ? readJsonFile(path) : {};
   const units = pruningUnits(base);
   const cost = costModel(base, units);
   const s = o.settings;
@@ -200,7 +200,7 @@ export async function studyAllocations(base: LayersModel, data: Data, out: strin
 
 async function sensitivityCurves(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<SensitivityResult> {
   const path = join(out, 'sensitivity.json');
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
+  if (existsSync(path)) return readJsonFile(path);
   const s = o.settings;
   const units = pruningUnits(base);
   const [r] = await scoreModel(base, balancedSample(data.train, s.perClass, 0), [s.sensitivityCriterion], {
@@ -238,7 +238,7 @@ export async function variantScores(
   const v = VARIANTS[variant];
   if (!v) throw new Error(`unknown study variant ${variant}; choose from ${Object.keys(VARIANTS).join(', ')}`);
   const path = join(out, 'scores', `${variant}-s${seed}${o.tag ? '-' + o.tag : ''}.json`);
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
+  if (existsSync(path)) return readJsonFile(path);
   mkdirSync(join(out, 'scores'), { recursive: true });
   const perClass = v.perClass ?? settings.perClass;
   const sample = o.sample ?? balancedSample(data.train, perClass, seed);
@@ -451,7 +451,7 @@ export async function runStability(base: LayersModel, data: Data, out: string, o
   const p = o.stability!;
   const s = o.settings;
   const path = join(out, 'stability.json');
-  const rows: StabilityRow[] = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : [];
+  const rows: StabilityRow[] = existsSync(path) ? readJsonFile(path) : [];
   const have = new Set(rows.map((r) => `${r.variant}|${r.kind}|${r.param}`));
   const bar = o.quiet ? null : new Progress('stability', p.variants.length * (1 + p.sizes.length + p.sigmas.length), 'row');
   let n = 0;
@@ -616,7 +616,7 @@ export function scoringCosts(out: string, variants: string[], seeds: number[]) {
     .map((v) => {
       const files = seeds.map((s) => join(out, 'scores', `${v}-s${s}.json`)).filter(existsSync);
       if (!files.length) return null;
-      const f = files.map((p) => JSON.parse(readFileSync(p, 'utf8')) as ScoresFile);
+      const f = files.map((p) => readJsonFile(p) as ScoresFile);
       return {
         variant: v,
         images: (f[0].config?.images as number) ?? 0,

@@ -1,11 +1,12 @@
 /** An experiment directory's report (report.html, optional PNGs) and its summary table for the terminal. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readResults } from '../experiment/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { buildReport, summarise } from './html.js';
 import { exportChartPngs } from './png.js';
+import { readJsonFile } from '../util/jsonl.js';
 
 /** The machine a report's numbers came from. */
 export function machine(backend: string): string {
@@ -14,7 +15,7 @@ export function machine(backend: string): string {
 
 /** Writes out/report.html from the directory's records (and PNGs of its charts when asked). */
 export async function writeReport(out: string, title: string, backend: string, pngs = false): Promise<string> {
-  const read = (f: string) => (existsSync(join(out, f)) ? JSON.parse(readFileSync(join(out, f), 'utf8')) : undefined);
+  const read = (f: string) => (existsSync(join(out, f)) ? readJsonFile(join(out, f)) : undefined);
   const html = await buildReport({
     title,
     base: read('base.json'),
@@ -35,7 +36,7 @@ export async function writeReport(out: string, title: string, backend: string, p
 
 /** The results as a markdown table (one row per criterion and target, seeds pooled). */
 export function table(out: string): string {
-  const base = existsSync(join(out, 'base.json')) ? JSON.parse(readFileSync(join(out, 'base.json'), 'utf8')) : null;
+  const base = existsSync(join(out, 'base.json')) ? readJsonFile(join(out, 'base.json')) : null;
   const rows = summarise(readResults(join(out, 'results.jsonl')));
   const lines = [
     '| criterion | target | seeds | FLOPs removed | params removed | val acc | test acc (min-max) | scoring s |',

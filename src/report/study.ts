@@ -2,7 +2,7 @@
  * The study's answer as Markdown (printed, and pasted into the README by whoever reruns it) and as
  * a self-contained HTML report whose first paragraph says what was compared and how to read it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Interval } from '../eval/bootstrap.js';
 import {
@@ -20,6 +20,7 @@ import {
 import { writeFileAtomic } from '../util/atomic.js';
 import { dotPairSpec, forestSpec, lineSpec, renderChart } from './vega.js';
 import { datasetLabel } from './html.js';
+import { readJsonFile } from '../util/jsonl.js';
 
 export interface StudyDoc {
   /** `dataset`: the data set's name (absent in records before data sets: CIFAR-10) */
@@ -380,10 +381,8 @@ export async function writeStudyReport(
   meta: Pick<StudyDoc, 'settings' | 'machine' | 'command' | 'wallMinutes'>,
 ): Promise<string> {
   const lines = readLines<StudyLine>(join(out, 'results.jsonl'));
-  const base = JSON.parse(readFileSync(join(out, 'base.json'), 'utf8'));
-  const stability: StabilityRow[] = existsSync(join(out, 'stability.json'))
-    ? JSON.parse(readFileSync(join(out, 'stability.json'), 'utf8'))
-    : [];
+  const base = readJsonFile(join(out, 'base.json'));
+  const stability: StabilityRow[] = existsSync(join(out, 'stability.json')) ? readJsonFile(join(out, 'stability.json')) : [];
   const variants = [...new Set(lines.map((l) => l.variant))];
   const seeds = [...new Set(lines.map((l) => l.seed))];
   const doc: StudyDoc = {

@@ -10,6 +10,7 @@ import { loadModel, saveModel } from '../models/io.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 import type { OutputHead } from '../models/logits.js';
+import { readJsonFile } from '../util/jsonl.js';
 
 export interface TrainState {
   epoch: number; // epochs completed
@@ -50,7 +51,7 @@ export async function saveCheckpoint(dir: string, model: LayersModel, opt: Optim
 export async function loadCheckpoint(dir: string): Promise<{ model: LayersModel; opt: OptimizerState[]; state: TrainState } | null> {
   const use = existsSync(join(dir, 'state.json')) ? dir : existsSync(join(`${dir}.old`, 'state.json')) ? `${dir}.old` : null;
   if (!use) return null;
-  const raw = JSON.parse(readFileSync(join(use, 'state.json'), 'utf8')) as TrainState & {
+  const raw = readJsonFile(join(use, 'state.json')) as TrainState & {
     optimizer: Array<{ name: string; shape: number[] }>;
   };
   const bin = readFileSync(join(use, 'optimizer.bin'));

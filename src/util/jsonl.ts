@@ -6,6 +6,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from './atomic.js';
 
+/**
+ * Reads one of our own JSON records (config.json, base.json, a cell's round.json...). A torn or
+ * hand-edited file fails with one line naming it and the fix, instead of a bare SyntaxError.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- records are untyped JSON; callers cast to their shape
+export function readJsonFile<T = any>(path: string, fix = 'restore it, or delete it and rerun the command that wrote it'): T {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON (${(e as Error).message}): the record is corrupt; ${fix}`, { cause: e });
+  }
+}
+
 export function readJsonLines<T>(path: string, o: { warn?: (msg: string) => void } = {}): T[] {
   if (!existsSync(path)) return [];
   const out: T[] = [];

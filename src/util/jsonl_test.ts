@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { readJsonLines, repairJsonLines } from './jsonl.js';
+import { readJsonFile, readJsonLines, repairJsonLines } from './jsonl.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'auraprune-jsonl-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,4 +36,22 @@ test('a valid file is left byte-identical by the repair', () => {
   writeFileSync(p, text);
   repairJsonLines(p);
   assert.equal(readFileSync(p, 'utf8'), text);
+});
+
+test('readJsonFile: a corrupt record fails with one line naming the file and the fix', () => {
+  const d = mkdtempSync(join(tmpdir(), 'auraprune-json-'));
+  try {
+    writeFileSync(join(d, 'config.json'), '{"seed": 1, "epochs": 3}');
+    assert.deepEqual(readJsonFile(join(d, 'config.json')), { seed: 1, epochs: 3 });
+    writeFileSync(join(d, 'config.json'), '{"seed": 1, "epo');
+    assert.throws(
+      () => readJsonFile(join(d, 'config.json')),
+      (e: Error) =>
+        e.message.startsWith(`${join(d, 'config.json')} is not valid JSON (`) &&
+        /record is corrupt; restore it/.test(e.message) &&
+        !e.message.includes('\n'),
+    );
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });

@@ -4,9 +4,10 @@
  * command's run (a training run's config.json and checkpoint would be replaced, and with them the
  * settings guard of `train --resume`), and locked for the command's duration (rundir.ts).
  */
-import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { lockRunDir } from './rundir.js';
+import { readJsonFile } from './jsonl.js';
 
 /** The absolute path `p` would have once created: symlinks of its existing part resolved. */
 export function realTarget(p: string): string {
@@ -21,7 +22,7 @@ export function dirKind(dir: string): string | null {
   const cfg = join(dir, 'config.json');
   if (existsSync(cfg)) {
     try {
-      const c = JSON.parse(readFileSync(cfg, 'utf8')) as { command?: unknown };
+      const c = readJsonFile(cfg) as { command?: unknown };
       if (typeof c.command === 'string') return c.command;
     } catch {
       return 'unknown';

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
+import { readJsonFile } from './jsonl.js';
 
 /** JSON with object keys sorted at every depth (a replacer array would drop nested keys). */
 export function canonicalJson(v: unknown): string {
@@ -83,7 +84,7 @@ export function claimRunDir(
     const hash = settingsHash(settings);
     const held = existsSync(join(dir, o.marker));
     if (held && existsSync(cfgPath)) {
-      const old = JSON.parse(readFileSync(cfgPath, 'utf8')) as { settings?: Record<string, unknown>; settingsHash?: string };
+      const old = readJsonFile(cfgPath) as { settings?: Record<string, unknown>; settingsHash?: string };
       if (!o.resume) throw new Error(`${dir} already holds a run; pass --resume to continue it or choose another --out`);
       // compare the recorded settings themselves (hashes written by older versions were computed differently)
       const differs = old.settings

@@ -1,5 +1,5 @@
 /** Wiring of `auraprune bench prune` (parsing and printing only; the work is in experiment/prune_bench.ts). */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TtaLevel } from '../../eval/evaluate.js';
 import { ALLOCATIONS, Allocation, CHANNEL_GROUPS, ChannelGroups } from '../../prune/pipeline.js';
@@ -8,6 +8,7 @@ import { finetuneRecipe } from '../../train/recipes.js';
 import { modelFingerprint } from '../../models/io.js';
 import { openRunData, trainingRunSettings } from '../../data/splits.js';
 import { dataFlags } from '../options.js';
+import { readJsonFile } from '../../util/jsonl.js';
 
 const list = (s: string) =>
   String(s)
@@ -19,7 +20,7 @@ export async function prepareBench(o: Record<string, string | number | boolean |
   const baseRun = resolve(String(o.base));
   const cfgPath = join(baseRun, 'config.json');
   if (!existsSync(cfgPath)) throw new Error(`--base ${o.base}: no config.json; give a directory written by \`auraprune train\``);
-  const baseCfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  const baseCfg = readJsonFile(cfgPath) as Record<string, unknown>;
   const modelDir = join(baseRun, 'best');
   if (!existsSync(join(modelDir, 'model.json'))) throw new Error(`--base ${o.base}: no best/model.json; has the run finished an epoch?`);
   const allocations = list(String(o.allocations)) as Allocation[];

@@ -1,5 +1,5 @@
 /** `auraprune experiment`, `auraprune robustness`, `auraprune report`, `auraprune worker`, `auraprune demo`. */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { balancedSample } from '../../data/pipeline.js';
@@ -17,7 +17,7 @@ import type { TrainConfig } from '../../train/loop.js';
 import { airbenchRecipe, finetuneRecipe } from '../../train/recipes.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { claimRunDir } from '../../util/rundir.js';
-import { readJsonLines } from '../../util/jsonl.js';
+import { readJsonLines, readJsonFile } from '../../util/jsonl.js';
 import { dataFlags, int, num, openedAs, setupBackend } from '../options.js';
 import { runDataOf, scoreOptions, ScoreCliOptions } from './prune.js';
 import { openRunData } from '../../data/splits.js';
@@ -187,7 +187,7 @@ export function registerExperiment(program: Command): void {
         return console.log(await writeReport(o.dir, `auraprune experiment: ${o.dir}`, 'n/a', o.png));
       if (!existsSync(join(o.dir, 'metrics.jsonl')))
         throw new Error(`${o.dir} has neither results.jsonl (experiment) nor metrics.jsonl (training run)`);
-      const read = (f: string) => (existsSync(join(o.dir, f)) ? JSON.parse(readFileSync(join(o.dir, f), 'utf8')) : undefined);
+      const read = (f: string) => (existsSync(join(o.dir, f)) ? readJsonFile(join(o.dir, f)) : undefined);
       const metrics = readJsonLines<Parameters<typeof buildTrainingReport>[1][number]>(join(o.dir, 'metrics.jsonl'));
       const path = resolve(join(o.dir, 'report.html'));
       const compare = read('compare.json');

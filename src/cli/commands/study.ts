@@ -15,6 +15,7 @@ import { resolveBase } from '../../experiment/base.js';
 import { machine } from '../../report/experiment.js';
 import { queueProgressPrinter } from './experiment.js';
 import { openRunData } from '../../data/splits.js';
+import { readJsonFile } from '../../util/jsonl.js';
 
 const list = (v: string) =>
   v
@@ -56,7 +57,7 @@ export function registerStudy(program: Command): void {
         const cfgPath = join(o.out, 'config.json');
         if (!existsSync(cfgPath) || !existsSync(join(o.out, 'base.json')))
           throw new Error(`${o.out} holds no study yet (no config.json/base.json); run the study first`);
-        const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+        const cfg = readJsonFile(cfgPath);
         const path = await writeStudyReport(o.out, 10000, {
           settings: { ...cfg.settings, seeds: cfg.seeds, stages: cfg.stages },
           machine: machine(backend),

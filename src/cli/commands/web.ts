@@ -1,11 +1,12 @@
 /** `auraprune web`: the original and pruned model side by side in the browser (src/web/page.ts, web/). */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadImageModel } from '../../models/io.js';
 import { prepareWebDir, runPageHeadless, serveDir } from '../../web/page.js';
 import { dataFlags, dataOptions, int, setupBackend } from '../options.js';
 import { openRunData, trainingRunSettings } from '../../data/splits.js';
+import { readJsonFile } from '../../util/jsonl.js';
 
 /** The pruned model of a prune or finetune output directory and the original it came from. */
 function resolveRun(run: string): { pruned: string; original: string } {
@@ -14,7 +15,7 @@ function resolveRun(run: string): { pruned: string; original: string } {
     throw new Error(
       `${run}: expected the output directory of \`auraprune prune\` or \`finetune\` (model.json + config.json); or give --original and --pruned`,
     );
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  const cfg = readJsonFile(cfgPath);
   const source = cfg.source ?? cfg.settings?.source;
   if (typeof source !== 'string') throw new Error(`${cfgPath} names no source model; give --original DIR`);
   return { pruned: run, original: source };
