@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
@@ -18,6 +18,7 @@ import { meanOffDiagonal } from '../src/prune/importance/aura.js';
 import { pruningUnits } from '../src/prune/graph/graph.js';
 import { studyHtml, studyMarkdown } from '../src/report/study.js';
 import { trainModel } from '../src/train/loop.js';
+import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { NEEDS_CIFAR, SMALL_SGD, smallSplits, TINY_STUDY_SETTINGS } from './helpers/fixtures.js';
 
@@ -86,6 +87,12 @@ describe('criterion study', NEEDS_CIFAR, () => {
     assert.equal(full.newCells, 4 * 2 * 2 + 2 * 2 - 3, 'only unfinished cells ran');
     assert.ok(readFileSync(join(dir, 'results.jsonl'), 'utf8').startsWith(before), 'finished cells byte-identical');
     const lines = readLines<StudyLine>(join(dir, 'results.jsonl'));
+    // every cell names the machine it ran on (cores, CPU, Node, backend), for reports rebuilt elsewhere
+    for (const l of lines)
+      assert.ok(
+        l.machine?.startsWith(`${cpus().length} x `) && l.machine.endsWith(`, Node ${process.version}, backend ${tf.getBackend()}`),
+        `${l.key}: machine ${l.machine}`,
+      );
     const units = pruningUnits(m);
     for (const alloc of ['uniform', 'sensitivity']) {
       const cell = lines.filter((l) => l.allocation === alloc && l.budget === 'none');

@@ -18,6 +18,7 @@
 import { pruneAndRecover } from './recover.js';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type ImageSplit, inMemory } from '../data/dataset.js';
 import { balancedSample, subset } from '../data/pipeline.js';
@@ -40,6 +41,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { readJsonLines, repairJsonLines, readJsonFile } from '../util/jsonl.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
+import { machine } from '../util/machine.js';
 
 /** A criterion with its options: the study's unit of comparison (criteria and aura's own ablations). */
 export interface Variant {
@@ -146,6 +148,8 @@ export interface StudyLine {
   finetuneSeconds?: number;
   scoringSeconds: number;
   activationSeconds: number;
+  /** where the cell ran (cells from 2026-12-07 on): a report rebuilt elsewhere still names it */
+  machine?: string;
 }
 
 export const studyKey = (b: Budget, a: StudyAllocation, v: string, t: number, s: number) => `${b}|${a}|${v}|${t}|${s}`;
@@ -344,6 +348,7 @@ export async function runStudyCell(
     kept: report.units.map((u) => u.kept.length),
     scoringSeconds: scores.scoringSeconds,
     activationSeconds: scores.activationSeconds,
+    machine: machine(tf.getBackend()),
   };
   if (evalNow) {
     const raw = r.raw.test;

@@ -1,17 +1,14 @@
 /** An experiment directory's report (report.html, optional PNGs) and its summary table for the terminal. */
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readResults } from '../experiment/grid.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { buildReport, summarise } from './html.js';
 import { exportChartPngs } from './png.js';
 import { readJsonFile } from '../util/jsonl.js';
+import { machine } from '../util/machine.js';
 
-/** The machine a report's numbers came from. */
-export function machine(backend: string): string {
-  return `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, backend ${backend}`;
-}
+export { machine };
 
 /** Writes out/report.html from the directory's records (and PNGs of its charts when asked). */
 export async function writeReport(out: string, title: string, backend: string, pngs = false): Promise<string> {

@@ -35,7 +35,10 @@ export interface StudyDoc {
     distinct?: Array<{ conv: string; filters: number; distinct: number }>;
   }>;
   settings: Record<string, unknown>;
+  /** where this document was built */
   machine: string;
+  /** where the cells ran, as recorded in their lines (older lines carry none) */
+  cellMachines?: Array<{ machine: string; cells: number }>;
   command: string;
   wallMinutes?: number;
 }
@@ -167,7 +170,7 @@ export function tiedScores(d: StudyDoc): string[] {
 export function studyMarkdown(d: StudyDoc): string {
   const out: string[] = [];
   out.push(
-    `Base: test ${pt(d.base.testAcc)}%, ${(d.base.params / 1e6).toFixed(2)} M params, ${(d.base.flops / 1e6).toFixed(1)} M FLOPs. Machine: ${d.machine}.${d.wallMinutes !== undefined ? ` Wall time of this invocation: ${d.wallMinutes.toFixed(1)} min.` : ''}`,
+    `Base: test ${pt(d.base.testAcc)}%, ${(d.base.params / 1e6).toFixed(2)} M params, ${(d.base.flops / 1e6).toFixed(1)} M FLOPs. ${machineText(d)}${d.wallMinutes !== undefined ? ` Wall time of this invocation: ${d.wallMinutes.toFixed(1)} min.` : ''}`,
   );
   out.push(`Command: \`${d.command}\``);
   out.push(
@@ -374,6 +377,26 @@ export async function studyHtml(d: StudyDoc): Promise<string> {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>auraprune study</title><style>${css}</style></head><body>${parts.join('\n')}</body></html>`;
 }
 
+/**
+ * Which machine the numbers came from: the cells' own records, not the machine a report is rebuilt
+ * on (`--report-only` may run anywhere); cells written before machines were recorded are counted.
+ */
+export function machineText(d: Pick<StudyDoc, 'machine' | 'cellMachines'>): string {
+  const known = d.cellMachines?.filter((m) => m.machine !== '') ?? [];
+  const unknown = d.cellMachines?.find((m) => m.machine === '')?.cells ?? 0;
+  if (!known.length)
+    return `Machine: ${d.machine}${d.cellMachines ? ' (this document was built there; the cells did not record theirs)' : ''}.`;
+  const ran = known.map((m) => `${m.machine} (${m.cells} cell${m.cells === 1 ? '' : 's'})`).join('; ');
+  return `Cells ran on ${ran}${unknown ? `; ${unknown} cell${unknown === 1 ? '' : 's'} recorded no machine` : ''}. Document built on ${d.machine}.`;
+}
+
+/** Distinct machines of the cells' lines with their counts ('' for lines without one). */
+export function cellMachines(lines: Array<{ machine?: string }>): Array<{ machine: string; cells: number }> {
+  const n = new Map<string, number>();
+  for (const l of lines) n.set(l.machine ?? '', (n.get(l.machine ?? '') ?? 0) + 1);
+  return [...n].map(([machine, cells]) => ({ machine, cells }));
+}
+
 /** study.json, study.md and report.html from results.jsonl and stability.json. */
 export async function writeStudyReport(
   out: string,
@@ -391,6 +414,7 @@ export async function writeStudyReport(
     stability,
     costs: scoringCosts(out, variants, seeds),
     ...meta,
+    cellMachines: cellMachines(lines),
   };
   writeFileAtomic(join(out, 'study.json'), JSON.stringify(doc, null, 1));
   writeFileAtomic(join(out, 'study.md'), studyMarkdown(doc) + '\n');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StudyRow } from '../experiment/study.js';
-import { headlineTable, intervalText, StudyDoc, studyHtml } from './study.js';
+import { cellMachines, headlineTable, intervalText, machineText, StudyDoc, studyHtml } from './study.js';
 
 const row = (variant: string, measure: StudyRow['measure'], mean: number, vs?: [number, number, number, string]): StudyRow => ({
   measure,
@@ -67,4 +67,22 @@ test('the HTML report renders bold table cells as <strong>, never as literal ast
   const html = await studyHtml(doc([row('random', 'raw', 0.2), row('aura', 'raw', 0.56, [0.36, 0.25, 0.48, 'ahead'])]));
   assert.match(html, /<strong>\+36\.00 \[25\.00, 48\.00\]<\/strong>/);
   assert.doesNotMatch(html, /\*\*/);
+});
+
+test('machine line: the cells recorded machines, not the machine the report is rebuilt on', () => {
+  const lines = [{ machine: 'A' }, { machine: 'A' }, { machine: 'B' }, {}];
+  assert.deepEqual(cellMachines(lines), [
+    { machine: 'A', cells: 2 },
+    { machine: 'B', cells: 1 },
+    { machine: '', cells: 1 },
+  ]);
+  assert.equal(
+    machineText({ machine: 'HERE', cellMachines: cellMachines(lines) }),
+    'Cells ran on A (2 cells); B (1 cell); 1 cell recorded no machine. Document built on HERE.',
+  );
+  assert.equal(
+    machineText({ machine: 'HERE', cellMachines: cellMachines([{}, {}]) }),
+    'Machine: HERE (this document was built there; the cells did not record theirs).',
+  );
+  assert.equal(machineText({ machine: 'HERE' }), 'Machine: HERE.');
 });
