@@ -17,7 +17,7 @@ const check = process.argv.includes('--check');
 
 if (!existsSync(header)) {
   const msg = `[auraprune] libtorch not found (${header}); the fast 'libtorch' backend is not built and the slow tfjs CPU backend will be used. ` +
-    `Install it with 'apt-get install -y libtorch-dev libopenblas0-openmp' (or set LIBTORCH=/path/to/libtorch) and run 'npx auraprune build-native'.`;
+    `Install it with 'apt-get install -y libtorch-dev libideep-dev libdnnl-dev libopenblas0-openmp' (or set LIBTORCH=/path/to/libtorch) and run 'npx auraprune build-native'.`;
   console.warn(msg);
   process.exit(force ? 1 : 0);
 }

@@ -45,6 +45,16 @@ export async function doctor(): Promise<Finding[]> {
           }
         : { item: 'blas', ok: true, what: 'an optimised BLAS (OpenBLAS or MKL)' },
     );
+    out.push(
+      native.blockedClip
+        ? { item: 'relu6', ok: true, what: "ReLU6 / clip run in oneDNN's blocked layout (MobileNets infer without layout round trips)" }
+        : {
+            item: 'relu6',
+            ok: false,
+            what: 'ReLU6 / clip convert out of the blocked layout and back (MobileNet inference ~1.4x slower)',
+            fix: 'apt-get install -y libideep-dev libdnnl-dev (with Debian libtorch-dev), then npx auraprune build-native --force',
+          },
+    );
   }
   out.push(
     existsSync(CHROMIUM)

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { loadNative } from '../src/engine/native/native.js';
 
 const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-doctor-'));
@@ -24,9 +25,12 @@ test('doctor: one line per item, a fix for each missing one, and a JSON summary'
   const summary = JSON.parse(lines.at(-1)!);
   assert.equal(summary.chromium, false);
   assert.equal(summary.cifar10, false);
+  // the blocked ReLU6 line says what the built addon has, and the fix when it lacks it
+  if (summary.relu6 !== undefined) assert.equal(summary.relu6, loadNative()!.blockedClip);
+  if (summary.relu6 === false) assert.match(r.stdout, /^FIX relu6 .* -> apt-get install -y libideep-dev libdnnl-dev/m);
   assert.deepEqual(Object.keys(summary), [
     'backend',
-    ...(summary.blas === undefined ? [] : ['blas']),
+    ...(summary.blas === undefined ? [] : ['blas', 'relu6']),
     'chromium',
     'sharp',
     'cifar10',

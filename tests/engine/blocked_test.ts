@@ -104,6 +104,53 @@ describe('blocked inference', { skip }, () => {
     );
   });
 
+  test('ReLU6 and ClipByValue of blocked activations equal CPU, and stay blocked where the addon has oneDNN clip', () => {
+    const k = (seed: number, shape: number[]) => tf.mul(w(shape, seed), 4) as tf.Tensor4D; // outputs beyond 6 and below 0
+    conform(
+      'MobileNetV2-style: conv -> BN -> ReLU then clip 6 (tfjs-layers ReLU maxValue) -> depthwise -> relu6 -> conv',
+      [{ shape: [2, 7, 7, 3] }],
+      (x) => {
+        const c = tf.conv2d(x as tf.Tensor4D, k(30, [1, 1, 3, 8]), 1, 'same');
+        const bn = tf.batchNorm(c, tf.fill([8], 0.1), tf.fill([8], 2), tf.fill([8], 0.2), tf.fill([8], 1.5));
+        const a = tf.clipByValue(tf.relu(bn), 0, 6);
+        const d = tf.relu6(tf.depthwiseConv2d(a as tf.Tensor4D, k(31, [3, 3, 8, 1]), 1, 'same'));
+        return tf.conv2d(d as tf.Tensor4D, k(32, [1, 1, 8, 4]), 1, 'same');
+      },
+      TOL,
+    );
+    conform(
+      'clip with other bounds, and a fused conv with relu6',
+      [{ shape: [1, 6, 6, 3] }, { shape: [5] }],
+      (x, b) => {
+        const y = tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: k(33, [3, 3, 3, 5]),
+          bias: b,
+          activation: 'relu6',
+          strides: 1,
+          pad: 'same',
+        });
+        return tf.clipByValue(tf.conv2d(y, k(34, [1, 1, 5, 5]), 1, 'same'), -1.5, 2.25);
+      },
+      TOL,
+    );
+    tf.setBackend('libtorch');
+    const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 35);
+    addon().reorders(true);
+    const y = tf.conv2d(
+      tf.relu6(tf.conv2d(x as tf.Tensor4D, k(36, [3, 3, 3, 4]), 1, 'same')) as tf.Tensor4D,
+      k(37, [1, 1, 4, 4]),
+      1,
+      'same',
+    );
+    const z = tf.clipByValue(y, 0, 6);
+    z.dataSync();
+    // with oneDNN's clip the chain converts only at its ends; without it each clip goes dense (and the
+    // next conv converts back)
+    assert.deepEqual(addon().reorders(true), addon().blockedClip ? [1, 1] : [2, 3]);
+    tf.dispose([x, y, z]);
+  });
+
   test('global average pooling (a mean over H and W) of a blocked activation pools before converting, equal to CPU', () => {
     for (const keepDims of [false, true])
       conform(

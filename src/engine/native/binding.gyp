@@ -1,5 +1,8 @@
 {
-  "variables": { "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")" },
+  "variables": {
+    "libtorch%": "<!(node -p \"process.env.LIBTORCH || ''\")",
+    "ideep%": "<!(node -p \"['/usr/include/ideep.hpp', '/usr/include/dnnl.hpp'].every((f) => require('fs').existsSync(f)) ? 1 : 0\")"
+  },
   "targets": [{
     "target_name": "auraprune_native",
     "sources": ["csrc/binding.cc", "csrc/ops_elementwise.cc", "csrc/ops_reduce.cc",
@@ -16,6 +19,10 @@
       }, {
         "include_dirs": ["<(libtorch)/include", "<(libtorch)/include/torch/csrc/api/include"],
         "libraries": ["-L<(libtorch)/lib", "-Wl,-rpath,<(libtorch)/lib", "-ltorch", "-ltorch_cpu", "-lc10"]
+      }],
+      ["libtorch=='' and ideep==1", {
+        "defines": ["AP_HAS_IDEEP"],
+        "libraries": ["-ldnnl"]
       }]
     ]
   }]

@@ -80,6 +80,8 @@ export interface NativeAddon {
   setBlockedInference(on?: boolean): boolean;
   /** Conversions so far: [dense -> blocked, blocked -> dense] (reset to 0 when `reset`). */
   reorders(reset?: boolean): [number, number];
+  /** ReLU6 / ClipByValue keep blocked tensors blocked (built with Debian's libideep-dev and libdnnl-dev). */
+  blockedClip: boolean;
   version: string;
 }
 

@@ -330,6 +330,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("argmaxReuses", Napi::Function::New(env, ArgmaxReuses));
   exports.Set("setBlockedInference", Napi::Function::New(env, SetBlockedInference));
   exports.Set("reorders", Napi::Function::New(env, ReordersFn));
+  // whether ReLU6 / ClipByValue keep blocked tensors blocked (built with libideep-dev, libdnnl-dev)
+  exports.Set("blockedClip", Napi::Boolean::New(env, blockedClipAvailable()));
   exports.Set("version", Napi::String::New(env, std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)));
   return exports;
 }

@@ -109,7 +109,7 @@ Tensors forwardInfer(const Tensors& in, const Attrs& a, bool depthwise) {
   auto g = geom(a, 0);
   const int act = static_cast<int>(a.at(8));
   const bool ok = blockedInference() && g.symmetric() && in.at(0).scalar_type() == at::kFloat &&
-                  (act == kLinear || act == kRelu || act == kSigmoid);
+                  (act == kLinear || act == kRelu || act == kSigmoid || (act == kRelu6 && blockedClipAvailable()));
   if (!ok) {
     Tensors dense(in);
     dense[0] = denseNHWC(in[0]);
@@ -123,6 +123,7 @@ Tensors forwardInfer(const Tensors& in, const Attrs& a, bool depthwise) {
   auto y = at::mkldnn_convolution(x, w, bias, g.torchPad(), g.stride, g.dil, groups);
   if (act == kRelu) at::relu_(y);
   if (act == kSigmoid) y = at::sigmoid(y);
+  if (act == kRelu6) y = blockedClip(y, 0, 6);
   return Tensors{y};
 }
 

@@ -3,7 +3,55 @@
 // stays NCHW underneath: no layout copies between convolutions.
 #include "registry.h"
 
+#if defined(AP_HAS_IDEEP)
+#include <ideep.hpp>
+// exported by libtorch_cpu (ATen/native/mkldnn/MKLDNNCommon.h, not installed by libtorch-dev)
+namespace at::native {
+ideep::tensor& itensor_from_mkldnn(const at::Tensor& mkldnn_tensor);
+at::Tensor new_with_itensor_mkldnn(ideep::tensor&& it, c10::optional<c10::ScalarType> dtype, c10::optional<c10::Device> device);
+}  // namespace at::native
+#endif
+
 namespace ap {
+
+#if defined(AP_HAS_IDEEP)
+at::Tensor blockedClipUnchecked(const at::Tensor& x, double lo, double hi);
+// The ideep headers must match the ideep libtorch was built with (Debian builds both from one
+// release); a first clip on a small tensor is checked against the dense clamp, and a mismatch or an
+// exception turns the blocked clip off for this process.
+bool blockedClipAvailable() {
+  static const bool ok = [] {
+    try {
+      auto x = at::linspace(-8, 8, 2 * 20 * 3 * 3).reshape({2, 20, 3, 3});
+      auto y = blockedClipUnchecked(x.to_mkldnn(), -1.5, 6).to_dense();
+      return at::allclose(y, at::clamp(x, -1.5, 6));
+    } catch (...) {
+      return false;
+    }
+  }();
+  return ok;
+}
+at::Tensor blockedClip(const at::Tensor& x, double lo, double hi) { return blockedClipUnchecked(x, lo, hi); }
+at::Tensor blockedClipUnchecked(const at::Tensor& x, double lo, double hi) {
+  at::AutoDispatchBelowAutograd below;  // as inside ATen's own mkldnn kernels (new_with_itensor_mkldnn asserts it)
+  const ideep::tensor& src = at::native::itensor_from_mkldnn(x);
+  ideep::tensor dst;
+  ideep::eltwise_forward::compute(src, dst, ideep::algorithm::eltwise_clip, ideep::prop_kind::forward_inference,
+                                  static_cast<float>(lo), static_cast<float>(hi));
+  return at::native::new_with_itensor_mkldnn(std::move(dst), at::kFloat, x.device());
+}
+#else
+bool blockedClipAvailable() { return false; }
+at::Tensor blockedClip(const at::Tensor& x, double lo, double hi) { return at::clamp(denseNHWC(x), lo, hi); }
+#endif
+
+namespace {
+// clamp that keeps a blocked float input blocked where oneDNN's clip is built in
+at::Tensor clip(const at::Tensor& x, double lo, double hi) {
+  if (isBlocked(x)) return blockedClipAvailable() && x.scalar_type() == at::kFloat ? blockedClip(x, lo, hi) : at::clamp(denseNHWC(x), lo, hi);
+  return at::clamp(x, lo, hi);
+}
+}  // namespace
 
 at::Tensor applyActivation(at::Tensor y, int act, const at::Tensor& preluWeights, double leakyAlpha) {
   switch (act) {
@@ -55,7 +103,7 @@ void registerElementwise() {
   unary("Neg", [](auto& x) { return at::neg(x); });
   unary("Reciprocal", [](auto& x) { return at::reciprocal(floatOf(x)); });
   unary("Relu", [](auto& x) { return at::relu(x); }, 1u);  // oneDNN runs these on blocked tensors too
-  unary("Relu6", [](auto& x) { return at::clamp(x, 0, 6); });
+  unary("Relu6", [](auto& x) { return clip(x, 0, 6); }, 1u);
   unary("Round", [](auto& x) { return at::round(x); });
   unary("Rsqrt", [](auto& x) { return at::rsqrt(floatOf(x)); });
   unary("Selu", [](auto& x) { return at::selu(x); });
@@ -78,7 +126,7 @@ void registerElementwise() {
     return Tensors{at::where(x > 0, one, at::where(x <= 0, alpha, x))};
   });
   registerOp("LeakyRelu", [](const Tensors& in, const Attrs& a) { return Tensors{at::leaky_relu(in.at(0), a.at(0))}; });
-  registerOp("ClipByValue", [](const Tensors& in, const Attrs& a) { return Tensors{at::clamp(in.at(0), a.at(0), a.at(1))}; });
+  registerOp("ClipByValue", [](const Tensors& in, const Attrs& a) { return Tensors{clip(in.at(0), a.at(0), a.at(1))}; }, 1u);
   registerOp("Cast", [](const Tensors& in, const Attrs& a) { return Tensors{in.at(0).to(dtypeOf(static_cast<int>(a.at(0))))}; });
 
   // a residual sum of two blocked activations stays blocked; any other mix is added dense

@@ -94,6 +94,11 @@ inline at::Tensor toBlocked(const at::Tensor& nhwc) {
   ++reorders().toBlocked;
   return nhwc.permute({0, 3, 1, 2}).contiguous().to_mkldnn();
 }
+// Clip (ReLU6, ClipByValue) of a blocked tensor without leaving the layout: oneDNN's eltwise clip
+// through ideep, when the addon was built against Debian's libtorch with libideep-dev/libdnnl-dev
+// (ATen 1.13 has no blocked clamp; each ReLU6 of a MobileNet otherwise converts out and back).
+bool blockedClipAvailable();
+at::Tensor blockedClip(const at::Tensor& x, double lo, double hi);
 // tfjs's (NHWC) sizes of a tensor, blocked or not.
 inline std::vector<int64_t> logicalSizes(const at::Tensor& t) {
   auto s = t.sizes().vec();
