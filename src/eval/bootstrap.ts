@@ -171,7 +171,22 @@ export function pairedTInterval(a: ArrayLike<number>[], b: ArrayLike<number>[], 
   return { mean, lo: mean - q * se, hi: mean + q * se, n: S };
 }
 
-/** Percentile bootstrap interval of the mean of `xs` (for stability statistics). */
+/**
+ * Student t interval of the mean of independent values (one per seed): mean +- t_{n-1} * sd / sqrt(n).
+ * For statistics measured on several layers within a seed, average within the seed first: layers of
+ * one seed share its calibration sample, so pooling them as independent values gives an interval far
+ * too narrow (simulation test in bootstrap_test.ts). One value: the interval is that point, n 1.
+ */
+export function tMean(xs: number[], o: { level?: number } = {}): Interval {
+  const n = xs.length;
+  if (n === 0) return { mean: NaN, lo: NaN, hi: NaN, n: 0 };
+  const { mean, sd } = meanSd(xs);
+  if (n === 1) return { mean, lo: mean, hi: mean, n };
+  const h = (tQuantile(1 - (1 - (o.level ?? 0.95)) / 2, n - 1) * sd) / Math.sqrt(n);
+  return { mean, lo: mean - h, hi: mean + h, n };
+}
+
+/** Percentile bootstrap interval of the mean of `xs` (pooled values; see tMean for seeds). */
 export function bootstrapMean(xs: number[], o: { resamples?: number; level?: number; seed?: number } = {}): Interval {
   const n = xs.length;
   if (n === 0) return { mean: NaN, lo: NaN, hi: NaN, n: 0 };

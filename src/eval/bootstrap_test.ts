@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bootstrapMean, meanSd, packBits, pairedBootstrap, pairedTInterval, tQuantile, unpackBits, verdict } from './bootstrap.js';
+import { bootstrapMean, meanSd, packBits, pairedBootstrap, pairedTInterval, tMean, tQuantile, unpackBits, verdict } from './bootstrap.js';
 import { Rng } from '../util/rng.js';
 
 describe('paired bootstrap', () => {
@@ -102,5 +102,43 @@ describe('intervals that cover: seed-level and image-level noise as in the study
       [10, t10],
     ])
       assert.ok(c >= 0.93 && c <= 0.99, `t interval, ${S} seeds: ${c}`);
+  });
+});
+
+describe('stability intervals: seeds, not (seed, layer) values', () => {
+  // a criterion's true mean stability mu; each seed (calibration sample) shifts all its layers together
+  // by N(0, 0.04) and each layer adds N(0, 0.05): 6 layers per seed, as in the study's network
+  function trial(rng: Rng, S: number, mu: number) {
+    return Array.from({ length: S }, () => {
+      const u = 0.04 * rng.normal();
+      return Array.from({ length: 6 }, () => mu + u + 0.05 * rng.normal());
+    });
+  }
+  const coverage = (S: number, trials: number, method: 'pooled bootstrap' | 't over seeds') => {
+    const rng = new Rng(77 + S);
+    let covered = 0;
+    for (let t = 0; t < trials; t++) {
+      const v = trial(rng, S, 0.9);
+      const iv = method === 't over seeds' ? tMean(v.map((l) => meanSd(l).mean)) : bootstrapMean(v.flat(), { resamples: 300, seed: t });
+      if (iv.lo <= 0.9 && 0.9 <= iv.hi) covered++;
+    }
+    return covered / trials;
+  };
+
+  test('tMean equals the hand formula: [0.7, 0.8, 0.9] -> 0.8 +- 4.303 * 0.1 / sqrt(3)', () => {
+    const iv = tMean([0.7, 0.8, 0.9]);
+    const h = (tQuantile(0.975, 2) * 0.1) / Math.sqrt(3);
+    assert.ok(Math.abs(iv.mean - 0.8) < 1e-12 && Math.abs(iv.lo - (0.8 - h)) < 1e-12 && Math.abs(iv.hi - (0.8 + h)) < 1e-12);
+    assert.equal(iv.n, 3);
+    assert.deepEqual(tMean([0.5]), { mean: 0.5, lo: 0.5, hi: 0.5, n: 1 });
+  });
+
+  test('pooling 3 seeds x 6 layers covers well below 95%; a t interval over the per-seed means keeps >= 93%', () => {
+    const pooled = coverage(3, 300, 'pooled bootstrap');
+    assert.ok(pooled < 0.85, `pooled bootstrap over (seed, layer), 3 seeds: ${pooled}`);
+    for (const S of [3, 5, 10]) {
+      const c = coverage(S, 600, 't over seeds');
+      assert.ok(c >= 0.93 && c <= 0.98, `t over ${S} seed means: ${c}`);
+    }
   });
 });

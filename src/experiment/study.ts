@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { type ImageSplit, inMemory } from '../data/dataset.js';
 import { balancedSample, subset } from '../data/pipeline.js';
-import { bootstrapMean, Interval, meanSd, packBits, pairedBootstrap, pairedTInterval, unpackBits, verdict } from '../eval/bootstrap.js';
+import { Interval, meanSd, packBits, pairedBootstrap, pairedTInterval, tMean, unpackBits, verdict } from '../eval/bootstrap.js';
 import { countComplexity } from '../eval/complexity.js';
 import { loadModel } from '../models/io.js';
 import { evaluate } from '../eval/evaluate.js';
@@ -431,6 +431,8 @@ export interface StabilityRow {
   param: number;
   spearman: Interval;
   topHalf: Interval;
+  /** the per-seed layer means the intervals are made from (rows from 2026-12-07 on) */
+  perSeed?: { spearman: number[]; topHalf: number[] };
 }
 
 function agreement(a: ScoresFile, b: ScoresFile): { spearman: number[]; topHalf: number[] } {
@@ -448,31 +450,77 @@ function agreement(a: ScoresFile, b: ScoresFile): { spearman: number[]; topHalf:
   return { spearman: sp, topHalf: th };
 }
 
+type StabilityJob = Pick<StabilityRow, 'kind' | 'param'>;
+
+/** The two cached score files one stability job compares for one seed (see variantScores' names). */
+function stabilityFiles(out: string, variant: string, seed: number, per: number, job: StabilityJob): [string, string] {
+  const f = (tag: string) => join(out, 'scores', `${variant}-s${seed}-${tag}.json`);
+  const other = job.kind === 'disjoint' ? `stabB${per}` : job.kind === 'size' ? `stabB${job.param}` : `stabA${per}n${job.param}`;
+  return [f(`stabA${per}`), f(other)];
+}
+
 /**
- * Ranking stability per variant; each statistic is averaged over layers within a seed, and the
- * interval is a bootstrap over (seed, layer) values. Rows are cached in stability.json.
+ * One stability row from the cached score files: each statistic is averaged over the layers within a
+ * seed (the layers of one seed share its calibration samples, so they are not independent), and the
+ * interval is a t interval over those per-seed means (bootstrap.ts tMean, coverage checked by
+ * simulation). Null when a seed's files are missing.
  */
+export function stabilityFromScores(out: string, variant: string, per: number, job: StabilityJob, seeds: number[]): StabilityRow | null {
+  const sp: number[] = [],
+    th: number[] = [];
+  for (const seed of seeds) {
+    const [a, b] = stabilityFiles(out, variant, seed, per, job);
+    if (!existsSync(a) || !existsSync(b)) return null;
+    const g = agreement(readJsonFile(a), readJsonFile(b));
+    if (!g.spearman.length) continue; // every layer's ranking constant: nothing to say for this seed
+    sp.push(meanSd(g.spearman).mean);
+    th.push(meanSd(g.topHalf).mean);
+  }
+  // a t interval knows nothing of the statistic's range: cut it at what Spearman / overlap can be
+  const within = (iv: Interval, lo: number, hi: number): Interval => ({ ...iv, lo: Math.max(lo, iv.lo), hi: Math.min(hi, iv.hi) });
+  return {
+    variant,
+    ...job,
+    spearman: within(tMean(sp), -1, 1),
+    topHalf: within(tMean(th), 0, 1),
+    perSeed: { spearman: sp, topHalf: th },
+  };
+}
+
+/**
+ * Recomputes every row of OUT/stability.json from the cached score files (rows analysed before the
+ * per-seed intervals, or with other seeds, are brought up to date; a row whose files are gone stays).
+ */
+export function restabilise(out: string, perClassOf: (variant: string) => number, seeds: number[]): StabilityRow[] {
+  const path = join(out, 'stability.json');
+  if (!existsSync(path)) return [];
+  const rows = (readJsonFile(path) as StabilityRow[]).map(
+    (r) => stabilityFromScores(out, r.variant, perClassOf(r.variant), { kind: r.kind, param: r.param }, seeds) ?? r,
+  );
+  writeFileAtomic(path, JSON.stringify(rows, null, 1));
+  return rows;
+}
+
+/** Ranking stability per variant (stabilityFromScores); scores are cached under OUT/scores, rows in stability.json. */
 export async function runStability(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<StabilityRow[]> {
   const p = o.stability!;
   const s = o.settings;
   const path = join(out, 'stability.json');
   const rows: StabilityRow[] = existsSync(path) ? readJsonFile(path) : [];
-  const have = new Set(rows.map((r) => `${r.variant}|${r.kind}|${r.param}`));
+  const at = new Map(rows.map((r, i) => [`${r.variant}|${r.kind}|${r.param}`, i]));
   const bar = o.quiet ? null : new Progress('stability', p.variants.length * (1 + p.sizes.length + p.sigmas.length), 'row');
   let n = 0;
   for (const variant of p.variants) {
     const per = VARIANTS[variant].perClass ?? s.perClass;
-    const jobs: Array<{ kind: StabilityRow['kind']; param: number }> = [
+    const jobs: StabilityJob[] = [
       { kind: 'disjoint', param: per },
       ...p.sizes.map((x) => ({ kind: 'size' as const, param: x })),
       ...p.sigmas.map((x) => ({ kind: 'noise' as const, param: x })),
     ];
     for (const job of jobs) {
       bar?.update(n++, `${variant} ${job.kind} ${job.param}`);
-      if (have.has(`${variant}|${job.kind}|${job.param}`)) continue;
-      const sp: number[] = [],
-        th: number[] = [];
       for (const seed of o.seeds) {
+        if (stabilityFiles(out, variant, seed, per, job).every((f) => existsSync(f))) continue;
         const maxPer = Math.max(per, ...p.sizes);
         // two disjoint pools: the reference ranking always comes from A, the compared one from B
         const [A, B] = disjointSamples(data.train, maxPer, 2, 1000 + seed);
@@ -484,23 +532,23 @@ export async function runStability(base: LayersModel, data: Data, out: string, o
             byClass.flatMap((g) => g.slice(0, k)).sort((a, b) => a - b),
           );
         };
-        const ref = await variantScores(base, data, out, s, variant, seed, { tag: `stabA${per}`, sample: first(A, per) });
-        let other: ScoresFile;
-        if (job.kind === 'disjoint')
-          other = await variantScores(base, data, out, s, variant, seed, { tag: `stabB${per}`, sample: first(B, per) });
+        await variantScores(base, data, out, s, variant, seed, { tag: `stabA${per}`, sample: first(A, per) });
+        if (job.kind === 'disjoint') await variantScores(base, data, out, s, variant, seed, { tag: `stabB${per}`, sample: first(B, per) });
         else if (job.kind === 'size')
-          other = await variantScores(base, data, out, s, variant, seed, { tag: `stabB${job.param}`, sample: first(B, job.param) });
+          await variantScores(base, data, out, s, variant, seed, { tag: `stabB${job.param}`, sample: first(B, job.param) });
         else
-          other = await variantScores(base, data, out, s, variant, seed, {
+          await variantScores(base, data, out, s, variant, seed, {
             tag: `stabA${per}n${job.param}`,
             sample: first(A, per),
             inputNoise: job.param,
           });
-        const g = agreement(ref, other);
-        sp.push(...g.spearman);
-        th.push(...g.topHalf);
       }
-      rows.push({ variant, ...job, spearman: bootstrapMean(sp), topHalf: bootstrapMean(th) });
+      const row = stabilityFromScores(out, variant, per, job, o.seeds)!;
+      const i = at.get(`${variant}|${job.kind}|${job.param}`);
+      if (i === undefined) {
+        at.set(`${variant}|${job.kind}|${job.param}`, rows.length);
+        rows.push(row);
+      } else rows[i] = row;
       writeFileAtomic(path, JSON.stringify(rows, null, 1));
     }
   }

@@ -211,7 +211,11 @@ export function studyMarkdown(d: StudyDoc): string {
       );
   }
   if (d.stability.length) {
-    out.push('\n**Ranking stability** (mean over seeds and layers, 95% bootstrap interval)\n');
+    out.push(
+      d.stability.every((r) => r.perSeed)
+        ? '\n**Ranking stability** (layers averaged within each seed; mean over seeds with a 95% t interval over the seed means)\n'
+        : '\n**Ranking stability** (mean over seeds and layers; rows without per-seed values: 95% bootstrap interval over (seed, layer) values, too narrow)\n',
+    );
     out.push('| variant | comparison | Spearman | top-half overlap |');
     out.push('|---|---|---|---|');
     const iv3 = (i: Interval) =>

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runStudy, StudyOptions, VARIANTS } from '../../experiment/study.js';
+import { restabilise, runStudy, StudyOptions, VARIANTS } from '../../experiment/study.js';
 import { studyPlan } from '../../experiment/study_plan.js';
 import { writeStudyReport } from '../../report/study.js';
 import { runStudyOnQueue } from '../../experiment/queue.js';
@@ -58,6 +58,8 @@ export function registerStudy(program: Command): void {
         if (!existsSync(cfgPath) || !existsSync(join(o.out, 'base.json')))
           throw new Error(`${o.out} holds no study yet (no config.json/base.json); run the study first`);
         const cfg = readJsonFile(cfgPath);
+        // stability intervals from the cached score files, with today's interval (per-seed means, t)
+        restabilise(o.out, (v) => VARIANTS[v]?.perClass ?? cfg.settings.perClass, cfg.seeds);
         const path = await writeStudyReport(o.out, 10000, {
           settings: { ...cfg.settings, seeds: cfg.seeds, stages: cfg.stages },
           machine: machine(backend),
