@@ -2,11 +2,12 @@
  * Gradient registrations.
  * 1) tfjs-core's Node bundle does not register the gradient functions; tfjs-layers' bundle does,
  *    into the same global registry. Importing it makes `tf.grads` work for core-only users too.
- * 2) On the libtorch backend, four gradients are replaced by fused native kernels (measured on the
+ * 2) On the libtorch backend, six gradients are replaced by fused native kernels (measured on the
  *    VGG-16 and ResNet-9 training steps, where tfjs's compositions were the largest cost after the
  *    convolutions): Relu (Step+Cast+Multiply -> one threshold pass), Mean and Sum (a JS-built
  *    ones tensor times dy -> a zero-copy broadcast view), FusedBatchNorm (~10 element-wise passes ->
- *    libtorch's fused batch-norm backward). On every other backend, and for shapes the native
+ *    libtorch's fused batch-norm backward), ClipByValue and Relu6 (five element-wise kernels -> one
+ *    pass; a sixth of a MobileNetV2 step). On every other backend, and for shapes the native
  *    kernels do not cover, tfjs's own gradient runs unchanged. The conformance suite checks these
  *    gradients against the CPU backend's.
  * 3) tfjs-layers' `gelu` activation composes five element-wise ops (about ten more in its gradient);
@@ -22,7 +23,16 @@
  */
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, EXPAND_TO, GELU, GELU_GRAD, RELU_GRAD } from './kernels/grad_kernels.js';
+import {
+  BATCH_NORM_GRAD,
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+  CLIP_GRAD,
+  EXPAND_TO,
+  GELU,
+  GELU_GRAD,
+  RELU_GRAD,
+} from './kernels/grad_kernels.js';
 
 const BACKEND = 'libtorch';
 let done = false;
@@ -39,6 +49,8 @@ function expandTo(dy: tf.Tensor, keepShape: number[], shape: number[]): tf.Tenso
 export function registerFusedGradients(): void {
   if (done) return;
   done = true;
+  // AURAPRUNE_FUSED_GRADS=0: tfjs's own compositions everywhere (A/B timing, bisecting a wrong gradient)
+  if (process.env.AURAPRUNE_FUSED_GRADS === '0') return;
   const relu = tf.getGradient('Relu')!,
     mean = tf.getGradient('Mean')!,
     sum = tf.getGradient('Sum')!,
@@ -51,6 +63,32 @@ export function registerFusedGradients(): void {
       if (!onLibtorch()) return relu.gradFunc(dy, saved, attrs);
       const [x] = saved;
       return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor };
+    },
+  });
+
+  // ClipByValue (tfjs-layers' ReLU with maxValue: MobileNets' ReLU6) and Relu6: one native pass
+  // instead of five element-wise kernels
+  const clip = tf.getGradient('ClipByValue')!,
+    relu6 = tf.getGradient('Relu6')!;
+  tf.registerGradient({
+    kernelName: 'ClipByValue',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      if (!onLibtorch() || x.dtype !== 'float32') return clip.gradFunc(dy, saved, attrs);
+      const { clipValueMin, clipValueMax } = attrs as { clipValueMin: number; clipValueMax: number };
+      const a = { lo: clipValueMin, hi: clipValueMax, relu6: false } as unknown as tf.NamedAttrMap;
+      return { x: () => tf.engine().runKernel(CLIP_GRAD, { dy: dy as tf.Tensor, x }, a) as tf.Tensor };
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'Relu6',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      if (!onLibtorch() || x.dtype !== 'float32') return relu6.gradFunc(dy, saved, attrs);
+      const a = { lo: 0, hi: 6, relu6: true } as unknown as tf.NamedAttrMap;
+      return { x: () => tf.engine().runKernel(CLIP_GRAD, { dy: dy as tf.Tensor, x }, a) as tf.Tensor };
     },
   });
 

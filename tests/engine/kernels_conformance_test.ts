@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import assert from 'node:assert/strict';
 import { conform, HAVE_LIBTORCH, materialise } from '../helpers/backends.js';
 import { nativeAddon } from '../../src/engine/backend/index.js';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, GELU, GELU_GRAD, SGD_UPDATE } from '../../src/engine/kernels/grad_kernels.js';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, CLIP_GRAD, GELU, GELU_GRAD, SGD_UPDATE } from '../../src/engine/kernels/grad_kernels.js';
 import { Sgd, SgdOptions } from '../../src/train/sgd.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -308,6 +308,48 @@ describe('element-wise unary', { skip }, () => {
       conform(name, [{ shape: [3, 7], lo, hi }], f, { grads: !noGrad });
     });
   }
+  test('ClipByValue and Relu6 gradients: one fused kernel on libtorch, equal to the CPU composition at the bounds, at NaN and on permuted views', async () => {
+    // exact bounds (clip includes both; relu6 excludes 0 and includes 6), NaN, and values between
+    const xs = [-0.5, 0.7, 0, 6, -1, 0.2, 7, 3, NaN, -0.50001, 0.70001, 5.99];
+    const dyv = xs.map((_, i) => 0.25 + i);
+    const grad = (backend: string, f: (x: tf.Tensor) => tf.Tensor, shape: number[], perm?: number[]) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x0 = tf.tensor(xs, shape);
+        const x = perm ? tf.transpose(x0, perm) : x0;
+        const dy = tf.tensor(dyv, x.shape);
+        return Array.from(
+          tf
+            .grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), dy)))(x)
+            .dataSync(),
+        );
+      });
+    };
+    const same = (a: number[], b: number[], what: string) =>
+      a.forEach((v, i) => assert.ok(Object.is(v, b[i]) || v === b[i], `${what}[${i}]: libtorch ${v}, cpu ${b[i]}`));
+    for (const [name, f] of [
+      ['clipByValue', (x: tf.Tensor) => tf.clipByValue(x, -0.5, 0.7)],
+      ['relu6', (x: tf.Tensor) => tf.relu6(x)],
+    ] as const)
+      for (const [shape, perm] of [
+        [[12], undefined],
+        [[1, 2, 2, 3], undefined],
+        [
+          [1, 3, 2, 2],
+          [0, 2, 3, 1],
+        ], // an NHWC view of NCHW memory, as convolutions hand it on
+      ] as const)
+        same(grad('libtorch', f, [...shape], perm && [...perm]), grad('cpu', f, [...shape], perm && [...perm]), `${name} ${shape}`);
+    tf.setBackend('libtorch');
+    const x = tf.randomUniform([2, 4, 4, 3], -2, 8);
+    for (const f of [(t: tf.Tensor) => tf.clipByValue(t, 0, 6), (t: tf.Tensor) => tf.relu6(t)]) {
+      const run = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(f(t)))(x));
+      assert.ok(run.kernelNames.includes(CLIP_GRAD), `fused kernel ran: ${run.kernelNames.join(', ')}`);
+      assert.ok(!run.kernelNames.includes('LogicalAnd') && !run.kernelNames.includes('Step'), 'no composed mask');
+      run.result.dispose();
+    }
+    x.dispose();
+  });
   test("tfjs-layers' gelu activation: one fused kernel and its gradient on libtorch, the same values as the CPU composition", async () => {
     const gelu = tfl.layers.activation({ activation: 'gelu' });
     const f = (x: tf.Tensor) => gelu.apply(x) as tf.Tensor;

@@ -6,6 +6,7 @@ import { TensorInfo } from '@tensorflow/tfjs-core';
 import { kernel } from './utils/kernel.js';
 
 export const RELU_GRAD = 'AurapruneReluGrad';
+export const CLIP_GRAD = 'AurapruneClipGrad';
 export const EXPAND_TO = 'AurapruneExpandTo';
 export const BATCH_NORM_GRAD = 'AurapruneBatchNormGrad';
 export const GELU = 'AurapruneGelu';
@@ -19,6 +20,12 @@ export const geluGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo }, object>(
 
 export const reluGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo }, object>(RELU_GRAD, ({ inputs, backend }) =>
   backend.run('ReluGrad', [inputs.dy, inputs.x]),
+);
+
+/** ClipByValue's (bounds included) or, with relu6, Relu6's gradient in one native pass. */
+export const clipGradConfig = kernel<{ dy: TensorInfo; x: TensorInfo }, { lo: number; hi: number; relu6: boolean }>(
+  CLIP_GRAD,
+  ({ inputs, backend, attrs }) => backend.run('ClipGrad', [inputs.dy, inputs.x], [attrs.lo, attrs.hi, attrs.relu6 ? 1 : 0]),
 );
 
 export const expandToConfig = kernel<{ x: TensorInfo }, { shape: number[] }>(EXPAND_TO, ({ inputs, backend, attrs }) =>

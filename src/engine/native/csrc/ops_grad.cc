@@ -25,6 +25,33 @@ struct ChannelView {
 void registerGrad() {
   // dy * (x > 0), one pass (tfjs composes Step, Cast and Multiply).
   registerOp("ReluGrad", [](const Tensors& in, const Attrs&) { return Tensors{at::threshold_backward(in.at(0), in.at(1), 0)}; });
+  // ClipByValue's and Relu6's gradients in one pass (tfjs composes GreaterEqual, LessEqual,
+  // LogicalAnd, ZerosLike and Select, or LessEqual, Step, Multiply, Cast and Multiply: about a sixth
+  // of a MobileNetV2 training step). inputs: dy, x; attrs: lo, hi, relu6. Clip passes dy where
+  // lo <= x <= hi; relu6 (tfjs's mask (x <= 6) * step(x)) where 0 < x <= 6, NaN where x is NaN.
+  registerOp("ClipGrad", [](const Tensors& in, const Attrs& a) {
+    const auto &dy = in.at(0), &x = in.at(1);
+    const float lo = static_cast<float>(a.at(0)), hi = static_cast<float>(a.at(1));
+    const bool relu6 = a.at(2) != 0;
+    const bool flat = dy.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat && dy.sizes() == x.sizes() &&
+                      dy.strides() == x.strides() && dy.is_non_overlapping_and_dense();
+    if (!flat) {
+      auto keep = relu6 ? x.gt(0).logical_and_(x.le(6)) : x.ge(lo).logical_and_(x.le(hi));
+      auto g = at::where(keep, dy, at::zeros_like(dy));
+      return Tensors{relu6 ? at::where(x.isnan(), x, g) : g};
+    }
+    // same sizes and strides, dense: element i of one buffer is element i of the other
+    auto out = at::empty_like(dy);
+    const float *pd = dy.data_ptr<float>(), *px = x.data_ptr<float>();
+    float* po = out.data_ptr<float>();
+    at::parallel_for(0, dy.numel(), 1 << 15, [&](int64_t b, int64_t e) {
+      if (relu6)
+        for (int64_t i = b; i < e; ++i) po[i] = px[i] > 0.f && px[i] <= 6.f ? pd[i] : (px[i] != px[i] ? px[i] : 0.f);
+      else
+        for (int64_t i = b; i < e; ++i) po[i] = px[i] >= lo && px[i] <= hi ? pd[i] : 0.f;
+    });
+    return Tensors{out};
+  });
   // GELU (exact, erf form) and its gradient, one pass each: tfjs-layers composes the forward from five
   // element-wise ops (div, erf, add, mul, mul) and its gradient from about ten.
   registerOp("Gelu", [](const Tensors& in, const Attrs&) { return Tensors{at::gelu(in.at(0))}; }, 1u);  // blocked too
