@@ -71,6 +71,8 @@ const opts: StudyOptions = {
   stages: [
     { budget: 'none', variants: ['aura', 'aura-red', 'l1', 'random'], targets: [0.4], allocations: ['uniform', 'sensitivity'] },
     { budget: 'epoch', variants: ['aura', 'random'], targets: [0.4], allocations: ['uniform'] },
+    // a stage with its own seeds (as the plan's recovery budget), on the Taylor baseline
+    { budget: 'none', variants: ['taylor'], targets: [0.4], allocations: ['uniform'], seeds: [2] },
   ],
   quiet: true,
 };
@@ -84,7 +86,7 @@ describe('criterion study', NEEDS_CIFAR, () => {
     const before = readFileSync(join(dir, 'results.jsonl'), 'utf8');
     const full = await runStudy(m, getData(), dir, opts);
     assert.equal(full.complete, true);
-    assert.equal(full.newCells, 4 * 2 * 2 + 2 * 2 - 3, 'only unfinished cells ran');
+    assert.equal(full.newCells, 4 * 2 * 2 + 2 * 2 + 1 - 3, 'only unfinished cells ran');
     assert.ok(readFileSync(join(dir, 'results.jsonl'), 'utf8').startsWith(before), 'finished cells byte-identical');
     const lines = readLines<StudyLine>(join(dir, 'results.jsonl'));
     // every cell names the machine it ran on (cores, CPU, Node, backend), for reports rebuilt elsewhere
@@ -96,7 +98,7 @@ describe('criterion study', NEEDS_CIFAR, () => {
     const units = pruningUnits(m);
     for (const alloc of ['uniform', 'sensitivity']) {
       const cell = lines.filter((l) => l.allocation === alloc && l.budget === 'none');
-      assert.equal(cell.length, 8);
+      assert.equal(cell.length, alloc === 'uniform' ? 9 : 8);
       for (const l of cell) assert.deepEqual(l.kept, cell[0].kept, `${l.variant} s${l.seed} ${alloc}: same kept counts`);
       assert.ok(
         cell[0].kept.some((k, i) => k < units[i].filters),
@@ -104,6 +106,11 @@ describe('criterion study', NEEDS_CIFAR, () => {
       );
       assert.ok(Math.abs(cell[0].flopsRemoved - 0.4) < 0.08, `FLOPs removed ${cell[0].flopsRemoved}`);
     }
+    assert.deepEqual(
+      lines.filter((l) => l.variant === 'taylor').map((l) => l.seed),
+      [2],
+      "the stage's own seeds",
+    );
     const uni = lines.filter((l) => l.allocation === 'uniform' && l.budget === 'none').map((l) => l.kept);
     const sens = lines.filter((l) => l.allocation === 'sensitivity' && l.budget === 'none').map((l) => l.kept);
     assert.notDeepEqual(uni[0], sens[0], 'the sensitivity allocation differs from the uniform one on this model');

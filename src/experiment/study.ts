@@ -76,6 +76,11 @@ export const VARIANTS: Record<string, Variant> = {
   hrank: { criterion: 'hrank', baseline: true, about: 'HRank: mean rank of the feature maps' },
   l1: { criterion: 'l1', baseline: true, about: 'L1 norm of the filter weights' },
   'label-mi': { criterion: 'label-mi', baseline: true, about: 'binned MI of the mean activation with the class' },
+  taylor: {
+    criterion: 'taylor',
+    baseline: true,
+    about: 'first-order Taylor: |gradient x weight| over a channel, mean over calibration batches (Molchanov 2019)',
+  },
   random: { criterion: 'random', baseline: true, about: 'random scores (seeded)' },
 };
 
@@ -89,6 +94,8 @@ export interface StudyStage {
   variants: string[];
   targets: number[];
   allocations: StudyAllocation[];
+  /** the seeds of this stage's cells (default: the study's); the costly recovery budget takes fewer */
+  seeds?: number[];
 }
 
 export interface StudySettings {
@@ -275,7 +282,7 @@ export interface StudyCell {
 /** The plan's cells in priority order (stages in order, every seed within a stage), without repeats. */
 export function studyCells(o: Pick<StudyOptions, 'stages' | 'seeds'>): Array<[string, StudyCell]> {
   const cells = o.stages.flatMap((st) =>
-    o.seeds.flatMap((seed) =>
+    (st.seeds ?? o.seeds).flatMap((seed) =>
       st.allocations.flatMap((a) =>
         st.variants.flatMap((v) => st.targets.map((t) => ({ budget: st.budget, allocation: a, variant: v, target: t, seed }))),
       ),

@@ -34,7 +34,7 @@ export function registerStudy(program: Command): void {
     .option('--base <dir>', 'training run directory (runs/X) of the base model (not needed with --report-only)')
     .option('--out <dir>', 'study directory', 'exp/study')
     .option('--quick', 'one target (50% FLOPs), one seed, budgets raw / BN / one epoch, main criteria only')
-    .option('--seeds <list>', 'seeds (default 1,2,3; --quick: 1)')
+    .option('--seeds <list>', 'seeds of every stage (default: 1-10, the recovery fine-tune 1-5; --quick: 1)')
     .option('--variants <list>', `restrict every stage to these variants (${Object.keys(VARIANTS).join(', ')})`)
     .option('--full-epochs <n>', 'epochs of the recovery fine-tune (budget "full")', int, 4)
     .option('--lr-scale <f>', "fine-tune peak lr as a fraction of the base recipe's", num, 0.5)
@@ -77,8 +77,9 @@ export function registerStudy(program: Command): void {
       const only = o.variants ? new Set(list(o.variants)) : null;
       for (const v of only ?? [])
         if (!VARIANTS[v]) throw new Error(`--variants: unknown variant ${v}; choose from ${Object.keys(VARIANTS).join(', ')}`);
+      // --seeds names the seeds of every stage (the plan's fewer recovery seeds give way to it)
       const stages = plan.stages
-        .map((s) => ({ ...s, variants: s.variants.filter((v) => !only || only.has(v)) }))
+        .map((s) => ({ ...s, variants: s.variants.filter((v) => !only || only.has(v)), ...(o.seeds ? { seeds: undefined } : {}) }))
         .filter((s) => s.variants.length);
       const ft = (epochs: number) => {
         const cfg: Partial<TrainConfig> = finetuneRecipe(b, {
