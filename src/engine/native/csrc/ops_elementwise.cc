@@ -15,7 +15,6 @@ at::Tensor new_with_itensor_mkldnn(ideep::tensor&& it, c10::optional<c10::Scalar
 namespace ap {
 
 #if defined(AP_HAS_IDEEP)
-at::Tensor blockedClipUnchecked(const at::Tensor& x, double lo, double hi);
 // The ideep headers must match the ideep libtorch was built with (Debian builds both from one
 // release); a first clip on a small tensor is checked against the dense clamp, and a mismatch or an
 // exception turns the blocked clip off for this process.
@@ -23,7 +22,7 @@ bool blockedClipAvailable() {
   static const bool ok = [] {
     try {
       auto x = at::linspace(-8, 8, 2 * 20 * 3 * 3).reshape({2, 20, 3, 3});
-      auto y = blockedClipUnchecked(x.to_mkldnn(), -1.5, 6).to_dense();
+      auto y = blockedClip(x.to_mkldnn(), -1.5, 6).to_dense();
       return at::allclose(y, at::clamp(x, -1.5, 6));
     } catch (...) {
       return false;
@@ -31,8 +30,8 @@ bool blockedClipAvailable() {
   }();
   return ok;
 }
-at::Tensor blockedClip(const at::Tensor& x, double lo, double hi) { return blockedClipUnchecked(x, lo, hi); }
-at::Tensor blockedClipUnchecked(const at::Tensor& x, double lo, double hi) {
+// callers check blockedClipAvailable() first
+at::Tensor blockedClip(const at::Tensor& x, double lo, double hi) {
   at::AutoDispatchBelowAutograd below;  // as inside ATen's own mkldnn kernels (new_with_itensor_mkldnn asserts it)
   const ideep::tensor& src = at::native::itensor_from_mkldnn(x);
   ideep::tensor dst;
