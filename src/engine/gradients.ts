@@ -68,29 +68,22 @@ export function registerFusedGradients(): void {
 
   // ClipByValue (tfjs-layers' ReLU with maxValue: MobileNets' ReLU6) and Relu6: one native pass
   // instead of five element-wise kernels
-  const clip = tf.getGradient('ClipByValue')!,
-    relu6 = tf.getGradient('Relu6')!;
-  tf.registerGradient({
-    kernelName: 'ClipByValue',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      if (!onLibtorch() || x.dtype !== 'float32') return clip.gradFunc(dy, saved, attrs);
-      const { clipValueMin, clipValueMax } = attrs as { clipValueMin: number; clipValueMax: number };
-      const a = { lo: clipValueMin, hi: clipValueMax, relu6: false } as unknown as tf.NamedAttrMap;
-      return { x: () => tf.engine().runKernel(CLIP_GRAD, { dy: dy as tf.Tensor, x }, a) as tf.Tensor };
-    },
-  });
-  tf.registerGradient({
-    kernelName: 'Relu6',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      if (!onLibtorch() || x.dtype !== 'float32') return relu6.gradFunc(dy, saved, attrs);
-      const a = { lo: 0, hi: 6, relu6: true } as unknown as tf.NamedAttrMap;
-      return { x: () => tf.engine().runKernel(CLIP_GRAD, { dy: dy as tf.Tensor, x }, a) as tf.Tensor };
-    },
-  });
+  for (const [name, bounds] of [
+    ['ClipByValue', (a: tf.NamedAttrMap) => ({ lo: a.clipValueMin as number, hi: a.clipValueMax as number, relu6: false })],
+    ['Relu6', () => ({ lo: 0, hi: 6, relu6: true })],
+  ] as const) {
+    const orig = tf.getGradient(name)!;
+    tf.registerGradient({
+      kernelName: name,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved;
+        if (!onLibtorch() || x.dtype !== 'float32') return orig.gradFunc(dy, saved, attrs);
+        const a = bounds(attrs) as unknown as tf.NamedAttrMap;
+        return { x: () => tf.engine().runKernel(CLIP_GRAD, { dy: dy as tf.Tensor, x }, a) as tf.Tensor };
+      },
+    });
+  }
 
   for (const [name, orig, scaleByCount] of [
     ['Mean', mean, true],
