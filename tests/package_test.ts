@@ -60,6 +60,12 @@ describe('the packed tarball in a fresh project', built ? NEEDS_CIFAR : { skip: 
     assert.ok(out.paramsAfter < out.paramsBefore);
     assert.ok(readdirSync(join(app, 'my-model-pruned')).includes('model.json'));
 
+    // the README's install-script sentence, for the npm that ran here: npm 11 runs the install script
+    // (the addon is built in the consumer when libtorch's headers are there), npm 12 holds it
+    const npmMajor = Number(run('npm', ['--version'], app).stdout.trim().split('.')[0]);
+    const addon = join(app, 'node_modules', 'auraprune', 'src', 'engine', 'native', 'build', 'Release', 'auraprune_native.node');
+    if (existsSync('/usr/include/ATen/ATen.h'))
+      assert.equal(existsSync(addon), npmMajor < 12, `npm ${npmMajor}: addon built by the install script: ${existsSync(addon)}`);
     const cli = run('npx', ['--no-install', 'auraprune', 'build-native', '--check'], app);
     assert.equal(cli.status, 0, cli.stderr);
     const check = JSON.parse(cli.stdout);
