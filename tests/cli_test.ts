@@ -88,7 +88,7 @@ describe('command line', NEEDS_CIFAR, () => {
       '--train-limit',
       '300',
       '--val-size',
-      '100',
+      '30',
       '--tta',
       '0',
       '--out',
@@ -100,8 +100,8 @@ describe('command line', NEEDS_CIFAR, () => {
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     assert.equal(cfg.settings.model.dir, user);
     assert.match(cfg.settings.model.sha256, /^[0-9a-f]{16}$/);
-    // eval --split val reads the run's split from its config.json (of the first 300 images, seed 1; the
-    // validation share is capped at a tenth, so 30): it scores the images the training loop validated on
+    // eval --split val reads the run's split from its config.json (30 of the first 300 images, seed 1;
+    // more than a tenth is refused at parse time): it scores the images the training loop validated on
     const val = cli('eval', '--model', join(out, 'best'), '--split', 'val', '--data', CIFAR_DIR);
     assert.equal(val.status, 0, val.stderr);
     const ev = JSON.parse(val.stdout.trim().split('\n').pop()!);
@@ -204,6 +204,13 @@ describe('command line', NEEDS_CIFAR, () => {
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stderr, /resuming .*base after epoch 1/);
     assert.equal(readFileSync(join(out, 'experiment', 'results.jsonl'), 'utf8'), results, 'finished cells reused, not rerun');
+  });
+  test('--val-size above a tenth of --train-limit is refused when typed; a command default never is', () => {
+    const out = join(tmp, 'val-cap');
+    const r = cli('train', '--preset', 'fast', '--val-size', '100', '--train-limit', '300', '--out', out, '--data', CIFAR_DIR);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--val-size 100 is more than a tenth of --train-limit 300 \(at most 30 validation images/);
+    assert.ok(!existsSync(out), 'nothing written');
   });
   test('demo: a training subset too small to calibrate on is refused before training, naming the option', () => {
     const out = join(tmp, 'demo-small');

@@ -23,7 +23,10 @@ import { validateOptions } from './validate.js';
 const program = new Command();
 // every option is checked before a command does any work (src/cli/validate.ts)
 program.hook('preAction', (_root, action) => {
-  const checked = validateOptions(action.name(), action.opts());
+  const opts = action.opts();
+  // options the user typed (not commander defaults): cross-option rules judge only what was asked for
+  const typed = new Set(Object.keys(opts).filter((k) => action.getOptionValueSource(k) === 'cli'));
+  const checked = validateOptions(action.name(), opts, undefined, typed);
   for (const [k, v] of Object.entries(checked)) if (action.getOptionValue(k) !== v) action.setOptionValue(k, v);
 });
 program.name('auraprune').description('Prune CNN filters by spatial-aura-entropy mutual information (TensorFlow.js + libtorch)');

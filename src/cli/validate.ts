@@ -18,6 +18,8 @@ export function validateOptions(
   command: string,
   opts: Record<string, unknown>,
   warn: (s: string) => void = (s) => process.stderr.write(s + '\n'),
+  /** the options the user gave (default: all of opts); defaults never trip a cross-option rule */
+  typed: ReadonlySet<string> = new Set(Object.keys(opts)),
 ): Record<string, unknown> {
   for (const [k, v] of Object.entries(opts)) {
     const rule = OPTION_RULES[k];
@@ -59,7 +61,13 @@ export function validateOptions(
     throw new Error('--round-to needs --allocation uniform or sensitivity (global selection removes single filters)');
   // the validation split is capped at a tenth of the training images (data/splits.ts): say so now
   // rather than train on a smaller split than asked
-  if (typeof opts.valSize === 'number' && typeof opts.trainLimit === 'number' && opts.valSize > Math.floor(opts.trainLimit / 10))
+  if (
+    typed.has('valSize') &&
+    typed.has('trainLimit') &&
+    typeof opts.valSize === 'number' &&
+    typeof opts.trainLimit === 'number' &&
+    opts.valSize > Math.floor(opts.trainLimit / 10)
+  )
     throw new Error(
       `--val-size ${opts.valSize} is more than a tenth of --train-limit ${opts.trainLimit} (at most ${Math.floor(opts.trainLimit / 10)} validation images are held out); lower --val-size or raise --train-limit`,
     );

@@ -34,8 +34,9 @@ test('option validation: ranges, integers, enums, exclusive targets, thread clam
     targetFlops: 0.5,
     where: 'relu',
   });
-  // the boundary itself passes: 51 of 512
+  // the boundary itself passes: 51 of 512; a default --val-size (commands that have one) never trips it
   assert.equal(validateOptions('train', { valSize: 51, trainLimit: 512 }).valSize, 51);
+  assert.equal(validateOptions('compress', { valSize: 5000, trainLimit: 300 }, undefined, new Set(['trainLimit'])).valSize, 5000);
   const warnings: string[] = [];
   const out = validateOptions('train', { threads: 1000 }, (s) => warnings.push(s));
   assert.equal(out.threads, cpus().length);
