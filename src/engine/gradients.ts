@@ -45,64 +45,55 @@ function expandTo(dy: tf.Tensor, keepShape: number[], shape: number[]): tf.Tenso
   return tf.engine().runKernel(EXPAND_TO, { x: tf.reshape(dy, keepShape) }, { shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
+/**
+ * `name`'s gradient with respect to its one input x: `fused` on libtorch for float32 inputs, tfjs's own
+ * gradient (captured before replacing it) everywhere else.
+ */
+function fusedGradient(name: string, fused: (dy: tf.Tensor, x: tf.Tensor, attrs: tf.NamedAttrMap) => tf.Tensor): tf.GradConfig {
+  const orig = tf.getGradient(name)!;
+  return {
+    kernelName: name,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      if (!onLibtorch() || x.dtype !== 'float32') return orig.gradFunc(dy, saved, attrs);
+      return { x: () => fused(dy as tf.Tensor, x, attrs) };
+    },
+  };
+}
+
 /** Installs the fused gradients (idempotent). */
 export function registerFusedGradients(): void {
   if (done) return;
   done = true;
   // AURAPRUNE_FUSED_GRADS=0: tfjs's own compositions everywhere (A/B timing, bisecting a wrong gradient)
   if (process.env.AURAPRUNE_FUSED_GRADS === '0') return;
-  const relu = tf.getGradient('Relu')!,
-    mean = tf.getGradient('Mean')!,
-    sum = tf.getGradient('Sum')!,
-    bn = tf.getGradient('FusedBatchNorm')!;
+  const bn = tf.getGradient('FusedBatchNorm')!;
 
-  tf.registerGradient({
-    kernelName: 'Relu',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      if (!onLibtorch()) return relu.gradFunc(dy, saved, attrs);
-      const [x] = saved;
-      return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor };
-    },
-  });
-
+  tf.registerGradient(fusedGradient('Relu', (dy, x) => tf.engine().runKernel(RELU_GRAD, { dy, x }, {}) as tf.Tensor));
   // ClipByValue (tfjs-layers' ReLU with maxValue: MobileNets' ReLU6) and Relu6: one native pass
   // instead of five element-wise kernels
-  for (const [name, bounds] of [
-    ['ClipByValue', (a: tf.NamedAttrMap) => ({ lo: a.clipValueMin as number, hi: a.clipValueMax as number, relu6: false })],
-    ['Relu6', () => ({ lo: 0, hi: 6, relu6: true })],
-  ] as const) {
-    const orig = tf.getGradient(name)!;
-    tf.registerGradient({
-      kernelName: name,
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x] = saved;
-        if (!onLibtorch() || x.dtype !== 'float32') return orig.gradFunc(dy, saved, attrs);
-        const a = bounds(attrs) as unknown as tf.NamedAttrMap;
-        return { x: () => tf.engine().runKernel(CLIP_GRAD, { dy: dy as tf.Tensor, x }, a) as tf.Tensor };
-      },
-    });
-  }
-
-  for (const [name, orig, scaleByCount] of [
-    ['Mean', mean, true],
-    ['Sum', sum, false],
-  ] as const) {
-    tf.registerGradient({
-      kernelName: name,
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x] = saved;
-        if (!onLibtorch() || x.dtype !== 'float32') return orig.gradFunc(dy, saved, attrs);
+  const clipGrad = (dy: tf.Tensor, x: tf.Tensor, bounds: { lo: number; hi: number; relu6: boolean }) =>
+    tf.engine().runKernel(CLIP_GRAD, { dy, x }, bounds as unknown as tf.NamedAttrMap) as tf.Tensor;
+  tf.registerGradient(
+    fusedGradient('ClipByValue', (dy, x, a) =>
+      clipGrad(dy, x, { lo: a.clipValueMin as number, hi: a.clipValueMax as number, relu6: false }),
+    ),
+  );
+  tf.registerGradient(fusedGradient('Relu6', (dy, x) => clipGrad(dy, x, { lo: 0, hi: 6, relu6: true })));
+  for (const [name, scaleByCount] of [
+    ['Mean', true],
+    ['Sum', false],
+  ] as const)
+    tf.registerGradient(
+      fusedGradient(name, (dy, x, attrs) => {
         const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape);
         const keep = x.shape.slice();
         axes.forEach((a) => (keep[a] = 1));
         const count = axes.reduce((p, a) => p * x.shape[a], 1);
-        return { x: () => expandTo(scaleByCount ? tf.div(dy as tf.Tensor, count) : (dy as tf.Tensor), keep, x.shape) };
-      },
-    });
-  }
+        return expandTo(scaleByCount ? tf.div(dy, count) : dy, keep, x.shape);
+      }),
+    );
 
   tf.registerGradient({
     kernelName: GELU,
