@@ -16,7 +16,9 @@ export function readJsonFile<T = any>(path: string, fix = 'restore it, or delete
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message}): the record is corrupt; ${fix}`, { cause: e });
+    // the position only: V8's message quotes the file's text, which is not ours to print
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new Error(`${path} is not valid JSON${at ? ` (at byte ${at})` : ''}: the record is corrupt; ${fix}`, { cause: e });
   }
 }
 

@@ -47,9 +47,15 @@ test('readJsonFile: a corrupt record fails with one line naming the file and the
     assert.throws(
       () => readJsonFile(join(d, 'config.json')),
       (e: Error) =>
-        e.message.startsWith(`${join(d, 'config.json')} is not valid JSON (`) &&
+        e.message.startsWith(`${join(d, 'config.json')} is not valid JSON`) &&
         /record is corrupt; restore it/.test(e.message) &&
         !e.message.includes('\n'),
+    );
+    // a file that is not ours (a linked /etc/passwd, say) is named, its text never printed
+    writeFileSync(join(d, 'config.json'), 'root:x:0:0:root:/root:/bin/bash');
+    assert.throws(
+      () => readJsonFile(join(d, 'config.json')),
+      (e: Error) => /config\.json is not valid JSON: the record is corrupt/.test(e.message) && !e.message.includes('root:x'),
     );
   } finally {
     rmSync(d, { recursive: true, force: true });
