@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { CIFAR_MEAN, CIFAR_STD } from '../src/data/pipeline.js';
+import { CIFAR10_INFO } from '../src/data/cifar10_info.js';
 
 interface ModelEntry {
   name: string;
@@ -43,11 +43,11 @@ interface BackendResult {
 
 setWasmPaths('./wasm/');
 const CIFAR10 = {
-  name: 'cifar10',
-  shape: [32, 32, 3] as [number, number, number],
-  classNames: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
-  mean: CIFAR_MEAN,
-  std: CIFAR_STD,
+  name: CIFAR10_INFO.name,
+  shape: CIFAR10_INFO.shape,
+  classNames: CIFAR10_INFO.classNames,
+  mean: CIFAR10_INFO.mean,
+  std: CIFAR10_INFO.std,
 };
 let DATA = CIFAR10;
 const pixels = () => DATA.shape[0] * DATA.shape[1] * DATA.shape[2];

@@ -122,18 +122,8 @@ export interface DataSet {
   testFrom: 'file' | { heldOut: number; seed: number };
 }
 
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
-
-/** CIFAR-10 as every run before data sets saw it. */
-export const CIFAR10_INFO: DataInfo = {
-  name: 'cifar10',
-  format: 'cifar10',
-  shape: [32, 32, 3],
-  classNames: CIFAR10_CLASSES,
-  mean: [0.4914, 0.4822, 0.4465],
-  std: [0.247, 0.2435, 0.2616],
-  stats: 'published',
-};
+// in a module of its own, without node:fs, so the browser page can import it
+export { CIFAR10_CLASSES, CIFAR10_INFO } from './cifar10_info.js';
 
 /** Values per image (H * W * C). */
 export function pixelsOf(info: { shape: [number, number, number] }): number {
