@@ -42,14 +42,7 @@ interface BackendResult {
 }
 
 setWasmPaths('./wasm/');
-const CIFAR10 = {
-  name: CIFAR10_INFO.name,
-  shape: CIFAR10_INFO.shape,
-  classNames: CIFAR10_INFO.classNames,
-  mean: CIFAR10_INFO.mean,
-  std: CIFAR10_INFO.std,
-};
-let DATA = CIFAR10;
+let DATA: NonNullable<Manifest['data']> = CIFAR10_INFO;
 const pixels = () => DATA.shape[0] * DATA.shape[1] * DATA.shape[2];
 const $ = (id: string) => document.getElementById(id)!;
 const status = (s: string) => ($('status').textContent = s);
@@ -161,7 +154,7 @@ async function main() {
 
 async function run(manifest: Manifest) {
   const n = manifest.images.n;
-  DATA = manifest.data ?? CIFAR10;
+  DATA = manifest.data ?? CIFAR10_INFO;
   const images = new Uint8Array(await (await fetch(manifest.images.url)).arrayBuffer());
   const labels = new Uint16Array(await (await fetch(manifest.images.labels)).arrayBuffer());
   if (images.length !== n * pixels() || labels.length !== n) throw new Error(`image data does not match the manifest (${n} images)`);

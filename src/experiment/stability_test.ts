@@ -47,7 +47,7 @@ test('restabilise brings a pooled-bootstrap row of an older run up to date and k
       { variant: 'l1', kind: 'noise', param: 0.1, spearman: old, topHalf: old },
     ]),
   );
-  const rows = restabilise(out, () => 50, [1, 2]);
+  const rows = restabilise(out, { perClass: 50 }, [1, 2]);
   assert.equal(rows[0].spearman.n, 2);
   assert.deepEqual(rows[0].perSeed!.spearman, [0, 1]);
   assert.deepEqual(rows[1].spearman, old, 'no score files for l1: the row stays as recorded');

@@ -86,6 +86,9 @@ export const VARIANTS: Record<string, Variant> = {
 
 export const OURS = (v: string) => !VARIANTS[v]?.baseline;
 
+/** Calibration images per class a variant scores on: its own, else the study's. */
+const perClassOf = (variant: string, settings: Pick<StudySettings, 'perClass'>) => VARIANTS[variant]?.perClass ?? settings.perClass;
+
 export type Budget = 'none' | 'epoch' | 'full';
 export type StudyAllocation = 'uniform' | 'sensitivity';
 
@@ -251,8 +254,7 @@ export async function variantScores(
   const path = join(out, 'scores', `${variant}-s${seed}${o.tag ? '-' + o.tag : ''}.json`);
   if (existsSync(path)) return readJsonFile(path);
   mkdirSync(join(out, 'scores'), { recursive: true });
-  const perClass = v.perClass ?? settings.perClass;
-  const sample = o.sample ?? balancedSample(data.train, perClass, seed);
+  const sample = o.sample ?? balancedSample(data.train, perClassOf(variant, settings), seed);
   const [r] = await scoreModel(base, sample, [v.criterion], {
     quantize: { levels: v.levels ?? settings.levels, zeroBin: true },
     // the study's aura scores count every neighbour pair (its records predate sampling; a sampled
@@ -459,11 +461,17 @@ function agreement(a: ScoresFile, b: ScoresFile): { spearman: number[]; topHalf:
 
 type StabilityJob = Pick<StabilityRow, 'kind' | 'param'>;
 
-/** The two cached score files one stability job compares for one seed (see variantScores' names). */
+/**
+ * The score tags one stability job compares: the reference ranking (sample A, `per` images a class)
+ * and the other one (sample B at `per` or the job's size, or sample A with input noise).
+ */
+function stabilityTags(per: number, job: StabilityJob): [string, string] {
+  return [`stabA${per}`, job.kind === 'disjoint' ? `stabB${per}` : job.kind === 'size' ? `stabB${job.param}` : `stabA${per}n${job.param}`];
+}
+
+/** The two cached score files of a stability job for one seed (variantScores' names). */
 function stabilityFiles(out: string, variant: string, seed: number, per: number, job: StabilityJob): [string, string] {
-  const f = (tag: string) => join(out, 'scores', `${variant}-s${seed}-${tag}.json`);
-  const other = job.kind === 'disjoint' ? `stabB${per}` : job.kind === 'size' ? `stabB${job.param}` : `stabA${per}n${job.param}`;
-  return [f(`stabA${per}`), f(other)];
+  return stabilityTags(per, job).map((tag) => join(out, 'scores', `${variant}-s${seed}-${tag}.json`)) as [string, string];
 }
 
 /**
@@ -498,11 +506,11 @@ export function stabilityFromScores(out: string, variant: string, per: number, j
  * Recomputes every row of OUT/stability.json from the cached score files (rows analysed before the
  * per-seed intervals, or with other seeds, are brought up to date; a row whose files are gone stays).
  */
-export function restabilise(out: string, perClassOf: (variant: string) => number, seeds: number[]): StabilityRow[] {
+export function restabilise(out: string, settings: Pick<StudySettings, 'perClass'>, seeds: number[]): StabilityRow[] {
   const path = join(out, 'stability.json');
   if (!existsSync(path)) return [];
   const rows = (readJsonFile(path) as StabilityRow[]).map(
-    (r) => stabilityFromScores(out, r.variant, perClassOf(r.variant), { kind: r.kind, param: r.param }, seeds) ?? r,
+    (r) => stabilityFromScores(out, r.variant, perClassOf(r.variant, settings), { kind: r.kind, param: r.param }, seeds) ?? r,
   );
   writeFileAtomic(path, JSON.stringify(rows, null, 1));
   return rows;
@@ -514,11 +522,10 @@ export async function runStability(base: LayersModel, data: Data, out: string, o
   const s = o.settings;
   const path = join(out, 'stability.json');
   const rows: StabilityRow[] = existsSync(path) ? readJsonFile(path) : [];
-  const at = new Map(rows.map((r, i) => [`${r.variant}|${r.kind}|${r.param}`, i]));
   const bar = o.quiet ? null : new Progress('stability', p.variants.length * (1 + p.sizes.length + p.sigmas.length), 'row');
   let n = 0;
   for (const variant of p.variants) {
-    const per = VARIANTS[variant].perClass ?? s.perClass;
+    const per = perClassOf(variant, s);
     const jobs: StabilityJob[] = [
       { kind: 'disjoint', param: per },
       ...p.sizes.map((x) => ({ kind: 'size' as const, param: x })),
@@ -539,23 +546,24 @@ export async function runStability(base: LayersModel, data: Data, out: string, o
             byClass.flatMap((g) => g.slice(0, k)).sort((a, b) => a - b),
           );
         };
-        await variantScores(base, data, out, s, variant, seed, { tag: `stabA${per}`, sample: first(A, per) });
-        if (job.kind === 'disjoint') await variantScores(base, data, out, s, variant, seed, { tag: `stabB${per}`, sample: first(B, per) });
-        else if (job.kind === 'size')
-          await variantScores(base, data, out, s, variant, seed, { tag: `stabB${job.param}`, sample: first(B, job.param) });
-        else
-          await variantScores(base, data, out, s, variant, seed, {
-            tag: `stabA${per}n${job.param}`,
-            sample: first(A, per),
-            inputNoise: job.param,
-          });
+        const [refTag, otherTag] = stabilityTags(per, job);
+        await variantScores(base, data, out, s, variant, seed, { tag: refTag, sample: first(A, per) });
+        await variantScores(
+          base,
+          data,
+          out,
+          s,
+          variant,
+          seed,
+          job.kind === 'noise'
+            ? { tag: otherTag, sample: first(A, per), inputNoise: job.param }
+            : { tag: otherTag, sample: first(B, job.kind === 'size' ? job.param : per) },
+        );
       }
       const row = stabilityFromScores(out, variant, per, job, o.seeds)!;
-      const i = at.get(`${variant}|${job.kind}|${job.param}`);
-      if (i === undefined) {
-        at.set(`${variant}|${job.kind}|${job.param}`, rows.length);
-        rows.push(row);
-      } else rows[i] = row;
+      const i = rows.findIndex((r) => r.variant === variant && r.kind === job.kind && r.param === job.param);
+      if (i < 0) rows.push(row);
+      else rows[i] = row;
       writeFileAtomic(path, JSON.stringify(rows, null, 1));
     }
   }

@@ -8,8 +8,6 @@ import { exportChartPngs } from './png.js';
 import { readJsonFile } from '../util/jsonl.js';
 import { machine } from '../util/machine.js';
 
-export { machine };
-
 /** Writes out/report.html from the directory's records (and PNGs of its charts when asked). */
 export async function writeReport(out: string, title: string, backend: string, pngs = false): Promise<string> {
   const read = (f: string) => (existsSync(join(out, f)) ? readJsonFile(join(out, f)) : undefined);

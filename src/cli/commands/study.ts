@@ -12,7 +12,7 @@ import { claimRunDir, recordedPath } from '../../util/rundir.js';
 import { checkModelFitsData, modelFingerprint } from '../../models/io.js';
 import { dataFlags, dataOptions, int, num, openedAs, setupBackend } from '../options.js';
 import { resolveBase } from '../../experiment/base.js';
-import { machine } from '../../report/experiment.js';
+import { machine } from '../../util/machine.js';
 import { queueProgressPrinter } from './experiment.js';
 import { openRunData } from '../../data/splits.js';
 import { readJsonFile } from '../../util/jsonl.js';
@@ -59,7 +59,7 @@ export function registerStudy(program: Command): void {
           throw new Error(`${o.out} holds no study yet (no config.json/base.json); run the study first`);
         const cfg = readJsonFile(cfgPath);
         // stability intervals from the cached score files, with today's interval (per-seed means, t)
-        restabilise(o.out, (v) => VARIANTS[v]?.perClass ?? cfg.settings.perClass, cfg.seeds);
+        restabilise(o.out, cfg.settings, cfg.seeds);
         const path = await writeStudyReport(o.out, 10000, {
           settings: { ...cfg.settings, seeds: cfg.seeds, stages: cfg.stages },
           machine: machine(backend),
