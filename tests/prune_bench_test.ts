@@ -92,4 +92,34 @@ test('bench prune: 2 rounds to 50% FLOPs with distillation; accuracy at every bu
     const [k, n] = kt.split('/').map(Number);
     assert.ok(k % 8 === 0 || k === n, `${conv} keeps ${kt}`);
   }
+  // slimming before bn-scale: the airbench base's scales are all 1 (bn-scale refuses it), so scoring
+  // succeeds only if the slimming phase trained them; the slimmed base is cached under the cell's tag.
+  // final/, not best/: the whitening conv is frozen (out of pruning) only from the last epoch on
+  const finalBase = join(tmp, 'base', 'final');
+  const slimCell = {
+    target: 0.5,
+    criterion: 'bn-scale',
+    allocation: 'uniform' as const,
+    epochs: 0,
+    lrScale: 0.5,
+    distill: false,
+    rounds: 1,
+  };
+  await assert.rejects(
+    runPruneBench(finalBase, { train, val, test: testSet }, out, { ...opts, cells: [slimCell] }),
+    /every batch-norm scale/,
+  );
+  const slimmed = await runPruneBench(finalBase, { train, val, test: testSet }, out, {
+    ...opts,
+    cells: [{ ...slimCell, slim: { kind: 'bn-l1' as const, lambda: 0.05, epochs: 1 } }],
+  });
+  const sm = slimmed[0] as { key: string; flopsRemoved: number; slim: Record<string, number> };
+  assert.match(sm.key, /\|coupled\|slim-bn-l1-0.05-e1\|s1$/);
+  assert.ok(sm.slim.gammaMedian < 0.99 && sm.slim.seconds > 0, `slimmed scales: ${JSON.stringify(sm.slim)}`);
+  assert.ok(sm.flopsRemoved >= 0.49, `FLOPs removed ${sm.flopsRemoved}`);
+  const scores = JSON.parse(readFileSync(join(out, 'scores-bn-scale_slim-bn-l1-0.05-e1-s1.json'), 'utf8'));
+  assert.ok(
+    scores.units.some((u: { scores: number[] }) => new Set(u.scores).size > 1),
+    'bn-scale scores differ within a layer',
+  );
 });

@@ -236,6 +236,10 @@ dataOptions(
     'coupled (residual streams, concatenations, squeeze-excitation pruned as groups) | internal (block-internal convs only) | coupled,internal',
     'coupled',
   )
+  .option('--slim-epochs <n>', 'slimming: fine-tune the base this many epochs with --sparsity before scoring (BN scales trained)', int, 0)
+  .option('--sparsity <kind>', 'the slimming penalty: bn-l1 | group-l2')
+  .option('--sparsity-lambda <l>', 'the slimming penalty weight', num)
+  .option('--sparsity-schedule <s>', 'constant | growing', 'constant')
   .option('--temperature <t>', 'distillation temperature', num, 4)
   .option('--alpha <a>', 'distillation weight of the soft term', num, 0.5)
   .option('--per-class <n>', 'calibration images per class (scoring, BN re-estimation)', int, 100)

@@ -22,7 +22,8 @@ import { scoreModel } from '../prune/importance/registry.js';
 import { Allocation, ChannelGroups, ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
 import { pruningUnits } from '../prune/graph/graph.js';
-import { trainModel, TrainConfig } from '../train/loop.js';
+import { SparsityOptions, trainModel, TrainConfig } from '../train/loop.js';
+import { sparsityPenalty } from '../prune/sparsity.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { repairJsonLines, readJsonFile } from '../util/jsonl.js';
 import { Rng } from '../util/rng.js';
@@ -42,11 +43,17 @@ export interface PruneCell {
   roundTo?: number;
   /** coupled groups (residual streams pruned too; the default) or internal-only */
   groups?: ChannelGroups;
+  /** a sparsity fine-tune of the base before round 1 (slimming), at the cell's recipe and lr */
+  slim?: SparsityOptions & { epochs: number };
 }
+
+/** The part of a cell's key (and cache names) that names its slimming phase; '' without one. */
+const slimTag = (s: PruneCell['slim']) =>
+  s && s.epochs > 0 ? `|slim-${s.kind}-${s.lambda}${s.schedule === 'growing' ? 'g' : ''}-e${s.epochs}` : '';
 
 /** A cell's key; it names the channel grouping, so cells from before coupled groups existed never match. */
 export const pruneCellKey = (c: PruneCell, seed: number) =>
-  `${c.criterion}|${c.allocation}|flops${c.target}|e${c.epochs}|lr${c.lrScale}|${c.distill ? 'kd' : 'ce'}|k${c.rounds}${(c.roundTo ?? 1) > 1 ? `|r${c.roundTo}` : ''}|${c.groups ?? 'coupled'}|s${seed}`;
+  `${c.criterion}|${c.allocation}|flops${c.target}|e${c.epochs}|lr${c.lrScale}|${c.distill ? 'kd' : 'ce'}|k${c.rounds}${(c.roundTo ?? 1) > 1 ? `|r${c.roundTo}` : ''}|${c.groups ?? 'coupled'}${slimTag(c.slim)}|s${seed}`;
 
 export interface PruneBenchOptions {
   cells: PruneCell[];
@@ -65,6 +72,60 @@ export interface PruneBenchOptions {
 /** Cumulative FLOPs fraction removed after round k of K: 1 - (1 - F)^(k/K) (geometric schedule). */
 export function roundTarget(F: number, k: number, K: number): number {
   return 1 - (1 - F) ** (k / K);
+}
+
+/** The fine-tune config of a cell's phase: the recipe at the cell's lr scale (airbench decay follows lr). */
+function phaseConfig(o: PruneBenchOptions, cell: PruneCell, epochs: number, seed: number): TrainConfig {
+  return {
+    ...o.recipe,
+    epochs,
+    lr: o.recipe.lr * cell.lrScale,
+    // airbench's decay is a per-step fraction tied to its lr; SGD's L2 coefficient is not
+    weightDecay: o.recipe.weightDecay * (o.recipe.paramGroups === 'airbench' ? cell.lrScale : 1),
+    seed,
+  };
+}
+
+/**
+ * The base after the cell's slimming phase (the recipe with a sparsity penalty, BN scales trained),
+ * shared by every cell with the same phase and seed and resumable: its final weights (the penalty's
+ * full effect, not the best by validation) are what is scored and pruned.
+ */
+async function slimmedBase(
+  baseDir: string,
+  cell: PruneCell & { slim: NonNullable<PruneCell['slim']> },
+  data: { train: ImageSplit; val: ImageSplit; test: ImageSplit },
+  out: string,
+  o: PruneBenchOptions,
+): Promise<{ model: LayersModel; info: Record<string, unknown> }> {
+  const { epochs, ...sparsity } = cell.slim;
+  const dir = join(out, 'slim', `${slimTag(cell.slim).slice(1)}-lr${cell.lrScale}-s${o.seed}`);
+  const infoPath = join(dir, 'slim.json');
+  if (!existsSync(infoPath)) {
+    const cfg = { ...phaseConfig(o, cell, epochs, o.seed * 100), sparsity };
+    const t0 = performance.now();
+    const r = await trainModel(await loadImageModel(baseDir), cfg, { train: data.train, val: data.val }, dir, {
+      resume: true,
+      quiet: o.quiet,
+      penalty: sparsityPenalty(sparsity),
+    });
+    r.model.dispose();
+    const m = await loadImageModel(join(dir, 'final'));
+    const gammas = m.weights.filter((w) => /\/gamma$/.test(w.originalName)).flatMap((w) => Array.from(w.read().dataSync()));
+    const abs = gammas.map(Math.abs).sort((a, b) => a - b);
+    const info = {
+      ...cell.slim,
+      lrScale: cell.lrScale,
+      seconds: (performance.now() - t0) / 1000,
+      testAcc: evaluate(m, data.test).accuracy,
+      // how far the penalty went: the scales' median and the share below 0.1 (they start at 1 on airbench)
+      gammaMedian: abs[Math.floor(abs.length / 2)],
+      gammaBelow01: abs.filter((g) => g < 0.1).length / abs.length,
+    };
+    m.dispose();
+    writeFileAtomic(infoPath, JSON.stringify(info));
+  }
+  return { model: await loadImageModel(join(dir, 'final')), info: readJsonFile(infoPath) };
 }
 
 async function scoresFor(
@@ -118,9 +179,17 @@ export async function runPruneBench(
     let model = base;
     const rounds: Array<Record<string, unknown>> = [];
     let ftSeconds = 0;
+    let slim: Record<string, unknown> | undefined;
+    if (cell.slim && cell.slim.epochs > 0) {
+      const s = await slimmedBase(baseDir, { ...cell, slim: cell.slim }, data, out, o);
+      model = s.model;
+      slim = s.info;
+      ftSeconds += s.info.seconds as number;
+    }
+    const tag = slimTag(cell.slim).replace(/[|]/g, '_');
     for (let k = 1; k <= cell.rounds; k++) {
-      // scores on the current model (round 1: the base, cached per criterion and seed)
-      const cache = k === 1 ? join(out, `scores-${cell.criterion}-s${o.seed}.json`) : null;
+      // scores on the current model (round 1: the base or its slimmed copy, cached per criterion and seed)
+      const cache = k === 1 ? join(out, `scores-${cell.criterion}${tag}-s${o.seed}.json`) : null;
       const scores = await scoresFor(model, calib, cell.criterion, o.seed, cache);
       const coupled = (cell.groups ?? 'coupled') === 'coupled';
       const units = pruningUnits(model, [], { coupled });
@@ -131,7 +200,7 @@ export async function runPruneBench(
       if (cell.allocation === 'sensitivity') {
         const sensPath = join(
           out,
-          `sensitivity-${cell.criterion}-${cell.groups ?? 'coupled'}-s${o.seed}${k > 1 ? `-${key.replace(/[|]/g, '_')}-r${k}` : ''}.json`,
+          `sensitivity-${cell.criterion}-${cell.groups ?? 'coupled'}${tag}-s${o.seed}${k > 1 ? `-${key.replace(/[|]/g, '_')}-r${k}` : ''}.json`,
         );
         if (existsSync(sensPath)) sensitivity = readJsonFile(sensPath);
         else {
@@ -168,15 +237,7 @@ export async function runPruneBench(
       const ftEpochs = Math.round(cell.epochs / cell.rounds);
       let after = recal.accuracy;
       if (ftEpochs > 0) {
-        const cfg: TrainConfig = {
-          ...o.recipe,
-          epochs: ftEpochs,
-          lr: o.recipe.lr * cell.lrScale,
-          // airbench's decay is a per-step fraction tied to its lr; SGD's L2 coefficient is not
-          weightDecay: o.recipe.weightDecay * (o.recipe.paramGroups === 'airbench' ? cell.lrScale : 1),
-          seed: o.seed * 100 + k,
-          distill: cell.distill ? o.distill : undefined,
-        };
+        const cfg: TrainConfig = { ...phaseConfig(o, cell, ftEpochs, o.seed * 100 + k), distill: cell.distill ? o.distill : undefined };
         const f0 = performance.now();
         const r = await trainModel(model, cfg, { train: data.train, val: data.val }, join(cellDir, `round${k}`), {
           resume: true,
@@ -225,6 +286,9 @@ export async function runPruneBench(
       drop: (baseInfo.testAcc as number) - test.accuracy,
       dropTta: tta ? (baseInfo.testAccTta as number) - tta.accuracy : undefined,
       rounds,
+      // the slimming phase (test accuracy of the slimmed base, its seconds, how sparse its scales got);
+      // finetuneSeconds includes its seconds
+      slim,
       finetuneSeconds: ftSeconds,
       cellSeconds: (performance.now() - t0) / 1000,
       speed,

@@ -183,7 +183,8 @@ async function saveWithHead(
 }
 
 function makeSgd(cfg: TrainConfig): Sgd {
-  const rule = cfg.paramGroups === 'airbench' ? airbenchRule(cfg.lr, cfg.weightDecay) : undefined;
+  // a sparsity penalty (slimming) needs the BN scales the airbench recipe otherwise freezes
+  const rule = cfg.paramGroups === 'airbench' ? airbenchRule(cfg.lr, cfg.weightDecay, { trainScales: !!cfg.sparsity }) : undefined;
   return new Sgd({ momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay, decay: cfg.decay, rule });
 }
 

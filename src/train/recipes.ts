@@ -126,16 +126,21 @@ export const BN_BIAS_LR_SCALE = 64;
  * removed per step at that peak; each group's L2 coefficient is decayPerStep / (its lr), so the decay
  * is the same for all groups (as in the reference).
  * - whitening filters: frozen (they come from the data); whitening bias: trained for 3 epochs.
- * - batch-norm scales: frozen at 1; batch-norm biases: lr x64.
+ * - batch-norm scales: frozen at 1, except under a sparsity penalty (`trainScales`: slimming must move
+ *   the scales it penalises; they then train at the weights' rate); batch-norm biases: lr x64.
  * - head: stored as W/9 (the fixed logit scale), so lr x1/81 is exactly SGD on W (see airbench.ts).
  */
-export function airbenchRule(lr: number, decayPerStep: number): (key: string, epoch: number) => ParamRule | null {
+export function airbenchRule(
+  lr: number,
+  decayPerStep: number,
+  o: { trainScales?: boolean } = {},
+): (key: string, epoch: number) => ParamRule | null {
   const group = (lrScale: number): ParamRule => ({ lrScale, l2: decayPerStep / (lr * lrScale) });
   const headScale = AIRBENCH_LOGIT_SCALE ** 2;
   return (key, epoch) => {
     if (key === 'whiten/kernel') return null;
     if (key === 'whiten/bias') return epoch <= WHITEN_BIAS_EPOCHS ? group(1) : null;
-    if (/\/gamma$/.test(key)) return null;
+    if (/\/gamma$/.test(key)) return o.trainScales ? group(1) : null;
     if (/\/beta$/.test(key)) return group(BN_BIAS_LR_SCALE);
     if (key === 'head/kernel') return group(headScale);
     return group(1);

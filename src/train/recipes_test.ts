@@ -76,6 +76,26 @@ describe('airbench recipe', () => {
     tf.dispose(Object.values(grads));
     sgd.dispose();
   });
+
+  test('under a sparsity penalty (trainScales) the BN scales take the weights step: (1 + m) * (g + l2 * w) * lr', () => {
+    const model = buildAirbench({ width: 0.125, seed: 2 });
+    const ps = params(model);
+    const lr = 0.1,
+      decay = 0.01;
+    const sgd = new Sgd({ momentum: 0.85, nesterov: true, weightDecay: decay, rule: airbenchRule(lr, decay, { trainScales: true }) });
+    const gammas = ps.filter((p) => p.key.endsWith('/gamma'));
+    assert.ok(gammas.length > 0);
+    const before = gammas.map((p) => p.variable.dataSync()[0]);
+    const grads: tf.NamedTensorMap = Object.fromEntries(ps.map((p) => [p.variable.name, tf.onesLike(p.variable)]));
+    sgd.apply(ps, grads, lr, 1);
+    gammas.forEach((p, i) => {
+      const want = (1 + 0.85) * (1 + (decay / lr) * before[i]) * lr;
+      const got = before[i] - p.variable.dataSync()[0];
+      assert.ok(Math.abs(got - want) < 1e-5, `${p.key}: step ${got} vs ${want}`);
+    });
+    tf.dispose(Object.values(grads));
+    sgd.dispose();
+  });
 });
 
 describe('lookahead', () => {

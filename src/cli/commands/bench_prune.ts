@@ -7,7 +7,7 @@ import { PruneCell, runPruneBench, writeSettingsOnce } from '../../experiment/pr
 import { finetuneRecipe } from '../../train/recipes.js';
 import { modelFingerprint } from '../../models/io.js';
 import { openRunData, trainingRunSettings } from '../../data/splits.js';
-import { dataFlags } from '../options.js';
+import { dataFlags, sparsityOption } from '../options.js';
 import { readJsonFile } from '../../util/jsonl.js';
 
 const list = (s: string) =>
@@ -35,6 +35,12 @@ export async function prepareBench(o: Record<string, string | number | boolean |
     if (!CHANNEL_GROUPS.includes(g)) throw new Error(`--channel-groups: unknown ${g}; choose from ${CHANNEL_GROUPS.join(', ')}`);
   const targets = list(String(o.targets)).map(Number);
   if (targets.some((t) => !(t > 0 && t < 1))) throw new Error(`--targets: fractions in (0, 1), got ${o.targets}`);
+  const { sparsity } = sparsityOption(o as Parameters<typeof sparsityOption>[0]);
+  const slimEpochs = Number(o.slimEpochs ?? 0);
+  if (!(Number.isInteger(slimEpochs) && slimEpochs >= 0)) throw new Error(`--slim-epochs: a whole number >= 0, got ${o.slimEpochs}`);
+  if (slimEpochs > 0 && !sparsity) throw new Error('--slim-epochs needs --sparsity bn-l1|group-l2 and --sparsity-lambda L');
+  if (slimEpochs === 0 && sparsity) throw new Error('--sparsity in bench prune is the slimming phase: give --slim-epochs N too');
+  const slim = sparsity && { ...sparsity, epochs: slimEpochs };
   const tta = Number(o.tta);
   if (![0, 1, 2].includes(tta)) throw new Error(`--tta must be 0, 1 or 2, got ${o.tta}`);
   const cells: PruneCell[] = [];
@@ -54,6 +60,7 @@ export async function prepareBench(o: Record<string, string | number | boolean |
                 rounds: Number(o.rounds),
                 roundTo: Number(o.roundTo ?? 1),
                 groups,
+                ...(slim ? { slim } : {}),
               });
   // the base run's data set and split (flags override its recorded location and format)
   const data = await openRunData(trainingRunSettings(modelDir), dataFlags(o as Parameters<typeof dataFlags>[0]), {
