@@ -2,6 +2,7 @@
  * The study's answer as Markdown (printed, and pasted into the README by whoever reruns it) and as
  * a self-contained HTML report whose first paragraph says what was compared and how to read it.
  */
+import { Invocation, invocationsText, readInvocations } from '../experiment/invocations.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Interval } from '../eval/bootstrap.js';
@@ -41,6 +42,8 @@ export interface StudyDoc {
   cellMachines?: Array<{ machine: string; cells: number }>;
   command: string;
   wallMinutes?: number;
+  /** every invocation of `study` on this directory (invocations.jsonl) */
+  invocations?: Invocation[];
 }
 
 const MEASURE_TEXT: Record<Measure, string> = {
@@ -170,7 +173,7 @@ export function tiedScores(d: StudyDoc): string[] {
 export function studyMarkdown(d: StudyDoc): string {
   const out: string[] = [];
   out.push(
-    `Base: test ${pt(d.base.testAcc)}%, ${(d.base.params / 1e6).toFixed(2)} M params, ${(d.base.flops / 1e6).toFixed(1)} M FLOPs. ${machineText(d)}${d.wallMinutes !== undefined ? ` Wall time of this invocation: ${d.wallMinutes.toFixed(1)} min.` : ''}`,
+    `Base: test ${pt(d.base.testAcc)}%, ${(d.base.params / 1e6).toFixed(2)} M params, ${(d.base.flops / 1e6).toFixed(1)} M FLOPs. ${machineText(d)}${d.invocations?.length ? ` Wall time: ${invocationsText(d.invocations)}` : d.wallMinutes !== undefined ? ` Wall time of this invocation: ${d.wallMinutes.toFixed(1)} min.` : ''}`,
   );
   out.push(`Command: \`${d.command}\``);
   out.push(
@@ -419,6 +422,7 @@ export async function writeStudyReport(
     costs: scoringCosts(out, variants, seeds),
     ...meta,
     cellMachines: cellMachines(lines),
+    invocations: readInvocations(out),
   };
   writeFileAtomic(join(out, 'study.json'), JSON.stringify(doc, null, 1));
   writeFileAtomic(join(out, 'study.md'), studyMarkdown(doc) + '\n');

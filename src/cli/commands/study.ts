@@ -1,4 +1,5 @@
 /** `auraprune study`: the criterion study (src/experiment/study.ts) and its report. */
+import { beginInvocation } from '../../experiment/invocations.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -128,6 +129,9 @@ export function registerStudy(program: Command): void {
         },
         { resume: true, marker: 'results.jsonl', record: { command: 'study', seeds, stages, stability: opts.stability ?? null } },
       );
+      const command = `auraprune study --base ${o.base} --out ${o.out}${o.quick ? ' --quick' : ''}`;
+      // every invocation's wall time, so a study run over several sessions adds up from records
+      const inv = beginInvocation(o.out, { command, machine: machine(backend) });
       try {
         const data = await openRunData(b.run, dataFlags(o), { valSize: 5000, seed: 1 });
         checkModelFitsData(b.model, data.info, b.modelDir);
@@ -149,15 +153,22 @@ export function registerStudy(program: Command): void {
             },
           );
           if (r.failed.length) process.exitCode = 1;
-        } else await runStudy(b.model, data, o.out, opts);
+          inv.end({ complete: !r.failed.length });
+        } else {
+          const r = await runStudy(b.model, data, o.out, opts);
+          inv.end({ newCells: r.newCells, complete: r.complete });
+        }
         const path = await writeStudyReport(o.out, data.test.n, {
           settings: { ...settings, seeds, stages },
           machine: machine(backend),
-          command: `auraprune study --base ${o.base} --out ${o.out}${o.quick ? ' --quick' : ''}`,
+          command,
           wallMinutes: (performance.now() - t0) / 60000,
         });
         console.log(readFileSync(join(o.out, 'study.md'), 'utf8'));
         console.log(`report: ${path}`);
+      } catch (e) {
+        inv.end({ error: (e as Error).message });
+        throw e;
       } finally {
         release();
       }
