@@ -13,8 +13,13 @@ test('10 seeds for the cheap budgets, 5 for the recovery fine-tune; every main c
   const cells = studyCells(plan).map(([, c]) => c);
   const count = (f: (c: (typeof cells)[number]) => boolean) => cells.filter(f).length;
   // by hand: none 50% uniform 8 x 10, epoch 8 x 10, none 20%/70% 2 x 8 x 10, sensitivity 8 x 10,
-  // ablations 10 x 10, full 8 x 5
-  assert.equal(cells.length, 80 + 80 + 160 + 80 + 100 + 40);
+  // ablations 10 x 10, full (8 + aura-max, aura-L4) x 5
+  assert.equal(cells.length, 80 + 80 + 160 + 80 + 100 + 50);
+  for (const v of ['aura-max', 'aura-L4'])
+    assert.deepEqual(
+      cells.filter((c) => c.budget === 'full' && c.variant === v).map((c) => c.seed),
+      FULL_SEEDS,
+    );
   for (const budget of ['epoch', 'full'] as const)
     for (const v of MAIN) {
       const seeds = cells.filter((c) => c.budget === budget && c.variant === v).map((c) => c.seed);
