@@ -129,7 +129,10 @@ export function registerStudy(program: Command): void {
         },
         { resume: true, marker: 'results.jsonl', record: { command: 'study', seeds, stages, stability: opts.stability ?? null } },
       );
-      const command = `auraprune study --base ${o.base} --out ${o.out}${o.quick ? ' --quick' : ''}`;
+      // the command as typed (every option that shaped this invocation), shell-quoted where needed
+      const command = ['auraprune', ...process.argv.slice(2)]
+        .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+        .join(' ');
       // every invocation's wall time, so a study run over several sessions adds up from records
       const inv = beginInvocation(o.out, { command, machine: machine(backend) });
       try {
