@@ -182,15 +182,22 @@ async function saveWithHead(
   if (full !== model) full.dispose();
 }
 
-function makeSgd(cfg: TrainConfig): Sgd {
-  // a sparsity penalty (slimming) needs the BN scales the airbench recipe otherwise freezes
-  const rule = cfg.paramGroups === 'airbench' ? airbenchRule(cfg.lr, cfg.weightDecay, { trainScales: !!cfg.sparsity }) : undefined;
+/** Whether any batch-norm scale of the model differs from 1 (a slimmed model, or one trained with scales). */
+export function scalesMoved(model: LayersModel): boolean {
+  return model.weights.some((w) => /\/gamma$/.test(w.originalName) && (w.read().dataSync() as Float32Array).some((g) => g !== 1));
+}
+
+function makeSgd(cfg: TrainConfig, model?: LayersModel): Sgd {
+  // the airbench recipe freezes BN scales at 1; a sparsity penalty (slimming) must move them, and a
+  // model whose scales already moved (pruned after slimming) must be free to grow them back
+  const trainScales = cfg.paramGroups === 'airbench' && (!!cfg.sparsity || (model !== undefined && scalesMoved(model)));
+  const rule = cfg.paramGroups === 'airbench' ? airbenchRule(cfg.lr, cfg.weightDecay, { trainScales }) : undefined;
   return new Sgd({ momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay, decay: cfg.decay, rule });
 }
 
 /** The SGD state of a run: parameters by key, optimiser, lookahead. */
 export function optimiserFor(model: LayersModel, cfg: TrainConfig): { ps: Param[]; vars: tf.Variable[]; sgd: Sgd } {
-  const sgd = makeSgd(cfg);
+  const sgd = makeSgd(cfg, model);
   const ps = params(model);
   return { ps, vars: ps.map((p) => p.variable), sgd };
 }
@@ -220,7 +227,7 @@ export async function trainModel(
   const metricsPath = join(out, 'metrics.jsonl');
   let model = initial;
   const airbench = cfg.paramGroups === 'airbench';
-  const sgd = makeSgd(cfg);
+  const sgd = makeSgd(cfg, initial);
   let state: TrainState = { epoch: 0, rngState: cfg.seed >>> 0, step: 0, bestValAcc: -1, bestEpoch: -1 };
   const ck = opts.resume ? await loadCheckpoint(ckptDir) : null;
   // a model ending in softmax trains through its logits (models/logits.ts)

@@ -5,7 +5,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { setFallbackLogger, useBestBackend } from '../engine/backend/index.js';
 import { buildAirbench } from '../models/airbench.js';
 import { Lookahead } from './lookahead.js';
-import { airbenchRule, PRESETS } from './recipes.js';
+import { airbenchRule, airbenchRecipe, PRESETS } from './recipes.js';
+import { optimiserFor } from './loop.js';
 import { lrAt } from './schedule.js';
 import { Param, Sgd } from './sgd.js';
 
@@ -95,6 +96,31 @@ describe('airbench recipe', () => {
     });
     tf.dispose(Object.values(grads));
     sgd.dispose();
+  });
+});
+
+describe('airbench recipe after slimming', () => {
+  test('a model whose BN scales moved (pruned from a slimmed base) trains them; one with every scale at 1 keeps them frozen', () => {
+    const cfg = airbenchRecipe({ epochs: 1, seed: 1 });
+    for (const moved of [false, true]) {
+      const model = buildAirbench({ width: 0.125, seed: 3 });
+      const gamma = model.weights.find((w) => w.originalName === 'b1_bn1/gamma')!.read() as tf.Variable;
+      if (moved) gamma.assign(tf.mul(gamma, 0.5));
+      const g0 = gamma.dataSync().slice();
+      const { ps, sgd } = optimiserFor(model, cfg);
+      const grads: tf.NamedTensorMap = Object.fromEntries(ps.map((p) => [p.variable.name, tf.onesLike(p.variable)]));
+      sgd.apply(ps, grads, cfg.lr, 1);
+      const g1 = gamma.dataSync();
+      if (moved)
+        assert.ok(
+          g1.every((g, i) => g < g0[i]),
+          'a moved scale takes a step',
+        );
+      else assert.deepEqual(g1, g0, 'scales at 1 stay frozen');
+      tf.dispose(Object.values(grads));
+      sgd.dispose();
+      model.dispose();
+    }
   });
 });
 
