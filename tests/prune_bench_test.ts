@@ -117,7 +117,7 @@ test('bench prune: 2 rounds to 50% FLOPs with distillation; accuracy at every bu
   assert.match(sm.key, /\|coupled\|slim-bn-l1-0.05-e1\|s1$/);
   assert.ok(sm.slim.gammaMedian < 0.99 && sm.slim.seconds > 0, `slimmed scales: ${JSON.stringify(sm.slim)}`);
   assert.ok(sm.flopsRemoved >= 0.49, `FLOPs removed ${sm.flopsRemoved}`);
-  const scores = JSON.parse(readFileSync(join(out, 'scores-bn-scale_slim-bn-l1-0.05-e1-s1.json'), 'utf8'));
+  const scores = JSON.parse(readFileSync(join(out, 'scores-bn-scale_slim-bn-l1-0.05-e1-lr0.5-s1.json'), 'utf8'));
   assert.ok(
     scores.units.some((u: { scores: number[] }) => new Set(u.scores).size > 1),
     'bn-scale scores differ within a layer',

@@ -51,6 +51,9 @@ export interface PruneCell {
 const slimTag = (s: PruneCell['slim']) =>
   s && s.epochs > 0 ? `|slim-${s.kind}-${s.lambda}${s.schedule === 'growing' ? 'g' : ''}-e${s.epochs}` : '';
 
+/** A cell's slimming phase by name (its slimmed base's directory and score caches); '' without one. */
+const slimName = (c: PruneCell) => (slimTag(c.slim) ? `${slimTag(c.slim).slice(1)}-lr${c.lrScale}` : '');
+
 /** A cell's key; it names the channel grouping, so cells from before coupled groups existed never match. */
 export const pruneCellKey = (c: PruneCell, seed: number) =>
   `${c.criterion}|${c.allocation}|flops${c.target}|e${c.epochs}|lr${c.lrScale}|${c.distill ? 'kd' : 'ce'}|k${c.rounds}${(c.roundTo ?? 1) > 1 ? `|r${c.roundTo}` : ''}|${c.groups ?? 'coupled'}${slimTag(c.slim)}|s${seed}`;
@@ -99,7 +102,7 @@ async function slimmedBase(
   o: PruneBenchOptions,
 ): Promise<{ model: LayersModel; info: Record<string, unknown> }> {
   const { epochs, ...sparsity } = cell.slim;
-  const dir = join(out, 'slim', `${slimTag(cell.slim).slice(1)}-lr${cell.lrScale}-s${o.seed}`);
+  const dir = join(out, 'slim', `${slimName(cell)}-s${o.seed}`);
   const infoPath = join(dir, 'slim.json');
   if (!existsSync(infoPath)) {
     const cfg = { ...phaseConfig(o, cell, epochs, o.seed * 100), sparsity };
@@ -186,7 +189,8 @@ export async function runPruneBench(
       slim = s.info;
       ftSeconds += s.info.seconds as number;
     }
-    const tag = slimTag(cell.slim).replace(/[|]/g, '_');
+    // the slimmed base depends on the phase and the cell's lr: both name its caches
+    const tag = slimName(cell) && `_${slimName(cell)}`;
     for (let k = 1; k <= cell.rounds; k++) {
       // scores on the current model (round 1: the base or its slimmed copy, cached per criterion and seed)
       const cache = k === 1 ? join(out, `scores-${cell.criterion}${tag}-s${o.seed}.json`) : null;
