@@ -26,16 +26,8 @@ interface EndLine {
   error?: string;
 }
 
-export interface Invocation {
-  started: string;
-  command: string;
-  machine: string;
-  /** absent when the invocation left no end line (killed) */
-  wallMinutes?: number;
-  newCells?: number;
-  complete?: boolean;
-  error?: string;
-}
+/** A start line joined with its end line's figures (absent when the invocation was killed). */
+export type Invocation = Omit<StartLine, 'event' | 'id'> & Partial<Omit<EndLine, 'event' | 'id' | 'finished'>>;
 
 const fileOf = (dir: string) => join(dir, 'invocations.jsonl');
 

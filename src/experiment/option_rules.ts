@@ -52,6 +52,7 @@ export const OPTION_RULES: Record<string, Rule> = {
   temperature: { min: 0, max: 100, open: true },
   alpha: { min: 0, max: 1 },
   rounds: { int: true, min: 1, max: 100 },
+  slimEpochs: { int: true, min: 0, max: 10000 },
   passes: { int: true, min: 1, max: 1000 },
   steps: { int: true, min: 1, max: 100000 },
   images: { int: true, min: 2, max: 1000000 },

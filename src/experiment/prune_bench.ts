@@ -22,6 +22,7 @@ import { scoreModel } from '../prune/importance/registry.js';
 import { Allocation, ChannelGroups, ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { foldBatchNorm } from '../prune/surgery/fold_bn.js';
 import { pruningUnits } from '../prune/graph/graph.js';
+import { bnScales } from '../models/layers.js';
 import { SparsityOptions, trainModel, TrainConfig } from '../train/loop.js';
 import { sparsityPenalty } from '../prune/sparsity.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -104,6 +105,8 @@ async function slimmedBase(
   const { epochs, ...sparsity } = cell.slim;
   const dir = join(out, 'slim', `${slimName(cell)}-s${o.seed}`);
   const infoPath = join(dir, 'slim.json');
+  // a finished phase is only loaded; a fresh one's final model is measured and handed on as is
+  let model: LayersModel | undefined;
   if (!existsSync(infoPath)) {
     const cfg = { ...phaseConfig(o, cell, epochs, o.seed * 100), sparsity };
     const t0 = performance.now();
@@ -113,22 +116,22 @@ async function slimmedBase(
       penalty: sparsityPenalty(sparsity),
     });
     r.model.dispose();
-    const m = await loadImageModel(join(dir, 'final'));
-    const gammas = m.weights.filter((w) => /\/gamma$/.test(w.originalName)).flatMap((w) => Array.from(w.read().dataSync()));
-    const abs = gammas.map(Math.abs).sort((a, b) => a - b);
+    model = await loadImageModel(join(dir, 'final'));
+    const abs = bnScales(model)
+      .flatMap((g) => Array.from(g, Math.abs))
+      .sort((a, b) => a - b);
     const info = {
       ...cell.slim,
       lrScale: cell.lrScale,
       seconds: (performance.now() - t0) / 1000,
-      testAcc: evaluate(m, data.test).accuracy,
+      testAcc: evaluate(model, data.test).accuracy,
       // how far the penalty went: the scales' median and the share below 0.1 (they start at 1 on airbench)
       gammaMedian: abs[Math.floor(abs.length / 2)],
       gammaBelow01: abs.filter((g) => g < 0.1).length / abs.length,
     };
-    m.dispose();
     writeFileAtomic(infoPath, JSON.stringify(info));
   }
-  return { model: await loadImageModel(join(dir, 'final')), info: readJsonFile(infoPath) };
+  return { model: model ?? (await loadImageModel(join(dir, 'final'))), info: readJsonFile(infoPath) };
 }
 
 async function scoresFor(
@@ -190,7 +193,8 @@ export async function runPruneBench(
       ftSeconds += s.info.seconds as number;
     }
     // the slimmed base depends on the phase and the cell's lr: both name its caches
-    const tag = slimName(cell) && `_${slimName(cell)}`;
+    const name = slimName(cell);
+    const tag = name && `_${name}`;
     for (let k = 1; k <= cell.rounds; k++) {
       // scores on the current model (round 1: the base or its slimmed copy, cached per criterion and seed)
       const cache = k === 1 ? join(out, `scores-${cell.criterion}${tag}-s${o.seed}.json`) : null;

@@ -364,3 +364,8 @@ export function weightChannelAxis(layer: Layer, index: number): number | null {
   }
   return rule?.normalization && rank === 1 ? 0 : null;
 }
+
+/** Every batch-norm scale (gamma) of the model, one array per batch norm that has them. */
+export function bnScales(model: LayersModel): Float32Array[] {
+  return model.weights.filter((w) => /\/gamma$/.test(w.originalName)).map((w) => w.read().dataSync() as Float32Array);
+}

@@ -13,6 +13,7 @@ import { evaluate, EvalResult, TtaLevel } from '../eval/evaluate.js';
 import { inputShape, loadModel, outputUnits, saveModel } from '../models/io.js';
 import { readJsonLines } from '../util/jsonl.js';
 import { logitsView, OutputHead, withHead } from '../models/logits.js';
+import { bnScales } from '../models/layers.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -182,16 +183,13 @@ async function saveWithHead(
   if (full !== model) full.dispose();
 }
 
-/** Whether any batch-norm scale of the model differs from 1 (a slimmed model, or one trained with scales). */
-export function scalesMoved(model: LayersModel): boolean {
-  return model.weights.some((w) => /\/gamma$/.test(w.originalName) && (w.read().dataSync() as Float32Array).some((g) => g !== 1));
-}
-
-function makeSgd(cfg: TrainConfig, model?: LayersModel): Sgd {
+function makeSgd(cfg: TrainConfig, model: LayersModel): Sgd {
   // the airbench recipe freezes BN scales at 1; a sparsity penalty (slimming) must move them, and a
   // model whose scales already moved (pruned after slimming) must be free to grow them back
-  const trainScales = cfg.paramGroups === 'airbench' && (!!cfg.sparsity || (model !== undefined && scalesMoved(model)));
-  const rule = cfg.paramGroups === 'airbench' ? airbenchRule(cfg.lr, cfg.weightDecay, { trainScales }) : undefined;
+  const rule =
+    cfg.paramGroups === 'airbench'
+      ? airbenchRule(cfg.lr, cfg.weightDecay, { trainScales: !!cfg.sparsity || bnScales(model).some((g) => g.some((x) => x !== 1)) })
+      : undefined;
   return new Sgd({ momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay, decay: cfg.decay, rule });
 }
 

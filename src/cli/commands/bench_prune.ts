@@ -36,8 +36,8 @@ export async function prepareBench(o: Record<string, string | number | boolean |
   const targets = list(String(o.targets)).map(Number);
   if (targets.some((t) => !(t > 0 && t < 1))) throw new Error(`--targets: fractions in (0, 1), got ${o.targets}`);
   const { sparsity } = sparsityOption(o as Parameters<typeof sparsityOption>[0]);
+  // --slim-epochs' range is checked with every option's (experiment/option_rules.ts)
   const slimEpochs = Number(o.slimEpochs ?? 0);
-  if (!(Number.isInteger(slimEpochs) && slimEpochs >= 0)) throw new Error(`--slim-epochs: a whole number >= 0, got ${o.slimEpochs}`);
   if (slimEpochs > 0 && !sparsity) throw new Error('--slim-epochs needs --sparsity bn-l1|group-l2 and --sparsity-lambda L');
   if (slimEpochs === 0 && sparsity) throw new Error('--sparsity in bench prune is the slimming phase: give --slim-epochs N too');
   const slim = sparsity && { ...sparsity, epochs: slimEpochs };
