@@ -32,6 +32,8 @@ import { measureSensitivity, SensitivityResult } from '../prune/allocate/sensiti
 import type { AuraCriterionOptions } from '../prune/importance/aura.js';
 import type { MintOptions } from '../prune/importance/mint.js';
 import { scoreModel } from '../prune/importance/registry.js';
+import { nativeAuraKernel } from '../prune/importance/aura_kernel.js';
+import { availableParallelism } from 'node:os';
 import type { TapPoint } from '../prune/importance/types.js';
 import { ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { costModel } from '../prune/select/cost.js';
@@ -82,6 +84,13 @@ export const VARIANTS: Record<string, Variant> = {
     about: 'first-order Taylor: |gradient x weight| over a channel, mean over calibration batches (Molchanov 2019)',
   },
   random: { criterion: 'random', baseline: true, about: 'random scores (seeded)' },
+  // timing only (its scores equal aura's): aura in the implementation per-filter MINT has, so the two
+  // costs compare methods rather than a native kernel with a TypeScript loop
+  'aura-ts1': {
+    criterion: 'aura',
+    aura: { native: false, threads: 1 },
+    about: 'aura counted by the TypeScript loop on one thread (timing only, like-for-like with per-filter MINT)',
+  },
 };
 
 export const OURS = (v: string) => !VARIANTS[v]?.baseline;
@@ -129,6 +138,8 @@ export interface StudyOptions {
   seeds: number[];
   stages: StudyStage[];
   stability?: StabilityPlan;
+  /** variants scored only for their cost (no cells), on these seeds: like-for-like timing */
+  costs?: { variants: string[]; seeds: number[] };
   stopAfterCells?: number;
   quiet?: boolean;
 }
@@ -266,9 +277,21 @@ export async function variantScores(
     quiet: true,
     ...(o.inputNoise ? { inputNoise: { sigma: o.inputNoise, seed: seed + 1 } } : {}),
   });
-  const file = toScoresFile(r, { variant, images: sample.n, seed, tag: o.tag ?? null });
+  const file = toScoresFile(r, { variant, images: sample.n, seed, tag: o.tag ?? null, implementation: implementationOf(v) });
   writeFileAtomic(path, JSON.stringify(file));
   return file;
+}
+
+/** What computed a variant's scores, so a cost names its implementation beside its seconds. */
+export function implementationOf(v: Variant): string {
+  if (v.criterion === 'aura' || v.criterion === 'aura-red') {
+    const threads = v.aura?.threads ?? availableParallelism();
+    return v.aura?.native !== false && nativeAuraKernel(threads)
+      ? `native kernel, ${threads} thread${threads > 1 ? 's' : ''}`
+      : `TypeScript, ${threads} thread${threads > 1 ? 's' : ''}`;
+  }
+  if (v.criterion === 'mint' || v.criterion === 'label-mi' || v.criterion === 'aura-descriptor') return 'TypeScript, 1 thread';
+  return 'tensor ops (libtorch or tfjs backend)';
 }
 
 const cellCost = (b: Budget, s: StudySettings) => (b === 'none' ? 1 : b === 'epoch' ? 6 * s.epoch.epochs : 6 * s.full.epochs);
@@ -430,7 +453,17 @@ export async function runStudy(
     bar?.update(work);
   }
   if (o.stability && !stabilityDone) await runStability(base, data, out, o);
+  await runCosts(base, data, out, o);
   return { lines: readLines(resultsPath), newCells, complete: true };
+}
+
+/** The plan's timing-only scorings (cached like every score file; scoringCosts reads their seconds). */
+export async function runCosts(base: LayersModel, data: Data, out: string, o: Pick<StudyOptions, 'costs' | 'settings' | 'quiet'>) {
+  for (const v of o.costs?.variants ?? [])
+    for (const seed of o.costs!.seeds) {
+      if (!o.quiet) process.stderr.write(`study: timing ${v} s${seed}\n`);
+      await variantScores(base, data, out, o.settings, v, seed, { quiet: true });
+    }
 }
 
 export interface StabilityRow {
@@ -690,6 +723,7 @@ export function scoringCosts(out: string, variants: string[], seeds: number[]) {
         images: (f[0].config?.images as number) ?? 0,
         scoringSeconds: meanSd(f.map((x) => x.scoringSeconds)),
         activationSeconds: meanSd(f.map((x) => x.activationSeconds)),
+        ...(f[0].config?.implementation ? { implementation: f[0].config.implementation as string } : {}),
         // distinct scores per layer (first seed): records from before the tie-break hold raw scores
         distinct: f[0].units.map((u) => ({ conv: u.conv, filters: u.filters, distinct: u.distinct ?? new Set(u.scores).size })),
       };

@@ -32,7 +32,10 @@ export const ABLATIONS = [
   'aura-c100',
 ];
 
-export function studyPlan(quick: boolean): Pick<StudyOptions, 'stages' | 'stability'> & { seeds: number[] } {
+/** Scored for their cost only: aura in per-filter MINT's implementation (TypeScript, one thread). */
+export const COSTS = { variants: ['aura-ts1'], seeds: [1, 2, 3] };
+
+export function studyPlan(quick: boolean): Pick<StudyOptions, 'stages' | 'stability' | 'costs'> & { seeds: number[] } {
   if (quick)
     return {
       seeds: [1],
@@ -53,6 +56,7 @@ export function studyPlan(quick: boolean): Pick<StudyOptions, 'stages' | 'stabil
   return {
     seeds: SEEDS,
     stages,
+    costs: COSTS,
     stability: {
       variants: ['aura', 'aura-red', 'aura-descriptor', 'mint-g8', 'hrank', 'label-mi'],
       sizes: [5, 10, 25, 100],

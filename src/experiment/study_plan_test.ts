@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CRITERIA } from '../prune/importance/registry.js';
-import { studyCells, VARIANTS } from './study.js';
+import { implementationOf, studyCells, VARIANTS } from './study.js';
 import { FULL_SEEDS, MAIN, SEEDS, studyPlan } from './study_plan.js';
 
 test('10 seeds for the cheap budgets, 5 for the recovery fine-tune; every main criterion, Taylor included, at every budget', () => {
@@ -31,4 +31,18 @@ test('10 seeds for the cheap budgets, 5 for the recovery fine-tune; every main c
   );
   // --quick: one seed, the first two stages
   assert.equal(studyCells(studyPlan(true)).length, 2 * MAIN.length);
+});
+
+test("the plan times aura in per-filter MINT's implementation (TypeScript, one thread), without cells of its own", () => {
+  const plan = studyPlan(false);
+  assert.deepEqual(plan.costs?.variants, ['aura-ts1']);
+  assert.ok(
+    studyCells(plan).every(([, c]) => c.variant !== 'aura-ts1'),
+    'a timing-only variant has no accuracy cells',
+  );
+  assert.equal(implementationOf(VARIANTS['aura-ts1']!), 'TypeScript, 1 thread');
+  assert.equal(implementationOf(VARIANTS.mint!), 'TypeScript, 1 thread');
+  // aura itself: the native kernel on every core when the addon is built, else the TypeScript loop
+  assert.match(implementationOf(VARIANTS.aura!), /^(native kernel|TypeScript), \d+ threads?$/);
+  assert.equal(studyPlan(true).costs, undefined, '--quick times nothing extra');
 });

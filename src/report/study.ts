@@ -19,6 +19,7 @@ import {
   VARIANTS,
 } from '../experiment/study.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { COSTS } from '../experiment/study_plan.js';
 import { dotPairSpec, forestSpec, lineSpec, renderChart } from './vega.js';
 import { datasetLabel } from './html.js';
 import { readJsonFile } from '../util/jsonl.js';
@@ -33,6 +34,8 @@ export interface StudyDoc {
     images: number;
     scoringSeconds: { mean: number; sd: number };
     activationSeconds: { mean: number; sd: number };
+    /** what computed the scores (records from 2026-12-08 on) */
+    implementation?: string;
     distinct?: Array<{ conv: string; filters: number; distinct: number }>;
   }>;
   settings: Record<string, unknown>;
@@ -94,34 +97,82 @@ export function verdicts(d: StudyDoc): { better: string[]; faster: string; robus
       `${ours}: ahead of random in ${n('ahead')}, behind in ${n('behind')}, ${NO_EVIDENCE} in ${n(NO_EVIDENCE)} of ${mine.length} cells (${parts.join('; ')})`,
     );
   }
-  const cost = (v: string) => d.costs.find((c) => c.variant === v);
-  const a = cost('aura');
-  const others = d.costs.filter((c) => c.variant !== 'aura' && !c.variant.startsWith('aura'));
-  const faster = a
-    ? `aura scores in ${a.scoringSeconds.mean.toFixed(1)} s on ${a.images} images (plus ${a.activationSeconds.mean.toFixed(1)} s of forward passes); ` +
-      others.map((c) => `${c.variant} ${c.scoringSeconds.mean.toFixed(2)} s`).join(', ')
-    : 'not measured';
-  const st = (v: string, kind: string) => d.stability.filter((r) => r.variant === v && r.kind === kind);
+  const faster = fasterText(d);
   const dis = d.stability.filter((r) => r.kind === 'disjoint');
   const auraDis = dis.find((r) => r.variant === 'aura');
   const robust = auraDis
     ? `Spearman across disjoint calibration samples: ${dis.map((r) => `${r.variant} ${r.spearman.mean.toFixed(3)} [${r.spearman.lo.toFixed(3)}, ${r.spearman.hi.toFixed(3)}]`).join(', ')}; ` +
-      `aura is ${dis.filter((r) => r !== auraDis && r.spearman.hi < auraDis.spearman.lo).length} times clearly more stable and ${dis.filter((r) => r !== auraDis && r.spearman.lo > auraDis.spearman.hi).length} times clearly less stable than the ${dis.length - 1} others (non-overlapping intervals); under noise sigma ${st(
-        'aura',
-        'noise',
-      )
-        .map((r) => `${r.param}: ${r.spearman.mean.toFixed(3)}`)
-        .join(', ')}`
+      `aura is ${dis.filter((r) => r !== auraDis && r.spearman.hi < auraDis.spearman.lo).length} times clearly more stable and ${dis.filter((r) => r !== auraDis && r.spearman.lo > auraDis.spearman.hi).length} times clearly less stable than the ${dis.length - 1} others (non-overlapping intervals); ${noiseText(d)}`
     : 'not measured';
   return { better, faster, robust };
+}
+
+/** Rank correlation with the clean ranking under input noise, every variant at every sigma. */
+function noiseText(d: Pick<StudyDoc, 'stability'>): string {
+  const rows = d.stability.filter((r) => r.kind === 'noise');
+  const sigmas = [...new Set(rows.map((r) => r.param))].sort((a, b) => a - b);
+  const variants = [...new Set(rows.map((r) => r.variant))];
+  if (!rows.length) return 'input noise not measured';
+  const at = (v: string) =>
+    sigmas
+      .map((p) => {
+        const m = rows.find((r) => r.variant === v && r.param === p)?.spearman.mean;
+        // a JSON NaN reads back as null: every layer's ranking constant
+        return typeof m === 'number' && Number.isFinite(m) ? m.toFixed(3) : 'n/a';
+      })
+      .join('/');
+  return `Spearman against the clean ranking under Gaussian input noise (sigma ${sigmas.join('/')}): ${variants.map((v) => `${v} ${at(v)}`).join(', ')}`;
+}
+
+/**
+ * Scoring cost, every ratio naming its two sides: like for like (aura in per-filter MINT's own
+ * implementation, when the study timed it), each in its fastest form, and MINT's grouped setting.
+ */
+export function fasterText(d: Pick<StudyDoc, 'costs'>): string {
+  const cost = (v: string) => d.costs.find((c) => c.variant === v);
+  const a = cost('aura');
+  if (!a) return 'not measured';
+  const sec = (c: StudyDoc['costs'][number]) =>
+    `${c.scoringSeconds.mean.toFixed(c.scoringSeconds.mean < 10 ? 2 : 1)} s${c.implementation ? ` (${c.implementation})` : ''}`;
+  const ratio = (x: StudyDoc['costs'][number], y: StudyDoc['costs'][number]) => {
+    const r = y.scoringSeconds.mean / x.scoringSeconds.mean;
+    if (r > 0.9 && r < 1 / 0.9) return 'about the same cost (within 10%)';
+    return r >= 1 ? `${r.toFixed(1)}x faster` : `${(1 / r).toFixed(1)}x slower`;
+  };
+  const parts = [
+    `scoring every filter of every layer pair on ${a.images} images (plus ${a.activationSeconds.mean.toFixed(1)} s of forward passes)`,
+  ];
+  const ts = cost('aura-ts1');
+  const mint = cost('mint');
+  if (ts && mint) parts.push(`like for like, aura ${sec(ts)} against per-filter MINT ${sec(mint)}: aura ${ratio(ts, mint)}`);
+  if (mint)
+    parts.push(
+      `each in its fastest form here, aura ${sec(a)} against per-filter MINT ${sec(mint)}: aura ${ratio(a, mint)}${
+        !a.implementation || !mint.implementation
+          ? ' (these records do not name the implementations: aura used the native kernel where built, MINT is TypeScript, so the ratio is not the methods alone)'
+          : a.implementation !== mint.implementation
+            ? ' (implementations differ, so this ratio is not the methods alone)'
+            : ''
+      }`,
+    );
+  const g = cost('mint-g8');
+  if (g) parts.push(`MINT at its own grouped setting (8 groups) ${sec(g)}: aura ${ratio(a, g)}`);
+  const cheap = d.costs.filter((c) => !['aura', 'aura-ts1', 'mint', 'mint-g8'].includes(c.variant) && !c.variant.startsWith('aura'));
+  if (cheap.length) parts.push(`the other criteria ${cheap.map((c) => `${c.variant} ${c.scoringSeconds.mean.toFixed(2)} s`).join(', ')}`);
+  return parts.join('; ');
 }
 
 /**
  * The headline: one row per criterion, one column per budget, at one allocation and target (the
  * README's table): mean +- sd over seeds and the paired difference to random, bold when ahead.
  */
-export function headlineTable(d: StudyDoc, allocation = 'uniform', target = 0.5): string[] {
-  const rows = d.rows.filter((r) => r.allocation === allocation && Math.abs(r.target - target) < 1e-9);
+export function headlineTable(
+  d: StudyDoc,
+  allocation = 'uniform',
+  target = 0.5,
+  keep: (variant: string) => boolean = () => true,
+): string[] {
+  const rows = d.rows.filter((r) => r.allocation === allocation && Math.abs(r.target - target) < 1e-9 && keep(r.variant));
   const measures = MEASURES.filter((m) => rows.some((r) => r.measure === m));
   const noisy = rows.some((r) => r.measure === 'full' && r.noisy);
   const variants = [...new Set(rows.map((r) => r.variant))].sort((a, b) => (a === 'random' ? 1 : b === 'random' ? -1 : 0));
@@ -419,7 +470,8 @@ export async function writeStudyReport(
     base: { testAcc: base.testAcc, testAccNoisy: base.testAccNoisy, params: base.params, flops: base.flops, dataset: base.dataset },
     rows: analyseStudy(lines, base.testN ?? testN),
     stability,
-    costs: scoringCosts(out, variants, seeds),
+    // the cells' variants and the timing-only ones (score files without cells)
+    costs: scoringCosts(out, [...variants, ...COSTS.variants.filter((v) => !variants.includes(v))], seeds),
     ...meta,
     cellMachines: cellMachines(lines),
     invocations: readInvocations(out),

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StudyRow } from '../experiment/study.js';
-import { cellMachines, headlineTable, intervalText, machineText, StudyDoc, studyHtml } from './study.js';
+import { cellMachines, fasterText, headlineTable, intervalText, machineText, StudyDoc, studyHtml } from './study.js';
 
 const row = (variant: string, measure: StudyRow['measure'], mean: number, vs?: [number, number, number, string]): StudyRow => ({
   measure,
@@ -85,4 +85,39 @@ test('machine line: the cells recorded machines, not the machine the report is r
     'Machine: HERE (this document was built there; the cells did not record theirs).',
   );
   assert.equal(machineText({ machine: 'HERE' }), 'Machine: HERE.');
+});
+
+test('scoring cost: each ratio names its two sides and implementations; like for like only when aura was timed in TypeScript', () => {
+  const c = (variant: string, s: number, implementation?: string) => ({
+    variant,
+    images: 500,
+    scoringSeconds: { mean: s, sd: 0 },
+    activationSeconds: { mean: 0.5, sd: 0 },
+    ...(implementation ? { implementation } : {}),
+  });
+  const d = {
+    costs: [
+      c('aura', 1.25, 'native kernel, 2 threads'),
+      c('aura-ts1', 16, 'TypeScript, 1 thread'),
+      c('mint', 64, 'TypeScript, 1 thread'),
+      c('mint-g8', 1.3, 'TypeScript, 1 thread'),
+      c('l1', 0.03, 'tensor ops (libtorch or tfjs backend)'),
+    ],
+  };
+  const t = fasterText(d);
+  // 64 / 16 = 4.0 (like for like), 64 / 1.25 = 51.2 (fastest forms), 1.3 / 1.25 within 10%
+  assert.match(
+    t,
+    /like for like, aura 16\.0 s \(TypeScript, 1 thread\) against per-filter MINT 64\.0 s \(TypeScript, 1 thread\): aura 4\.0x faster/,
+  );
+  assert.match(
+    t,
+    /fastest form here, aura 1\.25 s \(native kernel, 2 threads\) against per-filter MINT 64\.0 s \(TypeScript, 1 thread\): aura 51\.2x faster \(implementations differ/,
+  );
+  assert.match(t, /grouped setting \(8 groups\) 1\.30 s \(TypeScript, 1 thread\): aura about the same cost/);
+  assert.match(t, /the other criteria l1 0\.03 s/);
+  // without the TypeScript timing there is no like-for-like claim, and unnamed implementations are said to be unknown
+  const old = fasterText({ costs: [c('aura', 2, undefined), c('mint', 1, undefined)] });
+  assert.doesNotMatch(old, /like for like/);
+  assert.match(old, /aura 2\.0x slower \(these records do not name the implementations/);
 });

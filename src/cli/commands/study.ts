@@ -112,6 +112,7 @@ export function registerStudy(program: Command): void {
           o.stability && plan.stability
             ? { ...plan.stability, variants: plan.stability.variants.filter((v) => !only || only.has(v)) }
             : undefined,
+        costs: plan.costs ? { ...plan.costs, variants: plan.costs.variants.filter((v) => !only || only.has(v)) } : undefined,
       };
       const baseDir = resolve(o.base);
       // the settings that shape every cell's numbers; the plan (which cells) may grow between runs
