@@ -10,7 +10,18 @@ import { after, before, describe, test } from 'node:test';
 import { setFallbackLogger, useBestBackend } from '../src/engine/backend/index.js';
 import type { ImageSplit } from '../src/data/dataset.js';
 import { packBits } from '../src/eval/bootstrap.js';
-import { analyseStudy, disjointSamples, noisyCopy, readLines, runStudy, StudyLine, StudyOptions } from '../src/experiment/study.js';
+import {
+  analyseStudy,
+  disjointSamples,
+  noisyCopy,
+  prepareStudy,
+  readLines,
+  runStudy,
+  StudyLine,
+  StudyOptions,
+  studyNoisyTest,
+} from '../src/experiment/study.js';
+import { recheckStudy } from '../src/experiment/recheck.js';
 import { buildModel } from '../src/models/zoo.js';
 import { saveModel } from '../src/models/io.js';
 import { evaluate } from '../src/eval/evaluate.js';
@@ -141,6 +152,28 @@ describe('criterion study', NEEDS_CIFAR, () => {
     assert.match(html, /<p>This report compares filter-ranking criteria/);
     assert.doesNotMatch(html, /\*\*/, 'Markdown bold is rendered, not shown (table cells included)');
     assert.match(html, /<figure class="chart" id="chart-epoch-diff-40"><svg/);
+
+    // a rerun of finished cells: the no-fine-tune one reproduces exactly, the fine-tuned one is judged
+    // against its row's prediction interval; a second recheck reuses the reruns
+    const counts = await prepareStudy(m, getData(), dir, opts);
+    const keys = ['none|uniform|aura|0.4|1', 'epoch|uniform|aura|0.4|1'];
+    const noisy = () => studyNoisyTest(getData(), opts.settings);
+    const r1 = await recheckStudy(m, getData(), dir, opts.settings, counts, noisy, { n: 0, keys, seed: 1, quiet: true });
+    assert.deepEqual(
+      r1.map((x) => x.measure),
+      ['raw', 'bn', 'epoch'],
+    );
+    for (const x of r1.slice(0, 2)) assert.equal(x.exact, true, `${x.key} ${x.measure}: ${x.original} vs ${x.rerun}`);
+    assert.equal(r1[2]!.row.n, 2);
+    assert.notEqual(r1[2]!.inside, null);
+    const reruns = readFileSync(join(dir, 'recheck', 'results.jsonl'), 'utf8');
+    const r2 = await recheckStudy(m, getData(), dir, opts.settings, counts, noisy, { n: 0, keys, seed: 1, quiet: true });
+    assert.deepEqual(r2, r1);
+    assert.equal(readFileSync(join(dir, 'recheck', 'results.jsonl'), 'utf8'), reruns, 'finished reruns are not run again');
+    await assert.rejects(
+      recheckStudy(m, getData(), dir, opts.settings, counts, noisy, { n: 0, keys: ['full|uniform|aura|0.4|9'], seed: 1 }),
+      /--recheck-cells: full\|uniform\|aura\|0.4\|9 is not a finished cell/,
+    );
   });
 
   test('the recovery cell scores its noisy test set with the best-by-validation weights, like the clean one', async () => {

@@ -177,6 +177,9 @@ export const studyKey = (b: Budget, a: StudyAllocation, v: string, t: number, s:
 
 export const readLines = readJsonLines;
 
+/** The study's noisy test set (one fixed noise draw, so every cell and every rerun sees the same images). */
+export const studyNoisyTest = (data: Pick<Data, 'test'>, s: Pick<StudySettings, 'noisySigma'>) => noisyCopy(data.test, s.noisySigma, 7);
+
 /** Seeded uint8 copy of a split with Gaussian pixel noise of `sigma` (0..1 scale), clipped. */
 export function noisyCopy(split: ImageSplit, sigma: number, seed: number): ImageSplit {
   const rng = new Rng(seed);
@@ -197,7 +200,7 @@ export function disjointSamples(split: ImageSplit, perClass: number, parts: numb
   );
 }
 
-type Data = { train: ImageSplit; val: ImageSplit; test: ImageSplit };
+export type Data = { train: ImageSplit; val: ImageSplit; test: ImageSplit };
 
 /** Kept counts per unit for every (allocation, target) the plan uses: computed once, shared by all variants. */
 export async function studyAllocations(base: LayersModel, data: Data, out: string, o: StudyOptions): Promise<Record<string, number[]>> {
@@ -434,7 +437,7 @@ export async function runStudy(
   let newCells = 0;
   // built once, and only when a recovery fine-tune is evaluated on it
   let noisy: ImageSplit | null = null;
-  const noisyTest = () => (noisy ??= noisyCopy(data.test, s.noisySigma, 7));
+  const noisyTest = () => (noisy ??= studyNoisyTest(data, s));
   let stabilityDone = false;
   for (const [key, c] of unique) {
     if (done.has(key)) continue;

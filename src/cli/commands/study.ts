@@ -3,7 +3,9 @@ import { beginInvocation } from '../../experiment/invocations.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { restabilise, runStudy, StudyOptions, VARIANTS } from '../../experiment/study.js';
+import { prepareStudy, restabilise, runStudy, studyNoisyTest, StudyOptions, VARIANTS } from '../../experiment/study.js';
+import { recheckStudy, recheckText } from '../../experiment/recheck.js';
+import type { ImageSplit } from '../../data/dataset.js';
 import { studyPlan } from '../../experiment/study_plan.js';
 import { writeStudyReport } from '../../report/study.js';
 import { runStudyOnQueue } from '../../experiment/queue.js';
@@ -43,6 +45,13 @@ export function registerStudy(program: Command): void {
     .option('--levels <g>', 'aura quantisation levels', int, 8)
     .option('--recalibrate-bn <n>', 'batch-norm re-estimation batches after surgery', int, 4)
     .option('--no-stability', 'skip the ranking-stability measurements')
+    .option(
+      '--recheck <n>',
+      "rerun n finished cells (seeded pick: recovery, one epoch, none in turn) and say whether each lands in its row's 95% prediction interval",
+      int,
+    )
+    .option('--recheck-cells <keys>', 'rerun these finished cells instead (keys as in results.jsonl, e.g. full|uniform|aura|0.5|1)')
+    .option('--recheck-seed <s>', 'seed of the --recheck pick', int, 1)
     .option('--report-only', 'rebuild study.json, study.md and report.html from the results so far')
     .option('--queue <url>', 'run the cells on BullMQ workers (`auraprune worker --queue URL`) via redis://HOST:PORT; paths must be shared')
     .option('--queue-password-file <file>', 'Redis password from this file (or REDIS_PASSWORD), kept out of the URL and `ps`')
@@ -135,10 +144,25 @@ export function registerStudy(program: Command): void {
         .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
         .join(' ');
       // every invocation's wall time, so a study run over several sessions adds up from records
-      const inv = beginInvocation(o.out, { command, machine: machine(backend) });
+      // (a recheck adds no cells to the study, so its time is not the study's: recheck.json has it)
+      const recheck = o.recheck !== undefined || !!o.recheckCells;
+      const inv = recheck ? null : beginInvocation(o.out, { command, machine: machine(backend) });
       try {
         const data = await openRunData(b.run, dataFlags(o), { valSize: 5000, seed: 1 });
         checkModelFitsData(b.model, data.info, b.modelDir);
+        if (recheck) {
+          const counts = await prepareStudy(b.model, data, o.out, opts);
+          let noisy: ImageSplit | null = null;
+          const r = await recheckStudy(b.model, data, o.out, settings, counts, () => (noisy ??= studyNoisyTest(data, settings)), {
+            n: o.recheck ?? 0,
+            keys: o.recheckCells ? list(o.recheckCells) : undefined,
+            seed: o.recheckSeed,
+          });
+          console.log(recheckText(r));
+          console.log(`records: ${join(o.out, 'recheck.json')}, ${join(o.out, 'recheck', 'results.jsonl')}`);
+          if (r.some((x) => x.inside === false)) process.exitCode = 1;
+          return;
+        }
         if (o.queue) {
           // cells run on `auraprune worker` processes; this one writes the results and the report
           const r = await runStudyOnQueue(
@@ -157,10 +181,10 @@ export function registerStudy(program: Command): void {
             },
           );
           if (r.failed.length) process.exitCode = 1;
-          inv.end({ complete: !r.failed.length });
+          inv?.end({ complete: !r.failed.length });
         } else {
           const r = await runStudy(b.model, data, o.out, opts);
-          inv.end({ newCells: r.newCells, complete: r.complete });
+          inv?.end({ newCells: r.newCells, complete: r.complete });
         }
         const path = await writeStudyReport(o.out, data.test.n, {
           settings: { ...settings, seeds, stages },
@@ -171,7 +195,7 @@ export function registerStudy(program: Command): void {
         console.log(readFileSync(join(o.out, 'study.md'), 'utf8'));
         console.log(`report: ${path}`);
       } catch (e) {
-        inv.end({ error: (e as Error).message });
+        inv?.end({ error: (e as Error).message });
         throw e;
       } finally {
         release();
