@@ -31,7 +31,7 @@ import { studyHtml, studyMarkdown } from '../src/report/study.js';
 import { trainModel } from '../src/train/loop.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { NEEDS_CIFAR, SMALL_SGD, smallSplits, TINY_STUDY_SETTINGS } from './helpers/fixtures.js';
+import { NEEDS_CIFAR, SMALL_SGD, smallSplits, studyLineOf, TINY_STUDY_SETTINGS } from './helpers/fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'auraprune-study-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -55,20 +55,7 @@ async function base() {
   return baseModel;
 }
 
-/** The fields every study line of the analysis tests shares: one cell at 50% of FLOPs, uniform. */
-const lineOf = (budget: StudyLine['budget'], variant: string, seed: number): StudyLine => ({
-  key: `${budget}|uniform|${variant}|0.5|${seed}`,
-  budget,
-  allocation: 'uniform',
-  variant,
-  target: 0.5,
-  seed,
-  flopsRemoved: 0.5,
-  paramsRemoved: 0.5,
-  kept: [1],
-  scoringSeconds: 0,
-  activationSeconds: 0,
-});
+const lineOf = studyLineOf;
 
 /** A no-fine-tune study line whose raw and BN-re-estimated results are the given per-image correctness. */
 function rawLine(variant: string, seed: number, correct: Uint8Array): StudyLine {

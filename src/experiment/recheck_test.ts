@@ -3,19 +3,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { judge, pickCells, predictionInterval } from './recheck.js';
 import type { StudyLine } from './study.js';
+import { studyLineOf } from '../../tests/helpers/fixtures.js';
 
 const line = (budget: StudyLine['budget'], variant: string, seed: number, acc: number): StudyLine => ({
-  key: `${budget}|uniform|${variant}|0.5|${seed}`,
-  budget,
-  allocation: 'uniform',
-  variant,
-  target: 0.5,
-  seed,
-  flopsRemoved: 0.5,
-  paramsRemoved: 0.5,
-  kept: [1],
-  scoringSeconds: 0,
-  activationSeconds: 0,
+  ...studyLineOf(budget, variant, seed),
   ...(budget === 'none' ? { testAccRaw: acc, testAccBn: acc + 0.1 } : { testAcc: acc }),
 });
 

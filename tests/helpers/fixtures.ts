@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { cacheDir, ImageSplit, loadCifar10 } from '../../src/data/cifar10.js';
 import { fillBatch, trainValSplit } from '../../src/data/pipeline.js';
 import type { TrainConfig } from '../../src/train/loop.js';
-import type { StudySettings } from '../../src/experiment/study.js';
+import type { StudyLine, StudySettings } from '../../src/experiment/study.js';
 import type { ExperimentOptions } from '../../src/experiment/grid.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -125,3 +125,18 @@ export const TINY_GRID: Omit<ExperimentOptions, 'criteria' | 'targets' | 'seeds'
   normalize: 'max',
   quiet: true,
 };
+
+/** A study line of one cell at 50% of FLOPs, uniform allocation (analysis tests fill in the accuracies). */
+export const studyLineOf = (budget: StudyLine['budget'], variant: string, seed: number): StudyLine => ({
+  key: `${budget}|uniform|${variant}|0.5|${seed}`,
+  budget,
+  allocation: 'uniform',
+  variant,
+  target: 0.5,
+  seed,
+  flopsRemoved: 0.5,
+  paramsRemoved: 0.5,
+  kept: [1],
+  scoringSeconds: 0,
+  activationSeconds: 0,
+});
