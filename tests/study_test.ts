@@ -144,7 +144,7 @@ describe('criterion study', NEEDS_CIFAR, () => {
     // against its row's prediction interval; a second recheck reuses the reruns
     const counts = await prepareStudy(m, getData(), dir, opts);
     const keys = ['none|uniform|aura|0.4|1', 'epoch|uniform|aura|0.4|1'];
-    const noisy = () => studyNoisyTest(getData(), opts.settings);
+    const noisy = studyNoisyTest(getData(), opts.settings);
     const r1 = await recheckStudy(m, getData(), dir, opts.settings, counts, noisy, { n: 0, keys, seed: 1, quiet: true });
     assert.deepEqual(
       r1.map((x) => x.measure),

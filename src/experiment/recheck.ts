@@ -138,18 +138,3 @@ export async function recheckStudy(
   writeFileAtomic(join(out, 'recheck.json'), JSON.stringify(results, null, 1));
   return results;
 }
-
-/** One line per comparison, for people. */
-export function recheckText(r: RecheckResult[]): string {
-  const pt = (x: number) => (100 * x).toFixed(2);
-  return r
-    .map(
-      (x) =>
-        `${x.key} (${x.measure}): original ${pt(x.original)}%, rerun ${pt(x.rerun)}%; row of ${x.row.n} seeds ${pt(x.row.mean)} +- ${pt(x.row.sd)}, ` +
-        (x.inside === null
-          ? 'one seed: no interval to land in'
-          : `95% prediction interval [${pt(x.row.lo)}, ${pt(x.row.hi)}]: ${x.inside ? 'inside' : 'OUTSIDE'}`) +
-        (x.exact === undefined ? '' : x.exact ? ', reproduced exactly' : ', NOT reproduced exactly'),
-    )
-    .join('\n');
-}

@@ -177,8 +177,14 @@ export const studyKey = (b: Budget, a: StudyAllocation, v: string, t: number, s:
 
 export const readLines = readJsonLines;
 
-/** The study's noisy test set (one fixed noise draw, so every cell and every rerun sees the same images). */
-export const studyNoisyTest = (data: Pick<Data, 'test'>, s: Pick<StudySettings, 'noisySigma'>) => noisyCopy(data.test, s.noisySigma, 7);
+/**
+ * The study's noisy test set (one fixed noise draw, so every cell and every rerun sees the same images),
+ * built on first use: only recovery fine-tunes are evaluated on it.
+ */
+export function studyNoisyTest(data: Pick<Data, 'test'>, s: Pick<StudySettings, 'noisySigma'>): () => ImageSplit {
+  let noisy: ImageSplit | null = null;
+  return () => (noisy ??= noisyCopy(data.test, s.noisySigma, 7));
+}
 
 /** Seeded uint8 copy of a split with Gaussian pixel noise of `sigma` (0..1 scale), clipped. */
 export function noisyCopy(split: ImageSplit, sigma: number, seed: number): ImageSplit {
@@ -435,9 +441,7 @@ export async function runStudy(
   let work = unique.filter(([k]) => done.has(k)).reduce((a, [, c]) => a + cellCost(c.budget, s), 0);
   const bar = o.quiet ? null : new Progress('study', total, 'unit');
   let newCells = 0;
-  // built once, and only when a recovery fine-tune is evaluated on it
-  let noisy: ImageSplit | null = null;
-  const noisyTest = () => (noisy ??= studyNoisyTest(data, s));
+  const noisyTest = studyNoisyTest(data, s);
   let stabilityDone = false;
   for (const [key, c] of unique) {
     if (done.has(key)) continue;

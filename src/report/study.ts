@@ -18,6 +18,7 @@ import {
   StudyRow,
   VARIANTS,
 } from '../experiment/study.js';
+import type { RecheckResult } from '../experiment/recheck.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { COSTS } from '../experiment/study_plan.js';
 import { dotPairSpec, forestSpec, lineSpec, renderChart } from './vega.js';
@@ -55,7 +56,7 @@ const MEASURE_TEXT: Record<Measure, string> = {
   epoch: 'after a one-epoch fine-tune',
   full: 'after the recovery fine-tune',
 };
-const pt = (x: number) => (100 * x).toFixed(2);
+export const pt = (x: number) => (100 * x).toFixed(2);
 const ivs = (i?: Comparison) =>
   i
     ? `${i.mean >= 0 ? '+' : ''}${pt(i.mean)} [${pt(i.lo)}, ${pt(i.hi)}] ${i.verdict}${i.method === 'images' ? ' (one seed: images only)' : ''}`
@@ -157,7 +158,7 @@ export function fasterText(d: Pick<StudyDoc, 'costs'>): string {
     );
   const g = cost('mint-g8');
   if (g) parts.push(`MINT at its own grouped setting (8 groups) ${sec(g)}: aura ${ratio(a, g)}`);
-  const cheap = d.costs.filter((c) => !['aura', 'aura-ts1', 'mint', 'mint-g8'].includes(c.variant) && !c.variant.startsWith('aura'));
+  const cheap = d.costs.filter((c) => !['mint', 'mint-g8'].includes(c.variant) && !c.variant.startsWith('aura'));
   if (cheap.length) parts.push(`the other criteria ${cheap.map((c) => `${c.variant} ${c.scoringSeconds.mean.toFixed(2)} s`).join(', ')}`);
   return parts.join('; ');
 }
@@ -471,7 +472,7 @@ export async function writeStudyReport(
     rows: analyseStudy(lines, base.testN ?? testN),
     stability,
     // the cells' variants and the timing-only ones (score files without cells)
-    costs: scoringCosts(out, [...variants, ...COSTS.variants.filter((v) => !variants.includes(v))], seeds),
+    costs: scoringCosts(out, [...new Set([...variants, ...COSTS.variants])], seeds),
     ...meta,
     cellMachines: cellMachines(lines),
     invocations: readInvocations(out),
@@ -481,4 +482,18 @@ export async function writeStudyReport(
   const path = resolve(join(out, 'report.html'));
   writeFileAtomic(path, await studyHtml(doc));
   return path;
+}
+
+/** `study --recheck`: one line per comparison, for people. */
+export function recheckText(r: RecheckResult[]): string {
+  return r
+    .map(
+      (x) =>
+        `${x.key} (${x.measure}): original ${pt(x.original)}%, rerun ${pt(x.rerun)}%; row of ${x.row.n} seeds ${pt(x.row.mean)} +- ${pt(x.row.sd)}, ` +
+        (x.inside === null
+          ? 'one seed: no interval to land in'
+          : `95% prediction interval [${pt(x.row.lo)}, ${pt(x.row.hi)}]: ${x.inside ? 'inside' : 'OUTSIDE'}`) +
+        (x.exact === undefined ? '' : x.exact ? ', reproduced exactly' : ', NOT reproduced exactly'),
+    )
+    .join('\n');
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { invocationsText } from '../experiment/invocations.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Comparison, Measure, MEASURES, StudyRow, VARIANTS } from '../experiment/study.js';
-import { headlineTable, intervalCount, intervalText, machineText, StudyDoc, tiedScores, verdicts } from './study.js';
+import { headlineTable, intervalCount, intervalText, machineText, pt, StudyDoc, tiedScores, verdicts } from './study.js';
 
 export interface StudyNetwork {
   /** a short name for the network, used in every verdict ("airbench, half width") */
@@ -45,7 +45,6 @@ export function writeReadmeStudy(root: string): boolean {
 export const README_BEGIN = '<!-- study:begin -->';
 export const README_END = '<!-- study:end -->';
 
-const pt = (x: number) => (100 * x).toFixed(2);
 const sgn = (x: number) => `${x >= 0 ? '+' : ''}${pt(x)}`;
 const iv = (i: Comparison) => `${sgn(i.mean)} [${pt(i.lo)}, ${pt(i.hi)}]`;
 const WHEN: Record<Measure, string> = {
@@ -54,6 +53,9 @@ const WHEN: Record<Measure, string> = {
   epoch: 'after one fine-tune epoch',
   full: 'after the recovery fine-tune',
 };
+/** The headline's row (uniform allocation, 50% of FLOPs) of a variant at a measure. */
+const headline = (d: StudyDoc, v: string, m: Measure): StudyRow | undefined =>
+  d.rows.find((r) => r.variant === v && r.measure === m && r.allocation === 'uniform' && Math.abs(r.target - 0.5) < 1e-9);
 const word = (i: Comparison) => (i.verdict === 'ahead' || i.verdict === 'behind' ? i.verdict : 'no evidence of a difference');
 
 /** Seeds per stage as the plan ran them: "10 seeds (raw, BN, one epoch), 5 (recovery)". */
@@ -85,19 +87,14 @@ function about(n: StudyNetwork): string {
 
 /** Aura against the best baseline of each column of the headline (uniform, 50%). */
 function bestBaselineText(d: StudyDoc): string {
-  const rows = d.rows.filter((r) => r.variant === 'aura' && r.allocation === 'uniform' && Math.abs(r.target - 0.5) < 1e-9);
   const parts = MEASURES.flatMap((m) => {
-    const r = rows.find((x) => x.measure === m);
-    const b = r?.vsBestBaseline;
+    const b = headline(d, 'aura', m)?.vsBestBaseline;
     return b ? [`${WHEN[m]} ${iv(b)} against ${b.baseline}, ${word(b)}`] : [];
   });
   return parts.length
     ? `Aura against the best baseline of each column (chosen on the same numbers, which favours the baseline): ${parts.join('; ')}.`
     : '';
 }
-
-const headline = (d: StudyDoc, v: string, m: Measure): StudyRow | undefined =>
-  d.rows.find((r) => r.variant === v && r.measure === m && r.allocation === 'uniform' && Math.abs(r.target - 0.5) < 1e-9);
 
 /** "ahead on A (+1.2 [..]), no evidence of a difference on B (..): holds on both | differs". */
 function across(nets: StudyNetwork[], pick: (d: StudyDoc) => Comparison | undefined): string | null {
@@ -154,22 +151,28 @@ export function studyReadme(nets: StudyNetwork[]): string {
       own.length ? own.join('; ') : 'none differs from the default in any interval'
     }.`,
   );
-  for (const n of nets) out.push(`- **Faster?**${nets.length > 1 ? ` (${n.name})` : ''} ${verdicts(n.doc).faster}.`);
-  for (const n of nets) out.push(`- **More robust?**${nets.length > 1 ? ` (${n.name})` : ''} ${verdicts(n.doc).robust}.`);
+  const said = nets.map((n) => ({ name: nets.length > 1 ? ` (${n.name})` : '', v: verdicts(n.doc) }));
+  for (const { name, v } of said) out.push(`- **Faster?**${name} ${v.faster}.`);
+  for (const { name, v } of said) out.push(`- **More robust?**${name} ${v.robust}.`);
   return out.join('\n');
+}
+
+/** The end of the begin marker and the start of the end marker, or null when either is missing. */
+function markers(readme: string): [number, number] | null {
+  const a = readme.indexOf(README_BEGIN);
+  const b = readme.indexOf(README_END);
+  return a < 0 || b < a ? null : [a + README_BEGIN.length, b];
 }
 
 /** README text with its study block replaced; throws when the markers are missing. */
 export function replaceStudyBlock(readme: string, block: string): string {
-  const a = readme.indexOf(README_BEGIN);
-  const b = readme.indexOf(README_END);
-  if (a < 0 || b < a) throw new Error(`README: no ${README_BEGIN} ... ${README_END} block`);
-  return readme.slice(0, a + README_BEGIN.length) + '\n' + block + '\n' + readme.slice(b);
+  const m = markers(readme);
+  if (!m) throw new Error(`README: no ${README_BEGIN} ... ${README_END} block`);
+  return readme.slice(0, m[0]) + '\n' + block + '\n' + readme.slice(m[1]);
 }
 
-/** The block between the markers (without them), or null. */
+/** The block between the markers (without them and their line breaks), or null. */
 export function studyBlock(readme: string): string | null {
-  const a = readme.indexOf(README_BEGIN);
-  const b = readme.indexOf(README_END);
-  return a < 0 || b < a ? null : readme.slice(a + README_BEGIN.length + 1, b - 1);
+  const m = markers(readme);
+  return m && readme.slice(m[0] + 1, m[1] - 1);
 }

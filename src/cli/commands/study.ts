@@ -4,10 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { prepareStudy, restabilise, runStudy, studyNoisyTest, StudyOptions, VARIANTS } from '../../experiment/study.js';
-import { recheckStudy, recheckText } from '../../experiment/recheck.js';
-import type { ImageSplit } from '../../data/dataset.js';
+import { recheckStudy } from '../../experiment/recheck.js';
 import { studyPlan } from '../../experiment/study_plan.js';
-import { writeStudyReport } from '../../report/study.js';
+import { recheckText, writeStudyReport } from '../../report/study.js';
 import { runStudyOnQueue } from '../../experiment/queue.js';
 import type { TrainConfig } from '../../train/loop.js';
 import { finetuneRecipe } from '../../train/recipes.js';
@@ -152,8 +151,7 @@ export function registerStudy(program: Command): void {
         checkModelFitsData(b.model, data.info, b.modelDir);
         if (recheck) {
           const counts = await prepareStudy(b.model, data, o.out, opts);
-          let noisy: ImageSplit | null = null;
-          const r = await recheckStudy(b.model, data, o.out, settings, counts, () => (noisy ??= studyNoisyTest(data, settings)), {
+          const r = await recheckStudy(b.model, data, o.out, settings, counts, studyNoisyTest(data, settings), {
             n: o.recheck ?? 0,
             keys: o.recheckCells ? list(o.recheckCells) : undefined,
             seed: o.recheckSeed,
