@@ -67,7 +67,7 @@ bench
   .option('--width <w>', 'width multiplier', num, 1)
   .option('--batch <n>', 'batch size', int, 128)
   .option('--steps <n>', 'timed steps', int, 5)
-  .option('--threads <n>', 'libtorch threads', int, 2)
+  .option('--threads <n>', 'threads (libtorch and aura counting)', int, 2)
   .option('--cpu-steps <n>', 'timed steps on the tfjs CPU backend (0 to skip)', int, 0)
   .option('--cpu-batch <n>', 'batch size on the tfjs CPU backend', int, 8)
   .option('--no-pytorch', 'skip the PyTorch comparison')
@@ -190,7 +190,7 @@ dataOptions(
   .option('--steps <n>', 'timed training steps', int, 5)
   .option('--model <name>', 'zoo network trained on the batches', 'airbench')
   .option('--width <w>', 'width multiplier', num, 0.5)
-  .option('--threads <n>', 'libtorch threads', int)
+  .option('--threads <n>', 'threads (libtorch and aura counting)', int)
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {
     await setupBackend(o);
@@ -247,7 +247,7 @@ dataOptions(
   .option('--sensitivity-images <n>', 'validation images for the sensitivity curves', int, 1000)
   .option('--tta <level>', 'TTA level reported beside plain accuracy (0 none, 1 mirror, 2 mirror + translate)', int, 2)
   .option('--seed <s>', 'seed', int, 1)
-  .option('--threads <n>', 'libtorch threads', int)
+  .option('--threads <n>', 'threads (libtorch and aura counting)', int)
   .option('--json', 'print JSON (the only output format)', true)
   .action(async (o) => {
     await setupBackend(o);

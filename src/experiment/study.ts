@@ -33,7 +33,7 @@ import type { AuraCriterionOptions } from '../prune/importance/aura.js';
 import type { MintOptions } from '../prune/importance/mint.js';
 import { scoreModel } from '../prune/importance/registry.js';
 import { nativeAuraKernel } from '../prune/importance/aura_kernel.js';
-import { availableParallelism } from 'node:os';
+import { threadBudget } from '../engine/threads.js';
 import type { TapPoint } from '../prune/importance/types.js';
 import { ScoresFile, toScoresFile } from '../prune/pipeline.js';
 import { costModel } from '../prune/select/cost.js';
@@ -294,7 +294,7 @@ export async function variantScores(
 /** What computed a variant's scores, so a cost names its implementation beside its seconds. */
 export function implementationOf(v: Variant): string {
   if (v.criterion === 'aura' || v.criterion === 'aura-red') {
-    const threads = v.aura?.threads ?? availableParallelism();
+    const threads = v.aura?.threads ?? threadBudget();
     return v.aura?.native !== false && nativeAuraKernel(threads)
       ? `native kernel, ${threads} thread${threads > 1 ? 's' : ''}`
       : `TypeScript, ${threads} thread${threads > 1 ? 's' : ''}`;

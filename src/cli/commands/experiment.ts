@@ -221,7 +221,7 @@ export function registerExperiment(program: Command): void {
       '--data <path>',
       "this worker's copy of the jobs' data set (a job names its format, never a path; default CIFAR-10 from CIFAR10_DIR or the cache)",
     )
-    .option('--threads <n>', 'libtorch threads', int)
+    .option('--threads <n>', 'threads (libtorch and aura counting)', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       if (o.queuePasswordFile) process.env.REDIS_PASSWORD_FILE = o.queuePasswordFile; // children inherit it
@@ -266,7 +266,7 @@ export function registerExperiment(program: Command): void {
     .option('--out <dir>', 'output directory', 'runs/demo')
     .option('--train-images <n>', 'training images used (a prefix of the training set)', int, 12000)
     .option('--epochs <n>', 'base training epochs', int, 4)
-    .option('--threads <n>', 'libtorch threads', int)
+    .option('--threads <n>', 'threads (libtorch and aura counting)', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       const t0 = performance.now();

@@ -43,7 +43,7 @@ export function scoreOptions(cmd: Command): Command {
     .option('--group-reduce <how>', "l1: how a coupled group's producers' filter scores combine: mean | sum | max", groupReduce, 'mean')
     .option('--seed <s>', 'seed', int, 1)
     .option('--val-size <n>', 'validation images held out of training (the calibration set avoids them)', int, 5000)
-    .option('--threads <n>', 'libtorch threads', int)
+    .option('--threads <n>', 'threads (libtorch and aura counting)', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto');
   return dataOptions(cmd);
 }
@@ -332,7 +332,7 @@ export function registerPrune(program: Command): void {
     .option('--seed <s>', 'seed', int, 1)
     .option('--val-size <n>', 'validation size when the model names no training run', int, 5000)
     .option('--out <dir>', 'output directory', 'runs/compressed')
-    .option('--threads <n>', 'libtorch threads', int)
+    .option('--threads <n>', 'threads (libtorch and aura counting)', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       await setupBackend(o);
@@ -413,7 +413,7 @@ export function registerPrune(program: Command): void {
     .option('--temperature <t>', 'distillation temperature', num, 4)
     .option('--alpha <a>', 'distillation weight of the soft term', num, 0.5)
     .option('--tta <level>', 'also report test accuracy with TTA (1 mirror, 2 mirror + translate)', int, 2)
-    .option('--threads <n>', 'libtorch threads', int)
+    .option('--threads <n>', 'threads (libtorch and aura counting)', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .option('--sparsity <kind>', 'fine-tune with a sparsity penalty (before another pruning round): bn-l1 | group-l2')
     .option('--sparsity-lambda <l>', 'penalty weight', num)

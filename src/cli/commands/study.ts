@@ -54,7 +54,7 @@ export function registerStudy(program: Command): void {
     .option('--report-only', 'rebuild study.json, study.md and report.html from the results so far')
     .option('--queue <url>', 'run the cells on BullMQ workers (`auraprune worker --queue URL`) via redis://HOST:PORT; paths must be shared')
     .option('--queue-password-file <file>', 'Redis password from this file (or REDIS_PASSWORD), kept out of the URL and `ps`')
-    .option('--threads <n>', 'libtorch threads', int)
+    .option('--threads <n>', 'threads (libtorch and aura counting)', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       if (o.queuePasswordFile) process.env.REDIS_PASSWORD_FILE = o.queuePasswordFile; // children inherit it

@@ -50,7 +50,7 @@ export function registerTrain(program: Command): void {
       int,
       2,
     )
-    .option('--threads <n>', 'libtorch threads', int)
+    .option('--threads <n>', 'threads (libtorch and aura counting)', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .option(
       '--sparsity <kind>',
@@ -151,7 +151,7 @@ export function registerTrain(program: Command): void {
     .option('--val-size <n>', "validation size used in training (default: the run's config.json, else 5000)", int)
     .option('--seed <s>', "seed used in training, which defines the validation split (default: the run's, else 1)", int)
     .option('--tta <level>', 'also report accuracy with test-time augmentation: 1 mirror, 2 mirror + translate', int, 0)
-    .option('--threads <n>', 'libtorch threads', int)
+    .option('--threads <n>', 'threads (libtorch and aura counting)', int)
     .option('--backend <name>', 'libtorch | cpu | auto', 'auto')
     .action(async (o) => {
       if (![0, 1, 2].includes(o.tta)) throw new Error(`--tta must be 0, 1 or 2, got ${o.tta}`);

@@ -9,6 +9,7 @@ import { loadNative, nativeLoadError, NativeAddon } from '../native/native.js';
 import { registerAllKernels } from '../kernels/register_all_kernels.js';
 import { LibtorchBackend } from './backend_libtorch.js';
 import { registerFusedGradients } from '../gradients.js';
+import { setThreadBudget } from '../threads.js';
 
 export { LibtorchBackend } from './backend_libtorch.js';
 export { fallbackKernelsUsed, setFallbackLogger } from '../kernels/fallback.js';
@@ -18,6 +19,7 @@ let warned = false;
 
 /** Registers the backend; returns false (and warns once) when the addon is unavailable. */
 export function registerLibtorchBackend(opts: { threads?: number; priority?: number } = {}): boolean {
+  if (opts.threads) setThreadBudget(opts.threads);
   const native = loadNative();
   if (!native) {
     if (!warned) process.stderr.write(`[auraprune] ${nativeLoadError()}; using the slow tfjs CPU backend\n`);

@@ -13,6 +13,7 @@ import { mutualInfoKSG } from '../../info/ksg.js';
 import { AuraOptions } from '../../info/aura.js';
 import { auraDescriptors, LabelStack, spatialMIMatrix } from '../../info/spatial_mi.js';
 import { auraKernelOrWarn } from './aura_kernel.js';
+import { threadBudget } from '../../engine/threads.js';
 import { parallelSpatialMIMatrix } from '../../info/parallel.js';
 import { Importance, labelKey, timed, UnitScores } from './types.js';
 
@@ -120,7 +121,10 @@ export function auraImportance(o: AuraCriterionOptions = {}): Importance {
           const kernel = o.native === false ? null : auraKernelOrWarn(o.threads);
           const opts = { ...o, ...sampling };
           const miOf = async (A: typeof X, B: typeof X) =>
-            (kernel ? spatialMIMatrix(A, B, { ...opts, kernel }) : await parallelSpatialMIMatrix(A, B, { ...opts, threads: o.threads })).mi;
+            (kernel
+              ? spatialMIMatrix(A, B, { ...opts, kernel })
+              : await parallelSpatialMIMatrix(A, B, { ...opts, threads: o.threads ?? threadBudget() })
+            ).mi;
           scores = reduceRows(await miOf(X, Y), X.channels, Y.channels, o.reduce ?? 'sum');
           if (lambda > 0) {
             const red = zscore(meanOffDiagonal(await miOf(X, X), X.channels));

@@ -3,14 +3,14 @@
  * parent filters) when it is built, else the TypeScript reference (src/info/spatial_mi.ts), saying so
  * once on stderr.
  */
-import { availableParallelism } from 'node:os';
 import { loadNative, nativeLoadError } from '../../engine/native/native.js';
 import type { JointEntropyKernel } from '../../info/spatial_mi.js';
+import { threadBudget } from '../../engine/threads.js';
 
 let warned = false;
 
-/** The native kernel with `threads` threads (default: all cores), or null when the addon lacks it. */
-export function nativeAuraKernel(threads = availableParallelism()): JointEntropyKernel | null {
+/** The native kernel with `threads` threads (default: the `--threads` budget, else all cores), or null when the addon lacks it. */
+export function nativeAuraKernel(threads = threadBudget()): JointEntropyKernel | null {
   const addon = loadNative();
   if (!addon || typeof addon.auraJointEntropies !== 'function') return null;
   return (X, Y, E, rows, bias) =>
