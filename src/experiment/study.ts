@@ -733,6 +733,7 @@ export function scoringCosts(out: string, variants: string[], seeds: number[]) {
         ...(f[0].config?.implementation ? { implementation: f[0].config.implementation as string } : {}),
         // distinct scores per layer (first seed): records from before the tie-break hold raw scores
         distinct: f[0].units.map((u) => ({ conv: u.conv, filters: u.filters, distinct: u.distinct ?? new Set(u.scores).size })),
+        tieBreak: f[0].units.some((u) => u.distinct !== undefined) ? ('seeded' as const) : ('index' as const),
       };
     })
     .filter((x): x is NonNullable<typeof x> => !!x);

@@ -38,6 +38,8 @@ export interface StudyDoc {
     /** what computed the scores (records from 2026-12-08 on) */
     implementation?: string;
     distinct?: Array<{ conv: string; filters: number; distinct: number }>;
+    /** how tied filters were ordered: a seeded random order (the scores file records distinct raw scores), or filter index (older records) */
+    tieBreak?: 'seeded' | 'index';
   }>;
   settings: Record<string, unknown>;
   /** where this document was built */
@@ -210,14 +212,14 @@ export function headlineTable(
  */
 export function tiedScores(d: StudyDoc): string[] {
   const degenerate = d.costs
-    .map((c) => ({ variant: c.variant, layers: (c.distinct ?? []).filter((u) => u.distinct < u.filters / 2) }))
+    .map((c) => ({ variant: c.variant, tieBreak: c.tieBreak, layers: (c.distinct ?? []).filter((u) => u.distinct < u.filters / 2) }))
     .filter((c) => c.layers.length);
   if (!degenerate.length) return [];
   return [
     '',
     ...degenerate.map(
       (c) =>
-        `Degenerate scores: ${c.variant} has fewer distinct scores than half the filters in ${c.layers.length} layer(s) (${c.layers.map((u) => `${u.conv} ${u.distinct} of ${u.filters}`).join(', ')}); among tied filters its ranking is the tie-break: ${c.variant === 'hrank' ? 'a seeded random order (runs before 2026-12-07: filter index)' : 'filter index'}.`,
+        `Degenerate scores: ${c.variant} has fewer distinct scores than half the filters in ${c.layers.length} layer(s) (${c.layers.map((u) => `${u.conv} ${u.distinct} of ${u.filters}`).join(', ')}); among tied filters its ranking is the tie-break: ${c.tieBreak === 'seeded' ? 'a seeded random order' : 'filter index'}.`,
     ),
   ];
 }

@@ -28,8 +28,9 @@ test('hrank: distinct raw scores counted, distinct values keep their order, ties
 });
 
 test('reports name a criterion whose layers have fewer distinct scores than half their filters', () => {
-  const cost = (variant: string, distinct: number[]) => ({
+  const cost = (variant: string, distinct: number[], tieBreak: 'seeded' | 'index' = 'seeded') => ({
     variant,
+    tieBreak,
     images: 500,
     scoringSeconds: { mean: 1, sd: 0 },
     activationSeconds: { mean: 1, sd: 0 },
@@ -39,14 +40,16 @@ test('reports name a criterion whose layers have fewer distinct scores than half
     base: { testAcc: 0.9, params: 1, flops: 1 },
     rows: [],
     stability: [],
-    costs: [cost('hrank', [3, 1, 32]), cost('l1', [32, 32, 32])],
+    costs: [cost('hrank', [3, 1, 32]), cost('l1', [32, 32, 32]), cost('mint', [4, 32, 32], 'index')],
     settings: {},
     machine: 'm',
     command: 'c',
   });
-  assert.equal(lines.length, 2);
+  assert.equal(lines.length, 3);
   assert.match(
     lines[1],
-    /^Degenerate scores: hrank has fewer distinct scores than half the filters in 2 layer\(s\) \(conv1 3 of 32, conv2 1 of 32\); .*a seeded random order/,
+    /^Degenerate scores: hrank has fewer distinct scores than half the filters in 2 layer\(s\) \(conv1 3 of 32, conv2 1 of 32\); .*a seeded random order\.$/,
   );
+  // records from before the seeded tie-break say what decided then
+  assert.match(lines[2], /^Degenerate scores: mint .* \(conv1 4 of 32\); .*tie-break: filter index\.$/);
 });

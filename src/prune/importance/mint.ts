@@ -6,9 +6,12 @@
  * Conditioning on the other parents (MINT's I(child; parent | other parents)) is the option
  * `conditional`: Z = the mean over the other parent groups (one column), which keeps one call
  * O(n^2). For the last conv, the child is the one-hot class label.
+ * Scores tie (a group's filters share its score; the geometric estimator counts, so per-filter
+ * scores repeat too): ties are broken by a seeded random order (types.ts `breakTies`).
  */
 import { mintConditionalMI, Rows } from '../../info/mint_geometric.js';
-import { Importance, timed } from './types.js';
+import { Rng } from '../../util/rng.js';
+import { breakTies, Importance, timed } from './types.js';
 
 export interface MintOptions {
   groups?: number;
@@ -33,9 +36,11 @@ export function mintImportance(o: MintOptions = {}): Importance {
     name: 'mint',
     uses: 'means',
     needs: (_u, taps) => ({ means: taps.flatMap((t) => [t.self, ...(t.child ? [t.child] : [])]) }),
-    score: ({ units, taps, store, seed }) =>
-      units.map((u, k) =>
-        timed(u.conv, () => {
+    score: ({ units, taps, store, seed }) => {
+      const rng = new Rng(seed);
+      return units.map((u, k) => {
+        let distinct = 0;
+        const t = timed(u.conv, () => {
           const n = store.n;
           const pm = store.means.get(taps[k].self)!;
           const pg = groupBounds(u.filters, o.groups ?? 8);
@@ -64,8 +69,12 @@ export function mintImportance(o: MintOptions = {}): Importance {
             for (const ch of children) s += mintConditionalMI(ch, parents[p], z, { seed: seed + p });
             for (let c = g[0]; c < g[1]; c++) out[c] = s;
           });
-          return out;
-        }),
-      ),
+          const r = breakTies(out, rng);
+          distinct = r.distinct;
+          return r.scores;
+        });
+        return { ...t, distinct };
+      });
+    },
   };
 }

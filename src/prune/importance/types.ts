@@ -70,7 +70,7 @@ export interface UnitScores {
   conv: string;
   scores: Float64Array;
   seconds: number;
-  /** distinct raw scores before any tie-break, when a criterion ties often (hrank) */
+  /** distinct raw scores before a seeded tie-break, when a criterion ties (hrank, mint) */
   distinct?: number;
 }
 
@@ -88,4 +88,19 @@ export function timed(conv: string, f: () => Float64Array): UnitScores {
   const t0 = performance.now();
   const scores = f();
   return { conv, scores, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Breaks exact ties by a seeded random order, never by filter index (which would make the lowest
+ * indices go first): a jitter below half the smallest gap between two distinct scores reorders tied
+ * filters only. `distinct` counts the raw scores so reports can state how much the tie-break decides.
+ */
+export function breakTies(raw: Float64Array, rng: { next(): number }): { scores: Float64Array; distinct: number } {
+  const values = [...new Set(raw)].sort((a, b) => a - b);
+  let gap = Infinity;
+  for (let i = 1; i < values.length; i++) gap = Math.min(gap, values[i] - values[i - 1]);
+  const scale = Math.max(1, ...values.map(Math.abs));
+  // every score equal: any order is a tie-break; keep the jitter far below the scores' own scale
+  const jitter = 0.5 * (Number.isFinite(gap) ? gap : scale * 1e-6);
+  return { scores: Float64Array.from(raw, (r) => r + rng.next() * jitter), distinct: values.length };
 }
