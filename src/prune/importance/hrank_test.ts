@@ -12,19 +12,19 @@ import { tiedScores } from '../../report/study.js';
 test('hrank: distinct raw scores counted, distinct values keep their order, ties broken by the seed', () => {
   // 500 images: mean ranks move in steps of 1/500; 12 filters with only 3 distinct mean ranks
   const ranks = [3, 3, 3, 3, 2.998, 2.998, 2.998, 2.998, 1, 1, 1, 1];
-  const a = hrankScores(ranks, 500, new Rng(1)),
-    b = hrankScores(ranks, 500, new Rng(2));
+  const a = hrankScores(ranks, new Rng(1)),
+    b = hrankScores(ranks, new Rng(2));
   assert.equal(a.distinct, 3);
   for (const { scores } of [a, b])
     for (let i = 0; i < ranks.length; i++)
       for (let j = 0; j < ranks.length; j++) if (ranks[i] < ranks[j]) assert.ok(scores[i] < scores[j], `${i} < ${j} kept`);
   // keep 2 of the 4 top-ranked filters: which two depends on the seed, not on the index
   const pick = (s: Float64Array) => keepTopK([s], [2])[0];
-  const picks = new Set(Array.from({ length: 8 }, (_, k) => pick(hrankScores(ranks, 500, new Rng(k + 1)).scores).join(',')));
+  const picks = new Set(Array.from({ length: 8 }, (_, k) => pick(hrankScores(ranks, new Rng(k + 1)).scores).join(',')));
   assert.ok(picks.size > 1, `seeds choose different tied filters: ${[...picks].join(' | ')}`);
   for (const p of picks) for (const f of p.split(',').map(Number)) assert.ok(f < 4, 'only the top mean rank is kept');
   // the same seed gives the same scores (a study rerun picks the same filters)
-  assert.deepEqual(hrankScores(ranks, 500, new Rng(1)).scores, a.scores);
+  assert.deepEqual(hrankScores(ranks, new Rng(1)).scores, a.scores);
 });
 
 test('reports name a criterion whose layers have fewer distinct scores than half their filters', () => {

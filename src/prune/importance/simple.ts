@@ -9,7 +9,7 @@
 import { mutualInfoWithLabels } from '../../info/binned.js';
 import { Rng } from '../../util/rng.js';
 import { ruleOf } from '../../models/layers.js';
-import { Importance, timed } from './types.js';
+import { breakTies, Importance, timed } from './types.js';
 
 export const randomImportance: Importance = {
   name: 'random',
@@ -73,13 +73,10 @@ export function l1Importance(o: { groupReduce?: GroupReduce } = {}): Importance 
 /**
  * HRank's mean ranks tie whenever a layer's maps are full rank (small maps: every 3x3 map of rank 3),
  * so a layer can have one to three distinct scores. Ties are broken by a seeded random order, never by
- * filter index: a jitter below half the smallest gap between two mean ranks (1/n for n images)
- * reorders tied filters only. `distinct` counts the raw scores so reports can state the degeneracy.
+ * filter index (types.ts `breakTies`); `distinct` counts the raw scores so reports can state the degeneracy.
  */
-export function hrankScores(meanRanks: ArrayLike<number>, images: number, rng: Rng): { scores: Float64Array; distinct: number } {
-  const distinct = new Set(Array.from(meanRanks)).size;
-  const jitter = 0.5 / Math.max(1, images);
-  return { scores: Float64Array.from(meanRanks, (r) => r + rng.next() * jitter), distinct };
+export function hrankScores(meanRanks: ArrayLike<number>, rng: Rng): { scores: Float64Array; distinct: number } {
+  return breakTies(Float64Array.from(meanRanks), rng);
 }
 
 export const hrankImportance: Importance = {
@@ -91,7 +88,7 @@ export const hrankImportance: Importance = {
     return units.map((u, k) => {
       let distinct = 0;
       const t = timed(u.conv, () => {
-        const r = hrankScores(store.ranks.get(taps[k].self)!, store.n, rng);
+        const r = hrankScores(store.ranks.get(taps[k].self)!, rng);
         distinct = r.distinct;
         return r.scores;
       });
