@@ -79,8 +79,10 @@ describe('criterion study', NEEDS_CIFAR, () => {
   test('equal allocation: every variant keeps identical counts per layer in a cell, chosen differently; kill and resume keep finished cells', async () => {
     const m = await base();
     const dir = join(tmp, 'study');
-    const part = await runStudy(m, getData(), dir, { ...opts, stopAfterCells: 3 });
+    const ticks: number[] = [];
+    const part = await runStudy(m, getData(), dir, { ...opts, stopAfterCells: 3 }, { onCell: (n) => ticks.push(n) });
     assert.equal(part.complete, false);
+    assert.deepEqual(ticks, [1, 2, 3], 'one tick per finished cell (what an invocation killed later is timed by)');
     const before = readFileSync(join(dir, 'results.jsonl'), 'utf8');
     const full = await runStudy(m, getData(), dir, opts);
     assert.equal(full.complete, true);

@@ -430,6 +430,7 @@ export async function runStudy(
   data: Data,
   out: string,
   o: StudyOptions,
+  hooks: { onCell?: (newCells: number) => void } = {},
 ): Promise<{ lines: StudyLine[]; newCells: number; complete: boolean }> {
   mkdirSync(out, { recursive: true });
   const s = o.settings;
@@ -456,6 +457,7 @@ export async function runStudy(
     appendFileSync(resultsPath, JSON.stringify(line) + '\n');
     done.add(key);
     newCells++;
+    hooks.onCell?.(newCells);
     work += cellCost(c.budget, s);
     bar?.update(work);
   }

@@ -162,6 +162,7 @@ export function registerStudy(program: Command): void {
           return;
         }
         if (o.queue) {
+          let queued = 0;
           // cells run on `auraprune worker` processes; this one writes the results and the report
           const r = await runStudyOnQueue(
             o.queue,
@@ -173,7 +174,10 @@ export function registerStudy(program: Command): void {
             },
             { base: b.model, split: data },
             {
-              onLine: (l) => process.stderr.write(`cell ${l.key} done\n`),
+              onLine: (l) => {
+                process.stderr.write(`cell ${l.key} done\n`);
+                inv?.tick(++queued);
+              },
               onFailed: (k, e) => process.stderr.write(`cell ${k} failed after its retries: ${e}\n`),
               onProgress: queueProgressPrinter(),
             },
@@ -181,7 +185,7 @@ export function registerStudy(program: Command): void {
           if (r.failed.length) process.exitCode = 1;
           inv?.end({ complete: !r.failed.length });
         } else {
-          const r = await runStudy(b.model, data, o.out, opts);
+          const r = await runStudy(b.model, data, o.out, opts, { onCell: (n) => inv?.tick(n) });
           inv?.end({ newCells: r.newCells, complete: r.complete });
         }
         const path = await writeStudyReport(o.out, data.test.n, {
