@@ -158,9 +158,10 @@ export function airbenchRecipe(o: { epochs: number; batch?: number; seed: number
 
 /**
  * `finetune`'s defaults per recipe, when `--epochs` / `--distill` are not given. Airbench: 5 epochs
- * with distillation from the unpruned model, the cheapest measured recipe that keeps 50%-of-FLOPs
- * pruning within half a point (92.72 vs 93.13%, BENCHMARKS.md); without distillation the same 5 epochs
- * lost 0.64 pt. SGD bases: 8 epochs, no distillation (not measured; the literature fine-tunes far longer).
+ * with distillation from the unpruned model at half the base lr: over three base seeds 50% of FLOPs
+ * costs 0.78 pt on average (70%: 1.78 pt), and nothing measured beats it beyond the spread between two
+ * recoveries (10 epochs, a quarter of the lr, iterative rounds, Taylor, slimming; BENCHMARKS.md).
+ * SGD bases: 8 epochs, no distillation (not measured; the literature fine-tunes far longer).
  */
 export const FINETUNE_DEFAULTS: Record<'airbench' | 'sgd', { epochs: number; distill: boolean }> = {
   airbench: { epochs: 5, distill: true },
