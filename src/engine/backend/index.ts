@@ -59,6 +59,8 @@ export function referenceBlasNote(maps?: string): string | null {
 /** Registers and activates the best backend: libtorch when available, else cpu. Returns its name. */
 export async function useBestBackend(opts: { threads?: number; backend?: string } = {}): Promise<string> {
   const want = opts.backend ?? 'auto';
+  // the budget holds on the cpu backend too (aura counting runs outside tfjs)
+  if (opts.threads) setThreadBudget(opts.threads);
   const haveNative = want !== 'cpu' && registerLibtorchBackend(opts);
   if (want === BACKEND_NAME && !haveNative) throw new Error(`backend libtorch requested but unavailable: ${nativeLoadError()}`);
   const name = haveNative ? BACKEND_NAME : 'cpu';
