@@ -4,9 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hrankScores } from './simple.js';
+import { breakTies } from './types.js';
 import { keepTopK } from '../allocate/allocate.js';
 import { Rng } from '../../util/rng.js';
+
+/** HRank's scores from its mean ranks (simple.ts hrankImportance). */
+const hrankScores = (ranks: number[], rng: Rng) => breakTies(Float64Array.from(ranks), rng);
 import { tiedScores } from '../../report/study.js';
 
 test('hrank: distinct raw scores counted, distinct values keep their order, ties broken by the seed', () => {

@@ -11,7 +11,7 @@
  */
 import { mintConditionalMI, Rows } from '../../info/mint_geometric.js';
 import { Rng } from '../../util/rng.js';
-import { breakTies, Importance, timed } from './types.js';
+import { Importance, timedTieBroken } from './types.js';
 
 export interface MintOptions {
   groups?: number;
@@ -38,9 +38,8 @@ export function mintImportance(o: MintOptions = {}): Importance {
     needs: (_u, taps) => ({ means: taps.flatMap((t) => [t.self, ...(t.child ? [t.child] : [])]) }),
     score: ({ units, taps, store, seed }) => {
       const rng = new Rng(seed);
-      return units.map((u, k) => {
-        let distinct = 0;
-        const t = timed(u.conv, () => {
+      return units.map((u, k) =>
+        timedTieBroken(u.conv, rng, () => {
           const n = store.n;
           const pm = store.means.get(taps[k].self)!;
           const pg = groupBounds(u.filters, o.groups ?? 8);
@@ -69,12 +68,9 @@ export function mintImportance(o: MintOptions = {}): Importance {
             for (const ch of children) s += mintConditionalMI(ch, parents[p], z, { seed: seed + p });
             for (let c = g[0]; c < g[1]; c++) out[c] = s;
           });
-          const r = breakTies(out, rng);
-          distinct = r.distinct;
-          return r.scores;
-        });
-        return { ...t, distinct };
-      });
+          return out;
+        }),
+      );
     },
   };
 }

@@ -9,7 +9,7 @@
 import { mutualInfoWithLabels } from '../../info/binned.js';
 import { Rng } from '../../util/rng.js';
 import { ruleOf } from '../../models/layers.js';
-import { breakTies, Importance, timed } from './types.js';
+import { Importance, timed, timedTieBroken } from './types.js';
 
 export const randomImportance: Importance = {
   name: 'random',
@@ -75,25 +75,13 @@ export function l1Importance(o: { groupReduce?: GroupReduce } = {}): Importance 
  * so a layer can have one to three distinct scores. Ties are broken by a seeded random order, never by
  * filter index (types.ts `breakTies`); `distinct` counts the raw scores so reports can state the degeneracy.
  */
-export function hrankScores(meanRanks: ArrayLike<number>, rng: Rng): { scores: Float64Array; distinct: number } {
-  return breakTies(Float64Array.from(meanRanks), rng);
-}
-
 export const hrankImportance: Importance = {
   name: 'hrank',
   uses: 'ranks',
   needs: (_u, taps) => ({ ranks: taps.map((t) => t.self) }),
   score: ({ units, taps, store, seed }) => {
     const rng = new Rng(seed);
-    return units.map((u, k) => {
-      let distinct = 0;
-      const t = timed(u.conv, () => {
-        const r = hrankScores(store.ranks.get(taps[k].self)!, rng);
-        distinct = r.distinct;
-        return r.scores;
-      });
-      return { ...t, distinct };
-    });
+    return units.map((u, k) => timedTieBroken(u.conv, rng, () => Float64Array.from(store.ranks.get(taps[k].self)!)));
   },
 };
 

@@ -99,8 +99,18 @@ export function breakTies(raw: Float64Array, rng: { next(): number }): { scores:
   const values = [...new Set(raw)].sort((a, b) => a - b);
   let gap = Infinity;
   for (let i = 1; i < values.length; i++) gap = Math.min(gap, values[i] - values[i - 1]);
-  const scale = Math.max(1, ...values.map(Math.abs));
   // every score equal: any order is a tie-break; keep the jitter far below the scores' own scale
-  const jitter = 0.5 * (Number.isFinite(gap) ? gap : scale * 1e-6);
+  const jitter = 0.5 * (Number.isFinite(gap) ? gap : Math.max(1, Math.abs(values[0] ?? 0)) * 1e-6);
   return { scores: Float64Array.from(raw, (r) => r + rng.next() * jitter), distinct: values.length };
+}
+
+/** `timed` for a criterion whose scores tie: the raw scores' ties broken by `breakTies`, their distinct count kept. */
+export function timedTieBroken(conv: string, rng: { next(): number }, raw: () => Float64Array): UnitScores {
+  let distinct = 0;
+  const t = timed(conv, () => {
+    const r = breakTies(raw(), rng);
+    distinct = r.distinct;
+    return r.scores;
+  });
+  return { ...t, distinct };
 }
